@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvnet-p2p-driver: the driver side of a virtio-net device reached over
+ * vhost-user, i.e. what a QEMU guest's virtio_net driver or DPDK's
+ * virtio-user does, as a small C library.
+ *
+ * One `struct vnd` is one client of one vnet-p2p port: it owns shared
+ * memory (memfd or a given file), two split virtqueues (0 = RX, 1 = TX),
+ * and the vhost-user connection. Everything is single-threaded and
+ * non-blocking after vnd_open_*() returns.
+ *
+ * Functions return 0 or a positive count on success and a negative errno
+ * value on failure; vnd_last_error() explains the most recent failure.
+ */
+#ifndef VNET_P2P_DRIVER_H
+#define VNET_P2P_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Virtio feature bits a driver may ask for (values are bit numbers). */
+#define VND_F_CSUM 0          /* VIRTIO_NET_F_CSUM: device completes checksums */
+#define VND_F_GUEST_CSUM 1    /* VIRTIO_NET_F_GUEST_CSUM: we accept partial csums */
+#define VND_F_MAC 5           /* VIRTIO_NET_F_MAC */
+#define VND_F_MRG_RXBUF 15    /* VIRTIO_NET_F_MRG_RXBUF */
+#define VND_F_INDIRECT_DESC 28
+#define VND_F_EVENT_IDX 29
+#define VND_F_VERSION_1 32
+
+#define VND_FEATURES_DEFAULT                                                   \
+	((1ull << VND_F_CSUM) | (1ull << VND_F_GUEST_CSUM) | (1ull << VND_F_MAC) | \
+	 (1ull << VND_F_MRG_RXBUF) | (1ull << VND_F_INDIRECT_DESC) |                \
+	 (1ull << VND_F_EVENT_IDX) | (1ull << VND_F_VERSION_1))
+
+/* How the driver lays out TX chains (to exercise every layout a device must accept). */
+enum vnd_tx_layout {
+	VND_TX_ONE_DESC = 0,  /* header and frame in one descriptor */
+	VND_TX_HDR_SPLIT,     /* header in its own descriptor, frame in the next */
+	VND_TX_INDIRECT,      /* an indirect table: header, then frame in pieces */
+	VND_TX_SCATTER,       /* header split in two, frame in pieces of tx_piece bytes */
+};
+
+struct vnd_config {
+	/* Features to accept; intersected with what the device offers. */
+	uint64_t features;
+	/* Ring size of both queues (power of 2). 0 means 256. */
+	unsigned queue_size;
+	/* Bytes per RX buffer (each one descriptor, header included). 0 means 2048.
+	 * Without MRG_RXBUF the driver posts chains of rx_chain_descs buffers. */
+	unsigned rx_buf_size;
+	/* Descriptors per RX chain without MRG_RXBUF. 0 means as many as needed
+	 * for a 65562-byte packet (Linux's "big packets" mode). */
+	unsigned rx_chain_descs;
+	/* TX chain layout and the piece size for SCATTER/INDIRECT. 0 means 512. */
+	enum vnd_tx_layout tx_layout;
+	unsigned tx_piece;
+	/* Memory: split into this many regions (memory table entries). 0 means 1. */
+	unsigned regions;
+	/* Use ADD_MEM_REG per region instead of one SET_MEM_TABLE (needs the
+	 * server's CONFIGURE_MEM_SLOTS protocol feature). */
+	bool add_mem_reg;
+	/* Back the memory with this file (created if absent) instead of memfds.
+	 * With regions > 1 all regions are slices of this one file. */
+	const char *mem_path;
+	/* No kick eventfd: tell the device to poll the TX/RX rings. */
+	bool kick_nofd;
+	/* No call eventfd: the library polls the used rings instead. */
+	bool call_nofd;
+	/* Skip VHOST_USER_F_PROTOCOL_FEATURES (rings start enabled). */
+	bool no_protocol_features;
+};
+
+/* Fill a config with the defaults above. */
+void vnd_config_init(struct vnd_config *cfg);
+
+struct vnd;
+
+/* Take over a connected vhost-user socket (a port descriptor from create). */
+int vnd_open_fd(struct vnd **out, int fd, const struct vnd_config *cfg);
+/* Connect to a vhost-user socket path (a listen= port). */
+int vnd_open_path(struct vnd **out, const char *path, const struct vnd_config *cfg);
+void vnd_close(struct vnd *d);
+
+/* Features negotiated with the device. */
+uint64_t vnd_features(const struct vnd *d);
+/* The device's MAC from GET_CONFIG, if it offered VIRTIO_NET_F_MAC. */
+int vnd_get_mac(struct vnd *d, uint8_t mac[6]);
+
+/* Checksum offload request for one TX frame (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
+struct vnd_tx_meta {
+	bool needs_csum;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+/* What came with a received frame. */
+struct vnd_rx_meta {
+	uint8_t flags;         /* virtio_net_hdr flags */
+	uint8_t gso_type;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;  /* RX buffers the frame spanned */
+};
+
+/* Queue one frame for transmission and notify the device if it asks to be
+ * notified. -EAGAIN when the TX ring is full (nothing queued). */
+int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta);
+/* Reclaim finished TX buffers; returns how many are still in flight. */
+int vnd_tx_reclaim(struct vnd *d);
+/* Receive one frame into buf. Returns its length, -EAGAIN when none is
+ * waiting, -EMSGSIZE (frame consumed) when it does not fit into cap. */
+ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta);
+/* Wait until the device signals (call eventfd) or timeout_ms passes; with
+ * call_nofd it polls the rings. Returns 1 on an event, 0 on timeout. */
+int vnd_wait(struct vnd *d, int timeout_ms);
+/* The call eventfd to put into your own poll loop (-1 with call_nofd). */
+int vnd_event_fd(const struct vnd *d);
+/* Kick the TX and RX queues unconditionally (for kick_nofd-less tests). */
+void vnd_kick(struct vnd *d);
+
+/* 1 if the device signalled the error eventfd of any queue, else 0. */
+int vnd_device_failed(struct vnd *d);
+
+/* Stop both rings (GET_VRING_BASE), as a guest driver reset does; then
+ * vnd_restart() sets them up again with fresh buffers. */
+int vnd_stop(struct vnd *d);
+int vnd_restart(struct vnd *d);
+
+/* The explanation of the most recent failure, never NULL. */
+const char *vnd_last_error(const struct vnd *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

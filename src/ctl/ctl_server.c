@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctl/ctl_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "ctl/create_request.h"
+#include "ctl/ctl_proto.h"
+#include "evloop/evloop.h"
+#include "link/link.h"
+#include "util/log.h"
+#include "util/unix_socket.h"
+
+/* Control clients at once; more are turned away. */
+#define CTL_CLIENTS_MAX 16
+/* A client that has not finished its request by then is dropped. */
+#define CTL_REQUEST_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
+
+struct ctl_client {
+	bool in_use;
+	int fd;
+	struct evloop_watch watch;
+	uint64_t since_ns; /* when the current request began */
+	uint32_t have;
+	struct vnp_ctl_header hdr;
+	uint8_t payload[VNP_CTL_PAYLOAD_MAX];
+	int passed_fd; /* a descriptor that came with the request */
+	struct ctl_server *srv;
+};
+
+struct ctl_server {
+	struct evloop *loop;
+	struct link *link;
+	int listen_fd;
+	struct evloop_watch listen_watch;
+	int timer_fd;
+	struct evloop_watch timer_watch;
+	bool timer_armed;
+	struct ctl_client client[CTL_CLIENTS_MAX];
+};
+
+static void client_close(struct ctl_client *c)
+{
+	evloop_del(c->srv->loop, &c->watch);
+	close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
+	c->in_use = false;
+}
+
+static int reply(struct ctl_client *c, uint16_t op, int32_t status, const void *payload,
+		 uint32_t len, int fd)
+{
+	uint8_t buf[sizeof(struct vnp_ctl_header) + VNP_CTL_PAYLOAD_MAX];
+	struct vnp_ctl_header hdr = {
+		.magic = VNP_CTL_MAGIC,
+		.version = VNP_CTL_VERSION,
+		.op = op,
+		.len = len,
+		.status = status,
+	};
+	ssize_t n;
+
+	memcpy(buf, &hdr, sizeof hdr);
+	memcpy(buf + sizeof hdr, payload, len);
+	/* Replies are small and the socket fresh: a client that cannot take
+	 * one at once is not reading, and loses its connection. */
+	n = unix_send_fds(c->fd, buf, sizeof hdr + len, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
+			  MSG_DONTWAIT);
+	return n == (ssize_t)(sizeof hdr + len) ? 0 : -EIO;
+}
+
+static int reply_error(struct ctl_client *c, uint16_t op, int err, const char *msg)
+{
+	return reply(c, op, -err, msg, (uint32_t)strlen(msg), -1);
+}
+
+static int handle_create(struct ctl_client *c)
+{
+	struct vnp_ctl_created created = { 0 };
+	uint8_t out[VNP_CTL_PAYLOAD_MAX];
+	char err[256], warnings[1024];
+	struct port_config cfg;
+	int port_fd = -1, listen_fd = c->passed_fd;
+	int index, rc;
+	size_t wlen;
+
+	rc = create_request_parse(c->payload, c->hdr.len, &cfg, err, sizeof err, warnings,
+				  sizeof warnings);
+	if (warnings[0])
+		log_info("create: %s", warnings);
+	if (rc < 0) {
+		log_warn("create refused: %s", err);
+		return reply_error(c, VNP_CTL_CREATE, -rc, err);
+	}
+	if (listen_fd >= 0) {
+		int accepting = 0, type = 0;
+		socklen_t len = sizeof accepting;
+
+		if (getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0 ||
+		    !accepting ||
+		    getsockopt(listen_fd, SOL_SOCKET, SO_TYPE, &type, &(socklen_t){ sizeof type }) < 0 ||
+		    type != SOCK_STREAM) {
+			return reply_error(c, VNP_CTL_CREATE, EINVAL,
+					   "the descriptor sent with create is not a listening stream socket");
+		}
+		if (cfg.listen_path[0])
+			return reply_error(c, VNP_CTL_CREATE, EINVAL,
+					   "listen= and a passed listening socket exclude each other");
+	}
+	index = link_create_port(c->srv->link, &cfg, listen_fd, &port_fd, err, sizeof err);
+	if (index < 0) {
+		log_warn("create refused: %s", err);
+		return reply_error(c, VNP_CTL_CREATE, -index, err);
+	}
+	c->passed_fd = -1; /* the port owns it now */
+	created.port = (uint32_t)index;
+	created.has_mac = cfg.has_mac;
+	memcpy(created.mac, cfg.mac, sizeof created.mac);
+	memcpy(out, &created, sizeof created);
+	wlen = strlen(warnings);
+	memcpy(out + sizeof created, warnings, wlen);
+	rc = reply(c, VNP_CTL_CREATE, 0, out, (uint32_t)(sizeof created + wlen), port_fd);
+	/* The client has its copy (or lost it with its connection). */
+	if (port_fd >= 0)
+		close(port_fd);
+	return rc;
+}
+
+static int handle_status(struct ctl_client *c)
+{
+	struct vnp_ctl_status st;
+
+	memset(&st, 0, sizeof st);
+	st.nports = LINK_PORTS;
+	for (unsigned i = 0; i < LINK_PORTS; i++) {
+		struct vnp_ctl_port *o = &st.port[i];
+		struct port_status ps;
+
+		link_port_status(c->srv->link, i, &ps);
+		o->state = ps.state;
+		o->ds_max = ps.cfg.ds_max;
+		o->has_mac = ps.cfg.has_mac;
+		memcpy(o->mac, ps.cfg.mac, sizeof o->mac);
+		o->features = ps.features;
+		o->queue_size[0] = ps.queue_size[0];
+		o->queue_size[1] = ps.queue_size[1];
+		o->counter[VNP_CTR_TX_PACKETS] = ps.stats.tx_packets;
+		o->counter[VNP_CTR_TX_BYTES] = ps.stats.tx_bytes;
+		o->counter[VNP_CTR_RX_PACKETS] = ps.stats.rx_packets;
+		o->counter[VNP_CTR_RX_BYTES] = ps.stats.rx_bytes;
+		o->counter[VNP_CTR_DROP_NO_PEER] = ps.stats.drop_no_peer;
+		o->counter[VNP_CTR_DROP_TOO_BIG] = ps.stats.drop_too_big;
+		o->counter[VNP_CTR_DROP_BAD] = ps.stats.drop_bad;
+		o->counter[VNP_CTR_KICKS] = ps.stats.kicks;
+		o->counter[VNP_CTR_INTERRUPTS] = ps.stats.interrupts;
+		snprintf(o->listen_path, sizeof o->listen_path, "%s", ps.cfg.listen_path);
+		snprintf(o->last_error, sizeof o->last_error, "%s", ps.last_error);
+	}
+	return reply(c, VNP_CTL_STATUS, 0, &st, sizeof st, -1);
+}
+
+static int handle_request(struct ctl_client *c)
+{
+	switch (c->hdr.op) {
+	case VNP_CTL_CREATE:
+		return handle_create(c);
+	case VNP_CTL_STATUS:
+		if (c->passed_fd >= 0)
+			return reply_error(c, c->hdr.op, EINVAL, "status takes no descriptor");
+		return handle_status(c);
+	}
+	return reply_error(c, c->hdr.op, EOPNOTSUPP, "unknown request");
+}
+
+static void on_client_event(void *arg, uint32_t events)
+{
+	struct ctl_client *c = arg;
+	const uint32_t hsize = sizeof c->hdr;
+	int fds[1], nfds;
+	ssize_t n;
+	uint8_t *dst;
+	uint32_t want;
+
+	(void)events;
+	if (c->have < hsize) {
+		dst = (uint8_t *)&c->hdr + c->have;
+		want = hsize - c->have;
+	} else {
+		dst = c->payload + (c->have - hsize);
+		want = hsize + c->hdr.len - c->have;
+	}
+	n = unix_recv_fds(c->fd, dst, want, fds, &nfds, 1, MSG_DONTWAIT);
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		if (n == -EMSGSIZE)
+			log_warn("control client sent more than one descriptor");
+		client_close(c);
+		return;
+	}
+	if (nfds) {
+		if (c->passed_fd >= 0) {
+			close(fds[0]);
+			log_warn("control client sent more than one descriptor");
+			client_close(c);
+			return;
+		}
+		c->passed_fd = fds[0];
+	}
+	c->have += (uint32_t)n;
+	if (c->have == hsize) {
+		if (c->hdr.magic != VNP_CTL_MAGIC || c->hdr.version != VNP_CTL_VERSION ||
+		    c->hdr.len > VNP_CTL_PAYLOAD_MAX) {
+			log_warn("control client sent a malformed request header");
+			reply_error(c, c->hdr.op, EPROTO, "malformed request");
+			client_close(c);
+			return;
+		}
+	}
+	if (c->have < hsize || c->have < hsize + c->hdr.len)
+		return;
+	if (handle_request(c) < 0) {
+		client_close(c);
+		return;
+	}
+	/* Ready for the next request on the same connection. */
+	c->have = 0;
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
+	c->passed_fd = -1;
+	c->since_ns = monotonic_ns();
+}
+
+static bool peer_is_owner(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == geteuid() || cred.uid == 0;
+}
+
+static void arm_timer(struct ctl_server *srv, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (on == srv->timer_armed)
+		return;
+	if (on) {
+		its.it_interval.tv_sec = 1;
+		its.it_value.tv_sec = 1;
+	}
+	timerfd_settime(srv->timer_fd, 0, &its, NULL);
+	srv->timer_armed = on;
+}
+
+static void on_timer(void *arg, uint32_t events)
+{
+	struct ctl_server *srv = arg;
+	uint64_t now = monotonic_ns(), expirations;
+	bool any = false;
+
+	(void)events;
+	(void)!read(srv->timer_fd, &expirations, sizeof expirations);
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+		struct ctl_client *c = &srv->client[i];
+
+		if (!c->in_use)
+			continue;
+		if (c->have && now - c->since_ns > CTL_REQUEST_TIMEOUT_NS) {
+			log_warn("control client did not finish its request in time");
+			client_close(c);
+			continue;
+		}
+		any = true;
+	}
+	arm_timer(srv, any);
+}
+
+static void on_listen_event(void *arg, uint32_t events)
+{
+	struct ctl_server *srv = arg;
+	struct ctl_client *c = NULL;
+	int fd;
+
+	(void)events;
+	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!peer_is_owner(fd)) {
+		log_warn("control connection from another user refused");
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < CTL_CLIENTS_MAX && !c; i++)
+		if (!srv->client[i].in_use)
+			c = &srv->client[i];
+	if (!c) {
+		log_warn("too many control clients; one turned away");
+		close(fd);
+		return;
+	}
+	memset(c, 0, sizeof *c);
+	c->srv = srv;
+	c->fd = fd;
+	c->passed_fd = -1;
+	c->since_ns = monotonic_ns();
+	if (evloop_add(srv->loop, &c->watch, fd, EPOLLIN, on_client_event, c) < 0) {
+		close(fd);
+		return;
+	}
+	c->in_use = true;
+	arm_timer(srv, true);
+}
+
+struct ctl_server *ctl_server_new(struct evloop *loop, struct link *link, int listen_fd)
+{
+	struct ctl_server *srv = calloc(1, sizeof *srv);
+
+	if (!srv)
+		return NULL;
+	srv->loop = loop;
+	srv->link = link;
+	srv->listen_fd = listen_fd;
+	srv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->timer_fd < 0 ||
+	    evloop_add(loop, &srv->timer_watch, srv->timer_fd, EPOLLIN, on_timer, srv) < 0 ||
+	    evloop_add(loop, &srv->listen_watch, listen_fd, EPOLLIN, on_listen_event, srv) < 0) {
+		ctl_server_free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void ctl_server_free(struct ctl_server *srv)
+{
+	if (!srv)
+		return;
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+		if (srv->client[i].in_use)
+			client_close(&srv->client[i]);
+	evloop_del(srv->loop, &srv->listen_watch);
+	evloop_del(srv->loop, &srv->timer_watch);
+	if (srv->timer_fd >= 0)
+		close(srv->timer_fd);
+	close(srv->listen_fd);
+	free(srv);
+}

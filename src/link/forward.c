@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+#include "link/forward.h"
+
+#include <string.h>
+
+#include "net/csum.h"
+#include "net/virtio_net.h"
+#include "util/checked.h"
+
+/* Locals die when a client-memory fault unwinds the datapath; this makes
+ * sure a packet's commit is in memory before the next client access. */
+#define COMMIT_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+enum pkt_result {
+	PKT_SENT,
+	PKT_DROPPED, /* consumed from TX, not delivered */
+	PKT_WAIT,    /* the receiver needs more buffers first; nothing consumed */
+	PKT_FAULT,
+};
+
+/* The receiver's side of one packet: chains taken so far and the current
+ * writable piece. Nothing is final until the packet is committed. */
+struct rx_writer {
+	struct vq *vq;
+	struct vq_chain chain;
+	bool merge;            /* MRG_RXBUF: a packet may take several chains */
+	uint16_t avail;        /* RX chains known to be available */
+	uint16_t chains;       /* chains taken, the current one included */
+	uint16_t head;         /* the current chain */
+	uint32_t chain_bytes;  /* written into the current chain */
+	uint8_t *ptr;
+	uint32_t room;
+};
+
+/* Checksum completion for a receiver that cannot take a partial one. */
+struct csum_job {
+	bool active;
+	uint32_t start;  /* frame offset where summing starts */
+	uint32_t field;  /* frame offset of the 16-bit result */
+	struct csum_acc acc;
+	uint8_t *field_ptr[2]; /* where the field's two bytes landed */
+};
+
+/* Where num_buffers landed, to patch once the packet's chains are known. */
+struct patch16 {
+	uint8_t *ptr[2];
+};
+
+static void patch16_write(const struct patch16 *p, uint16_t v)
+{
+	uint8_t b[2];
+
+	memcpy(b, &v, 2);
+	*p->ptr[0] = b[0];
+	*p->ptr[1] = b[1];
+}
+
+enum rx_step { RX_OK, RX_TOO_BIG, RX_WAIT, RX_FAULT };
+
+static enum rx_step rx_start(struct rx_writer *w, struct vq *vq, bool merge, uint16_t avail,
+			     enum vq_error *err)
+{
+	w->vq = vq;
+	w->merge = merge;
+	w->avail = avail;
+	w->chains = 1;
+	w->chain_bytes = 0;
+	w->room = 0;
+	*err = vq_avail_head(vq, 0, &w->head);
+	if (*err)
+		return RX_FAULT;
+	vq_chain_begin(vq, &w->chain, w->head, true);
+	return RX_OK;
+}
+
+/* Make w->room > 0, moving to the receiver's next chain when merging. */
+static enum rx_step rx_next_piece(struct rx_writer *w, enum vq_error *err)
+{
+	for (;;) {
+		*err = vq_chain_next(&w->chain, UINT32_MAX, &w->ptr, &w->room);
+		if (*err)
+			return RX_FAULT;
+		if (w->room)
+			return RX_OK;
+		if (!w->merge)
+			return RX_TOO_BIG;
+		/* This chain is full: record it and take the next one. */
+		vq_used_put(w->vq, (uint16_t)(w->chains - 1), w->head, w->chain_bytes);
+		if (w->chains == w->avail) {
+			*err = vq_avail_refresh(w->vq, &w->avail);
+			if (*err)
+				return RX_FAULT;
+			if (w->chains == w->avail)
+				return w->chains == w->vq->num ? RX_TOO_BIG : RX_WAIT;
+		}
+		*err = vq_avail_head(w->vq, w->chains, &w->head);
+		if (*err)
+			return RX_FAULT;
+		vq_chain_begin(w->vq, &w->chain, w->head, true);
+		w->chains++;
+		w->chain_bytes = 0;
+	}
+}
+
+static void rx_advance(struct rx_writer *w, uint32_t n)
+{
+	w->ptr += n;
+	w->room -= n;
+	w->chain_bytes += n;
+}
+
+/* Write the receiver's header, remembering where num_buffers went. */
+static enum rx_step rx_write_header(struct rx_writer *w, const uint8_t *hdr, unsigned len,
+				    struct patch16 *num_buffers, enum vq_error *err)
+{
+	for (unsigned off = 0; off < len;) {
+		uint32_t n;
+		enum rx_step st;
+
+		if (!w->room && (st = rx_next_piece(w, err)) != RX_OK)
+			return st;
+		n = MIN(w->room, len - off);
+		memcpy(w->ptr, hdr + off, n);
+		for (unsigned b = 0; b < 2; b++) {
+			unsigned at = VNET_HDR_NUM_BUFFERS_OFFSET + b;
+
+			if (at >= off && at < off + n)
+				num_buffers->ptr[b] = w->ptr + (at - off);
+		}
+		rx_advance(w, n);
+		off += n;
+	}
+	return RX_OK;
+}
+
+static void copy_piece(struct csum_job *cs, uint8_t *dst, const uint8_t *src, uint32_t n,
+		       uint32_t pos)
+{
+	uint32_t end = pos + n;
+
+	memcpy(dst, src, n);
+	if (!cs->active)
+		return;
+	/* Sum what we wrote, not the sender's buffer: it may change under us. */
+	if (end > cs->start) {
+		uint32_t from = pos < cs->start ? cs->start - pos : 0;
+
+		csum_add(&cs->acc, dst + from, n - from);
+	}
+	for (unsigned b = 0; b < 2; b++) {
+		uint32_t at = cs->field + b;
+
+		if (at >= pos && at < end)
+			cs->field_ptr[b] = dst + (at - pos);
+	}
+}
+
+/* Read the sender's header, which may be spread over several buffers. */
+static bool tx_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err)
+{
+	for (unsigned off = 0; off < len;) {
+		uint8_t *p;
+		uint32_t n;
+
+		*err = vq_chain_next(c, len - off, &p, &n);
+		if (*err || n == 0)
+			return false;
+		memcpy(hdr + off, p, n);
+		off += n;
+	}
+	return true;
+}
+
+static void count_drop(struct fwd_end *src, uint64_t *counter, const char *why)
+{
+	(*counter)++;
+	log_limited(src->ratelimit, LOG_LVL_INFO, "%s: dropped a packet: %s", src->name, why);
+}
+
+static void tx_consume(struct vq *tx, uint16_t head)
+{
+	vq_used_put(tx, 0, head, 0);
+	vq_used_commit(tx, 1);
+	tx->last_avail++;
+}
+
+static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
+				   uint16_t rx_avail, struct fwd_fault *fault)
+{
+	unsigned src_hdr_len = vnet_hdr_len(src->features);
+	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
+	bool merge = dst->features & BIT64(VIRTIO_NET_F_MRG_RXBUF);
+	uint8_t wire[VNET_HDR_MAX];
+	struct vnet_hdr in, out = { 0 };
+	struct patch16 num_buffers = { { NULL, NULL } };
+	struct csum_job cs = { 0 };
+	struct vq_chain txc;
+	struct rx_writer w;
+	enum vq_error err;
+	enum rx_step st;
+	uint32_t frame_len = 0;
+	uint8_t *tx_ptr = NULL;
+	uint32_t tx_left = 0;
+
+	vq_chain_begin(src->vq, &txc, tx_head, false);
+	if (!tx_read_header(&txc, wire, src_hdr_len, &err)) {
+		if (err)
+			goto src_fault;
+		tx_consume(src->vq, tx_head);
+		count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
+		return PKT_DROPPED;
+	}
+	vnet_hdr_decode(wire, &in);
+	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		tx_consume(src->vq, tx_head);
+		count_drop(src, &src->stats->drop_bad, "GSO packet, but no GSO was offered");
+		return PKT_DROPPED;
+	}
+	if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM)) {
+			out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			out.csum_start = in.csum_start;
+			out.csum_offset = in.csum_offset;
+		} else {
+			cs.active = true;
+		}
+		cs.start = in.csum_start;
+		cs.field = (uint32_t)in.csum_start + in.csum_offset;
+	}
+	out.num_buffers = 1;
+	vnet_hdr_encode(&out, dst_hdr_len, wire);
+
+	if (rx_start(&w, dst->vq, merge, rx_avail, &err) != RX_OK)
+		goto dst_fault;
+	st = rx_write_header(&w, wire, dst_hdr_len, &num_buffers, &err);
+	if (st != RX_OK)
+		goto rx_stop;
+
+	for (;;) {
+		uint32_t n;
+
+		if (!tx_left) {
+			err = vq_chain_next(&txc, UINT32_MAX, &tx_ptr, &tx_left);
+			if (err)
+				goto src_fault;
+			if (!tx_left)
+				break;
+		}
+		if (!w.room && (st = rx_next_piece(&w, &err)) != RX_OK)
+			goto rx_stop;
+		n = MIN(tx_left, w.room);
+		if (n > VNET_FRAME_MAX - frame_len) {
+			st = RX_TOO_BIG;
+			goto rx_stop;
+		}
+		copy_piece(&cs, w.ptr, tx_ptr, n, frame_len);
+		rx_advance(&w, n);
+		tx_ptr += n;
+		tx_left -= n;
+		frame_len += n;
+	}
+
+	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && cs.field + 2 > frame_len) {
+		tx_consume(src->vq, tx_head);
+		count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
+		return PKT_DROPPED;
+	}
+	if (cs.active) {
+		struct patch16 field = { { cs.field_ptr[0], cs.field_ptr[1] } };
+
+		patch16_write(&field, csum_finish(&cs.acc));
+	}
+	if (w.chains > 1)
+		patch16_write(&num_buffers, w.chains);
+
+	/* Commit: the packet is whole in the receiver's buffers. */
+	vq_used_put(w.vq, (uint16_t)(w.chains - 1), w.head, w.chain_bytes);
+	vq_used_commit(w.vq, w.chains);
+	w.vq->last_avail = (uint16_t)(w.vq->last_avail + w.chains);
+	tx_consume(src->vq, tx_head);
+	src->stats->tx_packets++;
+	src->stats->tx_bytes += frame_len;
+	dst->stats->rx_packets++;
+	dst->stats->rx_bytes += frame_len;
+	return PKT_SENT;
+
+rx_stop:
+	switch (st) {
+	case RX_WAIT:
+		return PKT_WAIT;
+	case RX_TOO_BIG:
+		tx_consume(src->vq, tx_head);
+		count_drop(src, &src->stats->drop_too_big, "larger than the receiver's buffers");
+		return PKT_DROPPED;
+	case RX_FAULT:
+	case RX_OK:
+		break;
+	}
+dst_fault:
+	fault->guilty = 1;
+	fault->error = err;
+	return PKT_FAULT;
+src_fault:
+	fault->guilty = 0;
+	fault->error = err;
+	return PKT_FAULT;
+}
+
+enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
+				struct fwd_fault *fault)
+{
+	for (unsigned done = 0; done < budget; done++) {
+		uint16_t tx_avail, rx_avail, head;
+		enum vq_error err;
+
+		err = vq_avail_count(src->vq, &tx_avail);
+		if (!err && tx_avail)
+			err = vq_avail_head(src->vq, 0, &head);
+		if (err) {
+			fault->guilty = 0;
+			fault->error = err;
+			return FWD_FAULT;
+		}
+		if (!tx_avail)
+			return FWD_IDLE;
+		err = vq_avail_count(dst->vq, &rx_avail);
+		if (err) {
+			fault->guilty = 1;
+			fault->error = err;
+			return FWD_FAULT;
+		}
+		if (!rx_avail)
+			return FWD_BLOCKED;
+		switch (forward_one(src, dst, head, rx_avail, fault)) {
+		case PKT_SENT:
+		case PKT_DROPPED:
+			break;
+		case PKT_WAIT:
+			return FWD_BLOCKED;
+		case PKT_FAULT:
+			return FWD_FAULT;
+		}
+		COMMIT_BARRIER();
+	}
+	return FWD_MORE;
+}
+
+enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fault *fault)
+{
+	for (unsigned done = 0; done < budget; done++) {
+		uint16_t tx_avail, head;
+		enum vq_error err;
+
+		err = vq_avail_count(src->vq, &tx_avail);
+		if (!err && !tx_avail)
+			return FWD_IDLE;
+		if (!err)
+			err = vq_avail_head(src->vq, 0, &head);
+		if (err) {
+			fault->guilty = 0;
+			fault->error = err;
+			return FWD_FAULT;
+		}
+		tx_consume(src->vq, head);
+		src->stats->drop_no_peer++;
+		COMMIT_BARRIER();
+	}
+	return FWD_MORE;
+}

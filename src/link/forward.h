@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One direction of the wire: packets from one client's TX ring are copied
+ * once, straight into the other client's RX buffers, with the virtio-net
+ * header translated between the features each end negotiated.
+ *
+ * The original's Pipe of a TX End_point and an RX End_point: the sender's
+ * chain and the receiver's chain are walked together, and a bad
+ * descriptor blames only the side it came from.
+ */
+#ifndef VNP_FORWARD_H
+#define VNP_FORWARD_H
+
+#include <stdint.h>
+
+#include "util/log.h"
+#include "virtio/virtqueue.h"
+
+/* Counters of one port, 64-bit, for the life of the port. */
+struct port_stats {
+	uint64_t tx_packets;      /* sent by this port's client, delivered to the peer */
+	uint64_t tx_bytes;
+	uint64_t rx_packets;      /* delivered to this port's client */
+	uint64_t rx_bytes;
+	uint64_t drop_no_peer;    /* sent while the peer could not receive */
+	uint64_t drop_too_big;    /* larger than the peer's receive buffers */
+	uint64_t drop_bad;        /* malformed header or checksum request */
+	uint64_t kicks;           /* notifications from the client */
+	uint64_t interrupts;      /* notifications to the client */
+};
+
+/* What forwarding needs to know about one end. */
+struct fwd_end {
+	struct vq *vq;
+	uint64_t features;
+	struct port_stats *stats;
+	struct log_ratelimit *ratelimit;
+	const char *name;
+};
+
+enum fwd_status {
+	FWD_IDLE,    /* the sender's TX ring is empty */
+	FWD_BLOCKED, /* the receiver has no room for the next packet yet */
+	FWD_MORE,    /* the budget ran out with packets left */
+	FWD_FAULT,   /* an end broke the rules; see struct fwd_fault */
+};
+
+struct fwd_fault {
+	int guilty; /* 0: the sender, 1: the receiver */
+	enum vq_error error;
+};
+
+/* Move up to budget packets from src's TX ring into dst's RX ring. Used
+ * elements are committed per packet but not published. */
+enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
+				struct fwd_fault *fault);
+
+/* No receiver: consume up to budget TX packets, counting them as dropped. */
+enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fault *fault);
+
+#endif

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kick loop of the link. Kicks only mark work; before the event loop
+ * sleeps, both directions are drained: notifications off, forward a
+ * batch, publish each used ring once, re-enable and re-check, then signal
+ * each client at most once.
+ */
+#include "link/port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "net/virtio_net.h"
+
+/* Packets per direction before the other direction and the control path
+ * get a turn. */
+#define LINK_BUDGET 256
+/* How often rings are polled whose client gave no kick descriptor. */
+#define LINK_NOFD_POLL_USEC 100
+
+static struct port *peer_of(struct link *l, struct port *p)
+{
+	return &l->port[1 - p->index];
+}
+
+static struct vq *port_vq(struct port *p, unsigned idx)
+{
+	return p->in_use ? vu_dev_vq(&p->dev, idx) : NULL;
+}
+
+static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
+{
+	e->vq = vq;
+	e->features = p->dev.features;
+	e->stats = &p->stats;
+	e->ratelimit = &p->ratelimit;
+	e->name = p->name;
+}
+
+/* Rings that just started get their notification wishes written. */
+static void setup_fresh_rings(struct port *p)
+{
+	for (unsigned i = 0; i < VU_RINGS; i++) {
+		struct vq *vq = port_vq(p, i);
+		unsigned bit = 1u << i;
+
+		if (!vq) {
+			p->known_started &= ~bit;
+			continue;
+		}
+		if (p->known_started & bit)
+			continue;
+		/* TX kicks bring packets; RX kicks are wanted only when blocked. */
+		vq_kicks_reset(vq, i == VNET_TX_QUEUE && !port_ring_polled(p, i));
+		p->known_started |= bit;
+	}
+}
+
+/* One direction: forward until idle, blocked or out of budget. Returns
+ * whether work is left. With drain set the budget does not stop it. */
+static bool service_direction(struct link *l, struct port *src, bool drain)
+{
+	struct port *dst = peer_of(l, src);
+	struct vq *tx = port_vq(src, VNET_TX_QUEUE);
+	struct vq *rx = port_vq(dst, VNET_RX_QUEUE);
+	bool tx_polled, rx_polled;
+	struct fwd_end s, d;
+
+	if (!tx)
+		return false;
+	tx_polled = port_ring_polled(src, VNET_TX_QUEUE);
+	rx_polled = !rx || port_ring_polled(dst, VNET_RX_QUEUE);
+	fwd_end_init(&s, src, tx);
+	if (rx)
+		fwd_end_init(&d, dst, rx);
+
+	for (;;) {
+		struct fwd_fault fault;
+		enum fwd_status st;
+		uint16_t count, seen;
+
+		vq_kicks_disable(tx);
+		st = rx ? forward_packets(&s, &d, LINK_BUDGET, &fault)
+			: drop_packets(&s, LINK_BUDGET, &fault);
+		vq_used_publish(tx);
+		if (rx)
+			vq_used_publish(rx);
+
+		switch (st) {
+		case FWD_FAULT:
+			vu_dev_fail(fault.guilty ? &dst->dev : &src->dev, "%s on ring %u",
+				    vq_error_str(fault.error),
+				    fault.guilty ? VNET_RX_QUEUE : VNET_TX_QUEUE);
+			return false;
+		case FWD_MORE:
+			if (drain)
+				continue;
+			return true;
+		case FWD_IDLE:
+			if (rx)
+				vq_kicks_disable(rx);
+			if (tx_polled)
+				return false;
+			vq_kicks_enable(tx);
+			if (vq_avail_refresh(tx, &count) != VQ_OK || count == 0)
+				return false;
+			continue;
+		case FWD_BLOCKED:
+			if (rx_polled || drain)
+				return false;
+			seen = rx->avail_seen;
+			vq_kicks_enable(rx);
+			if (vq_avail_refresh(rx, &count) != VQ_OK || rx->avail_seen == seen)
+				return false;
+			continue;
+		}
+	}
+}
+
+static void emit_interrupts(struct link *l)
+{
+	for (unsigned p = 0; p < LINK_PORTS; p++) {
+		struct port *port = &l->port[p];
+
+		for (unsigned i = 0; i < VU_RINGS; i++) {
+			struct vq *vq = port_vq(port, i);
+
+			if (vq && vq_needs_signal(vq)) {
+				vu_dev_call(&port->dev, i);
+				port->stats.interrupts++;
+			}
+		}
+	}
+}
+
+/* A client's memory faulted under us: it shrank the file it shared. */
+static void blame_fault(struct link *l, void *addr)
+{
+	for (unsigned p = 0; p < LINK_PORTS; p++) {
+		struct port *port = &l->port[p];
+
+		if (port->in_use && gm_maps_host(&port->dev.mem, addr)) {
+			vu_dev_fail(&port->dev, "its shared memory faulted at %p (file truncated?)", addr);
+			return;
+		}
+	}
+	/* Not a client mapping: our own bug. Fail loudly rather than guess. */
+	log_err("memory fault at %p outside every client mapping", addr);
+	abort();
+}
+
+/* Run the datapath with client-memory faults turned into port failures.
+ * After a fault the service runs again: the faulty port is failed by then,
+ * and the healthy one gets its committed work published. */
+static bool run_service(struct link *l, struct port *drain_port)
+{
+	volatile unsigned faults = 0;
+	bool more;
+
+	if (l->in_service)
+		return true;
+	l->in_service = true;
+	fault_guard_arm(&l->guard);
+	if (FAULT_GUARD_SET(&l->guard)) {
+		blame_fault(l, l->guard.addr);
+		if (++faults > LINK_PORTS) {
+			l->in_service = false;
+			return false;
+		}
+		fault_guard_arm(&l->guard);
+	}
+	more = false;
+	for (unsigned p = 0; p < LINK_PORTS; p++)
+		setup_fresh_rings(&l->port[p]);
+	if (drain_port) {
+		service_direction(l, drain_port, true);
+	} else {
+		for (unsigned p = 0; p < LINK_PORTS; p++)
+			more |= service_direction(l, &l->port[p], false);
+	}
+	emit_interrupts(l);
+	fault_guard_leave(&l->guard);
+	l->in_service = false;
+	return more;
+}
+
+void link_schedule(struct link *l)
+{
+	l->pending = true;
+}
+
+void link_drain_tx(struct link *l, struct port *p)
+{
+	run_service(l, p);
+}
+
+static void before_sleep(void *arg)
+{
+	struct link *l = arg;
+
+	if (!l->pending)
+		return;
+	l->pending = run_service(l, NULL);
+	if (l->pending)
+		evloop_want_more(l->loop);
+}
+
+static void on_timer(void *arg, uint32_t events)
+{
+	struct link *l = arg;
+	uint64_t expirations;
+
+	(void)events;
+	(void)!read(l->timer_fd, &expirations, sizeof expirations);
+	l->pending = true;
+}
+
+static void arm_timer(struct link *l, unsigned usec)
+{
+	struct itimerspec its = { 0 };
+
+	if (usec) {
+		its.it_interval.tv_sec = usec / 1000000;
+		its.it_interval.tv_nsec = (long)(usec % 1000000) * 1000;
+		its.it_value = its.it_interval;
+	}
+	timerfd_settime(l->timer_fd, 0, &its, NULL);
+	l->timer_armed = usec != 0;
+}
+
+void link_rings_changed(struct link *l)
+{
+	unsigned want = 0;
+
+	/* A timer runs only while some started ring must be polled: in the
+	 * default mode, an idle link costs no CPU. */
+	for (unsigned p = 0; p < LINK_PORTS; p++) {
+		struct port *port = &l->port[p];
+
+		for (unsigned i = 0; i < VU_RINGS; i++) {
+			if (!port_vq(port, i))
+				port->known_started &= ~(1u << i); /* set up again on restart */
+			if (!port_vq(port, i) || !port_ring_polled(port, i))
+				continue;
+			want = l->opts.poll_usec ? l->opts.poll_usec : LINK_NOFD_POLL_USEC;
+		}
+	}
+	if (want && !l->timer_armed)
+		arm_timer(l, want);
+	else if (!want && l->timer_armed)
+		arm_timer(l, 0);
+	l->pending = true;
+}
+
+struct link *link_new(struct evloop *loop, const struct link_options *opts)
+{
+	struct link *l = calloc(1, sizeof *l);
+
+	if (!l)
+		return NULL;
+	l->loop = loop;
+	l->opts = *opts;
+	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (l->timer_fd < 0 ||
+	    evloop_add(loop, &l->timer_watch, l->timer_fd, EPOLLIN, on_timer, l) < 0) {
+		if (l->timer_fd >= 0)
+			close(l->timer_fd);
+		free(l);
+		return NULL;
+	}
+	for (unsigned p = 0; p < LINK_PORTS; p++)
+		port_init(&l->port[p], l, p);
+	evloop_set_before_sleep(loop, before_sleep, l);
+	return l;
+}
+
+void link_free(struct link *l)
+{
+	if (!l)
+		return;
+	for (unsigned p = 0; p < LINK_PORTS; p++)
+		port_release(&l->port[p]);
+	/* Whatever the releases published gets its interrupts. */
+	run_service(l, NULL);
+	evloop_set_before_sleep(l->loop, NULL, NULL);
+	evloop_del(l->loop, &l->timer_watch);
+	close(l->timer_fd);
+	free(l);
+}
+
+int link_create_port(struct link *l, const struct port_config *cfg, int client_listen_fd,
+		     int *port_fd, char *err, size_t errlen)
+{
+	for (unsigned p = 0; p < LINK_PORTS; p++) {
+		int rc;
+
+		if (l->port[p].in_use)
+			continue;
+		rc = port_open(&l->port[p], cfg, client_listen_fd, port_fd, err, errlen);
+		if (rc < 0)
+			return rc;
+		log_info("port%u: created (ds-max=%u%s%s%s)", p, cfg->ds_max,
+			 cfg->has_mac ? ", mac set" : "", cfg->listen_path[0] ? ", listen=" : "",
+			 cfg->listen_path);
+		return (int)p;
+	}
+	snprintf(err, errlen, "no free port: both ports of this link are taken");
+	return -ENOMEM;
+}
+
+void link_port_status(struct link *l, unsigned index, struct port_status *out)
+{
+	struct port *p = &l->port[index];
+
+	memset(out, 0, sizeof *out);
+	out->state = port_state(p);
+	if (!p->in_use)
+		return;
+	out->cfg = p->cfg;
+	out->features = p->dev.features;
+	for (unsigned i = 0; i < VU_RINGS; i++)
+		out->queue_size[i] = p->dev.ring[i].num;
+	out->stats = p->stats;
+	snprintf(out->last_error, sizeof out->last_error, "%s", p->dev.last_error);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The p2p link: one server, exactly two ports, two directions. Each port is
+ * the device side of a virtio-net device over vhost-user; what one port's
+ * client transmits is copied once into the other port's receive buffers.
+ */
+#ifndef VNP_LINK_H
+#define VNP_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link/forward.h"
+#include "link/port_config.h"
+
+struct evloop;
+struct trusted_mem;
+
+#define LINK_PORTS 2
+
+struct link_options {
+	unsigned max_queue_size;         /* -s */
+	unsigned poll_usec;              /* -p; 0: event-driven */
+	const struct trusted_mem *trusted; /* -d */
+};
+
+enum port_state {
+	PORT_FREE,      /* not created */
+	PORT_CREATED,   /* created, no client session yet */
+	PORT_CONNECTED, /* a client is talking vhost-user, rings not all running */
+	PORT_RUNNING,   /* both rings run */
+	PORT_FAILED,    /* the client broke the rules; waits for a reset */
+};
+
+static inline const char *port_state_name(enum port_state s)
+{
+	static const char *const names[] = { "free", "created", "connected", "running", "failed" };
+
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+struct port_status {
+	enum port_state state;
+	struct port_config cfg;
+	uint64_t features;    /* negotiated */
+	uint16_t queue_size[2];
+	struct port_stats stats;
+	char last_error[160];
+};
+
+struct link;
+
+struct link *link_new(struct evloop *loop, const struct link_options *opts);
+/* Releases every port and removes the socket files the link created. */
+void link_free(struct link *link);
+
+/*
+ * create(): take a free port.
+ * - cfg->listen_path set: bind a listening vhost-user socket there; clients
+ *   connect and reconnect; the port lives until the server exits.
+ * - client_listen_fd >= 0: accept the port's clients on this listening
+ *   socket made by the caller; *port_fd gets a lease descriptor whose last
+ *   close releases the port.
+ * - otherwise: *port_fd gets the client end of a connected socket pair: the
+ *   port itself, released when the last copy is closed.
+ * Returns the port index, or -errno with a message in err (-ENOMEM "no free
+ * port" when both are taken).
+ */
+int link_create_port(struct link *link, const struct port_config *cfg, int client_listen_fd,
+		     int *port_fd, char *err, size_t errlen);
+
+void link_port_status(struct link *link, unsigned index, struct port_status *out);
+
+#endif

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+#include "link/port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/virtio_net.h"
+#include "util/unix_socket.h"
+
+/* Messages handled per wake-up, so a chatty client cannot starve the wire. */
+#define MESSAGES_PER_TURN 32
+
+enum port_state port_state(const struct port *p)
+{
+	if (!p->in_use)
+		return PORT_FREE;
+	if (p->dev.failed)
+		return PORT_FAILED;
+	if (p->dev.ring[VNET_RX_QUEUE].started && p->dev.ring[VNET_TX_QUEUE].started)
+		return PORT_RUNNING;
+	return p->session ? PORT_CONNECTED : PORT_CREATED;
+}
+
+bool port_ring_polled(const struct port *p, unsigned idx)
+{
+	return p->link->opts.poll_usec || p->dev.ring[idx].kick_fd < 0;
+}
+
+/* ---- the device personality and datapath hooks for vu_dev -------------- */
+
+static uint64_t port_device_features(void *ctx)
+{
+	struct port *p = ctx;
+
+	return vnet_offered_features(p->cfg.has_mac);
+}
+
+static int port_read_config(void *ctx, uint32_t offset, uint32_t len, uint8_t *out)
+{
+	struct port *p = ctx;
+
+	return vnet_config_read(p->cfg.mac, p->cfg.has_mac, offset, len, out);
+}
+
+static void port_ring_stopping(void *ctx, unsigned idx)
+{
+	struct port *p = ctx;
+
+	if (idx == VNET_TX_QUEUE)
+		link_drain_tx(p->link, p);
+}
+
+static void port_rings_changed(void *ctx)
+{
+	struct port *p = ctx;
+
+	link_rings_changed(p->link);
+}
+
+static void on_kick(void *arg, uint32_t events);
+
+static void port_watch_kick(void *ctx, unsigned idx, int fd)
+{
+	struct port *p = ctx;
+	struct evloop_watch *w = &p->kick_watch[idx];
+
+	evloop_del(p->link->loop, w);
+	if (fd >= 0 && evloop_add(p->link->loop, w, fd, EPOLLIN, on_kick, p) < 0)
+		vu_dev_fail(&p->dev, "cannot watch the kick descriptor of ring %u", idx);
+}
+
+static int port_send(void *ctx, const void *buf, size_t len)
+{
+	struct port *p = ctx;
+
+	return vu_conn_send(&p->conn, buf, len);
+}
+
+static const struct vu_dev_ops port_dev_ops = {
+	.device_features = port_device_features,
+	.read_config = port_read_config,
+	.ring_stopping = port_ring_stopping,
+	.rings_changed = port_rings_changed,
+	.watch_kick = port_watch_kick,
+	.send = port_send,
+};
+
+/* ---- events ------------------------------------------------------------ */
+
+static void on_kick(void *arg, uint32_t events)
+{
+	struct port *p = arg;
+
+	(void)events;
+	for (unsigned i = 0; i < VU_RINGS; i++) {
+		uint64_t v;
+		ssize_t n;
+
+		if (!p->kick_watch[i].cb)
+			continue;
+		n = read(p->kick_watch[i].fd, &v, sizeof v);
+		if (n == (ssize_t)sizeof v) {
+			p->stats.kicks++;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			evloop_del(p->link->loop, &p->kick_watch[i]);
+			vu_dev_fail(&p->dev, "kick descriptor of ring %u broke: %s", i, strerror(errno));
+		}
+	}
+	link_schedule(p->link);
+}
+
+static void start_listening(struct port *p);
+
+/* The client went away or broke the protocol. */
+static void disconnect(struct port *p, const char *why)
+{
+	log_info("%s: client disconnected: %s", p->name, why);
+	evloop_del(p->link->loop, &p->conn_watch);
+	/* Resetting drains its TX ring into the peer while the memory is mapped. */
+	vu_dev_reset(&p->dev);
+	vu_conn_close(&p->conn);
+	p->session = false;
+	if (p->listen_fd < 0) {
+		/* The connection was the port: it is released with it. */
+		port_release(p);
+		return;
+	}
+	start_listening(p);
+}
+
+static void on_conn_event(void *arg, uint32_t events)
+{
+	struct port *p = arg;
+	char err[160];
+
+	(void)events;
+	for (int i = 0; i < MESSAGES_PER_TURN; i++) {
+		int rc;
+
+		switch (vu_conn_read(&p->conn, err, sizeof err)) {
+		case VU_READ_AGAIN:
+			return;
+		case VU_READ_CLOSED:
+			disconnect(p, "connection closed");
+			return;
+		case VU_READ_INVALID:
+			log_warn("%s: %s", p->name, err);
+			disconnect(p, "protocol violation");
+			return;
+		case VU_READ_MESSAGE:
+			p->session = true;
+			rc = vu_dev_handle(&p->dev, &p->conn.msg);
+			vu_conn_msg_done(&p->conn);
+			if (rc < 0) {
+				disconnect(p, rc == -EAGAIN ? "it does not read its replies"
+							    : "unrecoverable protocol error");
+				return;
+			}
+			break;
+		}
+	}
+}
+
+static int attach_connection(struct port *p, int fd)
+{
+	int rc;
+
+	vu_conn_init(&p->conn, fd);
+	rc = evloop_add(p->link->loop, &p->conn_watch, fd, EPOLLIN, on_conn_event, p);
+	if (rc < 0) {
+		vu_conn_close(&p->conn);
+		return rc;
+	}
+	return 0;
+}
+
+static void on_listen_event(void *arg, uint32_t events)
+{
+	struct port *p = arg;
+	int fd;
+
+	(void)events;
+	fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (p->conn.fd >= 0) {
+		log_warn("%s: refused a second client while one is connected", p->name);
+		close(fd);
+		return;
+	}
+	if (attach_connection(p, fd) < 0) {
+		log_err("%s: cannot watch the new client", p->name);
+		return;
+	}
+	log_info("%s: client connected", p->name);
+}
+
+/* Accepting stays on while a client is connected, to turn away others. */
+static void start_listening(struct port *p)
+{
+	if (p->listen_watch.cb)
+		return;
+	if (evloop_add(p->link->loop, &p->listen_watch, p->listen_fd, EPOLLIN, on_listen_event, p) < 0)
+		log_err("%s: cannot watch its listening socket", p->name);
+}
+
+static void on_lease_event(void *arg, uint32_t events)
+{
+	struct port *p = arg;
+	char junk[64];
+
+	if (!(events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
+		/* Nothing is ever sent on a lease; whatever comes is dropped. */
+		if (recv(p->lease_fd, junk, sizeof junk, MSG_DONTWAIT) != 0)
+			return;
+	}
+	log_info("%s: the creator's lease was closed", p->name);
+	port_release(p);
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+void port_init(struct port *p, struct link *link, unsigned index)
+{
+	memset(p, 0, sizeof *p);
+	p->link = link;
+	p->index = index;
+	snprintf(p->name, sizeof p->name, "port%u", index);
+	p->listen_fd = p->lease_fd = -1;
+	vu_conn_init(&p->conn, -1);
+	vu_dev_init(&p->dev, &port_dev_ops, p, p->name, link->opts.max_queue_size,
+		    PORT_DS_MAX_DEFAULT, link->opts.trusted);
+}
+
+int port_open(struct port *p, const struct port_config *cfg, int client_listen_fd, int *port_fd,
+	      char *err, size_t errlen)
+{
+	int pair[2], rc;
+
+	port_init(p, p->link, p->index);
+	p->cfg = *cfg;
+	p->dev.ds_max = cfg->ds_max;
+	*port_fd = -1;
+
+	if (cfg->listen_path[0]) {
+		rc = unix_listen(cfg->listen_path, 0600, 4);
+		if (rc < 0) {
+			snprintf(err, errlen, "listen: cannot bind '%s': %s", cfg->listen_path,
+				 strerror(-rc));
+			return rc;
+		}
+		p->listen_fd = rc;
+		p->owns_listen_path = true;
+	} else if (client_listen_fd >= 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot create a lease: %s", strerror(errno));
+			return rc;
+		}
+		p->listen_fd = client_listen_fd;
+		p->lease_fd = pair[0];
+		*port_fd = pair[1];
+		evloop_add(p->link->loop, &p->lease_watch, p->lease_fd, EPOLLIN | EPOLLRDHUP,
+			   on_lease_event, p);
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot create the port socket: %s", strerror(errno));
+			return rc;
+		}
+		rc = attach_connection(p, pair[0]);
+		if (rc < 0) {
+			close(pair[0]);
+			close(pair[1]);
+			snprintf(err, errlen, "cannot watch the port socket");
+			return rc;
+		}
+		*port_fd = pair[1];
+	}
+	if (p->listen_fd >= 0)
+		start_listening(p);
+	p->in_use = true;
+	return 0;
+}
+
+void port_release(struct port *p)
+{
+	struct evloop *loop = p->link->loop;
+
+	if (!p->in_use)
+		return;
+	if (p->conn.fd >= 0) {
+		evloop_del(loop, &p->conn_watch);
+		vu_dev_reset(&p->dev);
+		vu_conn_close(&p->conn);
+	}
+	evloop_del(loop, &p->listen_watch);
+	if (p->listen_fd >= 0) {
+		close(p->listen_fd);
+		if (p->owns_listen_path)
+			unlink(p->cfg.listen_path);
+	}
+	evloop_del(loop, &p->lease_watch);
+	if (p->lease_fd >= 0)
+		close(p->lease_fd);
+	log_info("%s: released", p->name);
+	port_init(p, p->link, p->index);
+	link_rings_changed(p->link);
+}

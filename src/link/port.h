@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One port of the link (internal to src/link): how its client reaches it,
+ * the vhost-user session, and the port's counters.
+ */
+#ifndef VNP_PORT_H
+#define VNP_PORT_H
+
+#include <stdbool.h>
+
+#include "evloop/evloop.h"
+#include "link/link.h"
+#include "vhost/vu_conn.h"
+#include "vhost/vu_dev.h"
+#include "virtio/fault_guard.h"
+
+struct port {
+	struct link *link;
+	unsigned index;
+	char name[8];
+	bool in_use;
+	struct port_config cfg;
+
+	/* Where clients come from: a listening socket (listen= or one the
+	 * creator passed), and for the latter a lease whose close ends the port. */
+	int listen_fd;
+	bool owns_listen_path; /* we bound it, so we unlink it */
+	struct evloop_watch listen_watch;
+	int lease_fd;
+	struct evloop_watch lease_watch;
+
+	/* The client session; conn.fd is -1 while nobody is connected. */
+	struct vu_conn conn;
+	struct evloop_watch conn_watch;
+	bool session; /* the client has sent at least one message */
+	struct vu_dev dev;
+	struct evloop_watch kick_watch[VU_RINGS];
+	unsigned known_started; /* rings the link has set up (bit per ring) */
+
+	struct port_stats stats;
+	struct log_ratelimit ratelimit;
+};
+
+struct link {
+	struct evloop *loop;
+	struct link_options opts;
+	struct port port[LINK_PORTS];
+	bool pending;    /* kicks or state changes wait for service */
+	bool in_service;
+	int timer_fd;    /* poll mode and rings the client asked us to poll */
+	struct evloop_watch timer_watch;
+	bool timer_armed;
+	struct fault_guard guard;
+};
+
+void port_init(struct port *p, struct link *link, unsigned index);
+int port_open(struct port *p, const struct port_config *cfg, int client_listen_fd, int *port_fd,
+	      char *err, size_t errlen);
+void port_release(struct port *p);
+enum port_state port_state(const struct port *p);
+/* Whether the datapath must poll ring idx instead of waiting for kicks. */
+bool port_ring_polled(const struct port *p, unsigned idx);
+
+/* Services port.c asks of the link. */
+void link_schedule(struct link *link);
+void link_rings_changed(struct link *link);
+void link_drain_tx(struct link *link, struct port *p);
+
+#endif

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+#include "link/port_config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+void port_config_init(struct port_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->ds_max = PORT_DS_MAX_DEFAULT;
+}
+
+bool parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		unsigned v = 0;
+		int digits = 0;
+
+		while (isxdigit((unsigned char)*s) && digits < 2) {
+			v = v * 16 + (unsigned)(isdigit((unsigned char)*s) ? *s - '0'
+									: tolower((unsigned char)*s) - 'a' + 10);
+			s++;
+			digits++;
+		}
+		if (digits == 0)
+			return false;
+		mac[i] = (uint8_t)v;
+		if (i < 5 && *s++ != ':')
+			return false;
+	}
+	return *s == '\0';
+}
+
+void format_mac(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
+/* A decimal number without sign, spaces or trailing garbage. */
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+enum port_config_result port_config_apply(struct port_config *cfg, const char *kv, char *err,
+					  size_t errlen)
+{
+	const char *eq = strchr(kv, '=');
+	size_t keylen = eq ? (size_t)(eq - kv) : strlen(kv);
+	const char *value = eq ? eq + 1 : "";
+
+#define KEY_IS(k) (keylen == sizeof(k) - 1 && memcmp(kv, k, keylen) == 0)
+	if (KEY_IS("ds-max")) {
+		unsigned long v;
+
+		if (!eq || !parse_uint(value, PORT_DS_MAX_LIMIT, &v) || v < 1) {
+			snprintf(err, errlen, "ds-max: invalid value '%s': must be a number in 1..%d",
+				 value, PORT_DS_MAX_LIMIT);
+			return PORT_CONFIG_INVALID;
+		}
+		cfg->ds_max = (unsigned)v;
+		return PORT_CONFIG_OK;
+	}
+	if (KEY_IS("mac")) {
+		if (!eq || !parse_mac(value, cfg->mac)) {
+			snprintf(err, errlen,
+				 "mac: invalid value '%s': must be six hex groups like 02:00:00:00:00:01",
+				 value);
+			return PORT_CONFIG_INVALID;
+		}
+		cfg->has_mac = true;
+		return PORT_CONFIG_OK;
+	}
+	if (KEY_IS("listen")) {
+		size_t len = strlen(value);
+
+		if (!eq || len == 0 || len >= sizeof cfg->listen_path) {
+			snprintf(err, errlen, "listen: invalid value '%s': must be a socket path of 1..%zu bytes",
+				 value, sizeof cfg->listen_path - 1);
+			return PORT_CONFIG_INVALID;
+		}
+		memcpy(cfg->listen_path, value, len + 1);
+		return PORT_CONFIG_OK;
+	}
+#undef KEY_IS
+	snprintf(err, errlen, "unknown key '%.*s' ignored", (int)(keylen > 64 ? 64 : keylen), kv);
+	return PORT_CONFIG_UNKNOWN_KEY;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a create request (the original's create(0, "ds-max=N", "mac=..."))
+ * says about a port, and the parser of its key=value strings.
+ */
+#ifndef VNP_PORT_CONFIG_H
+#define VNP_PORT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PORT_DS_MAX_DEFAULT 2
+#define PORT_DS_MAX_LIMIT 80
+#define PORT_PATH_MAX 108 /* sun_path */
+
+struct port_config {
+	unsigned ds_max;
+	bool has_mac;
+	uint8_t mac[6];
+	char listen_path[PORT_PATH_MAX]; /* empty: no listening socket */
+};
+
+void port_config_init(struct port_config *cfg);
+
+enum port_config_result {
+	PORT_CONFIG_OK,
+	PORT_CONFIG_UNKNOWN_KEY, /* ignored, as the original does; err says which */
+	PORT_CONFIG_INVALID,     /* err names the key and what is allowed */
+};
+
+/* Apply one "key=value" string. */
+enum port_config_result port_config_apply(struct port_config *cfg, const char *kv, char *err,
+					  size_t errlen);
+
+/* "xx:xx:xx:xx:xx:xx", one or two hex digits per group. */
+bool parse_mac(const char *s, uint8_t mac[6]);
+/* Always two digits per group, lower case. */
+void format_mac(const uint8_t mac[6], char out[18]);
+
+#endif

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vnet-p2p: the Linux realisation of the L4Re virtual network p2p server.
+ * One process is one link with two ports; clients reach the control
+ * endpoint (the original's svr capability) to create them.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ctl/ctl_server.h"
+#include "evloop/evloop.h"
+#include "link/link.h"
+#include "server/options.h"
+#include "util/log.h"
+#include "util/unix_socket.h"
+#include "virtio/fault_guard.h"
+#include "virtio/trusted_mem.h"
+#include "vnp_config.h"
+
+#define SD_LISTEN_FDS_START 3
+
+/* The control socket from systemd socket activation, or -1. */
+static int inherited_control_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int accepting = 0;
+	socklen_t len = sizeof accepting;
+
+	if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid())
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (strtol(fds, NULL, 10) < 1)
+		return -1;
+	if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0 ||
+	    !accepting)
+		return -1;
+	return SD_LISTEN_FDS_START;
+}
+
+struct stop_signals {
+	struct evloop *loop;
+	int fd;
+	struct evloop_watch watch;
+};
+
+static void on_signal(void *arg, uint32_t events)
+{
+	struct stop_signals *s = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(s->fd, &si, sizeof si) == (ssize_t)sizeof si)
+		log_info("signal %u: stopping", si.ssi_signo);
+	evloop_stop(s->loop);
+}
+
+static void apply_verbosity(int verbosity)
+{
+	int level = LOG_LVL_INFO;
+
+	if (verbosity > 0)
+		level = LOG_LVL_DEBUG;
+	else if (verbosity == -1)
+		level = LOG_LVL_WARN;
+	else if (verbosity < -1)
+		level = LOG_LVL_ERR;
+	log_set_level((enum log_level)level);
+	log_use_priority_prefix(getenv("JOURNAL_STREAM") != NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct server_options opts;
+	static struct trusted_mem trusted;
+	struct link_options lopts;
+	struct stop_signals stop = { .fd = -1 };
+	struct ctl_server *ctl = NULL;
+	struct link *link = NULL;
+	struct evloop *loop = NULL;
+	char err[256];
+	sigset_t mask;
+	int ctl_fd, rc = 1;
+
+	if (options_parse(argc, argv, &opts, err, sizeof err) != OPTIONS_OK) {
+		fprintf(stderr, "vnet-p2p: %s\n", err);
+		fprintf(stderr, "Try 'vnet-p2p --help' for more information.\n");
+		return 1;
+	}
+	if (opts.help) {
+		options_usage(argv[0], 0);
+		return 0;
+	}
+	if (opts.version) {
+		printf("vnet-p2p %s\n", VNP_VERSION);
+		return 0;
+	}
+	apply_verbosity(opts.verbosity);
+
+	for (unsigned i = 0; i < opts.register_ds_count; i++) {
+		if (trusted_mem_register(&trusted, opts.register_ds[i], err, sizeof err) < 0) {
+			fprintf(stderr, "vnet-p2p: -d/--register-ds: %s\n", err);
+			return 1;
+		}
+	}
+
+	ctl_fd = inherited_control_socket();
+	if (ctl_fd < 0) {
+		if (!opts.svr_path) {
+			fprintf(stderr, "vnet-p2p: the control endpoint is mandatory: give --svr PATH "
+					"(or start by socket activation)\n");
+			return 1;
+		}
+		ctl_fd = unix_listen(opts.svr_path, 0600, 16);
+		if (ctl_fd < 0) {
+			fprintf(stderr, "vnet-p2p: --svr: cannot listen on '%s': %s\n", opts.svr_path,
+				strerror(-ctl_fd));
+			return 1;
+		}
+	} else {
+		opts.svr_path = NULL; /* not ours to remove */
+	}
+
+	if (fault_guard_install() < 0) {
+		fprintf(stderr, "vnet-p2p: cannot install the SIGBUS handler\n");
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	loop = evloop_new();
+	if (!loop)
+		goto out;
+	stop.loop = loop;
+	stop.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (stop.fd < 0 || evloop_add(loop, &stop.watch, stop.fd, EPOLLIN, on_signal, &stop) < 0)
+		goto out;
+
+	lopts.max_queue_size = opts.queue_size;
+	lopts.poll_usec = opts.poll_usec;
+	lopts.trusted = &trusted;
+	link = link_new(loop, &lopts);
+	if (!link)
+		goto out;
+	ctl = ctl_server_new(loop, link, ctl_fd);
+	if (!ctl)
+		goto out;
+	ctl_fd = -1;
+
+	log_info("vnet-p2p %s: control endpoint %s, queue size up to %u, %s%s", VNP_VERSION,
+		 opts.svr_path ? opts.svr_path : "(inherited)", opts.queue_size,
+		 opts.poll_usec ? "polling" : "event-driven",
+		 trusted.count ? ", trusted memory only" : "");
+	if (opts.poll_usec)
+		log_info("polling every %u us", opts.poll_usec);
+	if (evloop_run(loop) == 0)
+		rc = 0;
+out:
+	ctl_server_free(ctl);
+	link_free(link);
+	if (stop.fd >= 0) {
+		evloop_del(loop, &stop.watch);
+		close(stop.fd);
+	}
+	evloop_free(loop);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	if (opts.svr_path)
+		unlink(opts.svr_path);
+	return rc;
+}

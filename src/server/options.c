@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+#include "server/options.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/checked.h"
+
+enum { OPT_SVR = 0x100, OPT_VERSION };
+
+static const struct option long_options[] = {
+	{ "svr", required_argument, NULL, OPT_SVR },
+	{ "size", required_argument, NULL, 's' },
+	{ "poll", required_argument, NULL, 'p' },
+	{ "register-ds", required_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void options_usage(const char *prog, int to_stderr)
+{
+	fprintf(to_stderr ? stderr : stdout,
+		"Usage: %s --svr PATH [options]\n"
+		"\n"
+		"A virtual network point-to-point link: two virtio-net ports over vhost-user.\n"
+		"\n"
+		"  --svr PATH               control endpoint (UNIX socket, mode 0600); may\n"
+		"                           instead be inherited by socket activation\n"
+		"  -s, --size <num>         maximum virtqueue size: a power of 2 in 1..32768\n"
+		"                           (default 256)\n"
+		"  -p, --poll <usec>        polling mode: service all queues every <usec>\n"
+		"                           microseconds, with queue notifications disabled\n"
+		"  -d, --register-ds <name> register a trusted shared-memory file (PATH or\n"
+		"                           fd:N); when given, any other client memory is\n"
+		"                           refused (repeatable)\n"
+		"  -v, --verbose            more log output (repeatable)\n"
+		"  -q, --quiet              less log output (repeatable)\n"
+		"  -h, --help               this help\n"
+		"      --version            print the version\n",
+		prog);
+}
+
+/* A decimal without sign or garbage; false when it does not fit max. */
+static bool parse_number(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+enum options_result options_parse(int argc, char **argv, struct server_options *o, char *err,
+				  size_t errlen)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->queue_size = OPT_QUEUE_SIZE_DEFAULT;
+	optind = 0; /* full reset, including getopt's internal state */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:p:d:vqh", long_options, NULL)) != -1) {
+		unsigned long v;
+
+		switch (c) {
+		case OPT_SVR:
+			o->svr_path = optarg;
+			break;
+		case 's':
+			if (!parse_number(optarg, OPT_QUEUE_SIZE_MAX, &v) || !is_power_of_2(v)) {
+				snprintf(err, errlen,
+					 "invalid value '%s' for -s/--size: must be a power of 2 in "
+					 "the range of 1 to %u inclusive",
+					 optarg, OPT_QUEUE_SIZE_MAX);
+				return OPTIONS_ERROR;
+			}
+			o->queue_size = (unsigned)v;
+			break;
+		case 'p':
+			if (!parse_number(optarg, 1000u * 1000 * 1000, &v) || v == 0) {
+				snprintf(err, errlen,
+					 "invalid value '%s' for -p/--poll: must be a positive integer "
+					 "(microseconds) of at most 1000000000",
+					 optarg);
+				return OPTIONS_ERROR;
+			}
+			o->poll_usec = (unsigned)v;
+			break;
+		case 'd':
+			if (o->register_ds_count >= OPT_REGISTER_DS_MAX) {
+				snprintf(err, errlen, "too many -d/--register-ds: at most %d",
+					 OPT_REGISTER_DS_MAX);
+				return OPTIONS_ERROR;
+			}
+			o->register_ds[o->register_ds_count++] = optarg;
+			break;
+		case 'v':
+			o->verbosity++;
+			break;
+		case 'q':
+			o->verbosity--;
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		case OPT_VERSION:
+			o->version = true;
+			break;
+		case ':':
+			snprintf(err, errlen, "option %s requires an argument", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		default:
+			if (optopt > 0 && optopt < 0x100)
+				snprintf(err, errlen, "unknown option '-%c'", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return OPTIONS_ERROR;
+	}
+	return OPTIONS_OK;
+}

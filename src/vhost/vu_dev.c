@@ -1,0 +1,847 @@
+/* SPDX-License-Identifier: MIT */
+#include "vhost/vu_dev.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util/checked.h"
+#include "util/fd_kind.h"
+#include "vhost/vu_conn.h"
+#include "virtio/trusted_mem.h"
+
+#define PROTOCOL_FEATURES_BIT (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
+#define ALL_RINGS ((1u << VU_RINGS) - 1)
+
+/* ---- the rule table: what each request may carry ---------------------- */
+
+enum size_rule {
+	SIZE_EXACT,     /* payload is exactly .size bytes */
+	SIZE_MEM_TABLE, /* a count, then that many regions */
+	SIZE_CONFIG,    /* a config head, then head.size bytes */
+};
+
+enum fd_rule {
+	FDS_NONE,       /* no descriptors */
+	FDS_ONE,        /* exactly one */
+	FDS_RING,       /* one, unless the payload says "no fd" */
+	FDS_REGIONS,    /* one per memory region */
+	FDS_IGNORED,    /* zero or one, never used (REM_MEM_REG: QEMU sends one) */
+};
+
+enum ring_rule {
+	RING_NONE,
+	RING_STATE, /* struct vhost_user_vring_state / _addr: u32 index first */
+	RING_U64,   /* u64: index in bits 0-7, "no fd" in bit 8 */
+};
+
+struct reply {
+	uint32_t size;
+	uint8_t payload[VHOST_USER_PAYLOAD_MAX];
+};
+
+typedef int (*handler_fn)(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply);
+
+struct request_rule {
+	const char *name;
+	handler_fn handle;
+	uint32_t size;
+	uint8_t size_rule;
+	uint8_t fd_rule;
+	uint8_t ring_rule;
+	bool replies; /* has a reply of its own */
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void record_error(struct vu_dev *dev, const char *fmt, va_list ap)
+{
+	vsnprintf(dev->last_error, sizeof dev->last_error, fmt, ap);
+}
+
+/* A request we turn down; the client learns it through REPLY_ACK. */
+__attribute__((format(printf, 3, 4))) static int refuse(struct vu_dev *dev, int err,
+							 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record_error(dev, fmt, ap);
+	va_end(ap);
+	log_limited(&dev->ratelimit, LOG_LVL_WARN, "%s: refused: %s", dev->name, dev->last_error);
+	return -err;
+}
+
+static void signal_eventfd(int fd)
+{
+	if (fd >= 0)
+		(void)!eventfd_write(fd, 1);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static bool protocol_features_negotiated(const struct vu_dev *dev)
+{
+	return dev->features & PROTOCOL_FEATURES_BIT;
+}
+
+static bool ring_enabled(const struct vu_dev *dev, const struct vu_ring *r)
+{
+	/* Without protocol features a ring is enabled from the start. */
+	return r->enabled || !protocol_features_negotiated(dev);
+}
+
+static uint64_t offered_features(struct vu_dev *dev)
+{
+	return dev->ops->device_features(dev->ctx) | PROTOCOL_FEATURES_BIT;
+}
+
+/* ---- rings: translation, start, stop ------------------------------------- */
+
+static bool ring_translate(struct vu_dev *dev, unsigned idx)
+{
+	struct vu_ring *r = &dev->ring[idx];
+	bool event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	uint8_t *desc, *avail, *used;
+
+	if (r->addr.desc_user_addr % 16 || r->addr.avail_user_addr % 2 ||
+	    r->addr.used_user_addr % 4) {
+		vu_dev_fail(dev, "ring %u addresses are misaligned", idx);
+		return false;
+	}
+	desc = gm_uva_range(&dev->mem, r->addr.desc_user_addr, vq_desc_bytes(r->num));
+	avail = gm_uva_range(&dev->mem, r->addr.avail_user_addr, vq_avail_bytes(r->num, event_idx));
+	used = gm_uva_range(&dev->mem, r->addr.used_user_addr, vq_used_bytes(r->num, event_idx));
+	if (!desc || !avail || !used) {
+		vu_dev_fail(dev, "ring %u lies outside the client's memory (desc 0x%llx avail 0x%llx used 0x%llx)",
+			    idx, (unsigned long long)r->addr.desc_user_addr,
+			    (unsigned long long)r->addr.avail_user_addr,
+			    (unsigned long long)r->addr.used_user_addr);
+		return false;
+	}
+	r->vq.desc = (struct vring_desc *)(void *)desc;
+	r->vq.avail = (struct vring_avail *)(void *)avail;
+	r->vq.used = (struct vring_used *)(void *)used;
+	r->vq.event_idx = event_idx;
+	r->vq.indirect = dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+	return true;
+}
+
+static void ring_try_start(struct vu_dev *dev, unsigned idx)
+{
+	struct vu_ring *r = &dev->ring[idx];
+
+	if (r->started || dev->failed || !r->num || !r->addr_set || !r->kick_set ||
+	    !ring_enabled(dev, r))
+		return;
+	vq_init(&r->vq, &dev->mem, NULL, NULL, NULL, r->num, r->base, false, false);
+	if (!ring_translate(dev, idx))
+		return;
+	r->started = true;
+	log_debug("%s: ring %u started (size %u, base %u%s)", dev->name, idx, r->num, r->base,
+		  r->kick_fd < 0 ? ", polled" : "");
+	dev->ops->rings_changed(dev->ctx);
+}
+
+static void ring_stop(struct vu_dev *dev, unsigned idx)
+{
+	struct vu_ring *r = &dev->ring[idx];
+
+	if (!r->started)
+		return;
+	dev->ops->ring_stopping(dev->ctx, idx);
+	r->started = false;
+	/* A restart without SET_VRING_BASE resumes where we stopped. */
+	r->base = r->vq.last_avail;
+	log_debug("%s: ring %u stopped at %u", dev->name, idx, r->base);
+	dev->ops->rings_changed(dev->ctx);
+}
+
+static void rings_try_start(struct vu_dev *dev)
+{
+	for (unsigned i = 0; i < VU_RINGS; i++)
+		ring_try_start(dev, i);
+}
+
+/* After the memory or features changed under running rings. */
+static void rings_retranslate(struct vu_dev *dev)
+{
+	for (unsigned i = 0; i < VU_RINGS && !dev->failed; i++)
+		if (dev->ring[i].started)
+			ring_translate(dev, i);
+	rings_try_start(dev);
+}
+
+static void ring_forget_kick(struct vu_dev *dev, unsigned idx)
+{
+	struct vu_ring *r = &dev->ring[idx];
+
+	if (r->kick_fd >= 0)
+		dev->ops->watch_kick(dev->ctx, idx, -1);
+	close_fd(&r->kick_fd);
+	r->kick_set = false;
+}
+
+static void ring_reset(struct vu_dev *dev, unsigned idx)
+{
+	struct vu_ring *r = &dev->ring[idx];
+
+	ring_stop(dev, idx);
+	ring_forget_kick(dev, idx);
+	close_fd(&r->call_fd);
+	close_fd(&r->err_fd);
+	memset(r, 0, sizeof *r);
+	r->kick_fd = r->call_fd = r->err_fd = -1;
+}
+
+void vu_dev_fail(struct vu_dev *dev, const char *fmt, ...)
+{
+	va_list ap;
+	bool was_failed = dev->failed;
+
+	va_start(ap, fmt);
+	record_error(dev, fmt, ap);
+	va_end(ap);
+	log_limited(&dev->ratelimit, LOG_LVL_ERR, "%s: failed: %s", dev->name, dev->last_error);
+	dev->failed = true;
+	dev->stopped_since_failure = 0;
+	for (unsigned i = 0; i < VU_RINGS; i++) {
+		struct vu_ring *r = &dev->ring[i];
+
+		/* No draining: the client's rings cannot be trusted any more. */
+		if (r->started) {
+			r->started = false;
+			r->base = r->vq.last_avail;
+		}
+		if (!was_failed)
+			signal_eventfd(r->err_fd);
+	}
+	dev->ops->rings_changed(dev->ctx);
+}
+
+void vu_dev_call(struct vu_dev *dev, unsigned idx)
+{
+	signal_eventfd(dev->ring[idx].call_fd);
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static void reply_u64(struct reply *reply, uint64_t v)
+{
+	memcpy(reply->payload, &v, sizeof v);
+	reply->size = sizeof v;
+}
+
+static uint64_t payload_u64(const struct vu_msg *msg)
+{
+	uint64_t v;
+
+	memcpy(&v, msg->payload, sizeof v);
+	return v;
+}
+
+static int take_fd(struct vu_msg *msg, int i)
+{
+	int fd = msg->fds[i];
+
+	msg->fds[i] = -1;
+	return fd;
+}
+
+static int handle_get_features(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	(void)msg;
+	reply_u64(reply, offered_features(dev));
+	return 0;
+}
+
+static int handle_set_features(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	uint64_t want = payload_u64(msg), offered = offered_features(dev);
+
+	(void)reply;
+	if (want & ~offered) {
+		refuse(dev, EINVAL, "features 0x%llx include bits never offered (0x%llx)",
+		       (unsigned long long)want, (unsigned long long)(want & ~offered));
+		vu_dev_fail(dev, "client accepted features that were not offered");
+		return -EINVAL;
+	}
+	dev->features = want;
+	rings_retranslate(dev);
+	return 0;
+}
+
+static int handle_set_owner(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	(void)msg;
+	(void)reply;
+	dev->owned = true;
+	return 0;
+}
+
+static void reset_rings_and_features(struct vu_dev *dev)
+{
+	for (unsigned i = 0; i < VU_RINGS; i++)
+		ring_reset(dev, i);
+	dev->features = 0;
+	dev->failed = false;
+	dev->last_error[0] = '\0';
+}
+
+static int handle_reset_owner(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	(void)msg;
+	(void)reply;
+	reset_rings_and_features(dev);
+	gm_clear(&dev->mem);
+	dev->owned = false;
+	dev->ops->rings_changed(dev->ctx);
+	return 0;
+}
+
+static int handle_reset_device(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	(void)msg;
+	(void)reply;
+	reset_rings_and_features(dev);
+	dev->ops->rings_changed(dev->ctx);
+	return 0;
+}
+
+static void spec_from_wire(const struct vhost_user_region *w, struct gm_region_spec *s)
+{
+	s->gpa = w->guest_phys_addr;
+	s->size = w->memory_size;
+	s->uva = w->userspace_addr;
+	s->mmap_offset = w->mmap_offset;
+}
+
+static int handle_set_mem_table(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_mem_table_head head;
+	struct guest_mem fresh;
+	char err[160];
+
+	(void)reply;
+	memcpy(&head, msg->payload, sizeof head);
+	if (head.nregions > dev->ds_max) {
+		vu_dev_fail(dev, "memory table of %u regions exceeds ds-max=%u", head.nregions,
+			    dev->ds_max);
+		return -ENOSPC;
+	}
+	memset(&fresh, 0, sizeof fresh);
+	for (uint32_t i = 0; i < head.nregions; i++) {
+		struct vhost_user_region wire;
+		struct gm_region_spec spec;
+		struct gm_region region;
+		int rc;
+
+		memcpy(&wire, msg->payload + sizeof head + i * sizeof wire, sizeof wire);
+		spec_from_wire(&wire, &spec);
+		rc = gm_map_region(&spec, msg->fds[i], dev->trusted, &region, err, sizeof err);
+		if (rc == 0) {
+			rc = gm_insert(&fresh, &region, dev->ds_max, err, sizeof err);
+			if (rc < 0)
+				gm_unmap_region(&region);
+		}
+		if (rc < 0) {
+			gm_clear(&fresh);
+			vu_dev_fail(dev, "memory region %u refused: %s", i, err);
+			return rc;
+		}
+	}
+	/* Rings keep running on the new table; the answer goes out only after
+	 * the switch, since the client may unmap the old memory right after. */
+	gm_replace(&dev->mem, &fresh);
+	log_debug("%s: memory table of %u regions", dev->name, head.nregions);
+	rings_retranslate(dev);
+	return 0;
+}
+
+static int handle_get_max_mem_slots(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	(void)msg;
+	reply_u64(reply, dev->ds_max);
+	return 0;
+}
+
+static int handle_add_mem_reg(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_single_region one;
+	struct gm_region_spec spec;
+	struct gm_region region;
+	char err[160];
+	int rc;
+
+	(void)reply;
+	memcpy(&one, msg->payload, sizeof one);
+	spec_from_wire(&one.region, &spec);
+	rc = gm_map_region(&spec, msg->fds[0], dev->trusted, &region, err, sizeof err);
+	if (rc == 0) {
+		rc = gm_insert(&dev->mem, &region, dev->ds_max, err, sizeof err);
+		if (rc < 0)
+			gm_unmap_region(&region);
+	}
+	if (rc < 0) {
+		vu_dev_fail(dev, "memory region refused: %s", err);
+		return rc;
+	}
+	rings_try_start(dev);
+	return 0;
+}
+
+static int handle_rem_mem_reg(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_single_region one;
+
+	(void)reply;
+	memcpy(&one, msg->payload, sizeof one);
+	if (gm_remove(&dev->mem, one.region.guest_phys_addr, one.region.memory_size,
+		      one.region.userspace_addr) < 0)
+		return refuse(dev, ENOENT, "no memory region at gpa 0x%llx size 0x%llx to remove",
+			      (unsigned long long)one.region.guest_phys_addr,
+			      (unsigned long long)one.region.memory_size);
+	/* A ring in the removed region fails the port here. */
+	rings_retranslate(dev);
+	return 0;
+}
+
+static struct vhost_user_vring_state payload_state(const struct vu_msg *msg)
+{
+	struct vhost_user_vring_state st;
+
+	memcpy(&st, msg->payload, sizeof st);
+	return st;
+}
+
+static int handle_set_vring_num(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_vring_state st = payload_state(msg);
+	struct vu_ring *r = &dev->ring[st.index];
+
+	(void)reply;
+	if (r->started)
+		return refuse(dev, EBUSY, "ring %u size changed while running", st.index);
+	if (!is_power_of_2(st.num) || st.num > dev->max_queue_size) {
+		vu_dev_fail(dev,
+			    "ring %u size %u refused: must be a power of 2 of at most %u (server -s %u; "
+			    "QEMU: rx_queue_size/tx_queue_size)",
+			    st.index, st.num, dev->max_queue_size, dev->max_queue_size);
+		return -EINVAL;
+	}
+	r->num = (uint16_t)st.num;
+	return 0;
+}
+
+static int handle_set_vring_base(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_vring_state st = payload_state(msg);
+	struct vu_ring *r = &dev->ring[st.index];
+
+	(void)reply;
+	if (r->started)
+		return refuse(dev, EBUSY, "ring %u base changed while running", st.index);
+	if (st.num > UINT16_MAX) {
+		vu_dev_fail(dev, "ring %u base %u is not a split-ring index", st.index, st.num);
+		return -EINVAL;
+	}
+	r->base = (uint16_t)st.num;
+	return 0;
+}
+
+static int handle_set_vring_addr(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_vring_addr addr;
+	struct vu_ring *r;
+
+	(void)reply;
+	memcpy(&addr, msg->payload, sizeof addr);
+	r = &dev->ring[addr.index];
+	r->addr = addr;
+	r->addr_set = true;
+	if (r->started)
+		ring_translate(dev, addr.index);
+	else
+		ring_try_start(dev, addr.index);
+	return 0;
+}
+
+static int handle_get_vring_base(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_vring_state st = payload_state(msg);
+	struct vu_ring *r = &dev->ring[st.index];
+
+	ring_stop(dev, st.index);
+	ring_forget_kick(dev, st.index);
+	st.num = r->base;
+	memcpy(reply->payload, &st, sizeof st);
+	reply->size = sizeof st;
+	if (dev->failed) {
+		dev->stopped_since_failure |= 1u << st.index;
+		if (dev->stopped_since_failure == ALL_RINGS) {
+			dev->failed = false;
+			log_info("%s: client stopped every ring; the port may start again", dev->name);
+			dev->ops->rings_changed(dev->ctx);
+		}
+	}
+	return 0;
+}
+
+/* Shared by KICK, CALL and ERR: the checked fd, or -1 for "no fd". */
+static int ring_fd_from(struct vu_dev *dev, struct vu_msg *msg, int *fd_out)
+{
+	uint64_t v = payload_u64(msg);
+	int fd;
+
+	if (v & VHOST_USER_VRING_NOFD_MASK) {
+		*fd_out = -1;
+		return 0;
+	}
+	fd = msg->fds[0];
+	if (!fd_is_eventfd(fd)) {
+		vu_dev_fail(dev, "%s descriptor for ring %u is not an eventfd",
+			    msg->hdr.request == VHOST_USER_SET_VRING_KICK ? "kick" :
+			    msg->hdr.request == VHOST_USER_SET_VRING_CALL ? "call" : "error",
+			    (unsigned)(v & VHOST_USER_VRING_IDX_MASK));
+		return -EINVAL;
+	}
+	if (fd_set_nonblocking(fd) < 0)
+		return refuse(dev, EINVAL, "cannot make an eventfd non-blocking");
+	*fd_out = take_fd(msg, 0);
+	return 0;
+}
+
+static int handle_set_vring_kick(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	unsigned idx = (unsigned)(payload_u64(msg) & VHOST_USER_VRING_IDX_MASK);
+	struct vu_ring *r = &dev->ring[idx];
+	int fd = -1, rc;
+
+	(void)reply;
+	rc = ring_fd_from(dev, msg, &fd);
+	if (rc < 0)
+		return rc;
+	/* A new kick means a (re)started ring. */
+	ring_stop(dev, idx);
+	ring_forget_kick(dev, idx);
+	r->kick_fd = fd;
+	r->kick_set = true;
+	if (fd >= 0)
+		dev->ops->watch_kick(dev->ctx, idx, fd);
+	ring_try_start(dev, idx);
+	return 0;
+}
+
+static int handle_set_vring_call(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	unsigned idx = (unsigned)(payload_u64(msg) & VHOST_USER_VRING_IDX_MASK);
+	int fd = -1, rc;
+
+	(void)reply;
+	rc = ring_fd_from(dev, msg, &fd);
+	if (rc < 0)
+		return rc;
+	close_fd(&dev->ring[idx].call_fd);
+	dev->ring[idx].call_fd = fd;
+	return 0;
+}
+
+static int handle_set_vring_err(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	unsigned idx = (unsigned)(payload_u64(msg) & VHOST_USER_VRING_IDX_MASK);
+	int fd = -1, rc;
+
+	(void)reply;
+	rc = ring_fd_from(dev, msg, &fd);
+	if (rc < 0)
+		return rc;
+	close_fd(&dev->ring[idx].err_fd);
+	dev->ring[idx].err_fd = fd;
+	if (dev->failed)
+		signal_eventfd(fd);
+	return 0;
+}
+
+static int handle_get_protocol_features(struct vu_dev *dev, struct vu_msg *msg,
+					struct reply *reply)
+{
+	(void)dev;
+	(void)msg;
+	reply_u64(reply, VU_PROTOCOL_FEATURES);
+	return 0;
+}
+
+static int handle_set_protocol_features(struct vu_dev *dev, struct vu_msg *msg,
+					struct reply *reply)
+{
+	uint64_t want = payload_u64(msg);
+
+	(void)reply;
+	if (want & ~VU_PROTOCOL_FEATURES) {
+		vu_dev_fail(dev, "protocol features 0x%llx include bits never offered",
+			    (unsigned long long)want);
+		return -EINVAL;
+	}
+	dev->protocol_features = want;
+	return 0;
+}
+
+static int handle_get_queue_num(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	(void)dev;
+	(void)msg;
+	reply_u64(reply, 1); /* one queue pair */
+	return 0;
+}
+
+static int handle_set_vring_enable(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_vring_state st = payload_state(msg);
+	struct vu_ring *r = &dev->ring[st.index];
+
+	(void)reply;
+	if (st.num > 1)
+		return refuse(dev, EINVAL, "ring %u enable value %u is not 0 or 1", st.index, st.num);
+	r->enabled = st.num;
+	if (r->enabled)
+		ring_try_start(dev, st.index);
+	else
+		ring_stop(dev, st.index);
+	return 0;
+}
+
+static int handle_get_config(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	struct vhost_user_config_head head;
+
+	memcpy(&head, msg->payload, sizeof head);
+	memcpy(reply->payload, &head, sizeof head);
+	if (dev->ops->read_config(dev->ctx, head.offset, head.size,
+				  reply->payload + sizeof head) < 0) {
+		uint32_t asked = head.size;
+
+		/* An empty answer tells the client the read failed. */
+		head.size = 0;
+		memcpy(reply->payload, &head, sizeof head);
+		reply->size = sizeof head;
+		return refuse(dev, EINVAL, "config read of %u bytes at %u is outside the config space",
+			      asked, head.offset);
+	}
+	reply->size = (uint32_t)sizeof head + head.size;
+	return 0;
+}
+
+static int handle_unsupported(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	(void)reply;
+	return refuse(dev, ENOTSUP, "request %u is not supported (its feature was not offered)",
+		      msg->hdr.request);
+}
+
+#define RULE(req, fn, sz, srule, frule, rrule, rep)                                      \
+	[VHOST_USER_##req] = { #req, fn, sz, srule, frule, rrule, rep }
+
+static const struct request_rule rules[VHOST_USER_REQUEST_MAX] = {
+	RULE(GET_FEATURES, handle_get_features, 0, SIZE_EXACT, FDS_NONE, RING_NONE, true),
+	RULE(SET_FEATURES, handle_set_features, 8, SIZE_EXACT, FDS_NONE, RING_NONE, false),
+	RULE(SET_OWNER, handle_set_owner, 0, SIZE_EXACT, FDS_NONE, RING_NONE, false),
+	RULE(RESET_OWNER, handle_reset_owner, 0, SIZE_EXACT, FDS_NONE, RING_NONE, false),
+	RULE(SET_MEM_TABLE, handle_set_mem_table, 0, SIZE_MEM_TABLE, FDS_REGIONS, RING_NONE, false),
+	RULE(SET_LOG_BASE, handle_unsupported, 16, SIZE_EXACT, FDS_IGNORED, RING_NONE, false),
+	RULE(SET_LOG_FD, handle_unsupported, 0, SIZE_EXACT, FDS_IGNORED, RING_NONE, false),
+	RULE(SET_VRING_NUM, handle_set_vring_num, 8, SIZE_EXACT, FDS_NONE, RING_STATE, false),
+	RULE(SET_VRING_ADDR, handle_set_vring_addr, 40, SIZE_EXACT, FDS_NONE, RING_STATE, false),
+	RULE(SET_VRING_BASE, handle_set_vring_base, 8, SIZE_EXACT, FDS_NONE, RING_STATE, false),
+	RULE(GET_VRING_BASE, handle_get_vring_base, 8, SIZE_EXACT, FDS_NONE, RING_STATE, true),
+	RULE(SET_VRING_KICK, handle_set_vring_kick, 8, SIZE_EXACT, FDS_RING, RING_U64, false),
+	RULE(SET_VRING_CALL, handle_set_vring_call, 8, SIZE_EXACT, FDS_RING, RING_U64, false),
+	RULE(SET_VRING_ERR, handle_set_vring_err, 8, SIZE_EXACT, FDS_RING, RING_U64, false),
+	RULE(GET_PROTOCOL_FEATURES, handle_get_protocol_features, 0, SIZE_EXACT, FDS_NONE,
+	     RING_NONE, true),
+	RULE(SET_PROTOCOL_FEATURES, handle_set_protocol_features, 8, SIZE_EXACT, FDS_NONE,
+	     RING_NONE, false),
+	RULE(GET_QUEUE_NUM, handle_get_queue_num, 0, SIZE_EXACT, FDS_NONE, RING_NONE, true),
+	RULE(SET_VRING_ENABLE, handle_set_vring_enable, 8, SIZE_EXACT, FDS_NONE, RING_STATE, false),
+	RULE(GET_CONFIG, handle_get_config, 0, SIZE_CONFIG, FDS_NONE, RING_NONE, true),
+	RULE(SET_CONFIG, handle_unsupported, 0, SIZE_CONFIG, FDS_NONE, RING_NONE, false),
+	RULE(RESET_DEVICE, handle_reset_device, 0, SIZE_EXACT, FDS_NONE, RING_NONE, false),
+	RULE(GET_MAX_MEM_SLOTS, handle_get_max_mem_slots, 0, SIZE_EXACT, FDS_NONE, RING_NONE, true),
+	RULE(ADD_MEM_REG, handle_add_mem_reg, 40, SIZE_EXACT, FDS_ONE, RING_NONE, false),
+	RULE(REM_MEM_REG, handle_rem_mem_reg, 40, SIZE_EXACT, FDS_IGNORED, RING_NONE, false),
+};
+
+/* ---- the one place where a message's shape is checked ------------------- */
+
+static int check_size(const struct request_rule *rule, const struct vu_msg *msg)
+{
+	uint32_t size = msg->hdr.size;
+
+	switch (rule->size_rule) {
+	case SIZE_EXACT:
+		/* SET_OWNER-like requests: QEMU and DPDK may pad a u64 of zeroes. */
+		if (rule->size == 0)
+			return size == 0 || size == 8 ? 0 : -1;
+		return size == rule->size ? 0 : -1;
+	case SIZE_MEM_TABLE: {
+		struct vhost_user_mem_table_head head;
+
+		if (size < sizeof head)
+			return -1;
+		memcpy(&head, msg->payload, sizeof head);
+		if (head.nregions == 0 || head.nregions > VHOST_USER_MEM_TABLE_MAX)
+			return -1;
+		return size == sizeof head + head.nregions * sizeof(struct vhost_user_region) ? 0 : -1;
+	}
+	case SIZE_CONFIG: {
+		struct vhost_user_config_head head;
+
+		if (size < sizeof head)
+			return -1;
+		memcpy(&head, msg->payload, sizeof head);
+		if (head.size > VHOST_USER_CONFIG_MAX)
+			return -1;
+		return size == sizeof head + head.size ? 0 : -1;
+	}
+	}
+	return -1;
+}
+
+static int expected_fds(const struct request_rule *rule, const struct vu_msg *msg, int *min,
+			int *max)
+{
+	switch (rule->fd_rule) {
+	case FDS_NONE:
+		*min = *max = 0;
+		return 0;
+	case FDS_ONE:
+		*min = *max = 1;
+		return 0;
+	case FDS_RING:
+		*min = *max = (payload_u64(msg) & VHOST_USER_VRING_NOFD_MASK) ? 0 : 1;
+		return 0;
+	case FDS_REGIONS: {
+		struct vhost_user_mem_table_head head;
+
+		memcpy(&head, msg->payload, sizeof head);
+		*min = *max = (int)head.nregions;
+		return 0;
+	}
+	case FDS_IGNORED:
+		*min = 0;
+		*max = 1;
+		return 0;
+	}
+	return -1;
+}
+
+static int check_ring_index(const struct request_rule *rule, const struct vu_msg *msg)
+{
+	uint64_t v;
+	uint32_t idx;
+
+	switch (rule->ring_rule) {
+	case RING_NONE:
+		return 0;
+	case RING_STATE:
+		memcpy(&idx, msg->payload, sizeof idx);
+		return idx < VU_RINGS ? 0 : -1;
+	case RING_U64:
+		v = payload_u64(msg);
+		if (v & ~(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
+			return -1;
+		return (v & VHOST_USER_VRING_IDX_MASK) < VU_RINGS ? 0 : -1;
+	}
+	return -1;
+}
+
+static int send_reply(struct vu_dev *dev, uint32_t request, const struct reply *reply)
+{
+	struct {
+		struct vhost_user_header hdr;
+		uint8_t payload[VHOST_USER_PAYLOAD_MAX];
+	} out;
+
+	out.hdr.request = request;
+	out.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+	out.hdr.size = reply->size;
+	memcpy(out.payload, reply->payload, reply->size);
+	return dev->ops->send(dev->ctx, &out, sizeof out.hdr + reply->size);
+}
+
+int vu_dev_handle(struct vu_dev *dev, struct vu_msg *msg)
+{
+	const struct request_rule *rule = NULL;
+	uint32_t request = msg->hdr.request;
+	bool need_reply = msg->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
+	struct reply reply = { 0 };
+	int min_fds = 0, max_fds = 0, rc;
+
+	if ((msg->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION) {
+		log_limited(&dev->ratelimit, LOG_LVL_WARN, "%s: message with protocol version %u",
+			    dev->name, msg->hdr.flags & VHOST_USER_VERSION_MASK);
+		return -EPROTO;
+	}
+	if (request < VHOST_USER_REQUEST_MAX && rules[request].handle)
+		rule = &rules[request];
+
+	if (!rule) {
+		rc = refuse(dev, ENOSYS, "unknown request %u", request);
+	} else if (check_size(rule, msg) < 0) {
+		rc = refuse(dev, EINVAL, "%s with a payload of %u bytes", rule->name, msg->hdr.size);
+	} else if (expected_fds(rule, msg, &min_fds, &max_fds) < 0 || msg->nfds < min_fds ||
+		   msg->nfds > max_fds) {
+		rc = refuse(dev, EINVAL, "%s with %d descriptors (expected %d)", rule->name,
+			    msg->nfds, min_fds);
+	} else if (check_ring_index(rule, msg) < 0) {
+		rc = refuse(dev, EINVAL, "%s for a ring that does not exist", rule->name);
+	} else {
+		log_debug("%s: %s", dev->name, rule->name);
+		rc = rule->handle(dev, msg, &reply);
+	}
+
+	if (rule && rule->replies) {
+		/* The client waits for this reply whatever happened. */
+		if (rc < 0 && reply.size == 0)
+			reply_u64(&reply, 0);
+		return send_reply(dev, request, &reply);
+	}
+	if (need_reply && (dev->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK))) {
+		reply_u64(&reply, rc < 0 ? 1 : 0);
+		return send_reply(dev, request, &reply);
+	}
+	return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+void vu_dev_init(struct vu_dev *dev, const struct vu_dev_ops *ops, void *ctx,
+		 const char *name, unsigned max_queue_size, unsigned ds_max,
+		 const struct trusted_mem *trusted)
+{
+	memset(dev, 0, sizeof *dev);
+	dev->ops = ops;
+	dev->ctx = ctx;
+	snprintf(dev->name, sizeof dev->name, "%s", name);
+	dev->max_queue_size = max_queue_size;
+	dev->ds_max = ds_max;
+	dev->trusted = trusted;
+	for (unsigned i = 0; i < VU_RINGS; i++)
+		dev->ring[i].kick_fd = dev->ring[i].call_fd = dev->ring[i].err_fd = -1;
+}
+
+void vu_dev_reset(struct vu_dev *dev)
+{
+	reset_rings_and_features(dev);
+	gm_clear(&dev->mem);
+	dev->protocol_features = 0;
+	dev->owned = false;
+	dev->ops->rings_changed(dev->ctx);
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device side of a vhost-user session: feature and protocol-feature
+ * negotiation, the client's memory table, and ring configuration, driven by
+ * one message at a time.
+ *
+ * Every message passes one table (vu_dev.c) that fixes its payload size,
+ * the descriptors it may carry and its ring index before a handler runs.
+ * The device personality (features, config space) and the datapath reach
+ * in through struct vu_dev_ops, so this module knows neither sockets nor
+ * the event loop and can be driven directly by tests and fuzzers.
+ */
+#ifndef VNP_VU_DEV_H
+#define VNP_VU_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/log.h"
+#include "vhost/vhost_user_proto.h"
+#include "virtio/guest_mem.h"
+#include "virtio/virtqueue.h"
+
+struct trusted_mem;
+struct vu_msg;
+
+#define VU_RINGS 2
+
+/* Protocol features the server offers. */
+#define VU_PROTOCOL_FEATURES                                                        \
+	((1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | \
+	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                                \
+	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+
+struct vu_ring {
+	struct vq vq;    /* the datapath's view, valid while started */
+	/* As configured by the client. */
+	uint16_t num;    /* 0 until SET_VRING_NUM */
+	uint16_t base;
+	bool addr_set;
+	struct vhost_user_vring_addr addr;
+	bool kick_set;   /* SET_VRING_KICK seen; kick_fd -1 then means "poll me" */
+	int kick_fd;
+	int call_fd;     /* -1: the client wants no interrupts */
+	int err_fd;
+	bool enabled;
+	/* Derived. */
+	bool started;    /* translated and handed to the datapath */
+};
+
+struct vu_dev_ops {
+	/* Virtio features of the device (without PROTOCOL_FEATURES). */
+	uint64_t (*device_features)(void *ctx);
+	int (*read_config)(void *ctx, uint32_t offset, uint32_t len, uint8_t *out);
+	/* A started ring is about to stop, or the client's memory is about to
+	 * change: finish what can be finished with it now. */
+	void (*ring_stopping)(void *ctx, unsigned idx);
+	/* Rings started or stopped, or the port failed: re-evaluate. */
+	void (*rings_changed)(void *ctx);
+	/* Watch or stop watching a kick fd (fd -1: none). */
+	void (*watch_kick)(void *ctx, unsigned idx, int fd);
+	/* Send a reply to the client; an error disconnects it. */
+	int (*send)(void *ctx, const void *buf, size_t len);
+};
+
+struct vu_dev {
+	const struct vu_dev_ops *ops;
+	void *ctx;
+	char name[16];              /* "port0" in log lines */
+	/* Limits from the server and from create. */
+	unsigned max_queue_size;    /* -s */
+	unsigned ds_max;            /* ds-max */
+	const struct trusted_mem *trusted;
+	/* Negotiated state. */
+	uint64_t features;
+	uint64_t protocol_features;
+	bool owned;
+	struct guest_mem mem;
+	struct vu_ring ring[VU_RINGS];
+	/* A port fails on a client error and stays failed until the client
+	 * stops every ring (a driver reset) or resets the device. */
+	bool failed;
+	unsigned stopped_since_failure; /* bit per ring */
+	char last_error[160];
+	struct log_ratelimit ratelimit;
+};
+
+void vu_dev_init(struct vu_dev *dev, const struct vu_dev_ops *ops, void *ctx,
+		 const char *name, unsigned max_queue_size, unsigned ds_max,
+		 const struct trusted_mem *trusted);
+
+/* Handle one complete message. Descriptors a handler keeps are taken out of
+ * msg->fds; the caller closes the rest. Returns 0, or -errno when the
+ * session cannot go on (the caller disconnects the client). */
+int vu_dev_handle(struct vu_dev *dev, struct vu_msg *msg);
+
+/* The datapath found the client at fault: log, stop its rings, signal its
+ * error eventfds. It stays failed until the client resets its rings. */
+void vu_dev_fail(struct vu_dev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Back to the state of a new connection: rings, features, memory. */
+void vu_dev_reset(struct vu_dev *dev);
+
+/* A ring the datapath may use right now. */
+static inline struct vq *vu_dev_vq(struct vu_dev *dev, unsigned idx)
+{
+	return dev->ring[idx].started ? &dev->ring[idx].vq : NULL;
+}
+
+/* Signal the client's call eventfd of a ring. */
+void vu_dev_call(struct vu_dev *dev, unsigned idx);
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A client's memory: the regions it shared (one fd each), mapped into the
+ * server, and translation of its addresses with bounds checks.
+ *
+ * Descriptor buffers carry guest-physical addresses; ring addresses are the
+ * frontend's virtual addresses. A buffer may run over the end of a region
+ * into the next one that follows it in guest-physical space, so translation
+ * returns how many bytes are contiguous from the address.
+ */
+#ifndef VNP_GUEST_MEM_H
+#define VNP_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct trusted_mem;
+
+/* The original's ds-max range. */
+#define GM_MAX_REGIONS 80
+
+/* A region as the client describes it. */
+struct gm_region_spec {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t uva;
+	uint64_t mmap_offset;
+};
+
+struct gm_region {
+	uint64_t gpa;
+	uint64_t uva;
+	uint64_t size;
+	uint8_t *host; /* where gpa is mapped in this process */
+	void *map_base;
+	size_t map_len;
+};
+
+struct guest_mem {
+	unsigned count;
+	unsigned last_hit; /* translations mostly stay in one region */
+	struct gm_region region[GM_MAX_REGIONS];
+};
+
+/* Check the client's description and its fd (a regular, shareable file that
+ * is large enough, trusted when -d is in force) and map it. The fd stays
+ * the caller's. Returns 0 or -errno with the reason in err. */
+int gm_map_region(const struct gm_region_spec *spec, int fd, const struct trusted_mem *tm,
+		  struct gm_region *out, char *err, size_t errlen);
+void gm_unmap_region(struct gm_region *r);
+
+/* Add a mapped region, refusing overlaps and more than max regions; on
+ * refusal the region is left to the caller to unmap. */
+int gm_insert(struct guest_mem *gm, const struct gm_region *r, unsigned max, char *err,
+	      size_t errlen);
+/* Unmap and forget the region with this guest address, size and user
+ * address. Returns 0 or -ENOENT. */
+int gm_remove(struct guest_mem *gm, uint64_t gpa, uint64_t size, uint64_t uva);
+/* Unmap everything. */
+void gm_clear(struct guest_mem *gm);
+/* Make dst hold src's regions (dst's old ones are unmapped); src ends empty. */
+void gm_replace(struct guest_mem *dst, struct guest_mem *src);
+
+/* Host address of guest-physical gpa and, in *contig, how many of the len
+ * bytes from there lie in the same region (at least 1 when len > 0).
+ * NULL when gpa lies in no region. */
+static inline uint8_t *gm_gpa_to_host(struct guest_mem *gm, uint64_t gpa, uint64_t len,
+				      uint64_t *contig)
+{
+	const struct gm_region *r = &gm->region[gm->last_hit];
+	uint64_t off = gpa - r->gpa;
+
+	if (__builtin_expect(off >= r->size, 0)) {
+		unsigned i;
+
+		for (i = 0; i < gm->count; i++) {
+			r = &gm->region[i];
+			off = gpa - r->gpa;
+			if (off < r->size)
+				break;
+		}
+		if (i == gm->count)
+			return NULL;
+		gm->last_hit = i;
+	}
+	*contig = len < r->size - off ? len : r->size - off;
+	return r->host + off;
+}
+
+/* Host address of [gpa, gpa + len) when it lies within one region, else NULL. */
+uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Host address of the frontend virtual range [uva, uva + len) when it lies
+ * within one region, else NULL. */
+uint8_t *gm_uva_range(const struct guest_mem *gm, uint64_t uva, uint64_t len);
+/* Whether host address p lies in one of the mappings. */
+bool gm_maps_host(const struct guest_mem *gm, const void *p);
+
+#endif

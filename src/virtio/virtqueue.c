@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+#include "virtio/virtqueue.h"
+
+#include <string.h>
+
+#include "util/checked.h"
+
+/* Loads from client memory go through these: one access, never repeated
+ * by the compiler, so the value checked is the value used. */
+#define LOAD_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+#define STORE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#define COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+const char *vq_error_str(enum vq_error e)
+{
+	switch (e) {
+	case VQ_OK: return "no error";
+	case VQ_ERR_AVAIL_IDX: return "avail index moved by more than the ring size";
+	case VQ_ERR_HEAD: return "descriptor head index out of range";
+	case VQ_ERR_NEXT: return "descriptor next index out of range";
+	case VQ_ERR_LOOP: return "descriptor chain longer than its table (a loop)";
+	case VQ_ERR_ADDR: return "buffer address outside the client's memory";
+	case VQ_ERR_DIRECTION: return "buffer with the wrong direction (write flag)";
+	case VQ_ERR_INDIRECT_FEATURE: return "indirect descriptor without INDIRECT_DESC";
+	case VQ_ERR_INDIRECT_NESTED: return "nested indirect descriptor";
+	case VQ_ERR_INDIRECT_NEXT: return "indirect descriptor with NEXT set";
+	case VQ_ERR_INDIRECT_LEN: return "indirect table of a bad length";
+	case VQ_ERR_INDIRECT_ADDR: return "indirect table outside one memory region";
+	}
+	return "unknown error";
+}
+
+uint64_t vq_desc_bytes(unsigned num) { return 16ull * num; }
+
+uint64_t vq_avail_bytes(unsigned num, bool event_idx)
+{
+	return 4ull + 2ull * num + (event_idx ? 2 : 0);
+}
+
+uint64_t vq_used_bytes(unsigned num, bool event_idx)
+{
+	return 4ull + 8ull * num + (event_idx ? 2 : 0);
+}
+
+void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
+	     struct vring_avail *avail, struct vring_used *used, uint16_t num, uint16_t base,
+	     bool event_idx, bool indirect)
+{
+	memset(vq, 0, sizeof *vq);
+	vq->desc = desc;
+	vq->avail = avail;
+	vq->used = used;
+	vq->mem = mem;
+	vq->num = num;
+	vq->last_avail = base;
+	vq->avail_seen = base;
+	vq->used_idx = base;
+	vq->event_idx = event_idx;
+	vq->indirect = indirect;
+}
+
+enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count)
+{
+	uint16_t idx = LOAD_ONCE(vq->avail->idx);
+	uint16_t n = (uint16_t)(idx - vq->last_avail);
+
+	if (n > vq->num)
+		return VQ_ERR_AVAIL_IDX;
+	/* Entries and descriptors are read only after the index. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	vq->avail_seen = idx;
+	*count = n;
+	return VQ_OK;
+}
+
+enum vq_error vq_avail_count(struct vq *vq, uint16_t *count)
+{
+	uint16_t n = (uint16_t)(vq->avail_seen - vq->last_avail);
+
+	if (n) {
+		*count = n;
+		return VQ_OK;
+	}
+	return vq_avail_refresh(vq, count);
+}
+
+enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_t *head)
+{
+	uint16_t slot = (uint16_t)(vq->last_avail + ahead) & (uint16_t)(vq->num - 1);
+	uint16_t h = LOAD_ONCE(vq->avail->ring[slot]);
+
+	if (h >= vq->num)
+		return VQ_ERR_HEAD;
+	*head = h;
+	return VQ_OK;
+}
+
+void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool device_writes)
+{
+	c->vq = vq;
+	c->table = (const uint8_t *)vq->desc;
+	c->table_size = vq->num;
+	c->hops = 0;
+	c->next = head;
+	c->has_next = true;
+	c->in_indirect = false;
+	c->device_writes = device_writes;
+	c->addr = 0;
+	c->left = 0;
+}
+
+/* Load the next descriptor that has bytes into addr/left. */
+static enum vq_error chain_load(struct vq_chain *c)
+{
+	while (c->has_next) {
+		struct vring_desc d;
+
+		if (c->next >= c->table_size)
+			return VQ_ERR_NEXT;
+		if (++c->hops > c->table_size)
+			return VQ_ERR_LOOP;
+		/* One copy of the descriptor; the barrier stops the compiler from
+		 * reading the client's copy again instead of ours. */
+		memcpy(&d, c->table + (size_t)c->next * sizeof d, sizeof d);
+		COMPILER_BARRIER();
+
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			const uint8_t *table;
+
+			if (!c->vq->indirect)
+				return VQ_ERR_INDIRECT_FEATURE;
+			if (c->in_indirect)
+				return VQ_ERR_INDIRECT_NESTED;
+			if (d.flags & VRING_DESC_F_NEXT)
+				return VQ_ERR_INDIRECT_NEXT;
+			if (d.len == 0 || d.len % sizeof(struct vring_desc) ||
+			    d.len / sizeof(struct vring_desc) > VQ_INDIRECT_MAX)
+				return VQ_ERR_INDIRECT_LEN;
+			table = gm_gpa_range(c->vq->mem, d.addr, d.len);
+			if (!table)
+				return VQ_ERR_INDIRECT_ADDR;
+			c->table = table;
+			c->table_size = d.len / (uint32_t)sizeof(struct vring_desc);
+			c->hops = 0;
+			c->next = 0;
+			c->in_indirect = true;
+			continue;
+		}
+		if (!!(d.flags & VRING_DESC_F_WRITE) != c->device_writes)
+			return VQ_ERR_DIRECTION;
+		if (!range_fits_u64(d.addr, d.len))
+			return VQ_ERR_ADDR;
+		c->has_next = d.flags & VRING_DESC_F_NEXT;
+		c->next = d.next;
+		c->addr = d.addr;
+		c->left = d.len;
+		if (d.len)
+			return VQ_OK;
+	}
+	return VQ_OK;
+}
+
+enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint8_t **ptr, uint32_t *len)
+{
+	uint64_t contig;
+	uint8_t *p;
+
+	if (c->left == 0) {
+		enum vq_error e = chain_load(c);
+
+		if (e != VQ_OK)
+			return e;
+		if (c->left == 0) {
+			*len = 0;
+			return VQ_OK;
+		}
+	}
+	p = gm_gpa_to_host(c->vq->mem, c->addr, MIN(max, c->left), &contig);
+	if (!p)
+		return VQ_ERR_ADDR;
+	*ptr = p;
+	*len = (uint32_t)contig;
+	c->addr += contig;
+	c->left -= (uint32_t)contig;
+	return VQ_OK;
+}
+
+void vq_used_put(struct vq *vq, uint16_t ahead, uint16_t head, uint32_t len)
+{
+	uint16_t slot = (uint16_t)(vq->used_idx + vq->used_pending + ahead) & (uint16_t)(vq->num - 1);
+	struct vring_used_elem *e = &vq->used->ring[slot];
+
+	STORE_ONCE(e->id, head);
+	STORE_ONCE(e->len, len);
+}
+
+void vq_used_publish(struct vq *vq)
+{
+	if (!vq->used_pending)
+		return;
+	vq->used_idx = (uint16_t)(vq->used_idx + vq->used_pending);
+	vq->used_pending = 0;
+	vq->unsignalled = true;
+	/* Elements become visible before the index that covers them. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	STORE_ONCE(vq->used->idx, vq->used_idx);
+}
+
+static uint16_t *avail_event(struct vq *vq)
+{
+	return (uint16_t *)(void *)&vq->used->ring[vq->num];
+}
+
+void vq_kicks_enable(struct vq *vq)
+{
+	if (vq->event_idx)
+		STORE_ONCE(*avail_event(vq), vq->avail_seen);
+	else if (!vq->kicks_on)
+		STORE_ONCE(vq->used->flags, 0);
+	vq->kicks_on = true;
+	/* The driver must see this before we look at avail->idx again, or a
+	 * buffer added in between goes unnoticed with nobody kicking. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void vq_kicks_disable(struct vq *vq)
+{
+	if (!vq->kicks_on)
+		return;
+	if (vq->event_idx)
+		/* An event index behind everything the driver may still add is
+		 * never crossed: no kicks. */
+		STORE_ONCE(*avail_event(vq), (uint16_t)(vq->last_avail - 1));
+	else
+		STORE_ONCE(vq->used->flags, VRING_USED_F_NO_NOTIFY);
+	vq->kicks_on = false;
+}
+
+void vq_kicks_reset(struct vq *vq, bool on)
+{
+	vq->kicks_on = !on;
+	if (on)
+		vq_kicks_enable(vq);
+	else
+		vq_kicks_disable(vq);
+}
+
+bool vq_needs_signal(struct vq *vq)
+{
+	uint16_t old, event;
+	bool valid;
+
+	if (!vq->unsignalled)
+		return false;
+	vq->unsignalled = false;
+	/* Our used->idx store must be visible before we read the driver's wish. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!vq->event_idx)
+		return !(LOAD_ONCE(vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+	old = vq->signalled_used;
+	valid = vq->signalled_valid;
+	vq->signalled_used = vq->used_idx;
+	vq->signalled_valid = true;
+	if (!valid)
+		return true;
+	event = LOAD_ONCE(vq->avail->ring[vq->num]);
+	return vring_need_event(event, vq->used_idx, old);
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device side of one split virtqueue (virtio 1.2, 2.7) over a client's
+ * memory: avail-ring reads, descriptor-chain walks (direct and indirect),
+ * used-ring writes published once per batch, and notification suppression.
+ *
+ * Everything here reads client memory exactly once per field into a local
+ * and checks the local: the client may change its rings at any moment.
+ */
+#ifndef VNP_VIRTQUEUE_H
+#define VNP_VIRTQUEUE_H
+
+#include <linux/virtio_ring.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio/guest_mem.h"
+
+/* What a client did wrong; the port at fault is failed with this reason. */
+enum vq_error {
+	VQ_OK = 0,
+	VQ_ERR_AVAIL_IDX,        /* avail index moved by more than the ring size */
+	VQ_ERR_HEAD,             /* head index outside the ring */
+	VQ_ERR_NEXT,             /* next index outside the table */
+	VQ_ERR_LOOP,             /* more descriptors than the table holds */
+	VQ_ERR_ADDR,             /* buffer outside the client's memory */
+	VQ_ERR_DIRECTION,        /* writable buffer in a TX chain, read-only in RX */
+	VQ_ERR_INDIRECT_FEATURE, /* indirect descriptor without INDIRECT_DESC */
+	VQ_ERR_INDIRECT_NESTED,  /* indirect descriptor inside an indirect table */
+	VQ_ERR_INDIRECT_NEXT,    /* indirect descriptor with NEXT set */
+	VQ_ERR_INDIRECT_LEN,     /* indirect table of a bad length */
+	VQ_ERR_INDIRECT_ADDR,    /* indirect table outside one memory region */
+};
+
+const char *vq_error_str(enum vq_error e);
+
+/* Largest indirect table we walk: next indices are 16 bits. */
+#define VQ_INDIRECT_MAX 65536u
+
+struct vq {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct guest_mem *mem;
+	uint16_t num;        /* ring size, a power of 2 */
+	uint16_t last_avail; /* next avail entry to take */
+	uint16_t avail_seen; /* avail->idx as last read */
+	uint16_t used_idx;   /* used->idx as we last published it */
+	uint16_t used_pending; /* elements written after used_idx, not yet published */
+	uint16_t signalled_used;
+	bool signalled_valid;
+	bool event_idx;
+	bool indirect;
+	bool kicks_on;       /* whether the driver was last asked to kick */
+	bool unsignalled;    /* published since the driver was last considered for a signal */
+};
+
+/* Bytes each ring part occupies for a ring of num entries. */
+uint64_t vq_desc_bytes(unsigned num);
+uint64_t vq_avail_bytes(unsigned num, bool event_idx);
+uint64_t vq_used_bytes(unsigned num, bool event_idx);
+
+/* Prepare a queue over already translated rings. used_idx and last_avail
+ * start at base (the frontend's SET_VRING_BASE). */
+void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
+	     struct vring_avail *avail, struct vring_used *used, uint16_t num, uint16_t base,
+	     bool event_idx, bool indirect);
+
+/* How many avail entries wait. Re-reads avail->idx only when the last read
+ * value is used up. */
+enum vq_error vq_avail_count(struct vq *vq, uint16_t *count);
+/* Re-read avail->idx now (after re-enabling notifications). */
+enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count);
+
+/* The head at avail position last_avail + ahead (ahead < count). */
+enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_t *head);
+
+/* A walk over one descriptor chain, yielding contiguous host pieces. */
+struct vq_chain {
+	struct vq *vq;
+	const uint8_t *table; /* the ring's or an indirect table (maybe unaligned) */
+	uint32_t table_size;
+	uint32_t hops;     /* descriptors loaded from the current table */
+	uint16_t next;
+	bool has_next;
+	bool in_indirect;
+	bool device_writes; /* RX chains: every buffer must be writable */
+	uint64_t addr;      /* rest of the current descriptor */
+	uint32_t left;
+};
+
+void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool device_writes);
+/* The next piece: *len > 0 bytes at *ptr (at most max, which must be > 0),
+ * or *len == 0 at the end of the chain. */
+enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint8_t **ptr, uint32_t *len);
+
+/* Write a used element ahead places after the committed ones. It counts
+ * only once committed, and is visible only once published. */
+void vq_used_put(struct vq *vq, uint16_t ahead, uint16_t head, uint32_t len);
+/* Commit count written elements: a whole packet's worth at once. */
+static inline void vq_used_commit(struct vq *vq, uint16_t count)
+{
+	vq->used_pending = (uint16_t)(vq->used_pending + count);
+}
+/* Make the committed elements visible with one used->idx store. */
+void vq_used_publish(struct vq *vq);
+
+/* Ask the driver for a kick when it adds buffers beyond those seen so far,
+ * or ask it not to kick. Enabling ends with a full barrier: re-read the
+ * avail index afterwards. */
+void vq_kicks_enable(struct vq *vq);
+void vq_kicks_disable(struct vq *vq);
+/* Write the wish unconditionally (a started ring's memory may hold anything). */
+void vq_kicks_reset(struct vq *vq, bool on);
+
+/* Whether the driver wants an interrupt for what was published since the
+ * last time this was asked. */
+bool vq_needs_signal(struct vq *vq);
+
+#endif

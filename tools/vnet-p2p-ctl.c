@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vnet-p2p-ctl: create ports on a vnet-p2p link and show its state.
+ *
+ *   vnet-p2p-ctl --svr PATH create [key=value]... [-- COMMAND [ARG]...]
+ *   vnet-p2p-ctl --svr PATH status
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl/ctl_client.h"
+#include "link/link.h"
+#include "net/virtio_net.h"
+#include "vnp_config.h"
+
+#define PORT_FD_FOR_COMMAND 3
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vnet-p2p-ctl [--svr PATH] COMMAND\n"
+		"\n"
+		"Commands:\n"
+		"  create [key=value]... [-- COMMAND [ARG]...]\n"
+		"      Create a port. Keys: ds-max=1..80 (default 2), mac=xx:xx:xx:xx:xx:xx,\n"
+		"      listen=PATH. With a command, run it with the port as descriptor 3\n"
+		"      (VNET_P2P_PORT_FD=3, VNET_P2P_MAC when the port has a MAC); the port\n"
+		"      is released when the command and its children have closed it.\n"
+		"      Without a command, listen=PATH is required.\n"
+		"  status\n"
+		"      One line per port: state, MAC, ds-max, queue sizes, counters,\n"
+		"      negotiated features.\n"
+		"\n"
+		"Options:\n"
+		"  --svr PATH   the server's control endpoint (default: $VNET_P2P_SVR)\n"
+		"  -h, --help   this help\n"
+		"  --version    print the version\n"
+		"\n"
+		"Exit status: 0 on success; 1 when the request failed; with a command,\n"
+		"the command's own exit status (128+N when killed by signal N).\n");
+}
+
+static pid_t child_pid = -1;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static int run_command(char **argv, int port_fd, const struct vnp_ctl_created *created)
+{
+	struct sigaction sa = { .sa_handler = forward_signal };
+	char mac[18];
+	int status;
+
+	child_pid = fork();
+	if (child_pid < 0) {
+		perror("vnet-p2p-ctl: fork");
+		return 1;
+	}
+	if (child_pid == 0) {
+		if (port_fd >= 0) {
+			if (port_fd == PORT_FD_FOR_COMMAND) {
+				/* dup2 onto itself would keep close-on-exec. */
+				int copy = dup(port_fd);
+				port_fd = copy;
+			}
+			if (port_fd < 0 || dup2(port_fd, PORT_FD_FOR_COMMAND) < 0) {
+				perror("vnet-p2p-ctl: dup2");
+				_exit(127);
+			}
+			close(port_fd);
+			setenv("VNET_P2P_PORT_FD", "3", 1);
+		}
+		if (created->has_mac) {
+			format_mac(created->mac, mac);
+			setenv("VNET_P2P_MAC", mac, 1);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "vnet-p2p-ctl: cannot run '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (port_fd >= 0)
+		close(port_fd);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (waitpid(child_pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("vnet-p2p-ctl: waitpid");
+			return 1;
+		}
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+static int cmd_create(int sock, int argc, char **argv)
+{
+	struct vnp_ctl_created created;
+	char msg[1024], mac[18];
+	char **command = NULL;
+	bool has_listen = false;
+	int nargs = argc, port_fd = -1, rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			nargs = i;
+			command = argv + i + 1;
+			if (!*command) {
+				fprintf(stderr, "vnet-p2p-ctl: create: no command after '--'\n");
+				return 1;
+			}
+			break;
+		}
+		if (strncmp(argv[i], "listen=", 7) == 0)
+			has_listen = true;
+	}
+	if (!command && !has_listen) {
+		fprintf(stderr, "vnet-p2p-ctl: create: without a command, listen=PATH is required "
+				"(otherwise the port would be released when this tool exits)\n");
+		return 1;
+	}
+	rc = ctl_create(sock, (const char *const *)argv, nargs, -1, &created, &port_fd, msg,
+			sizeof msg);
+	if (rc < 0) {
+		fprintf(stderr, "vnet-p2p-ctl: create failed: %s\n", msg);
+		return 1;
+	}
+	if (msg[0])
+		fprintf(stderr, "vnet-p2p-ctl: warning: %s\n", msg);
+	close(sock);
+	if (!command) {
+		if (port_fd >= 0)
+			close(port_fd);
+		printf("port %u created", created.port);
+		if (created.has_mac) {
+			format_mac(created.mac, mac);
+			printf(", mac %s", mac);
+		}
+		printf("\n");
+		return 0;
+	}
+	return run_command(command, port_fd, &created);
+}
+
+static int cmd_status(int sock)
+{
+	static const char *const counter_names[] = { "tx-packets", "tx-bytes", "rx-packets",
+						     "rx-bytes", "drop-no-peer", "drop-too-big",
+						     "drop-bad", "kicks", "interrupts" };
+	struct vnp_ctl_status st;
+	char msg[256];
+
+	_Static_assert(sizeof counter_names / sizeof counter_names[0] == VNP_CTR_COUNT,
+		       "a name for every counter");
+	if (ctl_status(sock, &st, msg, sizeof msg) < 0) {
+		fprintf(stderr, "vnet-p2p-ctl: status failed: %s\n", msg);
+		return 1;
+	}
+	for (uint32_t i = 0; i < st.nports && i < 2; i++) {
+		const struct vnp_ctl_port *p = &st.port[i];
+		char mac[18] = "-", features[512];
+
+		if (p->has_mac)
+			format_mac(p->mac, mac);
+		printf("port %u: %-9s mac %s ds-max %u queues %u/%u", i,
+		       port_state_name((enum port_state)p->state), mac, p->ds_max,
+		       p->queue_size[0], p->queue_size[1]);
+		for (int c = 0; c < VNP_CTR_COUNT; c++)
+			printf(" %s %llu", counter_names[c], (unsigned long long)p->counter[c]);
+		printf(" features %s", p->features ? vnet_features_str(p->features, features,
+								     sizeof features) : "-");
+		if (p->listen_path[0])
+			printf(" listen %s", p->listen_path);
+		if (p->last_error[0])
+			printf(" last-error \"%s\"", p->last_error);
+		printf("\n");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *svr = getenv("VNET_P2P_SVR");
+	int i, sock;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--svr") == 0 && i + 1 < argc) {
+			svr = argv[++i];
+		} else if (strncmp(argv[i], "--svr=", 6) == 0) {
+			svr = argv[i] + 6;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("vnet-p2p-ctl %s\n", VNP_VERSION);
+			return 0;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "vnet-p2p-ctl: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 1;
+		} else {
+			break;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (!svr) {
+		fprintf(stderr, "vnet-p2p-ctl: no control endpoint: give --svr PATH\n");
+		return 1;
+	}
+	if (strcmp(argv[i], "create") != 0 && strcmp(argv[i], "status") != 0) {
+		fprintf(stderr, "vnet-p2p-ctl: unknown command '%s'\n", argv[i]);
+		return 1;
+	}
+	sock = ctl_connect(svr);
+	if (sock < 0) {
+		fprintf(stderr, "vnet-p2p-ctl: cannot reach the server at '%s': %s\n", svr,
+			strerror(-sock));
+		return 1;
+	}
+	if (strcmp(argv[i], "create") == 0)
+		return cmd_create(sock, argc - i - 1, argv + i + 1);
+	return cmd_status(sock);
+}
