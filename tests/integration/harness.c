@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctl/ctl_client.h"
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *server_binary(void)
+{
+	const char *p = getenv("VNET_P2P_BIN");
+
+	assert_non_null(p);
+	return p;
+}
+
+const char *ctl_binary(void)
+{
+	const char *p = getenv("VNET_P2P_CTL_BIN");
+
+	assert_non_null(p);
+	return p;
+}
+
+void server_start(struct server *s, const char *const *extra)
+{
+	const char *argv[32];
+	int n = 0, fd;
+
+	memset(s, 0, sizeof *s);
+	snprintf(s->dir, sizeof s->dir, "/tmp/vnp-test-XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(s->svr, sizeof s->svr, "%s/ctl.sock", s->dir);
+	snprintf(s->log, sizeof s->log, "%s/server.log", s->dir);
+
+	argv[n++] = server_binary();
+	argv[n++] = "--svr";
+	argv[n++] = s->svr;
+	argv[n++] = "-v";
+	for (int i = 0; extra && extra[i] && n < 31; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		int sock = ctl_connect(s->svr);
+
+		if (sock >= 0) {
+			close(sock);
+			return;
+		}
+		usleep(10000);
+	}
+	fail_msg("server did not come up (log %s)", s->log);
+}
+
+bool server_alive(struct server *s)
+{
+	return s->pid > 0 && waitpid(s->pid, NULL, WNOHANG) == 0;
+}
+
+void server_stop(struct server *s)
+{
+	int status = 0;
+	char cmd[160];
+
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGTERM);
+	assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
+	s->pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(cmd, sizeof cmd, "cat %s >&2", s->log);
+		(void)!system(cmd);
+		fail_msg("server did not exit cleanly (status 0x%x)", status);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
+	(void)!system(cmd);
+}
+
+bool server_log_contains(struct server *s, const char *text, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	do {
+		FILE *f = fopen(s->log, "r");
+		char line[2048];
+		bool found = false;
+
+		if (f) {
+			while (!found && fgets(line, sizeof line, f))
+				found = strstr(line, text) != NULL;
+			fclose(f);
+		}
+		if (found)
+			return true;
+		usleep(10000);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+int server_create(struct server *s, const char *const *args, int *fd, char *msg, size_t msglen)
+{
+	struct vnp_ctl_created created;
+	int sock, n = 0, rc;
+
+	while (args && args[n])
+		n++;
+	sock = ctl_connect(s->svr);
+	assert_true(sock >= 0);
+	rc = ctl_create(sock, args, n, -1, &created, fd, msg, msglen);
+	close(sock);
+	return rc < 0 ? rc : (int)created.port;
+}
+
+void server_status(struct server *s, struct vnp_ctl_status *st)
+{
+	char msg[256];
+	int sock = ctl_connect(s->svr);
+
+	assert_true(sock >= 0);
+	assert_int_equal(ctl_status(sock, st, msg, sizeof msg), 0);
+	close(sock);
+}
+
+int run_capture(const char *const *argv, char *out, size_t outlen)
+{
+	int pipefd[2], status;
+	size_t have = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		ssize_t n = read(pipefd[0], out + have, outlen - 1 - have);
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		if (have == outlen - 1)
+			break;
+	}
+	out[have] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

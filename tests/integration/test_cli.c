@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server's options and the create request, end to end through the
+ * real programs: ranges, defaults, error texts and exit statuses, the
+ * control endpoint's mode, and port allocation and release.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* The server refuses bad_value for option with exit 1 and a one-line
+ * message that names the option, the value and the range. */
+static void expect_option_error(const char *option, const char *value, const char *range_text)
+{
+	const char *argv[] = { server_binary(), "--svr", "/tmp/vnp-never.sock", option, value, NULL };
+	char out[1024];
+
+	assert_int_equal(run_capture(argv, out, sizeof out), 1);
+	assert_non_null(strstr(out, value));
+	assert_non_null(strstr(out, range_text));
+	assert_null(strstr(out, "control endpoint /tmp"));
+}
+
+static void test_size_range(void **state)
+{
+	(void)state;
+	expect_option_error("-s", "0", "-s/--size: must be a power of 2 in the range of 1 to 32768");
+	expect_option_error("-s", "3", "-s/--size");
+	expect_option_error("-s", "65536", "1 to 32768");
+	expect_option_error("-s", "-8", "-s/--size");
+	expect_option_error("-s", "abc", "-s/--size");
+	expect_option_error("--size", "300", "-s/--size");
+}
+
+static void test_poll_range(void **state)
+{
+	(void)state;
+	expect_option_error("-p", "0", "-p/--poll: must be a positive integer");
+	expect_option_error("-p", "-1", "-p/--poll");
+	expect_option_error("-p", "ten", "-p/--poll");
+	expect_option_error("--poll", "1.5", "-p/--poll");
+}
+
+static void test_svr_is_mandatory(void **state)
+{
+	const char *argv[] = { server_binary(), "-s", "64", NULL };
+	char out[1024];
+
+	(void)state;
+	assert_int_equal(run_capture(argv, out, sizeof out), 1);
+	assert_non_null(strstr(out, "--svr PATH"));
+}
+
+static void test_register_ds_missing_file(void **state)
+{
+	const char *argv[] = { server_binary(), "--svr", "/tmp/vnp-never.sock", "-d",
+			       "/nonexistent/shm", NULL };
+	char out[1024];
+
+	(void)state;
+	assert_int_equal(run_capture(argv, out, sizeof out), 1);
+	assert_non_null(strstr(out, "-d/--register-ds"));
+	assert_non_null(strstr(out, "/nonexistent/shm"));
+}
+
+static void test_unknown_option_and_help(void **state)
+{
+	const char *bad[] = { server_binary(), "--frobnicate", NULL };
+	const char *help[] = { server_binary(), "--help", NULL };
+	const char *version[] = { server_binary(), "--version", NULL };
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(run_capture(bad, out, sizeof out), 1);
+	assert_non_null(strstr(out, "--frobnicate"));
+	assert_int_equal(run_capture(help, out, sizeof out), 0);
+	for (const char *const *o = (const char *const[]){ "--svr", "--size", "--poll",
+							      "--register-ds", NULL };
+	     *o; o++)
+		assert_non_null(strstr(out, *o));
+	assert_int_equal(run_capture(version, out, sizeof out), 0);
+	assert_non_null(strstr(out, "vnet-p2p "));
+}
+
+/* The defaults the server announces: queue size 256, event-driven. */
+static void test_defaults_and_socket_mode(void **state)
+{
+	struct server s;
+	struct stat st;
+
+	(void)state;
+	server_start(&s, NULL);
+	assert_true(server_log_contains(&s, "queue size up to 256, event-driven", 2000));
+	assert_int_equal(stat(s.svr, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	server_stop(&s);
+	/* The server removes the socket file it created. */
+	assert_int_not_equal(access(s.svr, F_OK), 0);
+}
+
+static void expect_create_error(struct server *s, const char *arg, const char *text)
+{
+	const char *args[] = { arg, NULL };
+	char msg[512];
+	int fd = -1;
+
+	assert_int_equal(server_create(s, args, &fd, msg, sizeof msg), -EINVAL);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(msg, text));
+}
+
+static void test_create_keys(void **state)
+{
+	struct server s;
+	const char *good[] = { "ds-max=80", "mac=2:0:a:bb:c:d", "color=blue", NULL };
+	struct vnp_ctl_status st;
+	char msg[512];
+	int fd = -1;
+
+	(void)state;
+	server_start(&s, NULL);
+	expect_create_error(&s, "ds-max=0", "ds-max");
+	expect_create_error(&s, "ds-max=81", "1..80");
+	expect_create_error(&s, "ds-max=x", "ds-max");
+	expect_create_error(&s, "ds-max=", "ds-max");
+	expect_create_error(&s, "mac=1:2:3:4:5", "mac");
+	expect_create_error(&s, "mac=001:2:3:4:5:6", "mac");
+	expect_create_error(&s, "mac=1:2:3:4:5:6:7", "mac");
+	expect_create_error(&s, "mac=g1:2:3:4:5:6", "mac");
+
+	assert_int_equal(server_create(&s, good, &fd, msg, sizeof msg), 0);
+	assert_true(fd >= 0);
+	/* The unknown key is ignored, with a warning and a log line. */
+	assert_non_null(strstr(msg, "color"));
+	assert_true(server_log_contains(&s, "unknown key 'color' ignored", 2000));
+	server_status(&s, &st);
+	assert_int_equal(st.port[0].state, 1 /* created */);
+	assert_int_equal(st.port[0].ds_max, 80);
+	assert_true(st.port[0].has_mac);
+	assert_memory_equal(st.port[0].mac, ((uint8_t[]){ 2, 0, 0xa, 0xbb, 0xc, 0xd }), 6);
+	close(fd);
+	server_stop(&s);
+}
+
+/* Two ports, a third create fails; closing a port's descriptor frees it. */
+static void test_port_allocation_and_release(void **state)
+{
+	struct server s;
+	struct vnp_ctl_status st;
+	char msg[512];
+	int fd0 = -1, fd1 = -1, fd2 = -1, dup0;
+
+	(void)state;
+	server_start(&s, NULL);
+	assert_int_equal(server_create(&s, NULL, &fd0, msg, sizeof msg), 0);
+	assert_int_equal(server_create(&s, NULL, &fd1, msg, sizeof msg), 1);
+	assert_int_equal(server_create(&s, NULL, &fd2, msg, sizeof msg), -ENOMEM);
+	assert_non_null(strstr(msg, "no free port"));
+	assert_int_equal(fd2, -1);
+
+	/* Released only when the last copy of the descriptor is closed. */
+	dup0 = dup(fd0);
+	close(fd0);
+	usleep(100000);
+	server_status(&s, &st);
+	assert_int_equal(st.port[0].state, 1 /* created */);
+	close(dup0);
+	assert_true(server_log_contains(&s, "port0: released", 2000));
+	server_status(&s, &st);
+	assert_int_equal(st.port[0].state, 0 /* free */);
+	assert_int_equal(server_create(&s, NULL, &fd0, msg, sizeof msg), 0);
+	close(fd0);
+	close(fd1);
+	server_stop(&s);
+}
+
+static void test_listen_port(void **state)
+{
+	struct server s;
+	char path[192], msg[512];
+	const char *args[] = { path, NULL };
+	struct stat st;
+	int fd = -1;
+
+	(void)state;
+	server_start(&s, NULL);
+	snprintf(path, sizeof path, "listen=%s/port.sock", s.dir);
+	assert_int_equal(server_create(&s, args, &fd, msg, sizeof msg), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(stat(path + 7, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	server_stop(&s);
+	assert_int_not_equal(access(path + 7, F_OK), 0);
+}
+
+/* vnet-p2p-ctl: exit statuses, the command's environment and fd 3. */
+static void test_ctl_tool(void **state)
+{
+	struct server s;
+	char out[4096];
+
+	(void)state;
+	server_start(&s, NULL);
+	{
+		const char *argv[] = { ctl_binary(), "--svr", s.svr, "create", "mac=2:0:0:0:0:7", "--",
+				       "/bin/sh", "-c",
+				       "test -S /proc/self/fd/3 -o -e /proc/self/fd/3 && "
+				       "echo fd=$VNET_P2P_PORT_FD mac=$VNET_P2P_MAC; exit 5",
+				       NULL };
+		assert_int_equal(run_capture(argv, out, sizeof out), 5);
+		assert_non_null(strstr(out, "fd=3 mac=02:00:00:00:00:07"));
+	}
+	{
+		const char *argv[] = { ctl_binary(), "--svr", s.svr, "create", NULL };
+		assert_int_equal(run_capture(argv, out, sizeof out), 1);
+		assert_non_null(strstr(out, "listen=PATH is required"));
+	}
+	{
+		const char *argv[] = { ctl_binary(), "--svr", s.svr, "create", "ds-max=99", "--",
+				       "/bin/true", NULL };
+		assert_int_equal(run_capture(argv, out, sizeof out), 1);
+		assert_non_null(strstr(out, "ds-max"));
+	}
+	{
+		const char *argv[] = { ctl_binary(), "--svr", s.svr, "status", NULL };
+		assert_int_equal(run_capture(argv, out, sizeof out), 0);
+		assert_non_null(strstr(out, "port 0: free"));
+		assert_non_null(strstr(out, "port 1: free"));
+	}
+	{
+		const char *argv[] = { ctl_binary(), "--svr", "/nonexistent/ctl.sock", "status", NULL };
+		assert_int_equal(run_capture(argv, out, sizeof out), 1);
+		assert_non_null(strstr(out, "cannot reach the server"));
+	}
+	server_stop(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_size_range),
+		cmocka_unit_test(test_poll_range),
+		cmocka_unit_test(test_svr_is_mandatory),
+		cmocka_unit_test(test_register_ds_missing_file),
+		cmocka_unit_test(test_unknown_option_and_help),
+		cmocka_unit_test(test_defaults_and_socket_mode),
+		cmocka_unit_test(test_create_keys),
+		cmocka_unit_test(test_port_allocation_and_release),
+		cmocka_unit_test(test_listen_port),
+		cmocka_unit_test(test_ctl_tool),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
