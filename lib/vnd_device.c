@@ -81,7 +81,7 @@ static int layout_memory(struct vnd *d)
 		d->cfg.tx_piece = TX_PIECE_MIN;
 	max_entries = 3 + VND_FRAME_MAX / TX_PIECE_MIN + 1;
 	d->tx_slots = num < TX_SLOTS_MAX ? num : TX_SLOTS_MAX;
-	d->tx_slot_size = (uint32_t)page_up(12 + VND_FRAME_MAX + 16 * max_entries);
+	d->tx_slot_size = (uint32_t)page_up(12 + VND_FRAME_MAX + 16 + 16 * max_entries);
 	rx = page_up((uint64_t)num * d->rx_buf);
 	tx = (uint64_t)d->tx_slots * d->tx_slot_size;
 	d->ring_bytes = rings;
@@ -513,7 +513,7 @@ int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_m
 	memcpy(slot + d->hdr_len, frame, len);
 
 	if (layout == VND_TX_INDIRECT) {
-		uint64_t table_off = 12 + VND_FRAME_MAX;
+		uint64_t table_off = (12 + VND_FRAME_MAX + 15) & ~15ull;
 		struct vring_desc *table = (struct vring_desc *)(void *)(slot + table_off);
 
 		/* The header, then the frame in tx_piece pieces. */

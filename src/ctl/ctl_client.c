@@ -30,7 +30,8 @@ static int send_request(int sock, uint16_t op, const void *payload, uint32_t len
 	if (len > VNP_CTL_PAYLOAD_MAX)
 		return -E2BIG;
 	memcpy(buf, &hdr, sizeof hdr);
-	memcpy(buf + sizeof hdr, payload, len);
+	if (len)
+		memcpy(buf + sizeof hdr, payload, len);
 	n = unix_send_fds(sock, buf, sizeof hdr + len, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, 0);
 	if (n < 0)
 		return (int)n;

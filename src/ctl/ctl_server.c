@@ -68,7 +68,8 @@ static int reply(struct ctl_client *c, uint16_t op, int32_t status, const void *
 	ssize_t n;
 
 	memcpy(buf, &hdr, sizeof hdr);
-	memcpy(buf + sizeof hdr, payload, len);
+	if (len)
+		memcpy(buf + sizeof hdr, payload, len);
 	/* Replies are small and the socket fresh: a client that cannot take
 	 * one at once is not reading, and loses its connection. */
 	n = unix_send_fds(c->fd, buf, sizeof hdr + len, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,

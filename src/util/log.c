@@ -30,7 +30,8 @@ static const char *level_name(enum log_level level)
 	return "?";
 }
 
-static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void log_vmsg(enum log_level level,
+									  const char *fmt, va_list ap)
 {
 	char line[1024];
 	int n;

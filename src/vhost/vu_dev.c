@@ -57,7 +57,8 @@ struct request_rule {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void record_error(struct vu_dev *dev, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void record_error(struct vu_dev *dev,
+									      const char *fmt, va_list ap)
 {
 	vsnprintf(dev->last_error, sizeof dev->last_error, fmt, ap);
 }

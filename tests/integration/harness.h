@@ -46,3 +46,32 @@ const char *ctl_binary(void);
 uint64_t now_ms(void);
 
 #endif
+
+/* ---- traffic helpers (traffic.c) ---- */
+#include <vnet-p2p/driver.h>
+
+/* Create a port and open a driver on it (fails the test otherwise). */
+struct vnd *client_open(struct server *s, const char *const *create_args,
+			const struct vnd_config *cfg);
+/* Like client_open, but returns the open error instead of failing. */
+int client_try_open(struct server *s, const char *const *create_args,
+		    const struct vnd_config *cfg, struct vnd **out);
+
+/* Deterministic test frames: frame seq of stream `stream` has length len
+ * and content derived from both; frame_check says whether a received
+ * frame is exactly that frame. */
+size_t frame_fill(uint8_t *buf, uint32_t stream, uint32_t seq, size_t len);
+bool frame_check(const uint8_t *buf, size_t len, uint32_t stream, uint32_t *seq);
+
+/* Send count frames each way between a and b at once (sizes from
+ * size_of(seq)), checking every received frame is the next one in order
+ * and intact. Returns frames received by each side. */
+struct exchange_result {
+	unsigned long a_received, b_received;
+	unsigned long bad;
+};
+struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long count,
+				size_t (*size_of)(uint32_t seq), int timeout_ms);
+
+/* The status of one port. */
+struct vnp_ctl_port port_status(struct server *s, unsigned port);

@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Traffic through a real server between two driver-library clients:
+ * byte-exact exchange in both directions at once, every chain layout and
+ * feature mismatch, checksum completion, backpressure, drops without a
+ * peer, polling mode and polled rings.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define F(bit) (1ull << (bit))
+
+static size_t random_size_64k(uint32_t seq)
+{
+	/* 60 bytes to 64 KiB, deterministic per frame, with the edges included. */
+	if (seq % 97 == 0)
+		return 65536;
+	if (seq % 89 == 0)
+		return 60;
+	return 60 + (seq * 2654435761u >> 7) % (65536 - 60);
+}
+
+static size_t random_size_mtu(uint32_t seq)
+{
+	return 60 + (seq * 2654435761u >> 9) % (1514 - 60 + 1);
+}
+
+static size_t size_9000(uint32_t seq)
+{
+	return 60 + (seq * 2654435761u >> 9) % (9000 - 60 + 1);
+}
+
+static void expect_exchange(struct server *s, struct vnd *a, struct vnd *b, unsigned long count,
+			    size_t (*size_of)(uint32_t))
+{
+	struct exchange_result r = exchange(a, b, count, size_of, 60000);
+	struct vnp_ctl_port p0, p1;
+
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(r.a_received, count);
+	assert_int_equal(r.b_received, count);
+	p0 = port_status(s, 0);
+	p1 = port_status(s, 1);
+	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER] + p0.counter[VNP_CTR_DROP_TOO_BIG] +
+				 p0.counter[VNP_CTR_DROP_BAD],
+			 0);
+	assert_int_equal(p1.counter[VNP_CTR_DROP_NO_PEER] + p1.counter[VNP_CTR_DROP_TOO_BIG] +
+				 p1.counter[VNP_CTR_DROP_BAD],
+			 0);
+}
+
+static void run_pair(const char *const *server_args, const struct vnd_config *ca,
+		     const struct vnd_config *cb, unsigned long count, size_t (*size_of)(uint32_t))
+{
+	struct server s;
+	struct vnd *a, *b;
+
+	server_start(&s, server_args);
+	a = client_open(&s, NULL, ca);
+	b = client_open(&s, NULL, cb);
+	expect_exchange(&s, a, b, count, size_of);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+/* Random sizes up to 64 KiB, both directions at once, mergeable buffers. */
+static void test_exchange_64k_both_ways(void **state)
+{
+	struct vnd_config cfg;
+	struct server s;
+	struct vnd *a, *b;
+	struct vnp_ctl_port p0;
+
+	(void)state;
+	vnd_config_init(&cfg);
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &cfg);
+	b = client_open(&s, NULL, &cfg);
+	expect_exchange(&s, a, b, 3000, random_size_64k);
+	/* The counters agree with what crossed. */
+	p0 = port_status(&s, 0);
+	assert_int_equal(p0.state, 3 /* running */);
+	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 3000);
+	assert_int_equal(p0.counter[VNP_CTR_RX_PACKETS], 3000);
+	assert_true(p0.counter[VNP_CTR_INTERRUPTS] > 0);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+/* Every TX layout a driver may use, over memory split into regions so
+ * that buffers straddle region borders. */
+static void test_layouts_and_regions(void **state)
+{
+	const char *const args[] = { NULL };
+	static const enum vnd_tx_layout layouts[] = { VND_TX_ONE_DESC, VND_TX_HDR_SPLIT,
+						      VND_TX_INDIRECT, VND_TX_SCATTER };
+	(void)state;
+	(void)args;
+	for (unsigned i = 0; i < 4; i++) {
+		struct vnd_config ca, cb;
+		struct server s;
+		struct vnd *a, *b;
+		const char *const create4[] = { "ds-max=4", NULL };
+
+		vnd_config_init(&ca);
+		vnd_config_init(&cb);
+		ca.tx_layout = layouts[i];
+		cb.tx_layout = layouts[(i + 1) % 4];
+		ca.tx_piece = 100 + 37 * i;
+		cb.tx_piece = 700;
+		ca.regions = 4;
+		cb.regions = 3;
+		cb.add_mem_reg = i % 2;
+		server_start(&s, NULL);
+		a = client_open(&s, create4, &ca);
+		b = client_open(&s, create4, &cb);
+		expect_exchange(&s, a, b, 400, random_size_64k);
+		vnd_close(a);
+		vnd_close(b);
+		server_stop(&s);
+	}
+}
+
+/* Ends with different features: the server translates between them. */
+static void test_mismatched_features(void **state)
+{
+	struct vnd_config full, no_mrg, legacy, plain;
+
+	(void)state;
+	vnd_config_init(&full);
+	vnd_config_init(&no_mrg);
+	no_mrg.features &= ~F(VND_F_MRG_RXBUF);
+	vnd_config_init(&legacy);
+	legacy.features &= ~(F(VND_F_VERSION_1) | F(VND_F_MRG_RXBUF)); /* 10-byte header */
+	legacy.tx_layout = VND_TX_HDR_SPLIT;
+	vnd_config_init(&plain);
+	plain.features = F(VND_F_VERSION_1);
+	plain.no_protocol_features = true;
+	plain.rx_buf_size = 1024;
+
+	run_pair(NULL, &full, &no_mrg, 1000, size_9000);
+	run_pair(NULL, &legacy, &full, 1000, random_size_mtu);
+	run_pair(NULL, &plain, &legacy, 500, size_9000);
+	/* Without MRG_RXBUF every frame fits one chain of Linux-like big buffers. */
+	run_pair(NULL, &no_mrg, &no_mrg, 500, random_size_64k);
+}
+
+/* Small rings, and rings the client asks the server to poll. */
+static void test_ring_sizes_and_polled_kicks(void **state)
+{
+	const char *const small[] = { "-s", "16", NULL };
+	struct vnd_config a, b;
+
+	(void)state;
+	vnd_config_init(&a);
+	vnd_config_init(&b);
+	a.queue_size = 16;
+	b.queue_size = 8;
+	/* Eight buffers must hold a 64 KiB frame. */
+	a.rx_buf_size = b.rx_buf_size = 9000;
+	run_pair(small, &a, &b, 500, random_size_64k);
+
+	vnd_config_init(&a);
+	vnd_config_init(&b);
+	a.kick_nofd = true;
+	b.call_nofd = true;
+	run_pair(NULL, &a, &b, 500, random_size_mtu);
+}
+
+/* -p: the server polls and asks clients not to kick. */
+static void test_poll_mode(void **state)
+{
+	const char *const poll_args[] = { "-p", "50", NULL };
+	struct vnd_config cfg, no_event;
+	struct server s;
+	struct vnd *a, *b;
+	struct vnp_ctl_port p0, p1;
+	uint64_t kicks0, kicks1;
+
+	(void)state;
+	vnd_config_init(&cfg);
+	vnd_config_init(&no_event);
+	no_event.features &= ~F(VND_F_EVENT_IDX);
+	server_start(&s, poll_args);
+	assert_true(server_log_contains(&s, "polling every 50 us", 2000));
+	a = client_open(&s, NULL, &cfg);
+	b = client_open(&s, NULL, &no_event);
+	/* Drivers kick once after filling their RX rings, before the server's
+	 * wish is in the ring; after that, drivers that honour it never kick. */
+	usleep(100000);
+	p0 = port_status(&s, 0);
+	p1 = port_status(&s, 1);
+	kicks0 = p0.counter[VNP_CTR_KICKS];
+	kicks1 = p1.counter[VNP_CTR_KICKS];
+	expect_exchange(&s, a, b, 1000, random_size_mtu);
+	p0 = port_status(&s, 0);
+	p1 = port_status(&s, 1);
+	assert_int_equal(p0.counter[VNP_CTR_KICKS], kicks0);
+	assert_int_equal(p1.counter[VNP_CTR_KICKS], kicks1);
+	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 1000);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+/* A frame the sender hands over with a partial checksum (NEEDS_CSUM). */
+static size_t udp_frame(uint8_t *f, size_t payload)
+{
+	static const uint8_t src[4] = { 10, 0, 0, 1 }, dst[4] = { 10, 0, 0, 2 };
+	size_t ip = 14, udp = ip + 20, len = udp + 8 + payload;
+	uint32_t sum = 0;
+	uint16_t udp_len = (uint16_t)(8 + payload), ip_len = (uint16_t)(20 + 8 + payload);
+
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	f[6] = 2;
+	f[12] = 0x08;
+	f[13] = 0x00;
+	f[ip] = 0x45;
+	f[ip + 2] = (uint8_t)(ip_len >> 8);
+	f[ip + 3] = (uint8_t)ip_len;
+	f[ip + 8] = 64;
+	f[ip + 9] = 17;
+	memcpy(f + ip + 12, src, 4);
+	memcpy(f + ip + 16, dst, 4);
+	f[udp] = 0x12;
+	f[udp + 1] = 0x34;
+	f[udp + 2] = 0x56;
+	f[udp + 3] = 0x78;
+	f[udp + 4] = (uint8_t)(udp_len >> 8);
+	f[udp + 5] = (uint8_t)udp_len;
+	for (size_t i = 0; i < payload; i++)
+		f[udp + 8 + i] = (uint8_t)(i * 7 + 3);
+	/* The pseudo-header sum goes into the checksum field, not inverted. */
+	sum = (uint32_t)(src[0] << 8 | src[1]) + (uint32_t)(src[2] << 8 | src[3]) +
+	      (uint32_t)(dst[0] << 8 | dst[1]) + (uint32_t)(dst[2] << 8 | dst[3]) + 17 + udp_len;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	f[udp + 6] = (uint8_t)(sum >> 8);
+	f[udp + 7] = (uint8_t)sum;
+	return len;
+}
+
+/* Ones' complement sum over pseudo-header and UDP: 0xffff when valid. */
+static uint16_t udp_verify(const uint8_t *f, size_t len)
+{
+	size_t udp = 14 + 20;
+	uint32_t sum = 17 + (uint32_t)(len - udp);
+
+	for (int i = 0; i < 8; i += 2)
+		sum += (uint32_t)(f[14 + 12 + i] << 8 | f[14 + 13 + i]);
+	for (size_t i = udp; i < len; i += 2)
+		sum += (uint32_t)(f[i] << 8 | (i + 1 < len ? f[i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static void test_checksum_completion(void **state)
+{
+	struct vnd_config sender, no_csum, with_csum;
+	struct vnd_tx_meta meta = { .needs_csum = true, .csum_start = 34, .csum_offset = 6 };
+	static uint8_t out[4000], in[4000];
+	struct vnd_rx_meta rx;
+	struct server s;
+	struct vnd *a, *b;
+	size_t sizes[] = { 1, 2, 3, 1000, 1471, 3001 };
+
+	(void)state;
+	vnd_config_init(&sender);
+	sender.tx_layout = VND_TX_SCATTER;
+	sender.tx_piece = 333; /* pieces of odd length, so the sum crosses them */
+	vnd_config_init(&no_csum);
+	no_csum.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
+	no_csum.rx_buf_size = 512; /* and crosses receive buffers too */
+	vnd_config_init(&with_csum);
+
+	/* Receiver without GUEST_CSUM: the server completes the checksum. */
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &sender);
+	b = client_open(&s, NULL, &no_csum);
+	for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t len = udp_frame(out, sizes[i]);
+		ssize_t n;
+
+		assert_int_equal(vnd_send(a, out, len, &meta), 0);
+		for (int t = 0; (n = vnd_recv(b, in, sizeof in, &rx)) == -EAGAIN && t < 500; t++)
+			vnd_wait(b, 10);
+		assert_int_equal(n, (ssize_t)len);
+		assert_int_equal(rx.flags & 1 /* NEEDS_CSUM */, 0);
+		assert_int_equal(udp_verify(in, len), 0xffff);
+		/* Nothing but the checksum field changed. */
+		assert_memory_equal(in, out, 40);
+		assert_memory_equal(in + 42, out + 42, len - 42);
+	}
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+
+	/* Receiver with GUEST_CSUM: the partial checksum is passed on as is. */
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &sender);
+	b = client_open(&s, NULL, &with_csum);
+	{
+		size_t len = udp_frame(out, 999);
+		ssize_t n;
+
+		assert_int_equal(vnd_send(a, out, len, &meta), 0);
+		for (int t = 0; (n = vnd_recv(b, in, sizeof in, &rx)) == -EAGAIN && t < 500; t++)
+			vnd_wait(b, 10);
+		assert_int_equal(n, (ssize_t)len);
+		assert_int_equal(rx.flags & 1, 1);
+		assert_int_equal(rx.csum_start, 34);
+		assert_int_equal(rx.csum_offset, 6);
+		assert_memory_equal(in, out, len);
+	}
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+/* While both ends run, a sender waits for the receiver: nothing is lost. */
+static void test_backpressure_without_loss(void **state)
+{
+	struct vnd_config cfg;
+	struct server s;
+	struct vnd *a, *b;
+	static uint8_t buf[2048];
+	uint32_t sent = 0, got = 0, seq;
+	struct vnp_ctl_port p0;
+
+	(void)state;
+	vnd_config_init(&cfg);
+	cfg.queue_size = 64;
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &cfg);
+	b = client_open(&s, NULL, &cfg);
+
+	/* b does not read: a fills b's RX ring, then its own TX ring, then stalls. */
+	for (int t = 0; t < 200; t++) {
+		while (vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
+			sent++;
+		usleep(1000);
+	}
+	assert_true(sent >= 64);      /* at least b's RX ring got filled */
+	assert_true(sent <= 64 + 64); /* and a's TX ring; then a waits */
+	assert_int_equal(vnd_send(a, buf, 1000, NULL), -EAGAIN);
+
+	/* Now b reads everything, in order, and a can go on. */
+	while (got < 5000) {
+		ssize_t n;
+
+		while (sent < 5000 && vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
+			sent++;
+		n = vnd_recv(b, buf, sizeof buf, NULL);
+		if (n == -EAGAIN) {
+			assert_int_equal(vnd_wait(b, 5000), 1);
+			continue;
+		}
+		assert_true(frame_check(buf, (size_t)n, 7, &seq));
+		assert_int_equal(seq, got);
+		got++;
+	}
+	p0 = port_status(&s, 0);
+	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 5000);
+	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER], 0);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+/* Without a running peer a sender never stalls: its packets are dropped
+ * and counted. */
+static void test_drops_without_peer(void **state)
+{
+	struct vnd_config cfg;
+	struct server s;
+	struct vnd *a;
+	static uint8_t buf[2048];
+	unsigned sent = 0;
+	struct vnp_ctl_port p0;
+
+	(void)state;
+	vnd_config_init(&cfg);
+	cfg.queue_size = 32;
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &cfg);
+	for (uint64_t deadline = now_ms() + 10000; sent < 1000 && now_ms() < deadline;) {
+		if (vnd_send(a, buf, frame_fill(buf, 1, sent, 200), NULL) == 0)
+			sent++;
+		else
+			vnd_wait(a, 10);
+	}
+	assert_int_equal(sent, 1000);
+	for (uint64_t deadline = now_ms() + 5000;
+	     port_status(&s, 0).counter[VNP_CTR_DROP_NO_PEER] < 1000 && now_ms() < deadline;)
+		usleep(1000);
+	p0 = port_status(&s, 0);
+	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER], 1000);
+	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 0);
+	vnd_close(a);
+	server_stop(&s);
+}
+
+/* Too big for a receiver without MRG_RXBUF: dropped and counted, and the
+ * link goes on. */
+static void test_too_big_for_receiver(void **state)
+{
+	struct vnd_config sender, small;
+	static uint8_t buf[65536];
+	struct server s;
+	struct vnd *a, *b;
+	uint32_t seq;
+	ssize_t n;
+
+	(void)state;
+	vnd_config_init(&sender);
+	vnd_config_init(&small);
+	small.features &= ~F(VND_F_MRG_RXBUF);
+	small.rx_chain_descs = 2; /* header + one 2048-byte buffer */
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &sender);
+	b = client_open(&s, NULL, &small);
+	assert_int_equal(vnd_send(a, buf, frame_fill(buf, 3, 0, 3000), NULL), 0);
+	assert_int_equal(vnd_send(a, buf, frame_fill(buf, 3, 1, 2000), NULL), 0);
+	for (int t = 0; (n = vnd_recv(b, buf, sizeof buf, NULL)) == -EAGAIN && t < 500; t++)
+		vnd_wait(b, 10);
+	assert_int_equal(n, 2000);
+	assert_true(frame_check(buf, 2000, 3, &seq));
+	assert_int_equal(seq, 1);
+	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_TOO_BIG], 1);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+/* A port whose client leaves is released and can be created again. */
+static void test_release_and_recreate(void **state)
+{
+	struct vnd_config cfg;
+	struct server s;
+	struct vnd *a, *b;
+
+	(void)state;
+	vnd_config_init(&cfg);
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &cfg);
+	b = client_open(&s, NULL, &cfg);
+	expect_exchange(&s, a, b, 100, random_size_mtu);
+	vnd_close(a);
+	assert_true(server_log_contains(&s, "port0: released", 2000));
+	assert_int_equal(port_status(&s, 0).state, 0 /* free */);
+	a = client_open(&s, NULL, &cfg);
+	expect_exchange(&s, a, b, 100, random_size_mtu);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exchange_64k_both_ways),
+		cmocka_unit_test(test_layouts_and_regions),
+		cmocka_unit_test(test_mismatched_features),
+		cmocka_unit_test(test_ring_sizes_and_polled_kicks),
+		cmocka_unit_test(test_poll_mode),
+		cmocka_unit_test(test_checksum_completion),
+		cmocka_unit_test(test_backpressure_without_loss),
+		cmocka_unit_test(test_drops_without_peer),
+		cmocka_unit_test(test_too_big_for_receiver),
+		cmocka_unit_test(test_release_and_recreate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
