@@ -88,6 +88,21 @@ static inline uint8_t *gm_gpa_to_host(struct guest_mem *gm, uint64_t gpa, uint64
 	return r->host + off;
 }
 
+/* Whether all of [gpa, gpa + len) is client memory (possibly spread over
+ * regions that follow each other). */
+static inline bool gm_gpa_valid(struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	while (len) {
+		uint64_t contig;
+
+		if (!gm_gpa_to_host(gm, gpa, len, &contig))
+			return false;
+		gpa += contig;
+		len -= contig;
+	}
+	return true;
+}
+
 /* Host address of [gpa, gpa + len) when it lies within one region, else NULL. */
 uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t len);
 /* Host address of the frontend virtual range [uva, uva + len) when it lies

@@ -148,7 +148,8 @@ static enum vq_error chain_load(struct vq_chain *c)
 		}
 		if (!!(d.flags & VRING_DESC_F_WRITE) != c->device_writes)
 			return VQ_ERR_DIRECTION;
-		if (!range_fits_u64(d.addr, d.len))
+		/* The whole buffer now, not just the bytes a packet happens to use. */
+		if (!range_fits_u64(d.addr, d.len) || !gm_gpa_valid(c->vq->mem, d.addr, d.len))
 			return VQ_ERR_ADDR;
 		c->has_next = d.flags & VRING_DESC_F_NEXT;
 		c->next = d.next;

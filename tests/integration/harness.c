@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,8 +65,11 @@ void server_start(struct server *s, const char *const *extra)
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
+		/* Never outlive the test, whatever becomes of it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
+			dup2(fd, 1);
 			dup2(fd, 2);
 			close(fd);
 		}
