@@ -1,0 +1,54 @@
+#!/bin/busybox sh
+# The test guest's init: load virtio-net, configure eth0 from the kernel
+# command line (vnp.ip=, vnp.peer=, vnp.mtu=), run the role (vnp.role=),
+# print results as "VNP <key> <value>" lines on the console, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+for m in failover net_failover virtio_ring virtio virtio_pci_modern_dev \
+	virtio_pci_legacy_dev virtio_pci virtio_net; do
+	[ -f /modules/$m.ko ] && insmod /modules/$m.ko
+done
+
+arg() { sed -n "s/.*vnp\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+say() { echo "VNP $*"; }
+ip=$(arg ip)
+peer=$(arg peer)
+role=$(arg role)
+size=$(arg mib)
+[ -n "$size" ] || size=8
+
+for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
+ip link set lo up
+ip addr add "$ip/24" dev eth0
+ip link set eth0 up
+say mac "$(cat /sys/class/net/eth0/address)"
+say up "$ip"
+
+case "$role" in
+server)
+	# Serve a file of random bytes to whoever connects, twice over.
+	dd if=/dev/urandom of=/tmp/data bs=1M count="$size" 2>/dev/null
+	say sent-md5 "$(md5sum /tmp/data | cut -d' ' -f1)"
+	for i in 1 2 3; do nc -l -p 5001 </tmp/data; done &
+	# Answer pings until powered off by the harness.
+	while true; do sleep 1; done
+	;;
+client)
+	ok=0
+	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
+	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
+	ping -c 5 -i 0.2 "$peer" | tail -n 2 | sed 's/^/VNP ping /'
+	ping -c 3 -i 0.2 -s 1472 "$peer" | tail -n 2 | sed 's/^/VNP ping1472 /'
+	for i in $(seq 20); do
+		nc "$peer" 5001 >/tmp/got 2>/dev/null && [ -s /tmp/got ] && break
+		sleep 0.5
+	done
+	say got-bytes "$(wc -c </tmp/got)"
+	say got-md5 "$(md5sum /tmp/got | cut -d' ' -f1)"
+	say done
+	;;
+esac
+poweroff -f

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Prepare (once, cached outside the tree) a tiny Linux guest for the real-client
+# tests: Debian's kernel unpacked with dpkg -x, and a busybox-static initramfs
+# whose init loads the virtio modules and runs a role from the kernel command
+# line. Prints the cache directory. Needs: apt-get, busybox-static, cpio.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${VNET_P2P_GUEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vnet-p2p-guest}
+mkdir -p "$cache"
+cd "$cache"
+
+if [ ! -f kernel.ready ]; then
+	# The newest 6.1 kernel image Debian 12 has.
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-6[^ ]*-amd64\)$/\1/p' | head -n1)
+	[ -n "$pkg" ] || pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | sort -V | tail -n1 | cut -d' ' -f1)
+	rm -rf kernel ./*.deb
+	apt-get download "$pkg" >/dev/null 2>&1 || (cd /tmp && apt-get download "$pkg" >/dev/null && mv /tmp/"$pkg"_*.deb "$cache"/)
+	dpkg -x ./"$pkg"_*.deb kernel
+	rm -f ./*.deb
+	touch kernel.ready
+fi
+vmlinuz=$(ls kernel/boot/vmlinuz-* | head -n1)
+kver=${vmlinuz##*/vmlinuz-}
+ln -sf "$vmlinuz" vmlinuz
+
+stamp=$(cat "$here/init.sh" /bin/busybox | md5sum | cut -d' ' -f1)
+if [ ! -f initramfs.cpio.gz ] || [ "$(cat initramfs.stamp 2>/dev/null)" != "$stamp" ]; then
+	root=$(mktemp -d)
+	mkdir -p "$root/bin" "$root/modules" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
+	cp /bin/busybox "$root/bin/busybox"
+	for m in net/core/failover drivers/net/net_failover drivers/virtio/virtio_ring \
+		drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
+		drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/net/virtio_net; do
+		f=kernel/lib/modules/$kver/kernel/$m.ko
+		if [ -f "$f" ]; then
+			cp "$f" "$root/modules/"
+		elif [ -f "$f.xz" ]; then
+			xz -dc "$f.xz" >"$root/modules/$(basename "$m").ko"
+		fi
+	done
+	cp "$here/init.sh" "$root/init"
+	chmod +x "$root/init"
+	(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >initramfs.cpio.gz
+	rm -rf "$root"
+	echo "$stamp" >initramfs.stamp
+fi
+echo "$cache"
