@@ -14,8 +14,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 
+#include "ctl/ctl_client.h"
 #include "harness.h"
+#include "util/unix_socket.h"
 
 /* The server refuses bad_value for option with exit 1 and a one-line
  * message that names the option, the value and the range. */
@@ -246,6 +252,61 @@ static void test_ctl_tool(void **state)
 	server_stop(&s);
 }
 
+/* systemd socket activation: the endpoint arrives as fd 3 with
+ * LISTEN_PID/LISTEN_FDS, and --svr is then not needed. */
+static void test_socket_activation(void **state)
+{
+	char dir[] = "/tmp/vnp-test-act-XXXXXX", path[128], log[160], msg[256];
+	int lfd, status, sock, port_fd = -1;
+	struct vnp_ctl_created created;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/ctl.sock", dir);
+	snprintf(log, sizeof log, "%s/server.log", dir);
+	lfd = unix_listen(path, 0600, 4);
+	assert_true(lfd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char pidbuf[16];
+		int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(logfd, 2);
+		if (lfd == 3)
+			fcntl(3, F_SETFD, 0); /* keep it across exec */
+		else
+			dup2(lfd, 3); /* dup2 clears close-on-exec */
+		snprintf(pidbuf, sizeof pidbuf, "%d", getpid());
+		setenv("LISTEN_PID", pidbuf, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		execl(server_binary(), server_binary(), (char *)NULL);
+		_exit(127);
+	}
+	close(lfd);
+	sock = -1;
+	for (int i = 0; i < 200 && sock < 0; i++) {
+		sock = ctl_connect(path);
+		if (sock < 0)
+			usleep(10000);
+	}
+	assert_true(sock >= 0);
+	assert_int_equal(ctl_create(sock, NULL, 0, -1, &created, &port_fd, msg, sizeof msg), 0);
+	assert_true(port_fd >= 0);
+	close(port_fd);
+	close(sock);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* An inherited endpoint is not ours to remove. */
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+	unlink(log);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_port_allocation_and_release),
 		cmocka_unit_test(test_listen_port),
 		cmocka_unit_test(test_ctl_tool),
+		cmocka_unit_test(test_socket_activation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -210,6 +210,31 @@ static void test_trusted_memory_bounds(void **state)
 	unlink(path);
 }
 
+/* mac= is offered as VIRTIO_NET_F_MAC and read back through GET_CONFIG. */
+static void test_mac_in_config(void **state)
+{
+	const char *const with_mac[] = { "mac=2:0:0:ab:cd:e", NULL };
+	struct vnd_config cfg;
+	struct server s;
+	struct vnd *a, *b;
+	uint8_t mac[6];
+
+	(void)state;
+	vnd_config_init(&cfg);
+	server_start(&s, NULL);
+	a = client_open(&s, with_mac, &cfg);
+	b = client_open(&s, NULL, &cfg);
+	assert_int_equal(vnd_get_mac(a, mac), 0);
+	assert_memory_equal(mac, ((uint8_t[]){ 2, 0, 0, 0xab, 0xcd, 0xe }), 6);
+	assert_true(vnd_features(a) & (1ull << VND_F_MAC));
+	/* Without mac= the feature is not offered. */
+	assert_int_equal(vnd_get_mac(b, mac), -ENOENT);
+	assert_false(vnd_features(b) & (1ull << VND_F_MAC));
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_queue_size_limit),
 		cmocka_unit_test(test_trusted_memory),
 		cmocka_unit_test(test_trusted_memory_bounds),
+		cmocka_unit_test(test_mac_in_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -469,6 +469,52 @@ static void test_release_and_recreate(void **state)
 	server_stop(&s);
 }
 
+/* A client that stops its TX ring (a driver reset, GET_VRING_BASE) has
+ * what is queued there forwarded first. The server polls only once a
+ * second here, so only the stop itself can have moved the packets. */
+static void test_stop_drains_tx(void **state)
+{
+	const char *const slow_poll[] = { "-p", "1000000", NULL };
+	struct vnd_config cfg;
+	static uint8_t buf[2048];
+	struct server s;
+	struct vnd *a, *b;
+	uint32_t seq;
+	uint64_t stopped;
+	int got = 0;
+
+	(void)state;
+	vnd_config_init(&cfg);
+	server_start(&s, slow_poll);
+	a = client_open(&s, NULL, &cfg);
+	b = client_open(&s, NULL, &cfg);
+	/* Wait for a timer tick, so the next one is about a second away. */
+	assert_int_equal(vnd_send(a, buf, frame_fill(buf, 4, 1000, 100), NULL), 0);
+	for (ssize_t n = -EAGAIN; n == -EAGAIN; n = vnd_recv(b, buf, sizeof buf, NULL))
+		vnd_wait(b, 50);
+	for (uint32_t i = 0; i < 10; i++)
+		assert_int_equal(vnd_send(a, buf, frame_fill(buf, 4, i, 100 + i), NULL), 0);
+	assert_int_equal(vnd_stop(a), 0);
+	stopped = now_ms();
+	while (got < 10 && now_ms() < stopped + 3000) {
+		ssize_t n = vnd_recv(b, buf, sizeof buf, NULL);
+
+		if (n == -EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		assert_true(frame_check(buf, (size_t)n, 4, &seq));
+		assert_int_equal(seq, (uint32_t)got);
+		got++;
+	}
+	assert_int_equal(got, 10);
+	/* Well before the next tick: GET_VRING_BASE drained the ring. */
+	assert_true(now_ms() - stopped < 500);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_drops_without_peer),
 		cmocka_unit_test(test_too_big_for_receiver),
 		cmocka_unit_test(test_release_and_recreate),
+		cmocka_unit_test(test_stop_drains_tx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
