@@ -4,7 +4,7 @@
 set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc clang libcmocka-dev"
-test_pkgs="libclang-rt-14-dev iproute2 procps"
+test_pkgs="libclang-rt-14-dev iproute2 procps qemu-system-x86 busybox-static cpio dpdk-dev"
 
 want="$build_pkgs"
 [ "${1:-build}" = test ] && want="$want $test_pkgs"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl_client.h"
+#include "util/unix_socket.h"
 #include "link/link.h"
 #include "net/virtio_net.h"
 #include "vnp_config.h"
@@ -33,6 +34,12 @@ static void usage(FILE *out)
 		"      (VNET_P2P_PORT_FD=3, VNET_P2P_MAC when the port has a MAC); the port\n"
 		"      is released when the command and its children have closed it.\n"
 		"      Without a command, listen=PATH is required.\n"
+		"  create [key=value]... --path -- COMMAND [ARG]...\n"
+		"      Create a port reachable only at a fresh socket path in a new\n"
+		"      directory that only you can enter, given to the command as\n"
+		"      VNET_P2P_PORT_PATH (for QEMU: -chardev socket,path=...). Clients may\n"
+		"      connect and reconnect while the command runs; when it exits, the\n"
+		"      path is removed and the port released.\n"
 		"  status\n"
 		"      One line per port: state, MAC, ds-max, queue sizes, counters,\n"
 		"      negotiated features.\n"
@@ -54,9 +61,17 @@ static void forward_signal(int sig)
 		kill(child_pid, sig);
 }
 
-static int run_command(char **argv, int port_fd, const struct vnp_ctl_created *created)
+/* How the command reaches its port. */
+struct port_access {
+	int fd;           /* the port as a descriptor, for fd 3; or -1 */
+	const char *path; /* the port's private socket path; or NULL */
+};
+
+static int run_command(char **argv, const struct port_access *access,
+		       const struct vnp_ctl_created *created)
 {
 	struct sigaction sa = { .sa_handler = forward_signal };
+	int port_fd = access->fd;
 	char mac[18];
 	int status;
 
@@ -79,6 +94,8 @@ static int run_command(char **argv, int port_fd, const struct vnp_ctl_created *c
 			close(port_fd);
 			setenv("VNET_P2P_PORT_FD", "3", 1);
 		}
+		if (access->path)
+			setenv("VNET_P2P_PORT_PATH", access->path, 1);
 		if (created->has_mac) {
 			format_mac(created->mac, mac);
 			setenv("VNET_P2P_MAC", mac, 1);
@@ -104,17 +121,64 @@ static int run_command(char **argv, int port_fd, const struct vnp_ctl_created *c
 	return 128 + WTERMSIG(status);
 }
 
+/*
+ * --path: a port only the caller can reach, for programs (QEMU) that take
+ * a socket path but no descriptor. We make a 0700 directory and a listening
+ * socket in it, and pass the socket with create: the server accepts the
+ * port's clients there. The lease it returns ends the port when closed.
+ */
+struct private_path {
+	char dir[64];
+	char path[96];
+	int listen_fd;
+};
+
+static int make_private_path(struct private_path *p)
+{
+	const char *base = getenv("XDG_RUNTIME_DIR");
+
+	if (!base || !*base)
+		base = "/tmp";
+	snprintf(p->dir, sizeof p->dir, "%s/vnet-p2p-port.XXXXXX", base);
+	if (strlen(p->dir) >= sizeof p->dir - 1 || !mkdtemp(p->dir)) {
+		snprintf(p->dir, sizeof p->dir, "/tmp/vnet-p2p-port.XXXXXX");
+		if (!mkdtemp(p->dir)) {
+			perror("vnet-p2p-ctl: mkdtemp");
+			return -1;
+		}
+	}
+	snprintf(p->path, sizeof p->path, "%s/port.sock", p->dir);
+	p->listen_fd = unix_listen(p->path, 0600, 4);
+	if (p->listen_fd < 0) {
+		fprintf(stderr, "vnet-p2p-ctl: cannot listen on %s: %s\n", p->path,
+			strerror(-p->listen_fd));
+		rmdir(p->dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_private_path(struct private_path *p)
+{
+	if (p->listen_fd >= 0)
+		close(p->listen_fd);
+	unlink(p->path);
+	rmdir(p->dir);
+}
+
 static int cmd_create(int sock, int argc, char **argv)
 {
 	struct vnp_ctl_created created;
+	struct private_path priv = { .listen_fd = -1 };
+	struct port_access access = { -1, NULL };
 	char msg[1024], mac[18];
 	char **command = NULL;
-	bool has_listen = false;
-	int nargs = argc, port_fd = -1, rc;
+	bool has_listen = false, path_mode = false;
+	int nargs = 0, port_fd = -1, rc;
+	char **args = argv;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
-			nargs = i;
 			command = argv + i + 1;
 			if (!*command) {
 				fprintf(stderr, "vnet-p2p-ctl: create: no command after '--'\n");
@@ -122,18 +186,31 @@ static int cmd_create(int sock, int argc, char **argv)
 			}
 			break;
 		}
+		if (strcmp(argv[i], "--path") == 0) {
+			path_mode = true;
+			continue;
+		}
 		if (strncmp(argv[i], "listen=", 7) == 0)
 			has_listen = true;
+		args[nargs++] = argv[i];
+	}
+	if (path_mode && (!command || has_listen)) {
+		fprintf(stderr, "vnet-p2p-ctl: create: --path needs a command and excludes listen=\n");
+		return 1;
 	}
 	if (!command && !has_listen) {
 		fprintf(stderr, "vnet-p2p-ctl: create: without a command, listen=PATH is required "
 				"(otherwise the port would be released when this tool exits)\n");
 		return 1;
 	}
-	rc = ctl_create(sock, (const char *const *)argv, nargs, -1, &created, &port_fd, msg,
-			sizeof msg);
+	if (path_mode && make_private_path(&priv) < 0)
+		return 1;
+	rc = ctl_create(sock, (const char *const *)args, nargs, priv.listen_fd, &created, &port_fd,
+			msg, sizeof msg);
 	if (rc < 0) {
 		fprintf(stderr, "vnet-p2p-ctl: create failed: %s\n", msg);
+		if (path_mode)
+			remove_private_path(&priv);
 		return 1;
 	}
 	if (msg[0])
@@ -150,7 +227,19 @@ static int cmd_create(int sock, int argc, char **argv)
 		printf("\n");
 		return 0;
 	}
-	return run_command(command, port_fd, &created);
+	if (!path_mode) {
+		access.fd = port_fd;
+		return run_command(command, &access, &created);
+	}
+	/* The server holds the listening socket now; the lease stays with us,
+	 * not with the command, so the port ends exactly when the command does. */
+	close(priv.listen_fd);
+	priv.listen_fd = -1;
+	access.path = priv.path;
+	rc = run_command(command, &access, &created);
+	close(port_fd);
+	remove_private_path(&priv);
+	return rc;
 }
 
 static int cmd_status(int sock)

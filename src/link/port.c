@@ -2,6 +2,7 @@
 #include "link/port.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -165,6 +166,13 @@ static void on_conn_event(void *arg, uint32_t events)
 	}
 }
 
+static bool connection_ended(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
 static int attach_connection(struct port *p, int fd)
 {
 	int rc;
@@ -187,6 +195,10 @@ static void on_listen_event(void *arg, uint32_t events)
 	fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	/* A client that restarts may be back before we noticed it left: let
+	 * the old connection say what it has to say, its end included. */
+	if (p->conn.fd >= 0 && connection_ended(p->conn.fd))
+		on_conn_event(p, 0);
 	if (p->conn.fd >= 0) {
 		log_warn("%s: refused a second client while one is connected", p->name);
 		close(fd);

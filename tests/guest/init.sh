@@ -32,9 +32,18 @@ server)
 	# Serve a file of random bytes to whoever connects, twice over.
 	dd if=/dev/urandom of=/tmp/data bs=1M count="$size" 2>/dev/null
 	say sent-md5 "$(md5sum /tmp/data | cut -d' ' -f1)"
-	for i in 1 2 3; do nc -l -p 5001 </tmp/data; done &
+	printf '#!/bin/sh\nexec cat /tmp/data\n' >/bin/serve
+	chmod +x /bin/serve
+	# One sender per connection, so a dead client does not block the next.
+	nc -ll -p 5001 -e /bin/serve &
 	# Answer pings until powered off by the harness.
 	while true; do sleep 1; done
+	;;
+stall)
+	# Start a transfer and never read it: the link fills up and stays full.
+	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && break; done
+	say stalled
+	nc "$peer" 5001 | sleep 100000
 	;;
 client)
 	ok=0
