@@ -1,13 +1,20 @@
 #!/bin/sh
-# Install the Debian packages vnet-p2p needs to build and test, when missing.
-# Usage: scripts/deps.sh [build|test]   (test also pulls the test-only tools)
+# Install the Debian packages vnet-p2p needs, when missing.
+#   scripts/deps.sh build   to build
+#   scripts/deps.sh demo    to build and run the guest demo
+#   scripts/deps.sh test    to build and run every test
 set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc clang libcmocka-dev"
-test_pkgs="libclang-rt-14-dev iproute2 procps qemu-system-x86 busybox-static cpio dpdk-dev"
+guest_pkgs="qemu-system-x86 busybox-static cpio"
+test_pkgs="libclang-rt-14-dev iproute2 procps dpdk-dev"
 
-want="$build_pkgs"
-[ "${1:-build}" = test ] && want="$want $test_pkgs"
+case "${1:-build}" in
+build) want="$build_pkgs" ;;
+demo) want="$build_pkgs $guest_pkgs" ;;
+test) want="$build_pkgs $guest_pkgs $test_pkgs" ;;
+*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $want; do

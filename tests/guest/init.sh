@@ -58,6 +58,9 @@ client)
 	say got-bytes "$(wc -c </tmp/got)"
 	say got-md5 "$(md5sum /tmp/got | cut -d' ' -f1)"
 	say done
+	# Stay up a moment when asked, so the link can be looked at.
+	linger=$(arg linger)
+	[ -n "$linger" ] && sleep "$linger"
 	;;
 esac
 poweroff -f

@@ -30,12 +30,7 @@ pids=()
 
 cleanup() {
 	local rc=$?
-	# SIGTERM first: vnet-p2p-ctl passes it on and removes its port path.
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null || true
-	done
+	stop_all
 	[ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	if [ $rc -ne 0 ]; then
 		for f in "$work"/*.log "$work"/*.qemu; do echo "---- $f"; tail -n 30 "$f"; done
@@ -47,55 +42,13 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ctl() { "$ctl_bin" --svr "$svr" "$@"; }
-
-# The QEMU command line for a guest on a vhost-user socket path.
-# qemu_cmd NAME SOCKPATH IP PEER ROLE MIB [extra -device options]
-qemu_cmd() {
-	local name=$1 sock=$2 ip=$3 peer=$4 role=$5 mib=$6 extra=${7:-}
-	echo qemu-system-x86_64 -accel tcg -m 256 -display none -nodefaults -no-reboot \
-		-serial "file:$work/$name.log" -monitor none \
-		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
-		-append "\"console=ttyS0 quiet vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib\"" \
-		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
-		-chardev "socket,id=c0,path=$sock" -netdev vhost-user,id=n0,chardev=c0 \
-		-device "virtio-net-pci,netdev=n0,vectors=0$extra"
-}
-
-# Start a guest in the background; its pid goes into $last_pid.
-start_guest() {
-	eval "exec $(qemu_cmd "$@")" </dev/null >"$work/$1.qemu" 2>&1 &
-	last_pid=$!
-	pids+=("$last_pid")
-}
-
-# Start a guest through `vnet-p2p-ctl create --path`: a port only it can reach.
-start_guest_path() {
-	local name=$1 ip=$2 peer=$3 role=$4 mib=$5 extra=${6:-} ctl_args=${7:-}
-	local cmd
-	cmd=$(qemu_cmd "$name" '$VNET_P2P_PORT_PATH' "$ip" "$peer" "$role" "$mib" "$extra")
-	# shellcheck disable=SC2086
-	"$ctl_bin" --svr "$svr" create $ctl_args --path -- sh -c "exec $cmd" \
-		</dev/null >"$work/$name.qemu" 2>&1 &
-	last_pid=$!
-	pids+=("$last_pid")
-}
-
-# wait_line NAME PATTERN SECONDS
-wait_line() {
-	local i
-	for i in $(seq $(($3 * 10))); do
-		grep -q "$2" "$work/$1.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "$1: no '$2' within $3 s"
-}
-
-value() { sed -n "s/^VNP $2 //p" "$work/$1.log" | tr -d '\r' | head -n1; }
+# shellcheck source=../guest/guest-lib.sh
+. "$here/../guest/guest-lib.sh"
 
 # The client's results: pings answered, and the transfer intact.
 check_client() {
 	local client=$1 server=$2 sent got
-	wait_line "$client" "^VNP done" 240
+	wait_line "$client" "^VNP done" 240 || exit 1
 	grep -q "VNP ping 5 packets transmitted, 5 packets received" "$work/$client.log" ||
 		fail "$client: ping lost packets: $(value "$client" ping)"
 	grep -q "VNP ping1472 3 packets transmitted, 3 packets received" "$work/$client.log" ||
@@ -122,13 +75,13 @@ listen)
 	ctl create listen="$work/p0.sock" >/dev/null
 	ctl create listen="$work/p1.sock" >/dev/null
 	start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 8
-	wait_line server "VNP sent-md5" 60
+	wait_line server "VNP sent-md5" 60 || exit 1
 	start_guest client "$work/p1.sock" 10.0.0.1 10.0.0.2 client 8
 	check_client client server
 	;;
 path)
 	start_guest_path server 10.0.0.2 10.0.0.1 server 8
-	wait_line server "VNP sent-md5" 60
+	wait_line server "VNP sent-md5" 60 || exit 1
 	start_guest_path client 10.0.0.1 10.0.0.2 client 8
 	check_client client server
 	# The server guest still runs: its port directory is private.
@@ -143,9 +96,9 @@ mismatch)
 	ctl create listen="$work/p0.sock" >/dev/null
 	ctl create listen="$work/p1.sock" >/dev/null
 	start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 8 ",csum=off,guest_csum=off"
-	wait_line server "VNP sent-md5" 60
+	wait_line server "VNP sent-md5" 60 || exit 1
 	start_guest client "$work/p1.sock" 10.0.0.1 10.0.0.2 client 8 ",mrg_rxbuf=off"
-	wait_line client "VNP up" 60
+	wait_line client "VNP up" 60 || exit 1
 	status=$(ctl status)
 	check_client client server
 	echo "$status" | sed -n 's/.*\(port [01]\): .*features \(.*\)/\1: \2/p'
@@ -169,15 +122,15 @@ restart-listen | restart-path)
 		ctl create listen="$work/p0.sock" >/dev/null
 		ctl create listen="$work/p1.sock" >/dev/null
 		start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 64
-		wait_line server "VNP sent-md5" 90
+		wait_line server "VNP sent-md5" 90 || exit 1
 		start_guest victim "$work/p1.sock" 10.0.0.1 10.0.0.2 stall 64
 	else
 		start_guest_path server 10.0.0.2 10.0.0.1 server 64
-		wait_line server "VNP sent-md5" 90
+		wait_line server "VNP sent-md5" 90 || exit 1
 		start_guest_path victim 10.0.0.1 10.0.0.2 stall 64
 	fi
 	victim=$last_pid
-	wait_line victim "VNP stalled" 120
+	wait_line victim "VNP stalled" 120 || exit 1
 	sleep 2
 	if [ "$scenario" = restart-listen ]; then
 		kill -9 "$victim"

@@ -1,0 +1,66 @@
+# Shell functions to run the test guest under QEMU; sourced by the demo and
+# the real-client tests. Expects: $guest (from prepare.sh), $work (a scratch
+# directory), $ctl_bin and $svr (for ports created with --path), and a
+# bash array pids=() that collects what to stop at the end.
+#
+# Facts of this machine kind: guests hang under KVM, so TCG; QEMU 7.2 under
+# TCG crashes in vhost-user virtio-net-pci's MSI-X set-up unless vectors=0;
+# vhost-user needs shareable guest memory.
+
+# The QEMU command line for a guest on a vhost-user socket path.
+# qemu_cmd NAME SOCKPATH IP PEER ROLE MIB [extra -device options]
+qemu_cmd() {
+	local name=$1 sock=$2 ip=$3 peer=$4 role=$5 mib=$6 extra=${7:-}
+	echo qemu-system-x86_64 -accel tcg -m 256 -display none -nodefaults -no-reboot \
+		-serial "file:$work/$name.log" -monitor none \
+		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
+		-append "\"console=ttyS0 quiet vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib ${GUEST_APPEND:-}\"" \
+		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
+		-chardev "socket,id=c0,path=$sock" -netdev vhost-user,id=n0,chardev=c0 \
+		-device "virtio-net-pci,netdev=n0,vectors=0$extra"
+}
+
+# Start a guest on a socket path in the background; its pid is $last_pid.
+start_guest() {
+	eval "exec $(qemu_cmd "$@")" </dev/null >"$work/$1.qemu" 2>&1 &
+	last_pid=$!
+	pids+=("$last_pid")
+}
+
+# Start a guest through `vnet-p2p-ctl create --path`: a port only it can
+# reach. start_guest_path NAME IP PEER ROLE MIB [extra -device options] [create keys]
+start_guest_path() {
+	local name=$1 ip=$2 peer=$3 role=$4 mib=$5 extra=${6:-} ctl_args=${7:-}
+	local cmd
+	cmd=$(qemu_cmd "$name" '$VNET_P2P_PORT_PATH' "$ip" "$peer" "$role" "$mib" "$extra")
+	# shellcheck disable=SC2086
+	"$ctl_bin" --svr "$svr" create $ctl_args --path -- sh -c "exec $cmd" \
+		</dev/null >"$work/$name.qemu" 2>&1 &
+	last_pid=$!
+	pids+=("$last_pid")
+}
+
+# Stop what pids holds: SIGTERM first (vnet-p2p-ctl passes it on and removes
+# its port path), SIGKILL for what is left after 5 s.
+stop_all() {
+	local p i
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+
+# wait_line NAME PATTERN SECONDS: wait for a line on a guest's console.
+wait_line() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		grep -q "$2" "$work/$1.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "FAIL: $1: no '$2' within $3 s" >&2
+	return 1
+}
+
+# value NAME KEY: what the guest reported as "VNP KEY VALUE".
+value() { sed -n "s/^VNP $2 //p" "$work/$1.log" | tr -d '\r' | head -n1; }
