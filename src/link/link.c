@@ -22,6 +22,8 @@
 #define LINK_BUDGET 256
 /* How often rings are polled whose client gave no kick descriptor. */
 #define LINK_NOFD_POLL_USEC 100
+/* How long the link keeps polling after the last packet before it sleeps. */
+#define LINK_LINGER_NS (50 * 1000)
 
 static struct port *peer_of(struct link *l, struct port *p)
 {
@@ -61,9 +63,21 @@ static void setup_fresh_rings(struct port *p)
 	}
 }
 
-/* One direction: forward until idle, blocked or out of budget. Returns
- * whether work is left. With drain set the budget does not stop it. */
-static bool service_direction(struct link *l, struct port *src, bool drain)
+/* How a pass ends once the rings run dry. */
+enum pass {
+	PASS_SLEEP,  /* ask for notifications, re-check, and let the loop sleep */
+	PASS_LINGER, /* packets moved a moment ago: look again soon, notifications stay off */
+	PASS_DRAIN,  /* a TX ring stops: forward what fits, budget or not */
+};
+
+struct pass_result {
+	bool more;      /* work is left that the budget cut off */
+	unsigned moved; /* TX packets consumed */
+};
+
+/* One direction: forward until idle, blocked or out of budget. */
+static void service_direction(struct link *l, struct port *src, enum pass pass,
+			      struct pass_result *res)
 {
 	struct port *dst = peer_of(l, src);
 	struct vq *tx = port_vq(src, VNET_TX_QUEUE);
@@ -72,21 +86,22 @@ static bool service_direction(struct link *l, struct port *src, bool drain)
 	struct fwd_end s, d;
 
 	if (!tx)
-		return false;
-	tx_polled = port_ring_polled(src, VNET_TX_QUEUE);
-	rx_polled = !rx || port_ring_polled(dst, VNET_RX_QUEUE);
+		return;
+	tx_polled = pass != PASS_SLEEP || port_ring_polled(src, VNET_TX_QUEUE);
+	rx_polled = pass != PASS_SLEEP || !rx || port_ring_polled(dst, VNET_RX_QUEUE);
 	fwd_end_init(&s, src, tx);
 	if (rx)
 		fwd_end_init(&d, dst, rx);
 
 	for (;;) {
+		uint16_t before = tx->last_avail, count, seen;
 		struct fwd_fault fault;
 		enum fwd_status st;
-		uint16_t count, seen;
 
 		vq_kicks_disable(tx);
 		st = rx ? forward_packets(&s, &d, LINK_BUDGET, &fault)
 			: drop_packets(&s, LINK_BUDGET, &fault);
+		res->moved += (uint16_t)(tx->last_avail - before);
 		vq_used_publish(tx);
 		if (rx)
 			vq_used_publish(rx);
@@ -96,27 +111,28 @@ static bool service_direction(struct link *l, struct port *src, bool drain)
 			vu_dev_fail(fault.guilty ? &dst->dev : &src->dev, "%s on ring %u",
 				    vq_error_str(fault.error),
 				    fault.guilty ? VNET_RX_QUEUE : VNET_TX_QUEUE);
-			return false;
+			return;
 		case FWD_MORE:
-			if (drain)
+			if (pass == PASS_DRAIN)
 				continue;
-			return true;
+			res->more = true;
+			return;
 		case FWD_IDLE:
 			if (rx)
 				vq_kicks_disable(rx);
 			if (tx_polled)
-				return false;
+				return;
 			vq_kicks_enable(tx);
 			if (vq_avail_refresh(tx, &count) != VQ_OK || count == 0)
-				return false;
+				return;
 			continue;
 		case FWD_BLOCKED:
-			if (rx_polled || drain)
-				return false;
+			if (rx_polled)
+				return;
 			seen = rx->avail_seen;
 			vq_kicks_enable(rx);
 			if (vq_avail_refresh(rx, &count) != VQ_OK || rx->avail_seen == seen)
-				return false;
+				return;
 			continue;
 		}
 	}
@@ -155,38 +171,38 @@ static void blame_fault(struct link *l, void *addr)
 }
 
 /* Run the datapath with client-memory faults turned into port failures.
- * After a fault the service runs again: the faulty port is failed by then,
+ * After a fault the pass runs again: the faulty port is failed by then,
  * and the healthy one gets its committed work published. */
-static bool run_service(struct link *l, struct port *drain_port)
+static struct pass_result run_service(struct link *l, enum pass pass, struct port *drain_port)
 {
 	volatile unsigned faults = 0;
-	bool more;
+	struct pass_result res;
 
 	if (l->in_service)
-		return true;
+		return (struct pass_result){ .more = true };
 	l->in_service = true;
 	fault_guard_arm(&l->guard);
 	if (FAULT_GUARD_SET(&l->guard)) {
 		blame_fault(l, l->guard.addr);
 		if (++faults > LINK_PORTS) {
 			l->in_service = false;
-			return false;
+			return (struct pass_result){ 0 };
 		}
 		fault_guard_arm(&l->guard);
 	}
-	more = false;
+	res = (struct pass_result){ 0 };
 	for (unsigned p = 0; p < LINK_PORTS; p++)
 		setup_fresh_rings(&l->port[p]);
 	if (drain_port) {
-		service_direction(l, drain_port, true);
+		service_direction(l, drain_port, PASS_DRAIN, &res);
 	} else {
 		for (unsigned p = 0; p < LINK_PORTS; p++)
-			more |= service_direction(l, &l->port[p], false);
+			service_direction(l, &l->port[p], pass, &res);
 	}
 	emit_interrupts(l);
 	fault_guard_leave(&l->guard);
 	l->in_service = false;
-	return more;
+	return res;
 }
 
 void link_schedule(struct link *l)
@@ -196,16 +212,31 @@ void link_schedule(struct link *l)
 
 void link_drain_tx(struct link *l, struct port *p)
 {
-	run_service(l, p);
+	run_service(l, PASS_DRAIN, p);
 }
 
+/*
+ * Before the loop sleeps. While packets keep coming, the link keeps looking
+ * for more without asking the clients to notify it: a notification costs
+ * the client a system call and us a wake-up. Once the wire has been quiet
+ * for LINK_LINGER_NS it asks for notifications again (or waits for the poll
+ * timer) and the loop sleeps: an idle link costs no CPU.
+ */
 static void before_sleep(void *arg)
 {
 	struct link *l = arg;
+	uint64_t now;
+	bool linger;
+	struct pass_result r;
 
 	if (!l->pending)
 		return;
-	l->pending = run_service(l, NULL);
+	now = monotonic_ns();
+	linger = now - l->last_progress_ns < LINK_LINGER_NS;
+	r = run_service(l, linger ? PASS_LINGER : PASS_SLEEP, NULL);
+	if (r.moved)
+		l->last_progress_ns = now;
+	l->pending = r.more || r.moved || linger;
 	if (l->pending)
 		evloop_want_more(l->loop);
 }
@@ -286,7 +317,7 @@ void link_free(struct link *l)
 	for (unsigned p = 0; p < LINK_PORTS; p++)
 		port_release(&l->port[p]);
 	/* Whatever the releases published gets its interrupts. */
-	run_service(l, NULL);
+	run_service(l, PASS_SLEEP, NULL);
 	evloop_set_before_sleep(l->loop, NULL, NULL);
 	evloop_del(l->loop, &l->timer_watch);
 	close(l->timer_fd);

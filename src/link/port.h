@@ -46,6 +46,7 @@ struct link {
 	struct link_options opts;
 	struct port port[LINK_PORTS];
 	bool pending;    /* kicks or state changes wait for service */
+	uint64_t last_progress_ns; /* when packets last moved */
 	bool in_service;
 	int timer_fd;    /* poll mode and rings the client asked us to poll */
 	struct evloop_watch timer_watch;

@@ -68,7 +68,7 @@ enum port_config_result port_config_apply(struct port_config *cfg, const char *k
 		unsigned long v;
 
 		if (!eq || !parse_uint(value, PORT_DS_MAX_LIMIT, &v) || v < 1) {
-			snprintf(err, errlen, "ds-max: invalid value '%s': must be a number in 1..%d",
+			snprintf(err, errlen, "ds-max: invalid value '%.64s': must be a number in 1..%d",
 				 value, PORT_DS_MAX_LIMIT);
 			return PORT_CONFIG_INVALID;
 		}
@@ -78,7 +78,7 @@ enum port_config_result port_config_apply(struct port_config *cfg, const char *k
 	if (KEY_IS("mac")) {
 		if (!eq || !parse_mac(value, cfg->mac)) {
 			snprintf(err, errlen,
-				 "mac: invalid value '%s': must be six hex groups like 02:00:00:00:00:01",
+				 "mac: invalid value '%.64s': must be six hex groups like 02:00:00:00:00:01",
 				 value);
 			return PORT_CONFIG_INVALID;
 		}
@@ -89,7 +89,7 @@ enum port_config_result port_config_apply(struct port_config *cfg, const char *k
 		size_t len = strlen(value);
 
 		if (!eq || len == 0 || len >= sizeof cfg->listen_path) {
-			snprintf(err, errlen, "listen: invalid value '%s': must be a socket path of 1..%zu bytes",
+			snprintf(err, errlen, "listen: invalid value '%.64s': must be a socket path of 1..%zu bytes",
 				 value, sizeof cfg->listen_path - 1);
 			return PORT_CONFIG_INVALID;
 		}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -162,8 +163,11 @@ int main(int argc, char **argv)
 		 opts.svr_path ? opts.svr_path : "(inherited)", opts.queue_size,
 		 opts.poll_usec ? "polling" : "event-driven",
 		 trusted.count ? ", trusted memory only" : "");
-	if (opts.poll_usec)
+	if (opts.poll_usec) {
+		/* The default 50 us of timer slack would stretch short poll intervals. */
+		prctl(PR_SET_TIMERSLACK, 1000UL * opts.poll_usec / 10 + 1);
 		log_info("polling every %u us", opts.poll_usec);
+	}
 	if (evloop_run(loop) == 0)
 		rc = 0;
 out:

@@ -123,7 +123,11 @@ enum options_result options_parse(int argc, char **argv, struct server_options *
 			snprintf(err, errlen, "option %s requires an argument", argv[optind - 1]);
 			return OPTIONS_ERROR;
 		default:
-			if (optopt > 0 && optopt < 0x100)
+			/* An unknown short option leaves its letter in optopt. A
+			 * long option given an argument it does not take leaves
+			 * its own value there (e.g. 'h' for --help=x): name the
+			 * word as typed, as for unknown long options (optopt 0). */
+			if (optopt > 0 && optopt < 0x100 && !strchr("spdvqh", optopt))
 				snprintf(err, errlen, "unknown option '-%c'", optopt);
 			else
 				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);

@@ -152,7 +152,7 @@ void gm_replace(struct guest_mem *dst, struct guest_mem *src)
 	memset(src, 0, sizeof *src);
 }
 
-uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t len)
+uint8_t *gm_gpa_range_slow(struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
 	uint64_t contig;
 	uint8_t *p;

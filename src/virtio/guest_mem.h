@@ -103,8 +103,19 @@ static inline bool gm_gpa_valid(struct guest_mem *gm, uint64_t gpa, uint64_t len
 	return true;
 }
 
+uint8_t *gm_gpa_range_slow(struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
 /* Host address of [gpa, gpa + len) when it lies within one region, else NULL. */
-uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t len);
+static inline uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	const struct gm_region *r = &gm->region[gm->last_hit];
+	uint64_t off = gpa - r->gpa;
+
+	/* No sum here can wrap: off < size, and len is compared with size - off. */
+	if (__builtin_expect(off < r->size && len <= r->size - off, 1))
+		return r->host + off;
+	return gm_gpa_range_slow(gm, gpa, len);
+}
 /* Host address of the frontend virtual range [uva, uva + len) when it lies
  * within one region, else NULL. */
 uint8_t *gm_uva_range(const struct guest_mem *gm, uint64_t uva, uint64_t len);

@@ -5,12 +5,6 @@
 
 #include "util/checked.h"
 
-/* Loads from client memory go through these: one access, never repeated
- * by the compiler, so the value checked is the value used. */
-#define LOAD_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
-#define STORE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
-#define COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
-
 const char *vq_error_str(enum vq_error e)
 {
 	switch (e) {
@@ -73,28 +67,6 @@ enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count)
 	return VQ_OK;
 }
 
-enum vq_error vq_avail_count(struct vq *vq, uint16_t *count)
-{
-	uint16_t n = (uint16_t)(vq->avail_seen - vq->last_avail);
-
-	if (n) {
-		*count = n;
-		return VQ_OK;
-	}
-	return vq_avail_refresh(vq, count);
-}
-
-enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_t *head)
-{
-	uint16_t slot = (uint16_t)(vq->last_avail + ahead) & (uint16_t)(vq->num - 1);
-	uint16_t h = LOAD_ONCE(vq->avail->ring[slot]);
-
-	if (h >= vq->num)
-		return VQ_ERR_HEAD;
-	*head = h;
-	return VQ_OK;
-}
-
 void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool device_writes)
 {
 	c->vq = vq;
@@ -119,10 +91,7 @@ static enum vq_error chain_load(struct vq_chain *c)
 			return VQ_ERR_NEXT;
 		if (++c->hops > c->table_size)
 			return VQ_ERR_LOOP;
-		/* One copy of the descriptor; the barrier stops the compiler from
-		 * reading the client's copy again instead of ours. */
-		memcpy(&d, c->table + (size_t)c->next * sizeof d, sizeof d);
-		COMPILER_BARRIER();
+		vq_desc_load(c->table, c->next, &d);
 
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			const uint8_t *table;
@@ -184,15 +153,6 @@ enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint8_t **ptr, uin
 	c->addr += contig;
 	c->left -= (uint32_t)contig;
 	return VQ_OK;
-}
-
-void vq_used_put(struct vq *vq, uint16_t ahead, uint16_t head, uint32_t len)
-{
-	uint16_t slot = (uint16_t)(vq->used_idx + vq->used_pending + ahead) & (uint16_t)(vq->num - 1);
-	struct vring_used_elem *e = &vq->used->ring[slot];
-
-	STORE_ONCE(e->id, head);
-	STORE_ONCE(e->len, len);
 }
 
 void vq_used_publish(struct vq *vq)

@@ -16,6 +16,12 @@
 
 #include "virtio/guest_mem.h"
 
+/* Loads from client memory go through these: one access, never repeated
+ * by the compiler, so the value checked is the value used. */
+#define LOAD_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+#define STORE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#define COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
+
 /* What a client did wrong; the port at fault is failed with this reason. */
 enum vq_error {
 	VQ_OK = 0,
@@ -66,14 +72,41 @@ void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
 	     struct vring_avail *avail, struct vring_used *used, uint16_t num, uint16_t base,
 	     bool event_idx, bool indirect);
 
-/* How many avail entries wait. Re-reads avail->idx only when the last read
- * value is used up. */
-enum vq_error vq_avail_count(struct vq *vq, uint16_t *count);
 /* Re-read avail->idx now (after re-enabling notifications). */
 enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count);
 
+/* How many avail entries wait. Re-reads avail->idx only when the last read
+ * value is used up. */
+static inline enum vq_error vq_avail_count(struct vq *vq, uint16_t *count)
+{
+	uint16_t n = (uint16_t)(vq->avail_seen - vq->last_avail);
+
+	if (n) {
+		*count = n;
+		return VQ_OK;
+	}
+	return vq_avail_refresh(vq, count);
+}
+
 /* The head at avail position last_avail + ahead (ahead < count). */
-enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_t *head);
+static inline enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_t *head)
+{
+	uint16_t slot = (uint16_t)(vq->last_avail + ahead) & (uint16_t)(vq->num - 1);
+	uint16_t h = LOAD_ONCE(vq->avail->ring[slot]);
+
+	if (h >= vq->num)
+		return VQ_ERR_HEAD;
+	*head = h;
+	return VQ_OK;
+}
+
+/* Our own copy of descriptor i of a table; the barrier keeps the compiler
+ * from reading the client's copy again instead of ours. */
+static inline void vq_desc_load(const void *table, uint32_t i, struct vring_desc *d)
+{
+	__builtin_memcpy(d, (const uint8_t *)table + (size_t)i * sizeof *d, sizeof *d);
+	COMPILER_BARRIER();
+}
 
 /* A walk over one descriptor chain, yielding contiguous host pieces. */
 struct vq_chain {
@@ -96,7 +129,14 @@ enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint8_t **ptr, uin
 
 /* Write a used element ahead places after the committed ones. It counts
  * only once committed, and is visible only once published. */
-void vq_used_put(struct vq *vq, uint16_t ahead, uint16_t head, uint32_t len);
+static inline void vq_used_put(struct vq *vq, uint16_t ahead, uint16_t head, uint32_t len)
+{
+	uint16_t slot = (uint16_t)(vq->used_idx + vq->used_pending + ahead) & (uint16_t)(vq->num - 1);
+	struct vring_used_elem *e = &vq->used->ring[slot];
+
+	STORE_ONCE(e->id, head);
+	STORE_ONCE(e->len, len);
+}
 /* Commit count written elements: a whole packet's worth at once. */
 static inline void vq_used_commit(struct vq *vq, uint16_t count)
 {
