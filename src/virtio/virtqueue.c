@@ -77,15 +77,34 @@ void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool devic
 	c->has_next = true;
 	c->in_indirect = false;
 	c->device_writes = device_writes;
+	c->ptr = NULL;
+	c->chunk = 0;
 	c->addr = 0;
 	c->left = 0;
 }
 
-/* Load the next descriptor that has bytes into addr/left. */
-static enum vq_error chain_load(struct vq_chain *c)
+/* Translate the next part of the current descriptor, which was checked
+ * as a whole when loaded. */
+static enum vq_error next_chunk(struct vq_chain *c)
 {
+	uint64_t contig;
+
+	c->ptr = gm_gpa_to_host(c->vq->mem, c->addr, c->left, &contig);
+	if (!c->ptr)
+		return VQ_ERR_ADDR; /* the memory table changed under a walk: cannot happen */
+	c->chunk = (uint32_t)contig;
+	c->addr += contig;
+	c->left -= (uint32_t)contig;
+	return VQ_OK;
+}
+
+enum vq_error vq_chain_advance(struct vq_chain *c)
+{
+	if (c->left)
+		return next_chunk(c);
 	while (c->has_next) {
 		struct vring_desc d;
+		uint64_t contig;
 
 		if (c->next >= c->table_size)
 			return VQ_ERR_NEXT;
@@ -117,41 +136,22 @@ static enum vq_error chain_load(struct vq_chain *c)
 		}
 		if (!!(d.flags & VRING_DESC_F_WRITE) != c->device_writes)
 			return VQ_ERR_DIRECTION;
-		/* The whole buffer now, not just the bytes a packet happens to use. */
-		if (!range_fits_u64(d.addr, d.len) || !gm_gpa_valid(c->vq->mem, d.addr, d.len))
-			return VQ_ERR_ADDR;
 		c->has_next = d.flags & VRING_DESC_F_NEXT;
 		c->next = d.next;
-		c->addr = d.addr;
-		c->left = d.len;
-		if (d.len)
-			return VQ_OK;
+		if (d.len == 0)
+			continue;
+		/* The whole buffer now, not just the bytes a packet happens to use. */
+		if (!range_fits_u64(d.addr, d.len))
+			return VQ_ERR_ADDR;
+		c->ptr = gm_gpa_to_host(c->vq->mem, d.addr, d.len, &contig);
+		if (!c->ptr || (contig < d.len && !gm_gpa_valid(c->vq->mem, d.addr + contig,
+								  d.len - contig)))
+			return VQ_ERR_ADDR;
+		c->chunk = (uint32_t)contig;
+		c->addr = d.addr + contig;
+		c->left = d.len - (uint32_t)contig;
+		return VQ_OK;
 	}
-	return VQ_OK;
-}
-
-enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint8_t **ptr, uint32_t *len)
-{
-	uint64_t contig;
-	uint8_t *p;
-
-	if (c->left == 0) {
-		enum vq_error e = chain_load(c);
-
-		if (e != VQ_OK)
-			return e;
-		if (c->left == 0) {
-			*len = 0;
-			return VQ_OK;
-		}
-	}
-	p = gm_gpa_to_host(c->vq->mem, c->addr, MIN(max, c->left), &contig);
-	if (!p)
-		return VQ_ERR_ADDR;
-	*ptr = p;
-	*len = (uint32_t)contig;
-	c->addr += contig;
-	c->left -= (uint32_t)contig;
 	return VQ_OK;
 }
 

@@ -118,14 +118,38 @@ struct vq_chain {
 	bool has_next;
 	bool in_indirect;
 	bool device_writes; /* RX chains: every buffer must be writable */
-	uint64_t addr;      /* rest of the current descriptor */
+	uint8_t *ptr;       /* the current descriptor's bytes in this region */
+	uint32_t chunk;
+	uint64_t addr;      /* and where the rest of it continues, if anywhere */
 	uint32_t left;
 };
 
 void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool device_writes);
+/* Load the next descriptor with bytes (for vq_chain_next). */
+enum vq_error vq_chain_advance(struct vq_chain *c);
+
 /* The next piece: *len > 0 bytes at *ptr (at most max, which must be > 0),
  * or *len == 0 at the end of the chain. */
-enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint8_t **ptr, uint32_t *len);
+static inline enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint8_t **ptr,
+					  uint32_t *len)
+{
+	uint32_t n;
+
+	if (__builtin_expect(c->chunk == 0, 0)) {
+		enum vq_error e = vq_chain_advance(c);
+
+		if (e != VQ_OK || c->chunk == 0) {
+			*len = 0;
+			return e;
+		}
+	}
+	n = max < c->chunk ? (uint32_t)max : c->chunk;
+	*ptr = c->ptr;
+	*len = n;
+	c->ptr += n;
+	c->chunk -= n;
+	return VQ_OK;
+}
 
 /* Write a used element ahead places after the committed ones. It counts
  * only once committed, and is visible only once published. */

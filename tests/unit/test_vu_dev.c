@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The vhost-user device session driven message by message, with fake
- * callbacks instead of sockets: the rule table's checks, negotiation,
- * memory, ring set-up and replies.
+ * The vhost-user device session (vhost/vu_dev.c) driven message by
+ * message with hand-built struct vu_msg and fake callbacks instead of a
+ * socket: the rule table's checks (size, descriptors, ring index),
+ * negotiation, REPLY_ACK, the memory table, ring set-up, start and stop,
+ * failure and recovery, and config space.
+ *
+ * Every test ends with as many open descriptors as it began with:
+ * descriptors a handler does not take are closed here, as the connection
+ * code does, and those it takes are closed by vu_dev_reset().
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +27,19 @@
 #include "net/virtio_net.h"
 #include "vhost/vu_conn.h"
 #include "vhost/vu_dev.h"
+
+#define PF (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
+#define V1 (1ull << VIRTIO_F_VERSION_1)
+#define EVIDX (1ull << VIRTIO_RING_F_EVENT_IDX)
+#define INDIR (1ull << VIRTIO_RING_F_INDIRECT_DESC)
+#define ACK (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)
+#define NEED VHOST_USER_NEED_REPLY_MASK
+
+#define GPA0 0x100000ull
+#define UVA0 0x7f0000000000ull
+#define REGION 65536ull
+
+static const uint8_t MAC[6] = { 0x02, 0x00, 0x00, 0xab, 0xcd, 0xef };
 
 struct fake {
 	struct vu_dev dev;
@@ -28,6 +49,7 @@ struct fake {
 	int rings_changed;
 	int stopping[VU_RINGS];
 	int watched[VU_RINGS];
+	int fds_at_start;
 };
 
 static uint64_t fake_features(void *ctx)
@@ -38,10 +60,8 @@ static uint64_t fake_features(void *ctx)
 
 static int fake_config(void *ctx, uint32_t off, uint32_t len, uint8_t *out)
 {
-	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 9 };
-
 	(void)ctx;
-	return vnet_config_read(mac, true, off, len, out);
+	return vnet_config_read(MAC, true, off, len, out);
 }
 
 static void fake_stopping(void *ctx, unsigned idx)
@@ -79,19 +99,30 @@ static int count_fds(void)
 	DIR *d = opendir("/proc/self/fd");
 	int n = 0;
 
+	assert_non_null(d);
 	while (readdir(d))
 		n++;
 	closedir(d);
 	return n;
 }
 
+static struct fake fk;
+
+static void fake_init(struct fake *f, unsigned max_queue_size, unsigned ds_max)
+{
+	int fds_at_start = f->fds_at_start;
+
+	memset(f, 0, sizeof *f);
+	f->fds_at_start = fds_at_start;
+	f->watched[0] = f->watched[1] = -2;
+	vu_dev_init(&f->dev, &ops, f, "test", max_queue_size, ds_max, NULL);
+}
+
 static int setup(void **state)
 {
-	static struct fake f;
-
-	memset(&f, 0, sizeof f);
-	vu_dev_init(&f.dev, &ops, &f, "test", 256, 2, NULL);
-	*state = &f;
+	fk.fds_at_start = count_fds();
+	fake_init(&fk, 256, 2);
+	*state = &fk;
 	return 0;
 }
 
@@ -100,11 +131,14 @@ static int teardown(void **state)
 	struct fake *f = *state;
 
 	vu_dev_reset(&f->dev);
+	assert_int_equal(count_fds(), f->fds_at_start);
 	return 0;
 }
 
-/* Send one message; descriptors the handler does not take are closed
- * here, as the connection code does. */
+/* ---- sending messages ------------------------------------------------------ */
+
+/* Hand one message to the device; descriptors it did not take are
+ * closed here, as the connection code does. */
 static int send_msg(struct fake *f, uint32_t req, uint32_t flags, const void *payload,
 		    uint32_t size, const int *fds, int nfds)
 {
@@ -121,6 +155,7 @@ static int send_msg(struct fake *f, uint32_t req, uint32_t flags, const void *pa
 		msg.fds[i] = i < nfds ? fds[i] : -1;
 	msg.nfds = nfds;
 	f->replies = 0;
+	f->reply_len = 0;
 	rc = vu_dev_handle(&f->dev, &msg);
 	for (int i = 0; i < msg.nfds; i++)
 		if (msg.fds[i] >= 0)
@@ -128,310 +163,959 @@ static int send_msg(struct fake *f, uint32_t req, uint32_t flags, const void *pa
 	return rc;
 }
 
-static uint64_t reply_u64(struct fake *f)
+static int send_u64(struct fake *f, uint32_t req, uint32_t flags, uint64_t v, const int *fds,
+		    int nfds)
 {
-	uint64_t v;
+	return send_msg(f, req, flags, &v, 8, fds, nfds);
+}
+
+static int send_state(struct fake *f, uint32_t req, uint32_t flags, uint32_t idx, uint32_t num)
+{
+	struct vhost_user_vring_state st = { idx, num };
+
+	return send_msg(f, req, flags, &st, sizeof st, NULL, 0);
+}
+
+/* Send a ring-fd message (KICK/CALL/ERR) with a fresh eventfd. */
+static int send_ring_eventfd(struct fake *f, uint32_t req, uint64_t v)
+{
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	assert_true(efd >= 0);
+	return send_u64(f, req, 0, v, &efd, 1);
+}
+
+/* The one reply sent for the last message: its header is a reply to req. */
+static const uint8_t *reply_payload(struct fake *f, uint32_t req, uint32_t size)
+{
 	struct vhost_user_header h;
 
+	assert_int_equal(f->replies, 1);
 	memcpy(&h, f->reply, sizeof h);
-	assert_true(h.flags & VHOST_USER_REPLY_MASK);
-	assert_int_equal(h.size, 8);
-	memcpy(&v, f->reply + sizeof h, sizeof v);
+	assert_int_equal(h.request, req);
+	assert_int_equal(h.flags, VHOST_USER_VERSION | VHOST_USER_REPLY_MASK);
+	assert_int_equal(h.size, size);
+	assert_int_equal(f->reply_len, sizeof h + size);
+	return f->reply + sizeof h;
+}
+
+static uint64_t reply_u64(struct fake *f, uint32_t req)
+{
+	uint64_t v;
+
+	memcpy(&v, reply_payload(f, req, 8), 8);
 	return v;
+}
+
+static void expect_error(struct fake *f, const char *needle)
+{
+	if (!strstr(f->dev.last_error, needle))
+		fail_msg("last_error '%s' lacks '%s'", f->dev.last_error, needle);
 }
 
 static void negotiate(struct fake *f, uint64_t features, uint64_t protocol)
 {
-	assert_int_equal(send_msg(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &protocol, 8, NULL, 0), 0);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_FEATURES, 0, &features, 8, NULL, 0), 0);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, protocol, NULL, 0), 0);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, features, NULL, 0), 0);
 	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.features, features);
 }
 
-static void test_features(void **state)
-{
-	struct fake *f = *state;
-	uint64_t offered, bad;
-
-	assert_int_equal(send_msg(f, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0), 0);
-	offered = reply_u64(f);
-	assert_true(offered & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
-	assert_true(offered & (1ull << VIRTIO_NET_F_MAC));
-	assert_true(offered & (1ull << VIRTIO_F_VERSION_1));
-	assert_false(offered & (1ull << VIRTIO_NET_F_HOST_TSO4));
-	assert_int_equal(send_msg(f, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0), 0);
-	assert_int_equal(reply_u64(f), VU_PROTOCOL_FEATURES);
-	/* Accepting a bit never offered fails the device. */
-	bad = offered | (1ull << VIRTIO_NET_F_HOST_TSO4);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_FEATURES, 0, &bad, 8, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	assert_non_null(strstr(f->dev.last_error, "not offered"));
-}
-
-static void test_reply_ack(void **state)
-{
-	struct fake *f = *state;
-	uint64_t v = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
-
-	negotiate(f, 1ull << VHOST_USER_F_PROTOCOL_FEATURES, v);
-	/* A good request with NEED_REPLY is acknowledged with 0... */
-	assert_int_equal(send_msg(f, VHOST_USER_SET_OWNER, VHOST_USER_NEED_REPLY_MASK, NULL, 0,
-				  NULL, 0), 0);
-	assert_int_equal(f->replies, 1);
-	assert_int_equal(reply_u64(f), 0);
-	/* ...an unknown one, a wrong size, a ring that does not exist: non-zero. */
-	assert_int_equal(send_msg(f, 63, VHOST_USER_NEED_REPLY_MASK, NULL, 0, NULL, 0), 0);
-	assert_int_not_equal(reply_u64(f), 0);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_FEATURES, VHOST_USER_NEED_REPLY_MASK, &v, 4,
-				  NULL, 0), 0);
-	assert_int_not_equal(reply_u64(f), 0);
-	{
-		struct vhost_user_vring_state st = { 2, 256 };
-
-		assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, VHOST_USER_NEED_REPLY_MASK,
-					  &st, sizeof st, NULL, 0), 0);
-		assert_int_not_equal(reply_u64(f), 0);
-	}
-	/* Without NEED_REPLY nothing is sent. */
-	assert_int_equal(send_msg(f, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
-	assert_int_equal(f->replies, 0);
-	/* A wrong protocol version ends the session. */
-	{
-		struct vu_msg msg = { .hdr = { VHOST_USER_GET_FEATURES, 2, 0 }, .nfds = 0 };
-
-		assert_int_equal(vu_dev_handle(&f->dev, &msg), -EPROTO);
-	}
-}
-
-static void test_ring_size_limit(void **state)
-{
-	struct fake *f = *state;
-	struct vhost_user_vring_state st = { 0, 512 };
-
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	assert_non_null(strstr(f->dev.last_error, "at most 256"));
-	vu_dev_reset(&f->dev);
-	st.num = 100;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	vu_dev_reset(&f->dev);
-	st.num = 0;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	vu_dev_reset(&f->dev);
-	st.num = 256;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	assert_false(f->dev.failed);
-	assert_int_equal(f->dev.ring[0].num, 256);
-}
-
-static void test_ring_fd_rules(void **state)
-{
-	struct fake *f = *state;
-	int before = count_fds();
-	int efd = eventfd(0, EFD_CLOEXEC), pipefd[2];
-	uint64_t v;
-
-	assert_int_equal(pipe(pipefd), 0);
-	/* "no fd" with an fd attached: refused, and the fd is closed. */
-	v = 1 | VHOST_USER_VRING_NOFD_MASK;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_CALL, 0, &v, 8, &efd, 1), 0);
-	assert_int_equal(f->dev.ring[1].call_fd, -1);
-	/* Stray bits in the payload, or a ring index past the last ring. */
-	efd = eventfd(0, EFD_CLOEXEC);
-	v = 1 | (1ull << 20);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_CALL, 0, &v, 8, &efd, 1), 0);
-	assert_int_equal(f->dev.ring[1].call_fd, -1);
-	efd = eventfd(0, EFD_CLOEXEC);
-	v = 2;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &v, 8, &efd, 1), 0);
-	/* A pipe is not an eventfd. */
-	v = 0;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &v, 8, &pipefd[0], 1), 0);
-	assert_true(f->dev.failed);
-	assert_non_null(strstr(f->dev.last_error, "not an eventfd"));
-	close(pipefd[1]);
-	vu_dev_reset(&f->dev);
-	/* A good eventfd is kept (and watched, for a kick). */
-	efd = eventfd(0, EFD_CLOEXEC);
-	v = 0;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &v, 8, &efd, 1), 0);
-	assert_int_equal(f->watched[0], efd);
-	assert_int_equal(f->dev.ring[0].kick_fd, efd);
-	vu_dev_reset(&f->dev);
-	assert_int_equal(f->watched[0], -1);
-	/* Everything closed in the end: no descriptor leaked. */
-	assert_int_equal(count_fds(), before);
-}
+/* ---- memory ------------------------------------------------------------------- */
 
 static int region_fd(uint64_t size)
 {
 	int fd = memfd_create("vu", MFD_CLOEXEC);
 
+	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)size), 0);
 	return fd;
 }
 
-static void set_mem_table(struct fake *f, unsigned n, uint64_t size, int *fds)
+/* SET_MEM_TABLE of n regions of REGION bytes, adjacent from GPA0/UVA0,
+ * each its own memfd (or the given fds when fds is not NULL). */
+static void send_mem_table(struct fake *f, unsigned n, const int *given, int nfds)
 {
-	uint8_t payload[8 + 8 * 32];
+	uint8_t payload[8 + 32 * VHOST_USER_MEM_TABLE_MAX + 32];
 	struct vhost_user_mem_table_head head = { .nregions = n };
+	int fds[VHOST_USER_MAX_FDS];
 
 	memcpy(payload, &head, sizeof head);
 	for (unsigned i = 0; i < n; i++) {
-		struct vhost_user_region r = { 0x100000 + i * size, size, 0x7f0000000000 + i * size, 0 };
+		struct vhost_user_region r = { GPA0 + i * REGION, REGION, UVA0 + i * REGION, 0 };
 
 		memcpy(payload + 8 + i * 32, &r, 32);
-		fds[i] = region_fd(size);
 	}
-	assert_int_equal(send_msg(f, VHOST_USER_SET_MEM_TABLE, 0, payload, 8 + n * 32, fds, (int)n), 0);
+	for (int i = 0; i < nfds; i++)
+		fds[i] = given ? given[i] : region_fd(REGION);
+	assert_int_equal(send_msg(f, VHOST_USER_SET_MEM_TABLE, 0, payload, 8 + n * 32, fds, nfds), 0);
 }
 
-static void test_memory_and_ring_start(void **state)
+/* The ring layout used here: desc at +0, avail at +4096, used at +8192 of
+ * region 0 (room for 256 entries). */
+static struct vhost_user_vring_addr ring_addr(uint32_t idx)
+{
+	uint64_t base = UVA0 + idx * 16384;
+
+	return (struct vhost_user_vring_addr){ .index = idx,
+					       .desc_user_addr = base,
+					       .avail_user_addr = base + 4096,
+					       .used_user_addr = base + 8192 };
+}
+
+static void send_ring_addr(struct fake *f, const struct vhost_user_vring_addr *a)
+{
+	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, 0, a, sizeof *a, NULL, 0), 0);
+}
+
+/* A ring fully configured: size, base, addresses, a kick eventfd. */
+static void configure_ring(struct fake *f, unsigned idx, uint32_t num, uint32_t base)
+{
+	struct vhost_user_vring_addr a = ring_addr(idx);
+
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, idx, num), 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, idx, base), 0);
+	send_ring_addr(f, &a);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, idx), 0);
+}
+
+/* ---- negotiation ---------------------------------------------------------------- */
+
+/* GET_FEATURES answers exactly the personality's features plus
+ * PROTOCOL_FEATURES; GET_PROTOCOL_FEATURES exactly the offered set. */
+static void test_get_features(void **state)
 {
 	struct fake *f = *state;
-	int fds[8], before = count_fds();
-	struct vhost_user_vring_state st = { 0, 64 }, base = { 0, 7 };
-	struct vhost_user_vring_addr addr = { .index = 0,
-					      .desc_user_addr = 0x7f0000000000,
-					      .avail_user_addr = 0x7f0000000000 + 1024,
-					      .used_user_addr = 0x7f0000000000 + 2048 };
-	uint64_t kick = 0, slots;
-	int efd;
+	uint64_t v;
 
-	negotiate(f, (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_F_VERSION_1),
-		  1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
-	/* ds-max=2: three regions are too many. */
-	set_mem_table(f, 3, 65536, fds);
-	assert_true(f->dev.failed);
-	assert_non_null(strstr(f->dev.last_error, "ds-max=2"));
-	vu_dev_reset(&f->dev);
-	negotiate(f, (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_F_VERSION_1), 0);
-	set_mem_table(f, 2, 65536, fds);
-	assert_false(f->dev.failed);
-	assert_int_equal(f->dev.mem.count, 2);
-	assert_int_equal(send_msg(f, VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0), 0);
-	slots = reply_u64(f);
-	assert_int_equal(slots, 2);
+	assert_int_equal(send_msg(f, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0), 0);
+	v = reply_u64(f, VHOST_USER_GET_FEATURES);
+	assert_int_equal(v, vnet_offered_features(true) | PF);
+	assert_true(v & (1ull << VIRTIO_NET_F_MAC));
+	assert_false(v & (1ull << VIRTIO_NET_F_HOST_TSO4));
+	/* QEMU may pad argument-less requests with a u64 of zero. */
+	assert_int_equal(send_u64(f, VHOST_USER_GET_FEATURES, 0, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), vnet_offered_features(true) | PF);
 
-	/* The ring starts once it has size, addresses, a kick and is enabled. */
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_BASE, 0, &base, sizeof base, NULL, 0), 0);
-	efd = eventfd(0, EFD_CLOEXEC);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &kick, 8, &efd, 1), 0);
-	assert_false(f->dev.ring[0].started); /* no addresses yet */
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, 0, &addr, sizeof addr, NULL, 0), 0);
-	assert_false(f->dev.ring[0].started); /* protocol features: not enabled yet */
-	st.num = 1;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ENABLE, 0, &st, sizeof st, NULL, 0), 0);
-	assert_true(f->dev.ring[0].started);
-	assert_non_null(vu_dev_vq(&f->dev, 0));
-	assert_int_equal(f->dev.ring[0].vq.last_avail, 7);
-
-	/* GET_VRING_BASE stops the ring and tells where it stopped. */
-	f->dev.ring[0].vq.last_avail = 12;
-	assert_int_equal(send_msg(f, VHOST_USER_GET_VRING_BASE, 0, &st, sizeof st, NULL, 0), 0);
-	assert_false(f->dev.ring[0].started);
-	assert_int_equal(f->stopping[0], 1);
-	{
-		struct vhost_user_vring_state r;
-
-		memcpy(&r, f->reply + 12, sizeof r);
-		assert_int_equal(r.index, 0);
-		assert_int_equal(r.num, 12);
-	}
-	/* Removing the region that holds the ring of a restarted ring fails
-	 * the port; removing an unknown region is only refused. */
-	efd = eventfd(0, EFD_CLOEXEC);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &kick, 8, &efd, 1), 0);
-	assert_true(f->dev.ring[0].started);
-	{
-		struct vhost_user_single_region one = { 0, { 0x900000, 4096, 0x1000, 0 } };
-
-		assert_int_equal(send_msg(f, VHOST_USER_REM_MEM_REG, 0, &one, sizeof one, NULL, 0), 0);
-		assert_false(f->dev.failed);
-		one.region = (struct vhost_user_region){ 0x100000, 65536, 0x7f0000000000, 0 };
-		assert_int_equal(send_msg(f, VHOST_USER_REM_MEM_REG, 0, &one, sizeof one, NULL, 0), 0);
-		assert_true(f->dev.failed);
-		assert_non_null(strstr(f->dev.last_error, "outside the client's memory"));
-	}
-	vu_dev_reset(&f->dev);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(send_msg(f, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0), 0);
+	v = reply_u64(f, VHOST_USER_GET_PROTOCOL_FEATURES);
+	assert_int_equal(v, VU_PROTOCOL_FEATURES);
+	assert_true(v & ACK);
+	assert_true(v & (1ull << VHOST_USER_PROTOCOL_F_CONFIG));
+	assert_true(v & (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS));
+	assert_false(v & (1ull << VHOST_USER_PROTOCOL_F_MQ));
+	assert_int_equal(send_msg(f, VHOST_USER_GET_QUEUE_NUM, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_QUEUE_NUM), 1);
+	assert_int_equal(f->rings_changed, 0);
 }
 
+/* Accepting a feature never offered fails the device, the features stay
+ * as they were; the same for protocol features. */
+static void test_set_features_unoffered(void **state)
+{
+	struct fake *f = *state;
+	uint64_t offered = vnet_offered_features(true) | PF;
+
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1, NULL, 0), 0);
+	assert_int_equal(f->dev.features, V1);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0,
+				  offered | (1ull << VIRTIO_NET_F_HOST_TSO4), NULL, 0),
+			 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "not offered");
+	assert_int_equal(f->dev.features, V1);
+	assert_int_equal(f->rings_changed, 1);
+	vu_dev_reset(&f->dev);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.last_error[0], '\0');
+
+	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+				  VU_PROTOCOL_FEATURES | (1ull << VHOST_USER_PROTOCOL_F_MQ), NULL, 0),
+			 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "protocol features");
+	assert_int_equal(f->dev.protocol_features, 0);
+}
+
+/* A payload of the wrong size is refused (not obeyed, not fatal); a
+ * request that has a reply of its own still gets one. */
+static void test_size_mismatch(void **state)
+{
+	struct fake *f = *state;
+	uint8_t big[16] = { 0xff, 0xff, 0xff, 0xff };
+
+	assert_int_equal(send_msg(f, VHOST_USER_SET_FEATURES, 0, big, 4, NULL, 0), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.features, 0);
+	expect_error(f, "SET_FEATURES with a payload of 4 bytes");
+	assert_int_equal(send_msg(f, VHOST_USER_SET_FEATURES, 0, big, 16, NULL, 0), 0);
+	expect_error(f, "payload of 16 bytes");
+	assert_int_equal(f->dev.features, 0);
+	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, big, 12, NULL, 0), 0);
+	expect_error(f, "SET_VRING_NUM");
+	assert_int_equal(f->dev.ring[0].num, 0);
+	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, 0, big, 8, NULL, 0), 0);
+	assert_false(f->dev.ring[0].addr_set);
+	/* GET_FEATURES with 4 bytes: refused, but the client waits for an answer. */
+	assert_int_equal(send_msg(f, VHOST_USER_GET_FEATURES, 0, big, 4, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), 0);
+	assert_false(f->dev.failed);
+}
+
+/* With REPLY_ACK negotiated, NEED_REPLY gets 0 for success and non-zero
+ * for anything refused: unknown requests, wrong sizes, missing rings.
+ * Without it, or without NEED_REPLY, nothing is sent. */
+static void test_reply_ack(void **state)
+{
+	struct fake *f = *state;
+	static const uint32_t unknown[] = { VHOST_USER_NONE, 26, 33, 63, VHOST_USER_REQUEST_MAX,
+					    1000, 0xffffffffu };
+
+	/* Not negotiated yet: NEED_REPLY is ignored. */
+	assert_int_equal(send_msg(f, 63, NEED, NULL, 0, NULL, 0), 0);
+	assert_int_equal(f->replies, 0);
+	expect_error(f, "unknown request 63");
+	assert_int_equal(send_msg(f, VHOST_USER_SET_OWNER, NEED, NULL, 0, NULL, 0), 0);
+	assert_int_equal(f->replies, 0);
+
+	negotiate(f, PF, ACK);
+	assert_int_equal(send_msg(f, VHOST_USER_SET_OWNER, NEED, NULL, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_SET_OWNER), 0);
+	assert_true(f->dev.owned);
+	for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+		assert_int_equal(send_msg(f, unknown[i], NEED, NULL, 0, NULL, 0), 0);
+		assert_int_not_equal(reply_u64(f, unknown[i]), 0);
+		assert_false(f->dev.failed);
+	}
+	assert_int_equal(send_msg(f, VHOST_USER_SET_FEATURES, NEED, &f->dev.features, 4, NULL, 0), 0);
+	assert_int_not_equal(reply_u64(f, VHOST_USER_SET_FEATURES), 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, NEED, 2, 256), 0);
+	assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_NUM), 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, NEED, 0, 256), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_SET_VRING_NUM), 0);
+	/* Unsupported requests we know: refused the same way. */
+	assert_int_equal(send_msg(f, VHOST_USER_SET_LOG_FD, NEED, NULL, 0, NULL, 0), 0);
+	assert_int_not_equal(reply_u64(f, VHOST_USER_SET_LOG_FD), 0);
+	/* A request with a reply of its own gets only that, not an ack too. */
+	assert_int_equal(send_msg(f, VHOST_USER_GET_FEATURES, NEED, NULL, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), vnet_offered_features(true) | PF);
+	/* Without NEED_REPLY nothing is sent, even for a refusal. */
+	assert_int_equal(send_msg(f, 63, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(f->replies, 0);
+}
+
+/* A message of another protocol version ends the session: -EPROTO, no
+ * reply. */
+static void test_bad_version(void **state)
+{
+	struct fake *f = *state;
+
+	for (uint32_t v = 0; v < 4; v++) {
+		struct vu_msg msg;
+
+		if (v == VHOST_USER_VERSION)
+			continue;
+		memset(&msg, 0, sizeof msg);
+		msg.hdr = (struct vhost_user_header){ VHOST_USER_GET_FEATURES, v | NEED, 0 };
+		assert_int_equal(vu_dev_handle(&f->dev, &msg), -EPROTO);
+		assert_int_equal(f->replies, 0);
+	}
+}
+
+/* ---- rings ------------------------------------------------------------------------ */
+
+/* A ring size must be a power of 2 no larger than -s: anything else fails
+ * the port with a message naming the limit. */
+static void test_vring_num_limits(void **state)
+{
+	struct fake *f = *state;
+	static const uint32_t bad[] = { 0, 3, 100, 255, 257, 512, 65536, 0x80000000u, 0xffffffffu };
+	static const uint32_t good[] = { 1, 2, 64, 128, 256 };
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, bad[i]), 0);
+		assert_true(f->dev.failed);
+		expect_error(f, "at most 256");
+		expect_error(f, "power of 2");
+		assert_int_equal(f->dev.ring[1].num, 0);
+		vu_dev_reset(&f->dev);
+	}
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, good[i]), 0);
+		assert_false(f->dev.failed);
+		assert_int_equal(f->dev.ring[1].num, good[i]);
+	}
+	/* With -s 32768 the largest split ring is fine. */
+	vu_dev_reset(&f->dev);
+	fake_init(f, 32768, 2);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 32768), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.ring[0].num, 32768);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 65536), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "at most 32768");
+}
+
+/* There are two rings: index 2 and beyond is refused for every ring
+ * request, without failing the port and without touching ring state. */
+static void test_ring_index_refused(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_vring_addr a = ring_addr(0);
+	struct fake before;
+
+	negotiate(f, PF, ACK);
+	memcpy(&before.dev.ring, &f->dev.ring, sizeof before.dev.ring);
+	for (uint32_t idx = 2; idx < 5; idx += 2) {
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, NEED, idx, 64), 0);
+		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_NUM), 0);
+		expect_error(f, "SET_VRING_NUM for a ring that does not exist");
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, NEED, idx, 1), 0);
+		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_BASE), 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, NEED, idx, 1), 0);
+		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_ENABLE), 0);
+		a.index = idx;
+		assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, NEED, &a, sizeof a, NULL, 0), 0);
+		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_ADDR), 0);
+		/* GET_VRING_BASE still answers: the client waits. */
+		assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, idx, 0), 0);
+		assert_int_equal(f->replies, 1);
+		/* The u64 ring messages, with an eventfd that must not leak. */
+		assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, idx), 0);
+		assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_CALL, idx), 0);
+		assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_ERR, idx), 0);
+		expect_error(f, "SET_VRING_ERR for a ring that does not exist");
+	}
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0xff), 0);
+	/* Stray bits beside index and "no fd". */
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_CALL, 1 | (1ull << 9)), 0);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_CALL, 1 | (1ull << 63)), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(memcmp(&before.dev.ring, &f->dev.ring, sizeof before.dev.ring), 0);
+	assert_int_equal(f->watched[0], -2);
+	assert_int_equal(f->watched[1], -2);
+}
+
+/* "No fd" with an fd attached, or neither: refused by the descriptor
+ * count; the fd is not taken (and closed by the caller). */
+static void test_kick_fd_count(void **state)
+{
+	struct fake *f = *state;
+	int efd = eventfd(0, EFD_CLOEXEC);
+	int fds_before = count_fds();
+
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, 0 | VHOST_USER_VRING_NOFD_MASK,
+				  &efd, 1),
+			 0);
+	assert_false(f->dev.failed);
+	expect_error(f, "SET_VRING_KICK with 1 descriptors (expected 0)");
+	assert_false(f->dev.ring[0].kick_set);
+	assert_int_equal(f->dev.ring[0].kick_fd, -1);
+	assert_int_equal(count_fds(), fds_before - 1); /* closed by us, not kept */
+
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, 1, NULL, 0), 0);
+	expect_error(f, "SET_VRING_KICK with 0 descriptors (expected 1)");
+	assert_false(f->dev.ring[1].kick_set);
+	/* Two fds for one ring. */
+	{
+		int two[2] = { eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC) };
+
+		assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_CALL, 0, 1, two, 2), 0);
+		expect_error(f, "with 2 descriptors");
+		assert_int_equal(f->dev.ring[1].call_fd, -1);
+	}
+	/* "No fd" without one is fine: a polled ring, no interrupts. */
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, 1 | VHOST_USER_VRING_NOFD_MASK,
+				  NULL, 0),
+			 0);
+	assert_true(f->dev.ring[1].kick_set);
+	assert_int_equal(f->dev.ring[1].kick_fd, -1);
+	assert_int_equal(f->watched[1], -2); /* nothing to watch */
+	assert_false(f->dev.failed);
+}
+
+/* A kick, call or error descriptor that is not an eventfd fails the port
+ * with a message naming which one; the descriptor stays the caller's. */
+static void test_ring_fd_not_eventfd(void **state)
+{
+	struct fake *f = *state;
+	int pipefd[2], sv[2], mfd;
+
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, 0, &pipefd[0], 1), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "kick descriptor for ring 0 is not an eventfd");
+	assert_false(f->dev.ring[0].kick_set);
+	assert_int_equal(f->watched[0], -2);
+	close(pipefd[1]);
+	vu_dev_reset(&f->dev);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_CALL, 0, 1, &sv[0], 1), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "call descriptor for ring 1");
+	assert_int_equal(f->dev.ring[1].call_fd, -1);
+	close(sv[1]);
+	vu_dev_reset(&f->dev);
+
+	mfd = region_fd(4096);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_ERR, 0, 0, &mfd, 1), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "error descriptor for ring 0");
+	assert_int_equal(f->dev.ring[0].err_fd, -1);
+}
+
+/* A good kick eventfd is kept, made non-blocking and watched; a new one
+ * replaces it (the old one closed, its watch dropped). */
+static void test_kick_eventfd_kept(void **state)
+{
+	struct fake *f = *state;
+	int efd = eventfd(0, EFD_CLOEXEC), efd2 = eventfd(0, EFD_CLOEXEC);
+	uint64_t v;
+
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, 0, &efd, 1), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.ring[0].kick_fd, efd);
+	assert_int_equal(f->watched[0], efd);
+	assert_true(f->dev.ring[0].kick_set);
+	assert_int_equal(read(efd, &v, 8), -1); /* non-blocking now */
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, 0, &efd2, 1), 0);
+	assert_int_equal(f->dev.ring[0].kick_fd, efd2);
+	assert_int_equal(f->watched[0], efd2);
+	assert_int_equal(fcntl(efd, F_GETFD), -1); /* the first one is closed */
+	vu_dev_reset(&f->dev);
+	assert_int_equal(f->watched[0], -1);
+	assert_int_equal(f->dev.ring[0].kick_fd, -1);
+}
+
+/* Ring base: a 16-bit index; not while the ring runs. Enable: 0 or 1. */
+static void test_vring_base_and_enable(void **state)
+{
+	struct fake *f = *state;
+
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 65535), 0);
+	assert_int_equal(f->dev.ring[0].base, 65535);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 65536), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "base 65536");
+	vu_dev_reset(&f->dev);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 1, 2), 0);
+	assert_false(f->dev.failed);
+	expect_error(f, "enable value 2");
+	assert_false(f->dev.ring[1].enabled);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 1, 1), 0);
+	assert_true(f->dev.ring[1].enabled);
+}
+
+/* ---- memory table ------------------------------------------------------------------ */
+
+/* More regions than ds-max fails the port; more than the baseline table
+ * holds, none, or a descriptor count that does not match is refused;
+ * bad region descriptors fail it. The old table stays in each case. */
+static void test_mem_table_refused(void **state)
+{
+	struct fake *f = *state;
+	int pipefd[2];
+
+	send_mem_table(f, 1, NULL, 1);
+	assert_int_equal(f->dev.mem.count, 1);
+
+	send_mem_table(f, 3, NULL, 3); /* ds-max=2 */
+	assert_true(f->dev.failed);
+	expect_error(f, "3 regions exceeds ds-max=2");
+	assert_int_equal(f->dev.mem.count, 1);
+	vu_dev_reset(&f->dev);
+
+	send_mem_table(f, 9, NULL, 0); /* more than the message can carry */
+	assert_false(f->dev.failed);
+	expect_error(f, "SET_MEM_TABLE with a payload");
+	send_mem_table(f, 0, NULL, 0);
+	expect_error(f, "SET_MEM_TABLE with a payload of 8 bytes");
+	send_mem_table(f, 2, NULL, 1);
+	assert_false(f->dev.failed);
+	expect_error(f, "SET_MEM_TABLE with 1 descriptors (expected 2)");
+	assert_int_equal(f->dev.mem.count, 0);
+
+	/* A pipe is not memory. */
+	assert_int_equal(pipe(pipefd), 0);
+	{
+		int fds[2] = { region_fd(REGION), pipefd[0] };
+
+		send_mem_table(f, 2, fds, 2);
+	}
+	close(pipefd[1]);
+	assert_true(f->dev.failed);
+	expect_error(f, "memory region 1 refused: region descriptor is not a shared-memory file");
+	assert_int_equal(f->dev.mem.count, 0);
+	vu_dev_reset(&f->dev);
+	/* A file too small for the region. */
+	{
+		int fd = region_fd(REGION / 2);
+
+		send_mem_table(f, 1, &fd, 1);
+	}
+	assert_true(f->dev.failed);
+	expect_error(f, "exceeds its file");
+	assert_int_equal(f->dev.mem.count, 0);
+}
+
+/* Overlapping regions in one table fail the port. */
+static void test_mem_table_overlap(void **state)
+{
+	struct fake *f = *state;
+	uint8_t payload[8 + 64];
+	struct vhost_user_mem_table_head head = { .nregions = 2 };
+	struct vhost_user_region r0 = { GPA0, REGION, UVA0, 0 };
+	struct vhost_user_region r1 = { GPA0 + REGION / 2, REGION, UVA0 + 2 * REGION, 0 };
+	int fds[2] = { region_fd(REGION), region_fd(REGION) };
+
+	memcpy(payload, &head, 8);
+	memcpy(payload + 8, &r0, 32);
+	memcpy(payload + 40, &r1, 32);
+	assert_int_equal(send_msg(f, VHOST_USER_SET_MEM_TABLE, 0, payload, sizeof payload, fds, 2), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "overlaps");
+	assert_int_equal(f->dev.mem.count, 0);
+}
+
+/* A new table replaces the old one; GET_MAX_MEM_SLOTS answers ds-max. */
+static void test_mem_table_and_slots(void **state)
+{
+	struct fake *f = *state;
+
+	send_mem_table(f, 2, NULL, 2);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.mem.count, 2);
+	assert_int_equal(f->dev.mem.region[1].gpa, GPA0 + REGION);
+	send_mem_table(f, 1, NULL, 1);
+	assert_int_equal(f->dev.mem.count, 1);
+	assert_int_equal(send_msg(f, VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_MAX_MEM_SLOTS), 2);
+	/* Another port's ds-max. */
+	vu_dev_reset(&f->dev);
+	fake_init(f, 256, 5);
+	assert_int_equal(send_msg(f, VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_MAX_MEM_SLOTS), 5);
+}
+
+/* ADD_MEM_REG up to ds-max, one more or an overlapping one fails the
+ * port; REM_MEM_REG of an unknown region is refused, of a known one
+ * removes it. */
+static void test_add_and_remove_regions(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_single_region one = { 0, { GPA0, REGION, UVA0, 0 } };
+	int fd;
+
+	negotiate(f, PF, 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
+	/* The same region twice: an overlap. */
+	for (unsigned i = 0; i < 2; i++) {
+		fd = region_fd(REGION);
+		assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
+	}
+	assert_true(f->dev.failed);
+	expect_error(f, "overlaps");
+	assert_int_equal(f->dev.mem.count, 1);
+	vu_dev_reset(&f->dev);
+	negotiate(f, PF, 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
+	for (unsigned i = 0; i < 2; i++) {
+		one.region = (struct vhost_user_region){ GPA0 + i * REGION, REGION, UVA0 + i * REGION, 0 };
+		fd = region_fd(REGION);
+		assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
+		assert_false(f->dev.failed);
+	}
+	assert_int_equal(f->dev.mem.count, 2);
+	/* Without its descriptor: refused. */
+	one.region.guest_phys_addr = GPA0 + 8 * REGION;
+	one.region.userspace_addr = UVA0 + 8 * REGION;
+	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, NULL, 0), 0);
+	assert_false(f->dev.failed);
+	expect_error(f, "ADD_MEM_REG with 0 descriptors");
+	/* A third: beyond ds-max=2. */
+	fd = region_fd(REGION);
+	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "ds-max=2");
+	assert_int_equal(f->dev.mem.count, 2);
+
+	vu_dev_reset(&f->dev); /* memory is gone with it */
+	assert_int_equal(f->dev.mem.count, 0);
+	send_mem_table(f, 2, NULL, 2);
+	one.region = (struct vhost_user_region){ GPA0 + 7 * REGION, REGION, UVA0, 0 };
+	assert_int_equal(send_msg(f, VHOST_USER_REM_MEM_REG, 0, &one, sizeof one, NULL, 0), 0);
+	assert_false(f->dev.failed);
+	expect_error(f, "no memory region");
+	assert_int_equal(f->dev.mem.count, 2);
+	/* QEMU sends the region's fd along with REM_MEM_REG: not kept. */
+	one.region = (struct vhost_user_region){ GPA0 + REGION, REGION, UVA0 + REGION, 0 };
+	fd = region_fd(REGION);
+	assert_int_equal(send_msg(f, VHOST_USER_REM_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.mem.count, 1);
+	assert_int_equal(f->dev.mem.region[0].gpa, GPA0);
+}
+
+/* ---- ring start and stop --------------------------------------------------------- */
+
+/* Size, base, addresses and kick (and, with protocol features, enable)
+ * start a ring: the datapath is told, and the queue points at the right
+ * places of the client's memory with the negotiated ring features. */
+static void test_ring_start(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_vring_addr a = ring_addr(1);
+	uint8_t *host;
+	struct vq *vq;
+
+	negotiate(f, PF | V1 | EVIDX | INDIR, ACK);
+	send_mem_table(f, 1, NULL, 1);
+	host = f->dev.mem.region[0].host;
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 128), 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 1, 7), 0);
+	send_ring_addr(f, &a);
+	assert_false(f->dev.ring[1].started); /* no kick yet */
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 1), 0);
+	assert_false(f->dev.ring[1].started); /* not enabled yet */
+	assert_null(vu_dev_vq(&f->dev, 1));
+	assert_int_equal(f->rings_changed, 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, NEED, 1, 1), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_SET_VRING_ENABLE), 0);
+	assert_true(f->dev.ring[1].started);
+	assert_int_equal(f->rings_changed, 1);
+	assert_non_null(vu_dev_vq(&f->dev, 1));
+	vq = &f->dev.ring[1].vq;
+	assert_ptr_equal(vq->desc, host + (a.desc_user_addr - UVA0));
+	assert_ptr_equal(vq->avail, host + (a.avail_user_addr - UVA0));
+	assert_ptr_equal(vq->used, host + (a.used_user_addr - UVA0));
+	assert_ptr_equal(vq->mem, &f->dev.mem);
+	assert_int_equal(vq->num, 128);
+	assert_int_equal(vq->last_avail, 7);
+	assert_int_equal(vq->used_idx, 7);
+	assert_true(vq->event_idx);
+	assert_true(vq->indirect);
+	assert_null(vu_dev_vq(&f->dev, 0)); /* the other ring is not configured */
+	assert_false(f->dev.failed);
+}
+
+/* Without protocol features a ring is enabled from the start, and a
+ * "no fd" kick means a polled ring. */
+static void test_ring_start_without_protocol_features(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_vring_addr a = ring_addr(0);
+
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 256), 0);
+	send_ring_addr(f, &a);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, VHOST_USER_VRING_NOFD_MASK, NULL, 0),
+			 0);
+	assert_true(f->dev.ring[0].started);
+	assert_int_equal(f->dev.ring[0].kick_fd, -1);
+	assert_false(f->dev.ring[0].vq.event_idx);
+	assert_false(f->dev.ring[0].vq.indirect);
+	assert_int_equal(f->rings_changed, 1);
+}
+
+/* Ring addresses must be aligned and lie within the client's memory. */
 static void test_ring_addresses_checked(void **state)
 {
 	struct fake *f = *state;
-	int fds[8];
-	struct vhost_user_vring_state st = { 1, 64 };
-	struct vhost_user_vring_addr addr = { .index = 1,
-					      .desc_user_addr = 0x7f0000000000 + 8, /* misaligned */
-					      .avail_user_addr = 0x7f0000000000 + 1024,
-					      .used_user_addr = 0x7f0000000000 + 2048 };
-	uint64_t kick = 1 | VHOST_USER_VRING_NOFD_MASK;
+	struct vhost_user_vring_addr a = ring_addr(1);
 
-	negotiate(f, 1ull << VIRTIO_F_VERSION_1, 0);
-	set_mem_table(f, 1, 65536, fds);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, 0, &addr, sizeof addr, NULL, 0), 0);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &kick, 8, NULL, 0), 0);
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	a.desc_user_addr += 8; /* desc needs 16 */
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 64), 0);
+	send_ring_addr(f, &a);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 1), 0);
 	assert_true(f->dev.failed);
-	assert_non_null(strstr(f->dev.last_error, "misaligned"));
+	expect_error(f, "ring 1 addresses are misaligned");
+	assert_false(f->dev.ring[1].started);
 	vu_dev_reset(&f->dev);
 
-	negotiate(f, 1ull << VIRTIO_F_VERSION_1, 0);
-	set_mem_table(f, 1, 65536, fds);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	addr.desc_user_addr = 0x7f0000000000 + 65536 - 512; /* runs off the end */
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, 0, &addr, sizeof addr, NULL, 0), 0);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &kick, 8, NULL, 0), 0);
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 256), 0);
+	a = ring_addr(1);
+	a.used_user_addr = UVA0 + REGION - 2048; /* 256 used entries need 2054 bytes */
+	send_ring_addr(f, &a);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 1), 0);
 	assert_true(f->dev.failed);
-	/* A polled ring ("no fd" kick) without protocol features starts at once. */
+	expect_error(f, "ring 1 lies outside the client's memory");
 	vu_dev_reset(&f->dev);
-	negotiate(f, 1ull << VIRTIO_F_VERSION_1, 0);
-	set_mem_table(f, 1, 65536, fds);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof st, NULL, 0), 0);
-	addr.desc_user_addr = 0x7f0000000000;
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, 0, &addr, sizeof addr, NULL, 0), 0);
-	assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_KICK, 0, &kick, 8, NULL, 0), 0);
-	assert_false(f->dev.failed);
-	assert_true(f->dev.ring[1].started);
-	assert_int_equal(f->dev.ring[1].kick_fd, -1);
+
+	/* Before any memory table there is no memory at all. */
+	negotiate(f, V1, 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 64), 0);
+	a = ring_addr(1);
+	send_ring_addr(f, &a);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 1), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "outside the client's memory");
 }
 
-static void test_config(void **state)
+/* GET_VRING_BASE stops the ring (the datapath finishes first), forgets
+ * its kick and answers where it stopped; a restart resumes there. */
+static void test_get_vring_base(void **state)
 {
 	struct fake *f = *state;
-	uint8_t req[12 + 6] = { 0 };
-	struct vhost_user_config_head head = { 0, 6, 0 };
-	struct vhost_user_header h;
+	struct vhost_user_vring_state st;
+
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, 0, 64, 3);
+	assert_true(f->dev.ring[0].started);
+	assert_int_equal(f->dev.ring[0].vq.last_avail, 3);
+	f->dev.ring[0].vq.last_avail = 12; /* the datapath moved on */
+	f->rings_changed = 0;
+
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
+	assert_int_equal(st.index, 0);
+	assert_int_equal(st.num, 12);
+	assert_false(f->dev.ring[0].started);
+	assert_null(vu_dev_vq(&f->dev, 0));
+	assert_int_equal(f->stopping[0], 1);
+	assert_int_equal(f->stopping[1], 0);
+	assert_int_equal(f->rings_changed, 1);
+	assert_false(f->dev.ring[0].kick_set);
+	assert_int_equal(f->dev.ring[0].kick_fd, -1);
+	assert_int_equal(f->watched[0], -1);
+	/* Asked again: the same base, no second stop. */
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
+	assert_int_equal(st.num, 12);
+	assert_int_equal(f->stopping[0], 1);
+	/* A new kick restarts it where it stopped. */
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_true(f->dev.ring[0].started);
+	assert_int_equal(f->dev.ring[0].vq.last_avail, 12);
+	assert_int_equal(f->dev.ring[0].vq.used_idx, 12);
+	/* Size and base cannot change under a running ring. */
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 32), 0);
+	assert_int_equal(f->dev.ring[0].num, 64);
+	expect_error(f, "size changed while running");
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 1), 0);
+	expect_error(f, "base changed while running");
+	assert_false(f->dev.failed);
+}
+
+/* A new memory table under a running ring: the ring keeps running on the
+ * new mapping; new features under it update the queue's ring features. */
+static void test_mem_table_under_running_ring(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_vring_addr a = ring_addr(0);
+	uint8_t *old_host;
+
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, 0, 64, 0);
+	assert_true(f->dev.ring[0].started);
+	old_host = f->dev.mem.region[0].host;
+	send_mem_table(f, 2, NULL, 2);
+	assert_false(f->dev.failed);
+	assert_true(f->dev.ring[0].started);
+	assert_ptr_not_equal(f->dev.mem.region[0].host, old_host);
+	assert_ptr_equal(f->dev.ring[0].vq.desc, f->dev.mem.region[0].host + (a.desc_user_addr - UVA0));
+	assert_ptr_equal(f->dev.ring[0].vq.used, f->dev.mem.region[0].host + (a.used_user_addr - UVA0));
+	assert_false(f->dev.ring[0].vq.event_idx);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1 | EVIDX, NULL, 0), 0);
+	assert_true(f->dev.ring[0].started);
+	assert_true(f->dev.ring[0].vq.event_idx);
+}
+
+/* Removing the region under a running ring fails the port. */
+static void test_remove_region_under_ring(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_single_region one = { 0, { GPA0, REGION, UVA0, 0 } };
+
+	negotiate(f, V1, 0);
+	send_mem_table(f, 2, NULL, 2);
+	configure_ring(f, 1, 64, 0);
+	assert_true(f->dev.ring[1].started);
+	assert_int_equal(send_msg(f, VHOST_USER_REM_MEM_REG, 0, &one, sizeof one, NULL, 0), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "ring 1 lies outside the client's memory");
+	assert_false(f->dev.ring[1].started);
+	assert_int_equal(f->dev.mem.count, 1);
+}
+
+/* A failed port signals its error eventfds once, stays failed through
+ * new kicks, and recovers when the client stops every ring. */
+static void test_failure_and_recovery(void **state)
+{
+	struct fake *f = *state;
+	int err0 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), dup0 = dup(err0);
+	uint64_t v = 0;
+
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_ERR, 0, 0, &err0, 1), 0);
+	configure_ring(f, 0, 64, 0);
+	configure_ring(f, 1, 64, 0);
+	assert_true(f->dev.ring[0].started && f->dev.ring[1].started);
+	f->dev.ring[0].vq.last_avail = 5;
+
+	vu_dev_fail(&f->dev, "test failure %d", 42);
+	assert_true(f->dev.failed);
+	assert_string_equal(f->dev.last_error, "test failure 42");
+	assert_false(f->dev.ring[0].started);
+	assert_false(f->dev.ring[1].started);
+	assert_int_equal(f->dev.ring[0].base, 5);
+	assert_int_equal(f->stopping[0], 0); /* no draining of a bad client */
+	assert_int_equal(read(dup0, &v, 8), 8);
+	assert_int_equal(v, 1);
+	vu_dev_fail(&f->dev, "again");
+	assert_int_equal(read(dup0, &v, 8), -1); /* signalled only once */
+
+	/* A new kick does not restart a failed port. */
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_false(f->dev.ring[0].started);
+	/* Stopping one ring is not enough; both are. */
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+	assert_true(f->dev.failed);
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+	assert_true(f->dev.failed);
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 1, 0), 0);
+	assert_false(f->dev.failed);
+	/* And then it starts again. */
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_true(f->dev.ring[0].started);
+	assert_int_equal(f->dev.ring[0].vq.last_avail, 5);
+	close(dup0);
+}
+
+/* RESET_DEVICE forgets rings, features and failure but keeps memory;
+ * RESET_OWNER forgets memory too. */
+static void test_resets(void **state)
+{
+	struct fake *f = *state;
+
+	negotiate(f, PF | V1, ACK);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, 0, 64, 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 0, 1), 0);
+	assert_true(f->dev.ring[0].started);
+	vu_dev_fail(&f->dev, "x");
+	assert_int_equal(send_msg(f, VHOST_USER_RESET_DEVICE, NEED, NULL, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_RESET_DEVICE), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.features, 0);
+	assert_int_equal(f->dev.ring[0].num, 0);
+	assert_int_equal(f->dev.ring[0].kick_fd, -1);
+	assert_int_equal(f->dev.mem.count, 1);
+	assert_int_equal(send_msg(f, VHOST_USER_RESET_OWNER, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(f->dev.mem.count, 0);
+	assert_false(f->dev.owned);
+}
+
+/* ---- config space ------------------------------------------------------------------ */
+
+static void send_get_config(struct fake *f, uint32_t offset, uint32_t size, uint32_t msg_size)
+{
+	uint8_t req[12 + VHOST_USER_CONFIG_MAX + 8] = { 0 };
+	struct vhost_user_config_head head = { offset, size, 0 };
 
 	memcpy(req, &head, sizeof head);
-	assert_int_equal(send_msg(f, VHOST_USER_GET_CONFIG, 0, req, sizeof req, NULL, 0), 0);
-	memcpy(&h, f->reply, sizeof h);
-	assert_int_equal(h.size, 18);
-	assert_memory_equal(f->reply + 12 + 12, ((uint8_t[]){ 2, 0, 0, 0, 0, 9 }), 6);
-	/* Out of the config space: an empty answer. */
-	head.offset = 255;
-	memcpy(req, &head, sizeof head);
-	assert_int_equal(send_msg(f, VHOST_USER_GET_CONFIG, 0, req, sizeof req, NULL, 0), 0);
-	memcpy(&h, f->reply, sizeof h);
-	assert_int_equal(h.size, 12);
-	/* A size that does not match the payload: still answered (the client waits). */
-	assert_int_equal(send_msg(f, VHOST_USER_GET_CONFIG, 0, req, 12, NULL, 0), 0);
-	assert_int_equal(f->replies, 1);
+	assert_int_equal(send_msg(f, VHOST_USER_GET_CONFIG, 0, req, msg_size, NULL, 0), 0);
 }
+
+/* GET_CONFIG answers with the MAC at 0..5; out of range it answers with
+ * an empty payload; a malformed request still gets an answer. */
+static void test_get_config(void **state)
+{
+	struct fake *f = *state;
+	const uint8_t *p;
+	struct vhost_user_config_head head;
+
+	send_get_config(f, 0, 6, 12 + 6);
+	p = reply_payload(f, VHOST_USER_GET_CONFIG, 12 + 6);
+	memcpy(&head, p, sizeof head);
+	assert_int_equal(head.offset, 0);
+	assert_int_equal(head.size, 6);
+	assert_memory_equal(p + 12, MAC, 6);
+
+	send_get_config(f, 2, 8, 12 + 8); /* MAC tail, status, max pairs */
+	p = reply_payload(f, VHOST_USER_GET_CONFIG, 12 + 8);
+	assert_memory_equal(p + 12, ((const uint8_t[]){ 0x00, 0xab, 0xcd, 0xef, 0, 0, 1, 0 }), 8);
+
+	send_get_config(f, 255, 6, 12 + 6); /* past the end */
+	p = reply_payload(f, VHOST_USER_GET_CONFIG, 12);
+	memcpy(&head, p, sizeof head);
+	assert_int_equal(head.size, 0);
+	expect_error(f, "outside the config space");
+	assert_false(f->dev.failed);
+
+	send_get_config(f, 0, 6, 12); /* size does not match the payload */
+	assert_int_equal(f->replies, 1);
+	send_get_config(f, 0, VHOST_USER_CONFIG_MAX + 1, 12 + VHOST_USER_CONFIG_MAX + 1);
+	assert_int_equal(f->replies, 1);
+	expect_error(f, "GET_CONFIG with a payload");
+	/* SET_CONFIG is not supported. */
+	negotiate(f, PF, ACK);
+	{
+		uint8_t req[12 + 6] = { 0 };
+		struct vhost_user_config_head h6 = { 0, 6, 0 };
+
+		memcpy(req, &h6, sizeof h6);
+		assert_int_equal(send_msg(f, VHOST_USER_SET_CONFIG, NEED, req, sizeof req, NULL, 0), 0);
+		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_CONFIG), 0);
+	}
+}
+
+/* Descriptors on requests that take none are refused, and closed by the
+ * caller; an unsupported request with an fd does not keep it either. */
+static void test_stray_descriptors(void **state)
+{
+	struct fake *f = *state;
+	int efd = eventfd(0, EFD_CLOEXEC), mfd = region_fd(4096);
+	uint8_t logbase[16] = { 0 };
+
+	assert_int_equal(send_msg(f, VHOST_USER_GET_FEATURES, 0, NULL, 0, &efd, 1), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), 0); /* refused, still answered */
+	expect_error(f, "GET_FEATURES with 1 descriptors (expected 0)");
+	efd = eventfd(0, EFD_CLOEXEC);
+	assert_int_equal(send_msg(f, VHOST_USER_SET_OWNER, 0, NULL, 0, &efd, 1), 0);
+	assert_false(f->dev.owned);
+	assert_int_equal(send_msg(f, VHOST_USER_SET_LOG_BASE, 0, logbase, 16, &mfd, 1), 0);
+	expect_error(f, "request 6 is not supported");
+	assert_false(f->dev.failed);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_features, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reply_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ring_size_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ring_fd_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_memory_and_ring_start, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ring_addresses_checked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+		T(test_get_features),
+		T(test_set_features_unoffered),
+		T(test_size_mismatch),
+		T(test_reply_ack),
+		T(test_bad_version),
+		T(test_vring_num_limits),
+		T(test_ring_index_refused),
+		T(test_kick_fd_count),
+		T(test_ring_fd_not_eventfd),
+		T(test_kick_eventfd_kept),
+		T(test_vring_base_and_enable),
+		T(test_mem_table_refused),
+		T(test_mem_table_overlap),
+		T(test_mem_table_and_slots),
+		T(test_add_and_remove_regions),
+		T(test_ring_start),
+		T(test_ring_start_without_protocol_features),
+		T(test_ring_addresses_checked),
+		T(test_get_vring_base),
+		T(test_mem_table_under_running_ring),
+		T(test_remove_region_under_ring),
+		T(test_failure_and_recovery),
+		T(test_resets),
+		T(test_get_config),
+		T(test_stray_descriptors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
