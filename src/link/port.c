@@ -2,6 +2,7 @@
 #include "link/port.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -279,7 +280,9 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 		evloop_add(p->link->loop, &p->lease_watch, p->lease_fd, EPOLLIN | EPOLLRDHUP,
 			   on_lease_event, p);
 	} else {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) {
+		/* Non-blocking on our side only: the client gets an ordinary socket. */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0 ||
+		    fcntl(pair[0], F_SETFL, O_NONBLOCK) < 0) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot create the port socket: %s", strerror(errno));
 			return rc;

@@ -128,6 +128,12 @@ static bool ring_translate(struct vu_dev *dev, unsigned idx)
 			    (unsigned long long)r->addr.used_user_addr);
 		return false;
 	}
+	/* The client's addresses were aligned; where its region lands in our
+	 * mapping must keep them so (an odd userspace_addr would not). */
+	if ((uintptr_t)desc % 16 || (uintptr_t)avail % 2 || (uintptr_t)used % 4) {
+		vu_dev_fail(dev, "ring %u is misaligned in the mapping of its region", idx);
+		return false;
+	}
 	r->vq.desc = (struct vring_desc *)(void *)desc;
 	r->vq.avail = (struct vring_avail *)(void *)avail;
 	r->vq.used = (struct vring_used *)(void *)used;
@@ -142,6 +148,10 @@ static void ring_try_start(struct vu_dev *dev, unsigned idx)
 
 	if (r->started || dev->failed || !r->num || !r->addr_set || !r->kick_set ||
 	    !ring_enabled(dev, r))
+		return;
+	/* Rings set up before any memory wait for it; once there is memory,
+	 * a ring outside it is an error. */
+	if (dev->mem.count == 0)
 		return;
 	vq_init(&r->vq, &dev->mem, NULL, NULL, NULL, r->num, r->base, false, false);
 	if (!ring_translate(dev, idx))

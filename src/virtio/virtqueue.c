@@ -9,7 +9,7 @@ const char *vq_error_str(enum vq_error e)
 {
 	switch (e) {
 	case VQ_OK: return "no error";
-	case VQ_ERR_AVAIL_IDX: return "avail index moved by more than the ring size";
+	case VQ_ERR_AVAIL_IDX: return "avail index moved back, or by more than the ring size";
 	case VQ_ERR_HEAD: return "descriptor head index out of range";
 	case VQ_ERR_NEXT: return "descriptor next index out of range";
 	case VQ_ERR_LOOP: return "descriptor chain longer than its table (a loop)";
@@ -58,7 +58,9 @@ enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count)
 	uint16_t idx = LOAD_ONCE(vq->avail->idx);
 	uint16_t n = (uint16_t)(idx - vq->last_avail);
 
-	if (n > vq->num)
+	/* Too far ahead, or behind what the driver already made available:
+	 * entries cannot be taken back. */
+	if (n > vq->num || n < (uint16_t)(vq->avail_seen - vq->last_avail))
 		return VQ_ERR_AVAIL_IDX;
 	/* Entries and descriptors are read only after the index. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);

@@ -16,7 +16,7 @@ qemu_cmd() {
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
 		-append "\"console=ttyS0 quiet vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib ${GUEST_APPEND:-}\"" \
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
-		-chardev "socket,id=c0,path=$sock" -netdev vhost-user,id=n0,chardev=c0 \
+		-chardev "socket,id=c0,path=$sock${GUEST_CHARDEV:-}" -netdev vhost-user,id=n0,chardev=c0 \
 		-device "virtio-net-pci,netdev=n0,vectors=0$extra"
 }
 

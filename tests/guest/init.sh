@@ -39,6 +39,19 @@ server)
 	# Answer pings until powered off by the harness.
 	while true; do sleep 1; done
 	;;
+pingwatch)
+	# Ping once a second for ever; say how many answers came so far.
+	n=0
+	while true; do
+		if ping -c 1 -W 1 "$peer" >/dev/null 2>&1; then
+			n=$((n + 1))
+			say answered "$n"
+		else
+			say unanswered
+		fi
+		sleep 0.5
+	done
+	;;
 stall)
 	# Start a transfer and never read it: the link fills up and stays full.
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && break; done

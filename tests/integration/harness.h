@@ -75,3 +75,17 @@ struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long coun
 
 /* The status of one port. */
 struct vnp_ctl_port port_status(struct server *s, unsigned port);
+
+/* ---- raw vhost-user, for hostile clients (raw.c) ---- */
+
+/* Send one message as-is. Returns 0 or -errno. */
+int raw_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+	     const int *fds, int nfds);
+/* Wait up to timeout_ms for one reply; its payload size, -ETIMEDOUT, or
+ * -ECONNRESET when the server closed the connection. */
+int raw_reply(int sock, uint32_t request, void *payload, uint32_t cap, int timeout_ms);
+/* Whether the server closed the connection (within timeout_ms). */
+bool raw_closed(int sock, int timeout_ms);
+/* The server's open descriptors and private memory (KiB), for budgets. */
+int server_fd_count(struct server *s);
+long server_private_kib(struct server *s);

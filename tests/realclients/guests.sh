@@ -147,6 +147,27 @@ restart-listen | restart-path)
 	check_client client server
 	kill -0 "$server_pid" || fail "the server died"
 	;;
+server-restart)
+	# The server dies and comes back; QEMU's reconnect= takes the guests
+	# back to it without restarting them.
+	ctl create listen="$work/p0.sock" >/dev/null
+	ctl create listen="$work/p1.sock" >/dev/null
+	GUEST_CHARDEV=,reconnect=1 start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 1
+	GUEST_CHARDEV=,reconnect=1 start_guest client "$work/p1.sock" 10.0.0.1 10.0.0.2 pingwatch 1
+	wait_line client "VNP answered 3[[:space:]]*$" 120 || exit 1
+	kill -9 "$server_pid"
+	wait "$server_pid" 2>/dev/null || true
+	before=$(grep -c "VNP answered" "$work/client.log")
+	echo "server killed after $before answered pings"
+	sleep 3
+	"$server" --svr "$svr" -v 2>>"$work/server.log" &
+	server_pid=$!
+	for i in $(seq 100); do [ -S "$svr" ] && break; sleep 0.05; done
+	ctl create listen="$work/p0.sock" >/dev/null
+	ctl create listen="$work/p1.sock" >/dev/null
+	wait_line client "VNP answered $((before + 3))[[:space:]]*$" 90 || exit 1
+	echo "pings answered again after the restart: $(grep -c "VNP answered" "$work/client.log") in all"
+	;;
 *)
 	fail "unknown scenario $scenario"
 	;;

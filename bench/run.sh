@@ -1,0 +1,299 @@
+#!/bin/bash
+# The vnet-p2p benchmark: vnet-p2p against DPDK's vhost switch (testpmd with
+# two net_vhost ports in io mode), driven by the same load generator.
+#
+#   bench/run.sh [--quick] [--rounds N] [--seconds S] [--out FILE]
+#
+# The generator is one dpdk-testpmd with two virtio-user ports, one on each
+# port of the switch under test, in io forwarding with --tx-first, so packets
+# circulate A -> switch -> B -> A. The switch runs on CPU 0, the generator on
+# CPU 1 (taskset). Switches are measured alternately within one run
+# (dpdk, vnet-p2p, vnet-p2p -p, dpdk, ...) and medians reported, because this
+# machine is shared and noisy: only side-by-side ratios mean something.
+#
+# Also: instructions per forwarded packet (valgrind --tool=callgrind, stable
+# where wall-clock figures are not), round-trip latency of a ping-pong between
+# two driver-library clients, the server's CPU use with two idle clients, and
+# its private memory. Prints a table and writes JSON (default bench/results.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+rounds=3
+seconds=6
+warmup=3
+quick=0
+out=$root/bench/results.json
+sizes=(64 256 1500 4000)
+poll_usec=100
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1; rounds=1; seconds=2; warmup=2; sizes=(64 1500) ;;
+	--rounds) rounds=$2; shift ;;
+	--seconds) seconds=$2; shift ;;
+	--out) out=$2; shift ;;
+	*) echo "usage: $0 [--quick] [--rounds N] [--seconds S] [--out FILE]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+scripts/deps.sh test >&2
+command -v valgrind >/dev/null || { echo "valgrind is needed" >&2; exit 1; }
+# An optimised build of our own, so the figures do not depend on a dev build.
+[ -f build-release/build.ninja ] ||
+	meson setup build-release --buildtype=release -Db_lto=true >/dev/null
+meson compile -C build-release >/dev/null
+server=$root/build-release/src/vnet-p2p
+ctl_bin=$root/build-release/tools/vnet-p2p-ctl
+peer=$root/build-release/tools/vnet-p2p-peer
+pingpong=$root/build-release/bench/vnet-p2p-pingpong
+
+work=$(mktemp -d /tmp/vnp-bench.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+eal="--no-huge -m 512 --no-pci"
+A=$work/a.sock
+B=$work/b.sock
+
+# ---- the switches -----------------------------------------------------------
+
+sw_pid=
+# start_switch dpdk|vnp|vnp-poll [wrapper...]: the switch on CPU 0.
+start_switch() {
+	local kind=$1
+	shift
+	rm -f "$A" "$B" "$work/ctl.sock"
+	case $kind in
+	dpdk)
+		# shellcheck disable=SC2086
+		taskset -c 0 "$@" dpdk-testpmd $eal --file-prefix="vnp-sw-$$" --lcores 0@0,1@0 \
+			--vdev "net_vhost0,iface=$A,queues=1" --vdev "net_vhost1,iface=$B,queues=1" -- \
+			--forward-mode=io --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 >"$work/switch.log" 2>&1 &
+		sw_pid=$!
+		;;
+	vnp | vnp-poll)
+		local args=()
+		[ "$kind" = vnp-poll ] && args=(-p "$poll_usec")
+		taskset -c 0 "$@" "$server" --svr "$work/ctl.sock" "${args[@]}" >"$work/switch.log" 2>&1 &
+		sw_pid=$!
+		for _ in $(seq 200); do [ -S "$work/ctl.sock" ] && break; sleep 0.05; done
+		"$ctl_bin" --svr "$work/ctl.sock" create listen="$A" >/dev/null
+		"$ctl_bin" --svr "$work/ctl.sock" create listen="$B" >/dev/null
+		;;
+	esac
+	pids+=("$sw_pid")
+	for _ in $(seq 200); do [ -S "$A" ] && [ -S "$B" ] && return; sleep 0.05; done
+	echo "the $kind switch did not come up" >&2
+	cat "$work/switch.log" >&2
+	exit 1
+}
+
+stop_pid() {
+	kill -INT "$1" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# ---- the generator ------------------------------------------------------------
+
+gen_pid=
+# start_generator SIZE: 4000 is sent as two segments of 2000 (multi-buffer).
+start_generator() {
+	local txpkts=$1
+	[ "$1" = 4000 ] && txpkts=2000,2000
+	# shellcheck disable=SC2086
+	taskset -c 1 dpdk-testpmd $eal --file-prefix="vnp-gen-$$" --lcores 0@1,1@1 \
+		--vdev "net_virtio_user0,path=$A" --vdev "net_virtio_user1,path=$B" -- \
+		--forward-mode=io --tx-first --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 --txpkts="$txpkts" \
+		>"$work/gen.log" 2>&1 &
+	gen_pid=$!
+	pids+=("$gen_pid")
+	# EAL takes a moment; time starts with the first statistics.
+	for _ in $(seq 300); do grep -qa "Rx-pps:" "$work/gen.log" 2>/dev/null && return; sleep 0.1; done
+	echo "the generator did not start" >&2
+	tail -n 20 "$work/gen.log" >&2
+}
+
+# Packets per second received by the generator on both ports together,
+# averaged over the stats periods after the warm-up.
+generator_pps() {
+	grep -a "Rx-pps:" "$work/gen.log" | awk -v skip=$((warmup * 2)) '
+		NR > skip { sum += $2; n++ }
+		END { if (n < 2) print 0; else printf "%d\n", sum / (n / 2) }'
+}
+
+# run_once KIND SIZE: one measurement, packets/s.
+run_once() {
+	start_switch "$1"
+	start_generator "$2"
+	sleep $((warmup + seconds))
+	stop_pid "$gen_pid"
+	stop_pid "$sw_pid"
+	generator_pps
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { print v[int((NR + 1) / 2)] }'; }
+
+# ---- packets per second -----------------------------------------------------
+
+declare -A pps
+kinds=(dpdk vnp vnp-poll)
+echo "packets/s, both directions together; $rounds round(s) of ${seconds}s after ${warmup}s warm-up" >&2
+for size in "${sizes[@]}"; do
+	declare -A samples=()
+	for r in $(seq "$rounds"); do
+		for kind in "${kinds[@]}"; do
+			v=$(run_once "$kind" "$size")
+			samples[$kind]="${samples[$kind]:-} $v"
+			echo "  size $size round $r $kind: $v" >&2
+		done
+	done
+	for kind in "${kinds[@]}"; do
+		# shellcheck disable=SC2086
+		pps[$kind,$size]=$(median ${samples[$kind]})
+	done
+	unset samples
+done
+
+# ---- instructions per packet (callgrind) ------------------------------------
+
+# Packets the vnet-p2p switch has forwarded (both ports' TX).
+vnp_forwarded() {
+	"$ctl_bin" --svr "$work/ctl.sock" status |
+		sed -n 's/^port [01]: .* tx-packets \([0-9]*\) .*/\1/p' | awk '{s += $1} END {print s}'
+}
+# Packets the generator has received (its cumulative RX-packets, both ports).
+gen_received() {
+	grep -a "RX-packets:" "$work/gen.log" | tail -n 2 | awk '{s += $2} END {print s}'
+}
+
+# callgrind_ipp KIND SIZE: instructions per forwarded packet of the switch.
+callgrind_ipp() {
+	local kind=$1 size=$2 before after cg="$work/cg.out"
+	rm -f "$cg"*
+	start_switch "$kind" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
+	start_generator "$size"
+	sleep 10
+	callgrind_control -z "$sw_pid" >/dev/null
+	if [ "$kind" = dpdk ]; then before=$(gen_received); else before=$(vnp_forwarded); fi
+	sleep $((quick ? 8 : 20))
+	if [ "$kind" = dpdk ]; then after=$(gen_received); else after=$(vnp_forwarded); fi
+	callgrind_control -d "$sw_pid" >/dev/null
+	stop_pid "$gen_pid"
+	stop_pid "$sw_pid"
+	awk -v b="$before" -v a="$after" '/^summary:/ { if (a > b) printf "%d\n", $2 / (a - b); else print 0; exit }' "$cg".1
+}
+
+declare -A ipp
+ipp_sizes=(64 1500)
+ipp_kinds=(vnp dpdk)
+[ $quick = 1 ] && ipp_kinds=(vnp) && ipp_sizes=(64)
+for size in "${ipp_sizes[@]}"; do
+	for kind in "${ipp_kinds[@]}"; do
+		ipp[$kind,$size]=$(callgrind_ipp "$kind" "$size")
+		echo "  instructions per packet, $kind, size $size: ${ipp[$kind,$size]}" >&2
+	done
+done
+
+# ---- latency: ping-pong between two driver-library clients ----------------------
+
+# latency KIND: "p50 p99" round-trip in microseconds, of a ping-pong between
+# two polling driver-library clients (one process, on CPU 1).
+latency() {
+	start_switch "$1"
+	taskset -c 1 "$pingpong" "$A" "$B" $((quick ? 2000 : 20000)) 64 >"$work/ping.log" 2>&1 || true
+	stop_pid "$sw_pid"
+	sed -n 's/.*p50 \([0-9.]*\) us, p99 \([0-9.]*\) us.*/\1 \2/p' "$work/ping.log"
+}
+read -r lat_vnp_p50 lat_vnp_p99 < <(latency vnp)
+read -r lat_dpdk_p50 lat_dpdk_p99 < <(latency dpdk)
+
+# ---- idle CPU and memory ------------------------------------------------------
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Private resident memory without the clients' shared regions (memfd maps).
+private_kib() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { skip = ($0 ~ /memfd:|\/dev\/shm|hugepages/) }
+	     /^Private_(Clean|Dirty):/ && !skip { s += $2 } END { print s }' "/proc/$1/smaps"
+}
+
+# idle KIND: "cpu% private_KiB" with two connected, silent clients.
+idle() {
+	start_switch "$1"
+	for s in "$A" "$B"; do
+		"$peer" --path "$s" echo --count 0 -q >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	sleep 2
+	local t0 t1 hz
+	hz=$(getconf CLK_TCK)
+	t0=$(cpu_ticks "$sw_pid")
+	sleep 5
+	t1=$(cpu_ticks "$sw_pid")
+	awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.1f ", 100 * d / hz / 5 }'
+	private_kib "$sw_pid"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	stop_pid "$sw_pid"
+}
+read -r idle_vnp_cpu mem_vnp_kib < <(idle vnp)
+read -r idle_dpdk_cpu mem_dpdk_kib < <(idle dpdk)
+
+# ---- report -------------------------------------------------------------------
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+mpps() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1e6 }'; }
+
+echo
+echo "vnet-p2p benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $rounds round(s), medians)"
+printf '%-10s %12s %12s %12s %10s %10s\n' size "dpdk Mpps" "vnp Mpps" "vnp -p Mpps" "vnp/dpdk" "vnp-p/dpdk"
+for size in "${sizes[@]}"; do
+	printf '%-10s %12s %12s %12s %10s %10s\n' "$size" "$(mpps "${pps[dpdk,$size]}")" \
+		"$(mpps "${pps[vnp,$size]}")" "$(mpps "${pps[vnp-poll,$size]}")" \
+		"$(ratio "${pps[vnp,$size]}" "${pps[dpdk,$size]}")" \
+		"$(ratio "${pps[vnp-poll,$size]}" "${pps[dpdk,$size]}")"
+done
+echo
+printf '%-34s %12s %12s\n' "" vnet-p2p dpdk
+for size in "${ipp_sizes[@]}"; do
+	printf '%-34s %12s %12s\n' "instructions/packet, $size B" "${ipp[vnp,$size]}" "${ipp[dpdk,$size]:--}"
+done
+printf '%-34s %12s %12s\n' "ping-pong round trip p50 (us)" "$lat_vnp_p50" "$lat_dpdk_p50"
+printf '%-34s %12s %12s\n' "ping-pong round trip p99 (us)" "$lat_vnp_p99" "$lat_dpdk_p99"
+printf '%-34s %12s %12s\n' "CPU with two idle clients (%)" "$idle_vnp_cpu" "$idle_dpdk_cpu"
+printf '%-34s %12s %12s\n' "private memory (KiB)" "$mem_vnp_kib" "$mem_dpdk_kib"
+
+{
+	echo "{"
+	echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"rounds\": $rounds, \"seconds\": $seconds,"
+	echo "  \"poll_usec\": $poll_usec,"
+	echo "  \"pps\": {"
+	first=1
+	for size in "${sizes[@]}"; do
+		[ $first = 1 ] || echo ","
+		first=0
+		printf '    "%s": {"dpdk": %s, "vnet-p2p": %s, "vnet-p2p-poll": %s}' "$size" \
+			"${pps[dpdk,$size]}" "${pps[vnp,$size]}" "${pps[vnp-poll,$size]}"
+	done
+	echo
+	echo "  },"
+	echo "  \"instructions_per_packet\": {"
+	first=1
+	for size in "${ipp_sizes[@]}"; do
+		[ $first = 1 ] || echo ","
+		first=0
+		printf '    "%s": {"vnet-p2p": %s, "dpdk": %s}' "$size" "${ipp[vnp,$size]}" "${ipp[dpdk,$size]:-null}"
+	done
+	echo
+	echo "  },"
+	echo "  \"latency_us\": {\"vnet-p2p\": {\"p50\": ${lat_vnp_p50:-null}, \"p99\": ${lat_vnp_p99:-null}}, \"dpdk\": {\"p50\": ${lat_dpdk_p50:-null}, \"p99\": ${lat_dpdk_p99:-null}}},"
+	echo "  \"idle_cpu_percent\": {\"vnet-p2p\": $idle_vnp_cpu, \"dpdk\": $idle_dpdk_cpu},"
+	echo "  \"private_memory_kib\": {\"vnet-p2p\": $mem_vnp_kib, \"dpdk\": $mem_dpdk_kib}"
+	echo "}"
+} >"$out"
+echo
+echo "results written to $out"

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: the descriptor-chain walker (vq_chain_begin/next) and
+ * the copy engine (forward_packets, drop_packets) over two clients' memory
+ * whose every byte (rings, descriptors, indirect tables, headers, frames)
+ * comes from the input.
+ *
+ * Each client has one memfd of two REGION-sized regions, mapped once at
+ * start-up through gm_map_region() in several guest-physical layouts (as
+ * tests/unit/fixture.c does), with PROT_NONE guard pages around each
+ * mapping where the address space allows, so a piece that runs past a
+ * region faults instead of silently hitting a neighbour.
+ *
+ * Input: a CFG_SIZE-byte header (see struct layout below), then the
+ * sender's memory image (split bytes), then the receiver's (the rest).
+ * Images are copied from file offset 0; the rest of each memory is zero.
+ * With the alias bit the receiver maps the sender's file (one process
+ * serving as both clients) and only one image is used.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fuzz_input.h"
+#include "link/forward.h"
+#include "net/virtio_net.h"
+#include "util/checked.h"
+#include "virtio/guest_mem.h"
+#include "virtio/virtqueue.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REGION 8192u
+#define NREGIONS 2
+#define FILE_SIZE (REGION * NREGIONS)
+#define LAYOUTS 4
+#define MAX_ROUNDS 4
+#define MAX_PIECES 4096
+
+/* Guest-physical addresses of region 0 and region 1 in each layout. */
+static const uint64_t layout_gpa[LAYOUTS][NREGIONS] = {
+	{ 0, REGION },                  /* adjacent from 0 */
+	{ 0, 3 * REGION },              /* a gap between them */
+	{ 0x100000, 0x100000 + REGION }, /* adjacent, higher up */
+	{ REGION, 0 },                  /* the file's second half first */
+};
+
+struct client {
+	int fd;
+	uint8_t *image; /* the whole file, for writing its contents */
+	struct guest_mem mem[LAYOUTS];
+};
+
+static struct client cl[2];
+static bool verbose;
+static struct guest_mem alias_mem; /* the receiver mapping the sender's file */
+
+/* Feature byte of an end. */
+#define FB_VERSION_1 0x01u
+#define FB_MRG_RXBUF 0x02u
+#define FB_GUEST_CSUM 0x04u
+#define FB_CSUM 0x08u
+#define FB_INDIRECT 0x10u
+#define FB_EVENT_IDX 0x20u
+
+/* Layout byte. */
+#define LB_SRC_LAYOUT(b) ((b)&3u)
+#define LB_DST_LAYOUT(b) (((b) >> 2) & 3u)
+#define LB_ALIAS 0x10u
+#define LB_SRC_RING_R1 0x20u
+#define LB_DST_RING_R1 0x40u
+#define LB_DROP 0x80u
+
+#define CFG_SIZE 18
+
+/* ---- memory ---------------------------------------------------------- */
+
+static void guard_page(void *at)
+{
+	void *p = mmap(at, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	/* Taken already (by a neighbour) or refused: no guard there. */
+	if (p != MAP_FAILED && p != at)
+		munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+}
+
+static void map_layout(struct guest_mem *gm, int fd, const uint64_t gpa[NREGIONS])
+{
+	char err[160];
+	long page = sysconf(_SC_PAGESIZE);
+
+	memset(gm, 0, sizeof *gm);
+	for (unsigned i = 0; i < NREGIONS; i++) {
+		struct gm_region_spec spec = {
+			.gpa = gpa[i],
+			.size = REGION,
+			.uva = 0x7f0000000000ull + gpa[i],
+			.mmap_offset = (uint64_t)i * REGION,
+		};
+		struct gm_region r;
+
+		FUZZ_CHECK(gm_map_region(&spec, fd, NULL, &r, err, sizeof err) == 0);
+		guard_page((uint8_t *)r.map_base - page);
+		guard_page((uint8_t *)r.map_base + r.map_len);
+		FUZZ_CHECK(gm_insert(gm, &r, NREGIONS, err, sizeof err) == 0);
+	}
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_quiet_logs();
+	verbose = getenv("FUZZ_VERBOSE");
+	for (unsigned c = 0; c < 2; c++) {
+		cl[c].fd = memfd_create("fuzz-client", MFD_CLOEXEC);
+		FUZZ_CHECK(cl[c].fd >= 0);
+		FUZZ_CHECK(ftruncate(cl[c].fd, FILE_SIZE) == 0);
+		cl[c].image = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, cl[c].fd, 0);
+		FUZZ_CHECK(cl[c].image != MAP_FAILED);
+		for (unsigned l = 0; l < LAYOUTS; l++)
+			map_layout(&cl[c].mem[l], cl[c].fd, layout_gpa[l]);
+	}
+	map_layout(&alias_mem, cl[0].fd, layout_gpa[0]);
+	return 0;
+}
+
+/* Whether [p, p + len) lies inside one region of gm. */
+static bool in_mapping(const struct guest_mem *gm, const void *p, uint64_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	for (unsigned i = 0; i < gm->count; i++) {
+		const struct gm_region *r = &gm->region[i];
+		uintptr_t h = (uintptr_t)r->host;
+
+		if (a >= h && range_within(a - h, len, 0, r->size))
+			return true;
+	}
+	return false;
+}
+
+/* ---- one end ------------------------------------------------------------ */
+
+struct end {
+	struct vq vq;
+	struct guest_mem *mem;
+	uint16_t base;
+	uint64_t features;
+	struct port_stats stats;
+	struct log_ratelimit rl;
+	struct fwd_end fe;
+};
+
+static uint64_t features_from(uint8_t b)
+{
+	uint64_t f = 0;
+
+	if (b & FB_VERSION_1)
+		f |= BIT64(VIRTIO_F_VERSION_1);
+	if (b & FB_MRG_RXBUF)
+		f |= BIT64(VIRTIO_NET_F_MRG_RXBUF);
+	if (b & FB_GUEST_CSUM)
+		f |= BIT64(VIRTIO_NET_F_GUEST_CSUM);
+	if (b & FB_CSUM)
+		f |= BIT64(VIRTIO_NET_F_CSUM);
+	if (b & FB_INDIRECT)
+		f |= BIT64(VIRTIO_RING_F_INDIRECT_DESC);
+	if (b & FB_EVENT_IDX)
+		f |= BIT64(VIRTIO_RING_F_EVENT_IDX);
+	return f;
+}
+
+/* The ring at the start of region `ring_region` of the file: descriptors,
+ * then the avail ring, then the used ring (aligned as vu_dev demands). */
+static void end_init(struct end *e, struct guest_mem *mem, unsigned ring_region, uint8_t log2num,
+		     uint16_t base, uint8_t fbyte, const char *name)
+{
+	uint16_t num = (uint16_t)(1u << (log2num % 9));
+	bool event_idx = fbyte & FB_EVENT_IDX;
+	uint64_t at = mem->region[ring_region].gpa;
+	uint64_t d = at, a = d + vq_desc_bytes(num),
+		 u = (a + vq_avail_bytes(num, event_idx) + 3) & ~3ull;
+	uint8_t *desc = gm_gpa_range(mem, d, vq_desc_bytes(num));
+	uint8_t *avail = gm_gpa_range(mem, a, vq_avail_bytes(num, event_idx));
+	uint8_t *used = gm_gpa_range(mem, u, vq_used_bytes(num, event_idx));
+
+	FUZZ_CHECK(desc && avail && used);
+	memset(e, 0, sizeof *e);
+	e->mem = mem;
+	e->base = base;
+	e->features = features_from(fbyte);
+	vq_init(&e->vq, mem, (struct vring_desc *)(void *)desc, (struct vring_avail *)(void *)avail,
+		(struct vring_used *)(void *)used, num, base, event_idx, fbyte & FB_INDIRECT);
+	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name };
+}
+
+/* Used elements match consumed avail entries one for one, and the cached
+ * avail index never runs more than a ring ahead. */
+static void check_vq(const struct vq *vq)
+{
+	FUZZ_CHECK((uint16_t)(vq->used_idx + vq->used_pending) == vq->last_avail);
+	FUZZ_CHECK((uint16_t)(vq->avail_seen - vq->last_avail) <= vq->num);
+}
+
+static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
+{
+	if (st != FWD_FAULT)
+		return;
+	FUZZ_CHECK(fault->guilty == 0 || fault->guilty == 1);
+	FUZZ_CHECK(fault->error > VQ_OK && fault->error <= VQ_ERR_INDIRECT_ADDR);
+	FUZZ_CHECK(vq_error_str(fault->error)[0]);
+}
+
+/* Consumed TX entries are exactly the packets counted one way or another. */
+static void check_counts(const struct end *s, const struct end *d)
+{
+	uint16_t consumed = (uint16_t)(s->vq.last_avail - s->base);
+	uint64_t counted = s->stats.tx_packets + s->stats.drop_bad + s->stats.drop_too_big +
+			   s->stats.drop_no_peer;
+
+	FUZZ_CHECK(consumed == (uint16_t)counted);
+	FUZZ_CHECK(s->stats.tx_packets == d->stats.rx_packets);
+	FUZZ_CHECK(s->stats.tx_bytes == d->stats.rx_bytes);
+	FUZZ_CHECK(s->stats.tx_bytes <= s->stats.tx_packets * VNET_FRAME_MAX);
+	/* Each delivered packet takes at least one receiver chain (and at most
+	 * a ring's worth: below 256 packets the 16-bit index cannot wrap). */
+	if (d->stats.rx_packets < 256)
+		FUZZ_CHECK((uint16_t)(d->vq.last_avail - d->base) >= d->stats.rx_packets);
+}
+
+/* Walk one chain directly: every piece must be client memory, in one
+ * mapping, no longer than asked for. */
+static void walk(struct vq *vq, struct guest_mem *mem, uint16_t head, bool device_writes,
+		 uint64_t max)
+{
+	struct vq_chain c;
+
+	vq_chain_begin(vq, &c, head, device_writes);
+	for (unsigned i = 0; i < MAX_PIECES; i++) {
+		uint8_t *p = NULL;
+		uint32_t len = 0;
+		enum vq_error e = vq_chain_next(&c, max, &p, &len);
+
+		if (e != VQ_OK) {
+			FUZZ_CHECK(e <= VQ_ERR_INDIRECT_ADDR);
+			return;
+		}
+		if (len == 0)
+			return;
+		FUZZ_CHECK(len <= max);
+		FUZZ_CHECK(in_mapping(mem, p, len));
+		FUZZ_CHECK(c.hops <= c.table_size);
+		/* Touch both ends; write in a receive chain, as forwarding does. */
+		{
+			volatile uint8_t *first = p, *last = p + len - 1;
+			uint8_t a = *first, b = *last;
+
+			if (device_writes) {
+				*first = a;
+				*last = b;
+			}
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_input in = { data, size };
+	uint8_t log2num_s = in_u8(&in), log2num_d = in_u8(&in);
+	uint16_t base_s = in_u16(&in), base_d = in_u16(&in);
+	uint8_t fb_s = in_u8(&in), fb_d = in_u8(&in);
+	unsigned budget = 1u + (in_u8(&in) & 63u);
+	uint8_t lb = in_u8(&in);
+	uint16_t split = in_u16(&in);
+	uint16_t walk_head = in_u16(&in);
+	uint8_t walk_flags = in_u8(&in);
+	uint32_t walk_max = in_u24(&in);
+	bool alias = lb & LB_ALIAS;
+	struct guest_mem *mem_s = &cl[0].mem[LB_SRC_LAYOUT(lb)];
+	struct guest_mem *mem_d = alias ? &alias_mem : &cl[1].mem[LB_DST_LAYOUT(lb)];
+	static struct end s, d;
+	struct fwd_fault fault = { 0 };
+	enum fwd_status st = FWD_IDLE;
+	size_t n;
+
+	/* The memory images. */
+	memset(cl[0].image, 0, FILE_SIZE);
+	memset(cl[1].image, 0, FILE_SIZE);
+	n = alias ? in.left : MIN((size_t)split, in.left);
+	in_bytes(&in, cl[0].image, MIN(n, (size_t)FILE_SIZE));
+	if (n > FILE_SIZE) {
+		in.p += n - FILE_SIZE;
+		in.left -= n - FILE_SIZE;
+	}
+	in_bytes(&in, cl[1].image, MIN(in.left, (size_t)FILE_SIZE));
+	mem_s->last_hit = 0;
+	mem_d->last_hit = 0;
+
+	end_init(&s, mem_s, (lb & LB_SRC_RING_R1) ? 1 : 0, log2num_s, base_s, fb_s, "src");
+	end_init(&d, mem_d, (lb & LB_DST_RING_R1) ? 1 : 0, log2num_d, base_d, fb_d, "dst");
+
+	/* Forwarding rounds, as the link runs them: a budget, then publish. */
+	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
+		st = forward_packets(&s.fe, &d.fe, budget, &fault);
+		check_fault(st, &fault);
+		check_vq(&s.vq);
+		check_vq(&d.vq);
+		check_counts(&s, &d);
+		vq_used_publish(&s.vq);
+		vq_used_publish(&d.vq);
+		(void)vq_needs_signal(&s.vq);
+		(void)vq_needs_signal(&d.vq);
+		if (st != FWD_MORE)
+			break;
+	}
+	/* The receiver went away (or was failed): TX is consumed and dropped. */
+	if ((lb & LB_DROP) || (st == FWD_FAULT && fault.guilty == 1)) {
+		enum fwd_status ds = drop_packets(&s.fe, budget, &fault);
+
+		check_fault(ds, &fault);
+		check_vq(&s.vq);
+		check_counts(&s, &d);
+		vq_used_publish(&s.vq);
+	}
+	if (verbose)
+		fprintf(stderr,
+			"fuzz_forward: status %d (fault: %s by %s): sent %llu (%llu bytes), dropped: "
+			"bad %llu, too big %llu, no peer %llu; rx chains %u\n",
+			(int)st, st == FWD_FAULT ? vq_error_str(fault.error) : "-",
+			fault.guilty ? "receiver" : "sender", (unsigned long long)s.stats.tx_packets,
+			(unsigned long long)s.stats.tx_bytes, (unsigned long long)s.stats.drop_bad,
+			(unsigned long long)s.stats.drop_too_big,
+			(unsigned long long)s.stats.drop_no_peer, (uint16_t)(d.vq.last_avail - d.base));
+	/* Notification suppression over the same (hostile) rings. */
+	vq_kicks_reset(&s.vq, walk_flags & 4);
+	vq_kicks_enable(&d.vq);
+	{
+		uint16_t cnt;
+
+		(void)vq_avail_refresh(&d.vq, &cnt);
+	}
+	vq_kicks_disable(&d.vq);
+
+	/* A direct walk over either ring. */
+	if (walk_flags & 2)
+		walk(&d.vq, mem_d, walk_head, walk_flags & 1, walk_max ? walk_max : 1);
+	else
+		walk(&s.vq, mem_s, walk_head, walk_flags & 1, walk_max ? walk_max : 1);
+	return 0;
+}

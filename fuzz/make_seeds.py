@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write the seed corpora of the fuzz targets: a handful of valid inputs each,
+in the input formats described at the top of each fuzz_*.c.
+
+    fuzz/make_seeds.py [OUTDIR]     (default: fuzz/corpus next to this script)
+"""
+import os
+import struct
+import sys
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+# ---- vhost-user (fuzz_vu_dev) ------------------------------------------------
+
+GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE = 1, 2, 3, 4, 5
+SET_LOG_BASE, SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 6, 8, 9, 10, 11
+SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
+GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
+GET_CONFIG, SET_CONFIG, RESET_DEVICE = 24, 25, 34
+GET_MAX_MEM_SLOTS, ADD_MEM_REG, REM_MEM_REG = 36, 37, 38
+
+NEED_REPLY = 0x08
+NOFD = 0x100
+
+# Descriptor kinds (the byte per fd).
+def memfd(pages, plus512=False):
+    return ((pages & 31) | (32 if plus512 else 0)) << 2 | 0
+EVENTFD = 1
+def pipe_end(write=False):
+    return (1 if write else 0) << 2 | 2
+DEVNULL = 3
+TRUSTED = 1 << 2 | 3
+
+F_PROTOCOL = 1 << 30
+F_VERSION_1 = 1 << 32
+F_INDIRECT = 1 << 28
+F_EVENT_IDX = 1 << 29
+F_MRG_RXBUF = 1 << 15
+F_CSUM, F_GUEST_CSUM = 1 << 0, 1 << 1
+P_REPLY_ACK, P_CONFIG, P_RESET_DEVICE, P_MEM_SLOTS = 1 << 3, 1 << 9, 1 << 13, 1 << 15
+
+UVA = 0x7F0000000000
+
+
+def msg(req, payload=b"", fds=(), f=0):
+    return struct.pack("<BBHB", req, f, len(payload), len(fds)) + bytes(fds) + payload
+
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+def state(idx, num):
+    return struct.pack("<II", idx, num)
+
+
+def vring_addr(idx, desc, used, avail):
+    return struct.pack("<IIQQQQ", idx, 0, desc, used, avail, 0)
+
+
+def region(gpa, size, uva, off):
+    return struct.pack("<QQQQ", gpa, size, uva, off)
+
+
+def mem_table(regions):
+    return struct.pack("<II", len(regions), 0) + b"".join(region(*r) for r in regions)
+
+
+def single(gpa, size, uva, off):
+    return struct.pack("<Q", 0) + region(gpa, size, uva, off)
+
+
+def config_read(off, size):
+    return struct.pack("<III", off, size, 0) + bytes(size)
+
+
+def ring_setup(idx, num, desc_uva, kick=EVENTFD, enable=True, f=0):
+    out = msg(SET_VRING_NUM, state(idx, num), f=f)
+    out += msg(SET_VRING_BASE, state(idx, 0), f=f)
+    out += msg(SET_VRING_ADDR, vring_addr(idx, desc_uva, desc_uva + 0x2000, desc_uva + 0x1000), f=f)
+    if kick is None:
+        out += msg(SET_VRING_KICK, u64(idx | NOFD), f=f)
+    else:
+        out += msg(SET_VRING_KICK, u64(idx), (kick,), f=f)
+    out += msg(SET_VRING_CALL, u64(idx), (EVENTFD,), f=f)
+    out += msg(SET_VRING_ERR, u64(idx), (EVENTFD,), f=f)
+    if enable:
+        out += msg(SET_VRING_ENABLE, state(idx, 1), f=f)
+    return out
+
+
+def vu_seeds():
+    seeds = {}
+    # QEMU-like: protocol features, one memory table, both rings started.
+    s = bytes([0x11, 8])  # ds-max 2, MAC; -s 256
+    s += msg(GET_FEATURES) + msg(GET_PROTOCOL_FEATURES)
+    s += msg(SET_PROTOCOL_FEATURES, u64(P_REPLY_ACK | P_CONFIG | P_RESET_DEVICE | P_MEM_SLOTS))
+    s += msg(SET_OWNER, f=NEED_REPLY) + msg(GET_QUEUE_NUM) + msg(GET_MAX_MEM_SLOTS)
+    s += msg(SET_FEATURES, u64(F_PROTOCOL | F_VERSION_1 | F_INDIRECT | F_EVENT_IDX | F_MRG_RXBUF
+                               | F_CSUM | F_GUEST_CSUM), f=NEED_REPLY)
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x10000, UVA, 0)]), (memfd(16),), f=NEED_REPLY)
+    s += ring_setup(0, 256, UVA) + ring_setup(1, 256, UVA + 0x8000)
+    s += msg(GET_CONFIG, config_read(0, 6)) + msg(GET_CONFIG, config_read(8, 2))
+    s += msg(GET_VRING_BASE, state(0, 0)) + msg(GET_VRING_BASE, state(1, 0))
+    s += msg(RESET_DEVICE)
+    seeds["qemu-session"] = s
+
+    # DPDK-like: memory slots one by one, a polled ring, a region removed.
+    s = bytes([0x03, 10])  # ds-max 4; -s 1024
+    s += msg(SET_OWNER) + msg(GET_FEATURES)
+    s += msg(SET_FEATURES, u64(F_PROTOCOL | F_VERSION_1))
+    s += msg(GET_PROTOCOL_FEATURES)
+    s += msg(SET_PROTOCOL_FEATURES, u64(P_MEM_SLOTS | P_REPLY_ACK))
+    s += msg(GET_MAX_MEM_SLOTS)
+    s += msg(ADD_MEM_REG, single(0, 0x8000, UVA, 0), (memfd(8),), f=NEED_REPLY)
+    s += msg(ADD_MEM_REG, single(0x8000, 0x8000, UVA + 0x8000, 0x1000), (memfd(9),), f=NEED_REPLY)
+    s += ring_setup(0, 64, UVA) + ring_setup(1, 64, UVA + 0x8000, kick=None)
+    s += msg(REM_MEM_REG, single(0x8000, 0x8000, UVA + 0x8000, 0x1000), f=NEED_REPLY)
+    s += msg(GET_VRING_BASE, state(0, 0)) + msg(GET_VRING_BASE, state(1, 0))
+    s += msg(RESET_OWNER)
+    seeds["dpdk-slots"] = s
+
+    # No protocol features: rings start at once; memory replaced under them,
+    # features changed under them.
+    s = bytes([0x01, 8])
+    s += msg(SET_FEATURES, u64(F_VERSION_1))
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x8000, UVA, 0), (0x8000, 0x8000, UVA + 0x8000, 0)]),
+             (memfd(8), memfd(8)))
+    s += ring_setup(0, 128, UVA, enable=False) + ring_setup(1, 128, UVA + 0x8000, kick=None, enable=False)
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x10000, UVA, 0)]), (memfd(16),))
+    s += msg(SET_FEATURES, u64(F_VERSION_1 | F_EVENT_IDX))
+    s += msg(SET_VRING_ADDR, vring_addr(1, UVA + 0x4000, UVA + 0x6000, UVA + 0x5000))
+    s += msg(GET_VRING_BASE, state(0, 0)) + msg(GET_VRING_BASE, state(1, 0))
+    seeds["legacy-replace"] = s
+
+    # What is refused: a pipe as kick, /dev/null as memory, a ring too big,
+    # unknown requests, wrong sizes, a wrong version, unsupported requests.
+    s = bytes([0x01, 6])  # -s 64
+    s += msg(SET_PROTOCOL_FEATURES, u64(P_REPLY_ACK))
+    s += msg(SET_FEATURES, u64(F_PROTOCOL), f=NEED_REPLY)
+    s += msg(SET_VRING_KICK, u64(0), (pipe_end(),), f=NEED_REPLY)
+    s += msg(GET_VRING_BASE, state(0, 0)) + msg(GET_VRING_BASE, state(1, 0))
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x1000, UVA, 0)]), (DEVNULL,), f=NEED_REPLY)
+    s += msg(SET_VRING_NUM, state(0, 512), f=NEED_REPLY)
+    s += msg(RESET_DEVICE)
+    s += msg(0xF5, f=NEED_REPLY) + msg(SET_FEATURES, u64(0)[:4], f=NEED_REPLY)
+    s += msg(SET_LOG_BASE, bytes(16), (memfd(1),), f=NEED_REPLY)
+    s += msg(SET_CONFIG, config_read(0, 6), f=NEED_REPLY)
+    s += msg(SET_VRING_CALL, u64(1 | NOFD), (EVENTFD,), f=NEED_REPLY)
+    s += msg(GET_FEATURES, f=0x01)  # version 0: the session ends
+    s += msg(GET_FEATURES)
+    seeds["refusals"] = s
+
+    # Trusted memory (-d): a slice of the trusted object is accepted, other
+    # memory is not.
+    s = bytes([0x21, 8])
+    s += msg(SET_FEATURES, u64(F_VERSION_1))
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x10000, UVA, 0x20000)]), (TRUSTED,))
+    s += ring_setup(0, 256, UVA)
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x10000, UVA, 0)]), (memfd(16),))
+    seeds["trusted"] = s
+
+    # A session that the datapath fails, then the client resets its rings.
+    s = bytes([0x11, 8])
+    s += msg(SET_FEATURES, u64(F_VERSION_1 | F_PROTOCOL))
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x10000, UVA, 0)]), (memfd(16),))
+    s += ring_setup(0, 256, UVA) + ring_setup(1, 256, UVA + 0x8000)
+    s += msg(GET_QUEUE_NUM, f=0x10)  # the datapath fails the port after this
+    s += msg(GET_VRING_BASE, state(0, 0)) + msg(GET_VRING_BASE, state(1, 0))
+    s += ring_setup(0, 256, UVA, f=0x20) + ring_setup(1, 256, UVA + 0x8000)
+    seeds["fail-and-recover"] = s
+    return seeds
+
+# ---- forwarding (fuzz_forward) -------------------------------------------------
+
+REGION = 8192
+VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT = 1, 2, 4
+FB_VERSION_1, FB_MRG_RXBUF, FB_GUEST_CSUM, FB_CSUM, FB_INDIRECT, FB_EVENT_IDX = 1, 2, 4, 8, 16, 32
+LB_ALIAS, LB_SRC_RING_R1, LB_DST_RING_R1, LB_DROP = 0x10, 0x20, 0x40, 0x80
+
+
+# Guest-physical address of region 0 and 1 in each layout (fuzz_forward.c).
+LAYOUT_GPA = [(0, REGION), (0, 3 * REGION), (0x100000, 0x100000 + REGION), (REGION, 0)]
+
+
+class Image:
+    """One client's memory, addressed by file offset, with a ring at file
+    offset ring_at; descriptors get guest-physical addresses of the layout."""
+
+    def __init__(self, num, event_idx, ring_at=0, idx_base=0, layout=0):
+        self.b = bytearray(2 * REGION)
+        self.layout = layout
+        self.num = num
+        self.idx_base = idx_base
+        self.desc = ring_at
+        self.avail = self.desc + 16 * num
+        self.used = (self.avail + 4 + 2 * num + (2 if event_idx else 0) + 3) & ~3
+        self.n_avail = 0
+        self.end = self.used + 4 + 8 * num + 2
+
+    def put(self, off, data):
+        self.b[off:off + len(data)] = data
+        self.end = max(self.end, off + len(data))
+
+    def gpa(self, off):
+        return LAYOUT_GPA[self.layout][off // REGION] + off % REGION
+
+    def desc_bytes(self, off, length, flags=0, nxt=0):
+        return struct.pack("<QIHH", self.gpa(off), length, flags, nxt)
+
+    def set_desc(self, i, off, length, flags=0, nxt=0):
+        self.put(self.desc + 16 * i, self.desc_bytes(off, length, flags, nxt))
+
+    def publish(self, head):
+        slot = (self.idx_base + self.n_avail) % self.num
+        self.put(self.avail + 4 + 2 * slot, struct.pack("<H", head))
+        self.n_avail += 1
+        self.put(self.avail, struct.pack("<HH", 0, (self.idx_base + self.n_avail) & 0xFFFF))
+
+    def bytes(self):
+        return bytes(self.b[:self.end])
+
+
+def net_hdr(hdr_len, flags=0, csum_start=0, csum_offset=0):
+    h = struct.pack("<BBHHHH", flags, 0, 0, 0, csum_start, csum_offset)
+    return h + (b"\x01\x00" if hdr_len == 12 else b"")
+
+
+def frame(n, seed=1):
+    return bytes((seed + i * 31) & 0xFF for i in range(n))
+
+
+def sender(num, fb, hdr_len, ring_at=0, base=0x400, cross=True, idx_base=0, layout=0):
+    """Four TX packets: one descriptor (the fast path), a chain crossing
+    from region 0 into region 1 (or not), an indirect table, and a checksum
+    request."""
+    img = Image(num, fb & FB_EVENT_IDX, ring_at, idx_base, layout)
+    # 1: header and frame in one buffer.
+    img.put(base, net_hdr(hdr_len) + frame(60))
+    img.set_desc(0, base, hdr_len + 60)
+    img.publish(0)
+    # 2: header alone, then a frame that crosses the region boundary.
+    img.put(base + 0x100, net_hdr(hdr_len))
+    split = REGION - 0x40 if cross else base + 0x500
+    img.put(split, frame(0x80, 7))
+    img.set_desc(1, base + 0x100, hdr_len, VRING_DESC_F_NEXT, 2)
+    img.set_desc(2, split, 0x80)
+    img.publish(1)
+    # 3: an indirect table of two buffers.
+    if fb & FB_INDIRECT:
+        img.put(base + 0x200, net_hdr(hdr_len) + frame(100, 3))
+        img.put(base + 0x300, img.desc_bytes(base + 0x200, hdr_len, VRING_DESC_F_NEXT, 1)
+                + img.desc_bytes(base + 0x200 + hdr_len, 100))
+        img.set_desc(3, base + 0x300, 32, VRING_DESC_F_INDIRECT)
+        img.publish(3)
+    # 4: a UDP/IPv4 frame whose checksum the device is asked to complete.
+    eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
+    ip = bytes([0x45, 0, 0, 48, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+    udp = struct.pack(">HHHH", 1234, 5678, 28, 0) + frame(20, 9)
+    img.put(base + 0x400, net_hdr(hdr_len, 1, 34, 6) + eth + ip + udp)
+    img.set_desc(4, base + 0x400, hdr_len + len(eth + ip + udp))
+    img.publish(4)
+    return img
+
+
+def receiver(num, fb, chains, size, ring_at=0, base=0x400, layout=0):
+    img = Image(num, fb & FB_EVENT_IDX, ring_at, layout=layout)
+    for c in range(chains):
+        img.set_desc(c, base + c * size, size, VRING_DESC_F_WRITE)
+        img.publish(c)
+    return img
+
+
+def fwd_input(log2s, log2d, fbs, fbd, lb, src, dst, budget=16, base_s=0, base_d=0,
+              walk_head=0, walk_flags=0, walk_max=0x10000):
+    s = src.bytes()
+    cfg = struct.pack("<BBHHBBBBHHB", log2s, log2d, base_s, base_d, fbs, fbd, budget, lb,
+                      len(s), walk_head, walk_flags)
+    cfg += struct.pack("<I", walk_max)[:3]
+    assert len(cfg) == 18
+    return cfg + s + (dst.bytes() if dst is not None else b"")
+
+
+def fwd_seeds():
+    seeds = {}
+    modern = FB_VERSION_1 | FB_MRG_RXBUF | FB_GUEST_CSUM | FB_CSUM | FB_INDIRECT | FB_EVENT_IDX
+    seeds["modern-big-buffers"] = fwd_input(
+        4, 4, modern, modern, 0, sender(16, modern, 12), receiver(16, modern, 8, 2048))
+    # Small receive buffers with MRG_RXBUF: packets spread over chains.
+    seeds["mergeable-small"] = fwd_input(
+        4, 5, modern, modern, 0, sender(16, modern, 12), receiver(32, modern, 32, 48),
+        walk_flags=3, walk_max=7)
+    # A legacy receiver: 10-byte header, no GUEST_CSUM (checksum completed),
+    # no MRG_RXBUF (a packet larger than its buffer is dropped).
+    legacy = FB_INDIRECT
+    seeds["legacy-receiver"] = fwd_input(
+        4, 3, modern, legacy, 0, sender(16, modern, 12), receiver(8, legacy, 8, 80))
+    # Legacy sender, modern receiver, rings in region 1, gap layout.
+    seeds["legacy-sender"] = fwd_input(
+        3, 4, FB_INDIRECT, modern, 0x01 | 0x0C | LB_SRC_RING_R1 | LB_DST_RING_R1,
+        sender(8, FB_INDIRECT, 10, ring_at=REGION, base=REGION + 0x400, cross=False, layout=1),
+        receiver(16, modern, 16, 256, ring_at=REGION, base=REGION + 0x400, layout=3), walk_head=1)
+    # Layout 2 (high addresses), the sender's file second half first (3).
+    seeds["layouts"] = fwd_input(
+        4, 4, modern, modern, 0x03 | 0x08,
+        sender(16, modern, 12, layout=3), receiver(16, modern, 8, 1024, layout=2), walk_head=2)
+    # One process as both clients: the receiver maps the sender's file; its
+    # ring and buffers live in region 1.
+    src = sender(16, modern, 12, cross=False)
+    rx = receiver(16, modern, 8, 512, ring_at=REGION, base=REGION + 0x800)
+    src.put(REGION, rx.bytes()[REGION:])
+    seeds["alias"] = fwd_input(4, 4, modern, modern, LB_ALIAS | LB_DST_RING_R1, src, None)
+    # No receiver buffers, then the drop phase; indices near the wrap.
+    src = sender(16, modern, 12, idx_base=0xFFFE)
+    seeds["drop-wrap"] = fwd_input(4, 4, modern, modern, LB_DROP, src, receiver(16, modern, 0, 0),
+                                   budget=2, base_s=0xFFFE)
+    # A frame over the largest one carried (VNET_FRAME_MAX): descriptors may
+    # name the same buffer again and again, on both sides.
+    src = Image(32, True)
+    src.put(0x800, net_hdr(12))
+    src.set_desc(0, 0x800, 12, VRING_DESC_F_NEXT, 1)
+    for i in range(1, 18):
+        src.set_desc(i, 0x1000, 0x1000, VRING_DESC_F_NEXT if i < 17 else 0, i + 1)
+    src.put(0x1000, frame(0x1000, 5))
+    src.publish(0)
+    rx = Image(32, True)
+    for c in range(32):
+        rx.set_desc(c, 0x1000, 0x1000, VRING_DESC_F_WRITE)
+        rx.publish(c)
+    seeds["jumbo"] = fwd_input(5, 5, modern, modern, 0, src, rx)
+    return seeds
+
+# ---- create requests and command lines -------------------------------------------
+
+
+def create_seeds():
+    t0 = struct.pack("<I", 0)
+    return {
+        "ds-max-mac": t0 + b"ds-max=4\0mac=02:00:00:00:00:01\0",
+        "listen": t0 + b"listen=/run/p2p-port0.sock\0",
+        "all-unknown": t0 + b"mac=2:0:0:a:B:ff\0ds-max=80\0colour=blue\0listen=/tmp/x\0novalue\0",
+        "type-only": t0,
+        "bad-type": struct.pack("<I", 1) + b"ds-max=2\0",
+    }
+
+
+def options_seeds():
+    return {
+        "full": b"--svr\0/run/p2p.sock\0-s\0256\0-p\0100\0-d\0fd:3\0-d\0/dev/shm/x\0-v\0-q",
+        "attached": b"-s1024\0--svr=/tmp/s\0--poll=5\0--register-ds=/dev/shm/a\0-vv",
+        "help": b"--help",
+        "version": b"--version\0-q",
+        "bad": b"-s\03\0--size\0-x\0extra",
+    }
+
+
+def main():
+    for target, seeds in (("fuzz_vu_dev", vu_seeds()), ("fuzz_forward", fwd_seeds()),
+                          ("fuzz_create", create_seeds()), ("fuzz_options", options_seeds())):
+        d = os.path.join(OUT, target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        print(f"{d}: {len(seeds)} seeds")
+
+
+if __name__ == "__main__":
+    main()
