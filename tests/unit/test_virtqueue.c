@@ -200,12 +200,18 @@ static void test_avail_index_jump(void **state)
 	assert_int_equal(vq_avail_refresh(&c->r.vq, &n), VQ_OK);
 	assert_int_equal(n, NUM);
 	/* Wrapping around 16 bits is fine while the distance is small. */
-	c->r.vq.last_avail = 65534;
+	c->r.vq.last_avail = c->r.vq.avail_seen = 65534;
 	c->r.avail->idx = 2;
 	assert_int_equal(vq_avail_refresh(&c->r.vq, &n), VQ_OK);
 	assert_int_equal(n, 4);
 	c->r.avail->idx = 7;
 	assert_int_equal(vq_avail_refresh(&c->r.vq, &n), VQ_ERR_AVAIL_IDX);
+	/* Entries once made available cannot be taken back. */
+	c->r.avail->idx = 1;
+	assert_int_equal(vq_avail_refresh(&c->r.vq, &n), VQ_ERR_AVAIL_IDX);
+	c->r.avail->idx = 3;
+	assert_int_equal(vq_avail_refresh(&c->r.vq, &n), VQ_OK);
+	assert_int_equal(n, 5);
 }
 
 /* ---- direct chains -------------------------------------------------------- */
