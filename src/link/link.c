@@ -44,6 +44,21 @@ static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
 	e->name = p->name;
 }
 
+/* A frontend that lost track (a restarted DPDK virtio-user sends base 0
+ * whatever its ring holds) would otherwise look like one that jumps its
+ * avail index: resume where the used ring says the device stopped, as
+ * other vhost-user devices do. QEMU restores base = used->idx itself. */
+static void resync_used_index(struct port *p, unsigned idx, struct vq *vq)
+{
+	uint16_t used = LOAD_ONCE(vq->used->idx);
+
+	if (used == vq->used_idx)
+		return;
+	log_warn("%s: ring %u starts at %u but its used index is %u: resuming there", p->name, idx,
+		 vq->used_idx, used);
+	vq->used_idx = vq->last_avail = vq->avail_seen = used;
+}
+
 /* Rings that just started get their notification wishes written. */
 static void setup_fresh_rings(struct port *p)
 {
@@ -57,6 +72,7 @@ static void setup_fresh_rings(struct port *p)
 		}
 		if (p->known_started & bit)
 			continue;
+		resync_used_index(p, i, vq);
 		/* TX kicks bring packets; RX kicks are wanted only when blocked. */
 		vq_kicks_reset(vq, i == VNET_TX_QUEUE && !port_ring_polled(p, i));
 		p->known_started |= bit;
