@@ -10,15 +10,47 @@
 
 #include <vnet-p2p/driver.h>
 
+/* Rings and headers are written in host order, which is what virtio 1.x
+ * (little-endian) and legacy (guest-native) expect only on such hosts. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts only");
+
 #define VND_RX 0
 #define VND_TX 1
 #define VND_QUEUES 2
-#define VND_MAX_REGIONS 80
+#define VND_QUEUE_MAX 32768u
+#define VND_MAX_REGIONS 128u
 /* Guest-physical addresses start here: never equal to our virtual ones. */
 #define VND_GPA_BASE 0x40000000ull
 #define VND_FRAME_MAX 65562u
+#define VND_HDR_MAX 12u
 #define VND_SCRATCH_SIZE (1u << 20)
 #define VND_REPLY_TIMEOUT_MS 5000
+#define VND_PAGE 4096ull
+
+static inline uint64_t vnd_page_up(uint64_t v) { return (v + VND_PAGE - 1) & ~(VND_PAGE - 1); }
+
+/* --- where everything lies in shared memory (vnd_layout.c) --- */
+
+struct vnd_layout {
+	uint64_t ring_span;   /* bytes per queue: descriptors, avail ring, used ring */
+	uint64_t avail;       /* offsets within a span */
+	uint64_t used;
+	uint64_t rx;          /* the buffer of RX descriptor i is at rx + i * rx_buf */
+	uint64_t rx_buf;
+	uint64_t tx;          /* the slot of TX head i is at tx + i * tx_stride */
+	uint64_t tx_stride;
+	uint64_t tx_table;    /* an indirect table's offset within its slot */
+	unsigned tx_table_max; /* entries it has room for */
+	uint64_t scratch;
+	uint64_t size;
+	unsigned regions;
+	uint64_t region_start[VND_MAX_REGIONS];
+};
+
+/* rx_chain 1 means one descriptor per RX buffer (header inside);
+ * more means a header descriptor followed by data descriptors. */
+void vnd_layout_plan(struct vnd_layout *l, unsigned num, uint32_t rx_buf, unsigned rx_chain,
+		     unsigned tx_table_max, unsigned regions);
 
 /* --- shared memory (vnd_memory.c) --- */
 
@@ -37,9 +69,11 @@ struct vnd_memory {
 	int file_fd; /* mem_path, or -1 */
 };
 
-int vnd_memory_create(struct vnd_memory *m, uint64_t size, unsigned regions, uint64_t first_min,
-		      const char *path, char *err, size_t errlen);
-void vnd_memory_destroy(struct vnd_memory *m);
+/* Map size bytes as count regions starting at the given offsets (the
+ * first is 0), from memfds or slices of the file at path. */
+int vnd_memory_map(struct vnd_memory *m, uint64_t size, const uint64_t *starts, unsigned count,
+		   const char *path, char *err, size_t errlen);
+void vnd_memory_unmap(struct vnd_memory *m);
 
 static inline uint64_t vnd_gpa(const struct vnd_memory *m, const void *p)
 {
@@ -48,43 +82,68 @@ static inline uint64_t vnd_gpa(const struct vnd_memory *m, const void *p)
 
 /* --- split rings, driver side (vnd_ring.c) --- */
 
-enum vnd_desc_owner { DESC_FREE, DESC_LIB, DESC_RAW };
+enum vnd_desc_state { DESC_FREE, DESC_IN_CHAIN, DESC_RAW };
 
+/*
+ * What the device may rewrite at will (the shared ring) is never read back
+ * for our own bookkeeping: chain links, chain lengths and the published
+ * avail index live here, private.
+ */
 struct vnd_queue {
 	unsigned num;
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint16_t avail_idx;  /* next avail entry we publish */
+	uint16_t avail_idx;  /* entries put into the avail ring */
+	uint16_t published;  /* avail->idx as we last wrote it */
 	uint16_t last_used;  /* next used entry we read */
 	uint16_t free_head;
 	unsigned num_free;
-	uint8_t *owner;      /* enum vnd_desc_owner per descriptor */
-	uint16_t *chain_len; /* descriptors per posted head */
-	uint32_t *tx_slot;   /* TX: the buffer slot of a posted head */
-	int kick_fd;
+	uint16_t *next;      /* links of chains and of the free list */
+	uint16_t *chain_len; /* descriptors of a head in flight, else 0 */
+	uint8_t *state;      /* enum vnd_desc_state */
+	int kick_fd;         /* -1: the device polls */
 	bool event_idx;
+	bool irq_off;        /* we asked the device not to signal this queue */
 };
 
+int vnd_queue_alloc_state(struct vnd_queue *q, unsigned num);
+void vnd_queue_free_state(struct vnd_queue *q);
+/* Clear the shared ring and free every descriptor except reserved ones. */
 void vnd_queue_reset(struct vnd_queue *q);
-/* Take n chained descriptors off the free list; returns the head or -1. */
+/* Give reserved descriptors back (a ring reset ends reservations). */
+void vnd_queue_forget_raw(struct vnd_queue *q);
+/* Take n descriptors, linked in order; returns the head or -1. */
 int vnd_queue_alloc(struct vnd_queue *q, unsigned n);
 void vnd_queue_free_chain(struct vnd_queue *q, uint16_t head);
-/* Make head available and notify the device if it wants that. */
-void vnd_queue_publish(struct vnd_queue *q, uint16_t head);
-/* Publish several heads put in with vnd_queue_put; then kick as needed. */
+/* Whether id is the head of a chain the device holds. */
+bool vnd_queue_in_flight(const struct vnd_queue *q, uint32_t id);
+/* Write descriptor i; NEXT links it to the following one of its chain. */
+void vnd_queue_set_desc(struct vnd_queue *q, uint16_t i, uint64_t addr, uint32_t len,
+			uint16_t flags);
+/* Put a head into the avail ring; vnd_queue_flush publishes and notifies. */
 void vnd_queue_put(struct vnd_queue *q, uint16_t head);
 void vnd_queue_flush(struct vnd_queue *q);
-/* Entries waiting in the used ring. */
-uint16_t vnd_queue_used_pending(struct vnd_queue *q);
-/* Ask for an interrupt when the device uses the next buffer. */
-void vnd_queue_want_interrupt(struct vnd_queue *q);
+/* Entries the device added to the used ring since we last read it. */
+uint16_t vnd_queue_used_pending(const struct vnd_queue *q);
+struct vring_used_elem vnd_queue_used_elem(const struct vnd_queue *q, uint16_t ahead);
+/* Ask for a signal when the device uses the next entry, or for none. */
+void vnd_queue_enable_irq(struct vnd_queue *q);
+void vnd_queue_disable_irq(struct vnd_queue *q);
+/* Reserve count free descriptors for a test's own chains. */
+int vnd_queue_take(struct vnd_queue *q, unsigned count, uint16_t *ids);
 
 /* --- the vhost-user frontend (vnd_frontend.c) --- */
 
 struct vnd;
+const char *vnd_request_name(uint32_t request);
+/* A request as the library makes it: an exact reply size for requests
+ * with replies of their own, an acknowledgement for the others once
+ * REPLY_ACK is negotiated. */
 int vnd_request(struct vnd *d, uint32_t request, const void *payload, uint32_t size,
 		const int *fds, int nfds, void *reply, uint32_t reply_size);
+/* Anything, as given; with reply != NULL waits for a reply and returns its
+ * payload size. */
 int vnd_request_raw(struct vnd *d, uint32_t request, uint32_t flags, const void *payload,
 		    uint32_t size, const int *fds, int nfds, void *reply, uint32_t reply_cap);
 
@@ -101,25 +160,33 @@ struct vnd {
 	bool has_mac;
 	uint8_t mac[6];
 	bool failed;
+	bool stopped;
 
+	struct vnd_layout layout;
 	struct vnd_memory mem;
 	struct vnd_queue q[VND_QUEUES];
 	uint8_t *rx_area;
-	uint32_t rx_buf;      /* bytes per RX descriptor */
-	unsigned rx_chain;    /* descriptors per RX chain (1 with MRG_RXBUF) */
+	uint32_t rx_buf;    /* bytes per RX descriptor */
+	unsigned rx_chain;  /* descriptors per RX chain */
 	uint8_t *tx_area;
-	uint32_t tx_slot_size;
-	unsigned tx_slots;
-	uint32_t *tx_free_slots;
-	unsigned tx_free_count;
+	unsigned tx_in_flight; /* frames */
 	uint8_t *scratch;
-	uint64_t ring_bytes;
 
-	int call_fd;
-	int err_fd;
+	int call_fd;                /* shared by both queues; -1 with call_nofd */
+	int err_fd[VND_QUEUES];
 	char err[256];
 };
 
 void vnd_set_error(struct vnd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline bool vnd_has(const struct vnd *d, unsigned bit) { return d->features & (1ull << bit); }
+
+/* RX (vnd_rx.c): post buffers into every free descriptor. */
+void vnd_rx_fill(struct vnd *d);
+bool vnd_rx_waiting(const struct vnd *d);
+/* TX (vnd_tx.c): reclaim what the device finished; returns how many or -EIO. */
+int vnd_tx_collect(struct vnd *d);
+unsigned vnd_tx_in_flight(const struct vnd *d);
+/* Descriptors an indirect table may need, for the memory layout. */
+unsigned vnd_tx_table_max(unsigned num, unsigned piece);
 
 #endif

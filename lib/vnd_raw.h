@@ -3,9 +3,20 @@
  * Test-only access to a driver's insides, for hostile-client tests: the
  * rings, the shared memory, and raw vhost-user requests. Not installed.
  *
- * Descriptors for hand-made chains come from vnd_raw_take_descs(): the
- * library never hands them out again, and used elements that return them
- * are skipped.
+ * Hand-made chains use descriptors reserved with vnd_raw_take_descs():
+ * the library never hands those out again, and skips used entries that
+ * return them. The TX ring has free descriptors whenever the library has
+ * nothing in flight. The RX ring has all of its descriptors posted; to
+ * build RX chains by hand, reserve descriptors between vnd_stop() and
+ * vnd_restart(): the restart posts buffers into the others only.
+ * vnd_stop() ends every reservation (a ring reset gives all back).
+ *
+ * Posted descriptors may also be rewritten in place through vnd_raw_ring():
+ * the library keeps its own copy of chain links and indexes, so that only
+ * confuses the device.
+ *
+ * Addresses in descriptors are guest-physical: vnd_raw_gpa() turns a
+ * pointer into the shared memory (the scratch area, say) into one.
  */
 #ifndef VND_RAW_H
 #define VND_RAW_H
@@ -23,21 +34,29 @@ struct vnd_raw_ring {
 	unsigned num;
 };
 
+/* The shared ring of queue q (0 = RX, 1 = TX). */
 int vnd_raw_ring(struct vnd *d, unsigned q, struct vnd_raw_ring *out);
 /* A 1 MiB area of shared memory the library never touches. */
 void *vnd_raw_scratch(struct vnd *d, size_t *size);
 /* Guest-physical address of a host pointer into our memory, or UINT64_MAX. */
 uint64_t vnd_raw_gpa(struct vnd *d, const void *host);
+/* The vhost-user connection, for writing malformed messages directly. */
 int vnd_raw_sock(struct vnd *d);
-/* The descriptor backing region i, with its file offset and size. */
+/* The descriptor backing region i, with its file offset and size (still
+ * owned by the library), or -EINVAL. */
 int vnd_raw_memfd(struct vnd *d, unsigned region, uint64_t *offset, uint64_t *size);
-/* Send any message; with reply != NULL wait for a reply and return its
- * payload size. Returns -errno on failure. */
+/* Send any message as given (flags included: add NEED_REPLY yourself). With
+ * reply != NULL wait up to 5 s for a reply to the same request and return
+ * its payload size, keeping up to reply_cap bytes; with reply == NULL
+ * return 0 once sent. -errno on failure. A reply left unread confuses the
+ * library's next request. */
 int vnd_raw_request(struct vnd *d, uint32_t request, uint32_t flags, const void *payload,
 		    uint32_t size, const int *fds, int nfds, void *reply, uint32_t reply_cap);
-/* Reserve count free descriptors of queue q for the test's own chains. */
+/* Reserve count free descriptors of queue q for the test's own chains;
+ * their indices go to ids. -ENOSPC when fewer are free. */
 int vnd_raw_take_descs(struct vnd *d, unsigned q, unsigned count, uint16_t *ids);
-/* Put head into the avail ring of queue q, publish it and kick. */
+/* Put head into the avail ring of queue q (any value, valid or not),
+ * publish it and kick (when the ring has a kick eventfd). */
 void vnd_raw_publish(struct vnd *d, unsigned q, uint16_t head);
 
 #endif

@@ -249,10 +249,13 @@ static void before_sleep(void *arg)
 		return;
 	now = monotonic_ns();
 	linger = now - l->last_progress_ns < LINK_LINGER_NS;
+	/* Cleared before the pass: a port failing or a ring changing during
+	 * it asks for another pass, and that wish must survive. */
+	l->pending = false;
 	r = run_service(l, linger ? PASS_LINGER : PASS_SLEEP, NULL);
 	if (r.moved)
 		l->last_progress_ns = now;
-	l->pending = r.more || r.moved || linger;
+	l->pending |= r.more || r.moved || linger;
 	if (l->pending)
 		evloop_want_more(l->loop);
 }

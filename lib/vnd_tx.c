@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Transmit: each frame is copied into the TX slot of its chain's head and
+ * described in one of the layouts a device must accept.
+ */
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+
+#include "vnd_internal.h"
+
+struct tx_plan {
+	enum vnd_tx_layout layout;
+	uint32_t piece;      /* frame bytes per descriptor */
+	unsigned entries;    /* descriptors of the chain (of the table with INDIRECT) */
+	unsigned ring_descs; /* descriptors it takes from the ring */
+};
+
+/* Writes a chain's descriptors one after the other: along the ring's
+ * links from the head, or into an indirect table. */
+struct desc_writer {
+	struct vnd_queue *q;
+	struct vring_desc *table;
+	uint16_t at;
+	unsigned left;
+};
+
+static uint64_t pieces_of(size_t len, uint32_t piece) { return (len + piece - 1) / piece; }
+
+unsigned vnd_tx_table_max(unsigned num, unsigned piece)
+{
+	uint64_t entries = 1 + pieces_of(VND_FRAME_MAX, piece);
+
+	return entries < num ? (unsigned)entries : num;
+}
+
+unsigned vnd_tx_in_flight(const struct vnd *d) { return d->tx_in_flight; }
+
+int vnd_tx_collect(struct vnd *d)
+{
+	struct vnd_queue *q = &d->q[VND_TX];
+	uint16_t pending;
+	int done = 0;
+
+	if (d->stopped)
+		return 0;
+	pending = vnd_queue_used_pending(q);
+	if (pending > q->num) {
+		vnd_set_error(d, "device moved the TX used index by %u", pending);
+		return -EIO;
+	}
+	for (; pending; pending--) {
+		struct vring_used_elem e = vnd_queue_used_elem(q, 0);
+
+		q->last_used++;
+		if (e.id < q->num && q->state[e.id] == DESC_RAW)
+			continue; /* a test's own chain */
+		if (!vnd_queue_in_flight(q, e.id)) {
+			vnd_set_error(d, "device returned TX descriptor %u that was not in flight", e.id);
+			return -EIO;
+		}
+		vnd_queue_free_chain(q, (uint16_t)e.id);
+		d->tx_in_flight--;
+		done++;
+	}
+	return done;
+}
+
+int vnd_tx_reclaim(struct vnd *d)
+{
+	int rc = vnd_tx_collect(d);
+
+	return rc < 0 ? rc : (int)d->tx_in_flight;
+}
+
+/* The piece size that keeps a frame within room descriptors. */
+static uint32_t fit_piece(size_t len, uint32_t piece, unsigned room)
+{
+	if (pieces_of(len, piece) <= room)
+		return piece;
+	return (uint32_t)((len + room - 1) / room);
+}
+
+static void plan_chain(const struct vnd *d, size_t len, struct tx_plan *p)
+{
+	unsigned num = d->q[VND_TX].num;
+	enum vnd_tx_layout layout = d->cfg.tx_layout;
+
+	if (layout == VND_TX_INDIRECT && !vnd_has(d, VIRTIO_RING_F_INDIRECT_DESC))
+		layout = VND_TX_SCATTER;
+	/* Tiny rings cannot hold every layout's header descriptors. */
+	if (layout == VND_TX_SCATTER && num < 3)
+		layout = VND_TX_HDR_SPLIT;
+	if (num < 2)
+		layout = VND_TX_ONE_DESC;
+
+	p->layout = layout;
+	p->piece = len ? (uint32_t)len : 1;
+	p->entries = 1;
+	switch (layout) {
+	case VND_TX_ONE_DESC:
+		break;
+	case VND_TX_HDR_SPLIT:
+		p->entries = len ? 2 : 1;
+		break;
+	case VND_TX_SCATTER:
+		p->piece = fit_piece(len, d->cfg.tx_piece, num - 2);
+		p->entries = 2 + (unsigned)pieces_of(len, p->piece);
+		break;
+	case VND_TX_INDIRECT:
+		p->piece = fit_piece(len, d->cfg.tx_piece, d->layout.tx_table_max - 1);
+		p->entries = 1 + (unsigned)pieces_of(len, p->piece);
+		break;
+	}
+	p->ring_descs = layout == VND_TX_INDIRECT ? 1 : p->entries;
+}
+
+static void emit(struct desc_writer *w, uint64_t addr, uint32_t len)
+{
+	bool more = --w->left > 0;
+
+	if (w->table) {
+		w->table[w->at] = (struct vring_desc){
+			.addr = addr,
+			.len = len,
+			.flags = more ? VRING_DESC_F_NEXT : 0,
+			.next = more ? (uint16_t)(w->at + 1) : 0,
+		};
+		w->at++;
+	} else {
+		vnd_queue_set_desc(w->q, w->at, addr, len, more ? VRING_DESC_F_NEXT : 0);
+		w->at = w->q->next[w->at];
+	}
+}
+
+static void describe(struct vnd *d, struct desc_writer *w, const struct tx_plan *p,
+		     uint64_t slot_gpa, size_t len)
+{
+	uint32_t hdr = d->hdr_len;
+
+	switch (p->layout) {
+	case VND_TX_ONE_DESC:
+		emit(w, slot_gpa, (uint32_t)(hdr + len));
+		return;
+	case VND_TX_SCATTER:
+		emit(w, slot_gpa, 5);
+		emit(w, slot_gpa + 5, hdr - 5);
+		break;
+	case VND_TX_HDR_SPLIT:
+	case VND_TX_INDIRECT:
+		emit(w, slot_gpa, hdr);
+		break;
+	}
+	for (size_t off = 0; off < len; off += p->piece)
+		emit(w, slot_gpa + hdr + off, (uint32_t)(len - off < p->piece ? len - off : p->piece));
+}
+
+int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
+{
+	struct vnd_queue *q = &d->q[VND_TX];
+	struct virtio_net_hdr_mrg_rxbuf hdr = { 0 };
+	struct desc_writer w = { .q = q };
+	struct tx_plan plan;
+	uint8_t *slot;
+	uint64_t slot_gpa;
+	int head, rc;
+
+	if (len > VND_FRAME_MAX) {
+		vnd_set_error(d, "a frame of %zu bytes is over %u", len, VND_FRAME_MAX);
+		return -EMSGSIZE;
+	}
+	if (d->stopped) {
+		vnd_set_error(d, "the rings are stopped");
+		return -ENOTCONN;
+	}
+	rc = vnd_tx_collect(d);
+	if (rc < 0)
+		return rc;
+	plan_chain(d, len, &plan);
+	if (q->num_free < plan.ring_descs) {
+		/* Full: ask to be signalled when the device frees some, then
+		 * look once more, as it may have done so meanwhile. */
+		vnd_queue_enable_irq(q);
+		rc = vnd_tx_collect(d);
+		if (rc < 0)
+			return rc;
+		if (q->num_free < plan.ring_descs)
+			return -EAGAIN;
+	}
+	/* While sending goes on, completions are collected here, unsignalled. */
+	vnd_queue_disable_irq(q);
+
+	head = vnd_queue_alloc(q, plan.ring_descs);
+	slot = d->tx_area + (uint64_t)head * d->layout.tx_stride;
+	slot_gpa = vnd_gpa(&d->mem, slot);
+	if (meta && meta->needs_csum) {
+		hdr.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		hdr.hdr.csum_start = meta->csum_start;
+		hdr.hdr.csum_offset = meta->csum_offset;
+	}
+	hdr.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	memcpy(slot, &hdr, d->hdr_len);
+	if (len)
+		memcpy(slot + d->hdr_len, frame, len);
+
+	w.left = plan.entries;
+	if (plan.layout == VND_TX_INDIRECT) {
+		w.table = (struct vring_desc *)(void *)(slot + d->layout.tx_table);
+		describe(d, &w, &plan, slot_gpa, len);
+		vnd_queue_set_desc(q, (uint16_t)head, slot_gpa + d->layout.tx_table,
+				   plan.entries * (uint32_t)sizeof(struct vring_desc),
+				   VRING_DESC_F_INDIRECT);
+	} else {
+		w.at = (uint16_t)head;
+		describe(d, &w, &plan, slot_gpa, len);
+	}
+	d->tx_in_flight++;
+	vnd_queue_put(q, (uint16_t)head);
+	vnd_queue_flush(q);
+	return 0;
+}
