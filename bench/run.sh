@@ -297,3 +297,23 @@ printf '%-34s %12s %12s\n' "private memory (KiB)" "$mem_vnp_kib" "$mem_dpdk_kib"
 } >"$out"
 echo
 echo "results written to $out"
+echo
+echo "What moved which number (bench/HISTORY.md):"
+sed -n '/^| change/,/^$/p' bench/HISTORY.md | cut -c1-160
+
+# A benchmark that measured nothing has rotted: fail, so CI notices.
+missing=
+for size in "${sizes[@]}"; do
+	for kind in dpdk vnp vnp-poll; do
+		[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
+	done
+done
+for size in "${ipp_sizes[@]}"; do
+	[ "${ipp[vnp,$size]:-0}" -gt 0 ] || missing="$missing instructions/$size"
+done
+[ -n "$lat_vnp_p50" ] && [ -n "$lat_dpdk_p50" ] || missing="$missing latency"
+[ "${mem_vnp_kib:-0}" -gt 0 ] || missing="$missing memory"
+if [ -n "$missing" ]; then
+	echo "bench: no figure for:$missing" >&2
+	exit 1
+fi

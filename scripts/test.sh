@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build vnet-p2p and run every test: the unit and integration suites three
 # times (clang; gcc with AddressSanitizer + UndefinedBehaviorSanitizer; gcc),
+# the libFuzzer targets for a bounded time, the benchmark in its short mode,
 # and the real-client suite (QEMU guests, DPDK) once, on the gcc build.
 # Stops at the first failure; ends with meson's summary.
 set -eu
@@ -21,4 +22,19 @@ run() {
 
 run build-clang clang "--no-suite realclients"
 run build-asan gcc "--no-suite realclients" -Db_sanitize=address,undefined -Db_lundef=false
+
+# Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60; 0
+# skips): any crash, leak or sanitizer report fails the run.
+if [ "${FUZZ_SECONDS:-60}" -gt 0 ]; then
+	echo "== fuzzing, ${FUZZ_SECONDS:-60} s per target (build-fuzz)"
+	FUZZ_SECONDS=${FUZZ_SECONDS:-60} fuzz/run.sh
+fi
+
+# The benchmark once in its short mode, so it cannot rot; no speed is
+# asserted (VNET_P2P_BENCH=0 skips).
+if [ "${VNET_P2P_BENCH:-1}" != 0 ]; then
+	echo "== benchmark, short mode (bench/run.sh --quick)"
+	bench/run.sh --quick --out build-release/bench-quick.json
+fi
+
 run build gcc ""
