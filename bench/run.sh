@@ -2,7 +2,7 @@
 # The vnet-p2p benchmark: vnet-p2p against DPDK's vhost switch (testpmd with
 # two net_vhost ports in io mode), driven by the same load generator.
 #
-#   bench/run.sh [--quick] [--rounds N] [--seconds S] [--out FILE]
+#   bench/run.sh [--quick] [--rounds N] [--seconds S] [--sizes 64,1500] [--out FILE]
 #
 # The generator is one dpdk-testpmd with two virtio-user ports, one on each
 # port of the switch under test, in io forwarding with --tx-first, so packets
@@ -31,8 +31,9 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1; rounds=1; seconds=2; warmup=2; sizes=(64 1500) ;;
 	--rounds) rounds=$2; shift ;;
 	--seconds) seconds=$2; shift ;;
+	--sizes) IFS=, read -r -a sizes <<<"$2"; shift ;;
 	--out) out=$2; shift ;;
-	*) echo "usage: $0 [--quick] [--rounds N] [--seconds S] [--out FILE]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--rounds N] [--seconds S] [--sizes 64,1500,..] [--out FILE]" >&2; exit 2 ;;
 	esac
 	shift
 done
