@@ -73,6 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!o.svr_path || in_args(o.svr_path, args, argc));
 		for (unsigned i = 0; i < o.register_ds_count; i++)
 			FUZZ_CHECK(in_args(o.register_ds[i], args, argc));
+		FUZZ_CHECK(o.port_count <= OPT_PORTS_MAX);
+		for (unsigned i = 0; i < o.port_count; i++) {
+			FUZZ_CHECK(in_args(o.port_arg[i], args, argc));
+			FUZZ_CHECK(o.port[i].ds_max >= 1 && o.port[i].ds_max <= PORT_DS_MAX_LIMIT);
+			FUZZ_CHECK(memchr(o.port[i].listen_path, '\0', sizeof o.port[i].listen_path));
+		}
 	} else {
 		FUZZ_CHECK(memchr(err, '\0', 160) && err[0]);
 	}

@@ -352,6 +352,8 @@ def options_seeds():
         "help": b"--help",
         "version": b"--version\0-q",
         "bad": b"-s\03\0--size\0-x\0extra",
+        "ports": b"--port\0listen=/run/a.sock,ds-max=4,mac=2:0:0:0:0:1\0--port=tap=vnp0\0-s\064",
+        "ports-bad": b"--port\0ds-max=2,,colour=blue\0--port\0listen=\0--port\0listen=/x",
     }
 
 

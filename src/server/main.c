@@ -20,6 +20,7 @@
 #include "link/link.h"
 #include "server/options.h"
 #include "util/log.h"
+#include "util/sd_notify.h"
 #include "util/unix_socket.h"
 #include "virtio/fault_guard.h"
 #include "virtio/trusted_mem.h"
@@ -75,7 +76,37 @@ static void apply_verbosity(int verbosity)
 	else if (verbosity < -1)
 		level = LOG_LVL_ERR;
 	log_set_level((enum log_level)level);
-	log_use_priority_prefix(getenv("JOURNAL_STREAM") != NULL);
+	log_use_priority_prefix(log_stderr_is_journal());
+}
+
+_Static_assert(OPT_PORTS_MAX == LINK_PORTS, "--port fills at most the link's ports");
+
+/* The --port ports, in order: the first is port 0. */
+static int create_startup_ports(struct link *link, const struct server_options *opts)
+{
+	for (unsigned i = 0; i < opts->port_count; i++) {
+		char err[256];
+		int fd = -1, rc;
+
+		rc = link_create_port(link, &opts->port[i], -1, &fd, err, sizeof err);
+		if (fd >= 0)
+			close(fd); /* not handed out: nobody could use it */
+		if (rc < 0) {
+			fprintf(stderr, "vnet-p2p: --port '%s': %s\n", opts->port_arg[i], err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Tell a service manager (Type=notify) how things stand; quiet without one. */
+static void notify(const char *state)
+{
+	int rc = notify_service_manager(state);
+
+	if (rc < 0)
+		log_warn("cannot notify the service manager at $NOTIFY_SOCKET: %s",
+			 strerror(-rc));
 }
 
 int main(int argc, char **argv)
@@ -152,7 +183,7 @@ int main(int argc, char **argv)
 	lopts.poll_usec = opts.poll_usec;
 	lopts.trusted = &trusted;
 	link = link_new(loop, &lopts);
-	if (!link)
+	if (!link || create_startup_ports(link, &opts) < 0)
 		goto out;
 	ctl = ctl_server_new(loop, link, ctl_fd);
 	if (!ctl)
@@ -168,8 +199,17 @@ int main(int argc, char **argv)
 		prctl(PR_SET_TIMERSLACK, 1000UL * opts.poll_usec / 10 + 1);
 		log_info("polling every %u us", opts.poll_usec);
 	}
+	{
+		char state[160];
+
+		snprintf(state, sizeof state, "READY=1\nSTATUS=control endpoint %.64s, %u port%s from --port",
+			 opts.svr_path ? opts.svr_path : "inherited", opts.port_count,
+			 opts.port_count == 1 ? "" : "s");
+		notify(state);
+	}
 	if (evloop_run(loop) == 0)
 		rc = 0;
+	notify("STOPPING=1");
 out:
 	ctl_server_free(ctl);
 	link_free(link);

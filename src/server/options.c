@@ -4,17 +4,19 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/checked.h"
 
-enum { OPT_SVR = 0x100, OPT_VERSION };
+enum { OPT_SVR = 0x100, OPT_PORT, OPT_VERSION };
 
 static const struct option long_options[] = {
 	{ "svr", required_argument, NULL, OPT_SVR },
 	{ "size", required_argument, NULL, 's' },
 	{ "poll", required_argument, NULL, 'p' },
 	{ "register-ds", required_argument, NULL, 'd' },
+	{ "port", required_argument, NULL, OPT_PORT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -38,6 +40,11 @@ void options_usage(const char *prog, int to_stderr)
 		"  -d, --register-ds <name> register a trusted shared-memory file (PATH or\n"
 		"                           fd:N); when given, any other client memory is\n"
 		"                           refused (repeatable)\n"
+		"      --port KEY=VALUE[,KEY=VALUE]...\n"
+		"                           create a port at start-up, with the keys of a\n"
+		"                           create request: listen=PATH or tap=NAME (one is\n"
+		"                           required), ds-max=N, mac=xx:xx:xx:xx:xx:xx\n"
+		"                           (at most twice: one link has two ports)\n"
 		"  -v, --verbose            more log output (repeatable)\n"
 		"  -q, --quiet              less log output (repeatable)\n"
 		"  -h, --help               this help\n"
@@ -61,6 +68,66 @@ static bool parse_number(const char *s, unsigned long max, unsigned long *out)
 	}
 	*out = v;
 	return true;
+}
+
+/* True when the item's key is key (the text before '='). */
+static bool item_key_is(const char *item, const char *key)
+{
+	size_t len = strlen(key);
+
+	return strncmp(item, key, len) == 0 && item[len] == '=';
+}
+
+/*
+ * One --port: comma-separated key=value items, each given to the create
+ * request's parser, so both take the same keys with the same messages.
+ * Unlike create, an unknown key is an error: a typo in a service's
+ * configuration should stop it, not be ignored in its log.
+ */
+static enum options_result parse_port(const char *arg, struct port_config *cfg, char *err,
+				      size_t errlen)
+{
+	bool reachable = false;
+	const char *p = arg;
+
+	port_config_init(cfg);
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		enum port_config_result r;
+		char msg[192], *item;
+
+		if (len == 0) {
+			snprintf(err, errlen, "--port '%.64s': empty key=value item", arg);
+			return OPTIONS_ERROR;
+		}
+		item = strndup(p, len);
+		if (!item) {
+			snprintf(err, errlen, "--port: out of memory");
+			return OPTIONS_ERROR;
+		}
+		r = port_config_apply(cfg, item, msg, sizeof msg);
+		if (r == PORT_CONFIG_UNKNOWN_KEY)
+			snprintf(err, errlen, "--port: unknown key '%.*s'",
+				 (int)MIN(strcspn(item, "="), 64), item);
+		else if (r == PORT_CONFIG_INVALID)
+			snprintf(err, errlen, "--port: %s", msg);
+		reachable |= item_key_is(item, "listen") || item_key_is(item, "tap");
+		free(item);
+		if (r != PORT_CONFIG_OK)
+			return OPTIONS_ERROR;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (!reachable) {
+		snprintf(err, errlen,
+			 "--port '%.64s': listen=PATH or tap=NAME is required (a port created at "
+			 "start-up has no descriptor to hand to anyone)",
+			 arg);
+		return OPTIONS_ERROR;
+	}
+	return OPTIONS_OK;
 }
 
 enum options_result options_parse(int argc, char **argv, struct server_options *o, char *err,
@@ -106,6 +173,17 @@ enum options_result options_parse(int argc, char **argv, struct server_options *
 				return OPTIONS_ERROR;
 			}
 			o->register_ds[o->register_ds_count++] = optarg;
+			break;
+		case OPT_PORT:
+			if (o->port_count >= OPT_PORTS_MAX) {
+				snprintf(err, errlen,
+					 "too many --port: at most %d (one link has two ports)",
+					 OPT_PORTS_MAX);
+				return OPTIONS_ERROR;
+			}
+			if (parse_port(optarg, &o->port[o->port_count], err, errlen) != OPTIONS_OK)
+				return OPTIONS_ERROR;
+			o->port_arg[o->port_count++] = optarg;
 			break;
 		case 'v':
 			o->verbosity++;

@@ -6,9 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "link/port_config.h"
+
 #define OPT_QUEUE_SIZE_DEFAULT 256u
 #define OPT_QUEUE_SIZE_MAX 32768u
 #define OPT_REGISTER_DS_MAX 32
+#define OPT_PORTS_MAX 2 /* a link has two ports */
 
 struct server_options {
 	const char *svr_path;      /* --svr */
@@ -16,6 +19,11 @@ struct server_options {
 	unsigned poll_usec;        /* -p/--poll; 0: event-driven */
 	const char *register_ds[OPT_REGISTER_DS_MAX]; /* -d/--register-ds */
 	unsigned register_ds_count;
+	/* --port: ports created at start-up, parsed by the create request's
+	 * own key parser; port_arg keeps each as typed, for messages. */
+	struct port_config port[OPT_PORTS_MAX];
+	const char *port_arg[OPT_PORTS_MAX];
+	unsigned port_count;
 	int verbosity;             /* -v minus -q */
 	bool help;
 	bool version;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "util/log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level max_level = LOG_LVL_INFO;
 static bool priority_prefix;
@@ -11,6 +15,25 @@ static bool priority_prefix;
 void log_set_level(enum log_level level) { max_level = level; }
 enum log_level log_get_level(void) { return max_level; }
 void log_use_priority_prefix(bool on) { priority_prefix = on; }
+
+bool log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat st;
+	char *end;
+
+	if (!env || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	dev = strtoumax(env, &end, 10);
+	if (end == env || *end != ':')
+		return false;
+	env = end + 1;
+	ino = strtoumax(env, &end, 10);
+	if (end == env || *end)
+		return false;
+	return dev == (uintmax_t)st.st_dev && ino == (uintmax_t)st.st_ino;
+}
 
 uint64_t monotonic_ns(void)
 {

@@ -12,8 +12,12 @@ enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_INFO = 6, LOG_LVL_DE
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Prefix lines with "<N>" (syslog priority) instead of a timestamp: set when
- * stderr is the journal (JOURNAL_STREAM). */
+ * stderr is the journal. */
 void log_use_priority_prefix(bool on);
+/* Whether stderr is the journal's stream: systemd sets JOURNAL_STREAM to its
+ * "device:inode", which an inherited variable no longer matches once stderr
+ * is redirected (to a file, a pipe, a terminal). */
+bool log_stderr_is_journal(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -21,6 +21,7 @@
 
 #include "ctl/ctl_client.h"
 #include "harness.h"
+#include "link/port_config.h"
 #include "util/unix_socket.h"
 
 /* The server refuses bad_value for option with exit 1 and a one-line
@@ -90,7 +91,7 @@ static void test_unknown_option_and_help(void **state)
 	assert_non_null(strstr(out, "--frobnicate"));
 	assert_int_equal(run_capture(help, out, sizeof out), 0);
 	for (const char *const *o = (const char *const[]){ "--svr", "--size", "--poll",
-							      "--register-ds", NULL };
+							      "--register-ds", "--port", NULL };
 	     *o; o++)
 		assert_non_null(strstr(out, *o));
 	assert_int_equal(run_capture(version, out, sizeof out), 0);
@@ -210,6 +211,123 @@ static void test_listen_port(void **state)
 	assert_int_not_equal(access(path + 7, F_OK), 0);
 }
 
+/* --port refuses what create refuses, with create's own message: compare
+ * what the server prints with what vnet-p2p-ctl create prints. */
+static void test_port_option_messages(void **state)
+{
+	static const char *const bad[] = { "ds-max=0", "ds-max=81", "ds-max=x", "mac=1:2:3:4:5",
+					   "mac=g1:2:3:4:5:6", "listen=" };
+	struct server s;
+
+	(void)state;
+	server_start(&s, NULL);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char port_arg[96], from_server[1024], from_ctl[1024];
+		const char *server_argv[] = { server_binary(), "--svr", "/tmp/vnp-never.sock",
+					      "--port", port_arg, NULL };
+		const char *ctl_argv[] = { ctl_binary(), "--svr", s.svr, "create", bad[i], "--",
+					   "/bin/true", NULL };
+		const char *srv_msg, *ctl_msg;
+
+		snprintf(port_arg, sizeof port_arg, "listen=/tmp/vnp-never-port.sock,%s", bad[i]);
+		assert_int_equal(run_capture(server_argv, from_server, sizeof from_server), 1);
+		assert_int_equal(run_capture(ctl_argv, from_ctl, sizeof from_ctl), 1);
+		/* "vnet-p2p: --port: MSG\n" and "vnet-p2p-ctl: create failed: MSG\n" */
+		srv_msg = strstr(from_server, "vnet-p2p: --port: ");
+		ctl_msg = strstr(from_ctl, "create failed: ");
+		assert_non_null(srv_msg);
+		assert_non_null(ctl_msg);
+		srv_msg += strlen("vnet-p2p: --port: ");
+		ctl_msg += strlen("create failed: ");
+		if (strcspn(srv_msg, "\n") != strcspn(ctl_msg, "\n") ||
+		    strncmp(srv_msg, ctl_msg, strcspn(ctl_msg, "\n")) != 0)
+			fail_msg("--port says '%s', create says '%s'", srv_msg, ctl_msg);
+		assert_null(strstr(from_server, "created"));
+	}
+	server_stop(&s);
+}
+
+/* Unknown keys, a missing listen=/tap= and a third --port end the server
+ * with exit 1 before it creates anything. */
+static void test_port_option_refused(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "listen=/tmp/vnp-never-port.sock,colour=blue", "--port: unknown key 'colour'" },
+		{ "ds-max=4", "listen=PATH or tap=NAME is required" },
+		{ "listen=/tmp/vnp-never-port.sock,", "empty key=value item" },
+	};
+	const char *three[] = { server_binary(), "--svr", "/tmp/vnp-never.sock", "--port",
+				"listen=/tmp/vnp-never-a.sock", "--port", "listen=/tmp/vnp-never-b.sock",
+				"--port", "listen=/tmp/vnp-never-c.sock", NULL };
+	char out[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *argv[] = { server_binary(), "--svr", "/tmp/vnp-never.sock", "--port",
+				       cases[i][0], NULL };
+
+		assert_int_equal(run_capture(argv, out, sizeof out), 1);
+		if (!strstr(out, cases[i][1]))
+			fail_msg("'--port %s' said '%s'", cases[i][0], out);
+	}
+	assert_int_equal(run_capture(three, out, sizeof out), 1);
+	assert_non_null(strstr(out, "too many --port: at most 2"));
+	assert_int_not_equal(access("/tmp/vnp-never-a.sock", F_OK), 0);
+	assert_int_not_equal(access("/tmp/vnp-never.sock", F_OK), 0);
+}
+
+/* --port ports exist as soon as the server answers: created in order with
+ * their keys, reachable at their paths, and they fill the link. A port
+ * that cannot be set up (its path is taken) ends the server with exit 1. */
+static void test_port_option_creates(void **state)
+{
+	char dir[] = "/tmp/vnp-test-port-XXXXXX", a[128], b[128], port_a[192], port_b[160];
+	const char *extra[] = { "--port", port_a, "--port", port_b, NULL };
+	struct vnp_ctl_status st;
+	struct server s;
+	char msg[512], out[1024];
+	struct stat sb;
+	int fd = -1;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof a, "%s/a.sock", dir);
+	snprintf(b, sizeof b, "%s/b.sock", dir);
+	snprintf(port_a, sizeof port_a, "ds-max=5,listen=%s,mac=2:0:0:0:0:a", a);
+	snprintf(port_b, sizeof port_b, "listen=%s", b);
+	server_start(&s, extra);
+	server_status(&s, &st);
+	assert_int_equal(st.port[0].state, 1 /* created */);
+	assert_int_equal(st.port[0].ds_max, 5);
+	assert_true(st.port[0].has_mac);
+	assert_int_equal(st.port[0].mac[5], 0xa);
+	assert_string_equal(st.port[0].listen_path, a);
+	assert_int_equal(st.port[1].state, 1 /* created */);
+	assert_int_equal(st.port[1].ds_max, PORT_DS_MAX_DEFAULT);
+	assert_false(st.port[1].has_mac);
+	assert_string_equal(st.port[1].listen_path, b);
+	assert_int_equal(stat(a, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(server_create(&s, NULL, &fd, msg, sizeof msg), -ENOMEM);
+
+	/* A second server with the same port path refuses to start. */
+	{
+		const char *argv[] = { server_binary(), "--svr", "/tmp/vnp-never.sock", "--port",
+				       port_b, NULL };
+
+		assert_int_equal(run_capture(argv, out, sizeof out), 1);
+		assert_non_null(strstr(out, "vnet-p2p: --port 'listen="));
+		assert_non_null(strstr(out, "Address already in use"));
+		assert_int_not_equal(access("/tmp/vnp-never.sock", F_OK), 0);
+	}
+	server_stop(&s);
+	/* The server removes its --port sockets. */
+	assert_int_not_equal(access(a, F_OK), 0);
+	assert_int_not_equal(access(b, F_OK), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* vnet-p2p-ctl: exit statuses, the command's environment and fd 3. */
 static void test_ctl_tool(void **state)
 {
@@ -319,6 +437,9 @@ int main(void)
 		cmocka_unit_test(test_create_keys),
 		cmocka_unit_test(test_port_allocation_and_release),
 		cmocka_unit_test(test_listen_port),
+		cmocka_unit_test(test_port_option_messages),
+		cmocka_unit_test(test_port_option_refused),
+		cmocka_unit_test(test_port_option_creates),
 		cmocka_unit_test(test_ctl_tool),
 		cmocka_unit_test(test_socket_activation),
 	};

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The server's command line (server/options.c): defaults, the original's
- * -s range (a power of 2 in 1..32768), -p, repeatable -d, --svr, and the
- * messages for unknown options, missing arguments and stray arguments.
+ * -s range (a power of 2 in 1..32768), -p, repeatable -d, --svr, --port
+ * (the create request's keys, at most two), and the messages for unknown
+ * options, missing arguments and stray arguments.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "link/port_config.h"
 #include "server/options.h"
 
 static struct server_options o;
@@ -55,6 +57,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.poll_usec, 0);
 	assert_null(o.svr_path);
 	assert_int_equal(o.register_ds_count, 0);
+	assert_int_equal(o.port_count, 0);
 	assert_int_equal(o.verbosity, 0);
 	assert_false(o.help);
 	assert_false(o.version);
@@ -160,6 +163,87 @@ static void test_register_ds(void **state)
 	expect_error("-d/--register-ds", "at most 32");
 }
 
+/* --port takes the create keys, comma-separated, in any order; each
+ * --port is the next port. */
+static void test_port_accepted(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0xab, 0, 1 };
+
+	(void)state;
+	assert_int_equal(opts("--port", "listen=/run/a.sock", NULL), OPTIONS_OK);
+	assert_int_equal(o.port_count, 1);
+	assert_string_equal(o.port[0].listen_path, "/run/a.sock");
+	assert_int_equal(o.port[0].ds_max, PORT_DS_MAX_DEFAULT);
+	assert_false(o.port[0].has_mac);
+	assert_string_equal(o.port_arg[0], "listen=/run/a.sock");
+
+	assert_int_equal(opts("--port=ds-max=7,mac=2:0:0:ab:0:1,listen=/b", "-s", "64", "--port",
+			      "listen=/c,ds-max=80", NULL),
+			 OPTIONS_OK);
+	assert_int_equal(o.port_count, 2);
+	assert_int_equal(o.port[0].ds_max, 7);
+	assert_true(o.port[0].has_mac);
+	assert_memory_equal(o.port[0].mac, mac, 6);
+	assert_string_equal(o.port[0].listen_path, "/b");
+	assert_string_equal(o.port_arg[0], "ds-max=7,mac=2:0:0:ab:0:1,listen=/b");
+	assert_int_equal(o.port[1].ds_max, 80);
+	assert_false(o.port[1].has_mac);
+	assert_string_equal(o.port[1].listen_path, "/c");
+	assert_int_equal(o.queue_size, 64);
+	/* A later key wins, as in a create request. */
+	assert_int_equal(opts("--port", "ds-max=3,listen=/a,ds-max=4", NULL), OPTIONS_OK);
+	assert_int_equal(o.port[0].ds_max, 4);
+}
+
+/* A bad value gives the create request's own message, after "--port: ". */
+static void expect_port_message(const char *arg, const char *item)
+{
+	struct port_config cfg;
+	char expected[300], msg[256];
+
+	port_config_init(&cfg);
+	assert_int_equal(port_config_apply(&cfg, item, msg, sizeof msg), PORT_CONFIG_INVALID);
+	snprintf(expected, sizeof expected, "--port: %s", msg);
+	if (opts("--port", arg, NULL) != OPTIONS_ERROR)
+		fail_msg("--port '%s' accepted", arg);
+	assert_string_equal(err, expected);
+}
+
+static void test_port_refused(void **state)
+{
+	(void)state;
+	expect_port_message("listen=/a,ds-max=0", "ds-max=0");
+	expect_port_message("ds-max=81,listen=/a", "ds-max=81");
+	expect_port_message("listen=/a,mac=1:2:3:4:5", "mac=1:2:3:4:5");
+	expect_port_message("listen=", "listen=");
+	expect_port_message("listen", "listen");
+	expect_error("listen", "socket path");
+
+	/* Unknown keys, which create ignores, stop the server. */
+	assert_int_equal(opts("--port", "listen=/a,color=blue", NULL), OPTIONS_ERROR);
+	assert_string_equal(err, "--port: unknown key 'color'");
+	assert_int_equal(opts("--port", "listen=/a,,ds-max=2", NULL), OPTIONS_ERROR);
+	expect_error("--port", "empty key=value item");
+	assert_int_equal(opts("--port", "listen=/a,", NULL), OPTIONS_ERROR);
+	expect_error("--port", "empty key=value item");
+	assert_int_equal(opts("--port", "", NULL), OPTIONS_ERROR);
+	expect_error("--port", "empty key=value item");
+	assert_int_equal(opts("--port", NULL), OPTIONS_ERROR);
+	expect_error("--port", "requires an argument");
+
+	/* Without listen= or tap= nobody could reach the port. */
+	assert_int_equal(opts("--port", "ds-max=4,mac=2:0:0:0:0:1", NULL), OPTIONS_ERROR);
+	expect_error("--port 'ds-max=4,mac=2:0:0:0:0:1'", "listen=PATH or tap=NAME is required");
+	assert_int_equal(opts("--port", "listenx=/a", NULL), OPTIONS_ERROR);
+	assert_string_equal(err, "--port: unknown key 'listenx'");
+
+	/* One link, two ports. */
+	assert_int_equal(opts("--port", "listen=/a", "--port", "listen=/b", "--port", "listen=/c",
+			      NULL),
+			 OPTIONS_ERROR);
+	expect_error("too many --port", "at most 2");
+}
+
 /* --svr, -v/-q, -h, --version. */
 static void test_flags(void **state)
 {
@@ -235,7 +319,10 @@ static void test_reparse(void **state)
 	assert_int_equal(opts("-d", "a", "-s", "8", NULL), OPTIONS_OK);
 	assert_int_equal(o.register_ds_count, 1);
 	assert_int_equal(o.queue_size, 8);
+	assert_int_equal(opts("--port", "listen=/a", "-s", "16", NULL), OPTIONS_OK);
+	assert_int_equal(o.port_count, 1);
 	assert_int_equal(opts("-v", NULL), OPTIONS_OK);
+	assert_int_equal(o.port_count, 0);
 	assert_int_equal(o.register_ds_count, 0);
 	assert_int_equal(o.queue_size, 256);
 	assert_int_equal(o.verbosity, 1);
@@ -249,6 +336,8 @@ int main(void)
 		cmocka_unit_test(test_size_refused),
 		cmocka_unit_test(test_poll),
 		cmocka_unit_test(test_register_ds),
+		cmocka_unit_test(test_port_accepted),
+		cmocka_unit_test(test_port_refused),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_unknown_option),
 		cmocka_unit_test(test_missing_argument),
