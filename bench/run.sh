@@ -165,8 +165,9 @@ done
 
 # Packets the vnet-p2p switch has forwarded (both ports' TX).
 vnp_forwarded() {
-	"$ctl_bin" --svr "$work/ctl.sock" status |
-		sed -n 's/^port [01]: .* tx-packets \([0-9]*\) .*/\1/p' | awk '{s += $1} END {print s}'
+	"$ctl_bin" --svr "$work/ctl.sock" status --prometheus |
+		sed -n 's/^vnet_p2p_packets_total{port="[01]",direction="tx"} //p' |
+		awk '{s += $1} END {print s}'
 }
 # Packets the generator has received (its cumulative RX-packets, both ports).
 gen_received() {

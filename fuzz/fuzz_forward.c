@@ -196,7 +196,7 @@ static void end_init(struct end *e, struct guest_mem *mem, unsigned ring_region,
 	e->features = features_from(fbyte);
 	vq_init(&e->vq, mem, (struct vring_desc *)(void *)desc, (struct vring_avail *)(void *)avail,
 		(struct vring_used *)(void *)used, num, base, event_idx, fbyte & FB_INDIRECT);
-	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name };
+	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name, 0, NULL };
 }
 
 /* Used elements match consumed avail entries one for one, and the cached

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vnet-p2p-ctl: create ports on a vnet-p2p link and show its state.
+ * vnet-p2p-ctl: create ports on a vnet-p2p link, show its state, and
+ * capture the packets crossing it.
  *
  *   vnet-p2p-ctl --svr PATH create [key=value]... [-- COMMAND [ARG]...]
- *   vnet-p2p-ctl --svr PATH status
+ *   vnet-p2p-ctl --svr PATH status [--json | --prometheus]
+ *   vnet-p2p-ctl --svr PATH capture [--port 0|1] [--count N] [-w FILE|-]
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,10 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture_cmd.h"
 #include "ctl/ctl_client.h"
+#include "link/port_config.h"
+#include "status_out.h"
 #include "util/unix_socket.h"
-#include "link/link.h"
-#include "net/virtio_net.h"
 #include "vnp_config.h"
 
 #define PORT_FD_FOR_COMMAND 3
@@ -40,9 +43,18 @@ static void usage(FILE *out)
 		"      VNET_P2P_PORT_PATH (for QEMU: -chardev socket,path=...). Clients may\n"
 		"      connect and reconnect while the command runs; when it exits, the\n"
 		"      path is removed and the port released.\n"
-		"  status\n"
-		"      One line per port: state, MAC, ds-max, queue sizes, counters,\n"
-		"      negotiated features.\n"
+		"  status [--json | --prometheus]\n"
+		"      Per port: state, MAC, ds-max, queue sizes, negotiated features,\n"
+		"      packets, bytes and drops (no-peer, too-big, bad-chain) per direction\n"
+		"      (tx: from the port's client, rx: to it), notifications, last error.\n"
+		"      A table by default; --json: one JSON document; --prometheus: the\n"
+		"      Prometheus text format (for node_exporter's textfile collector).\n"
+		"  capture [--port 0|1] [--count N] [-w FILE|-]\n"
+		"      Write the packets crossing the link as pcapng to FILE (default -,\n"
+		"      standard output) until N packets, SIGINT or SIGTERM, or until the\n"
+		"      output closes. One interface per port; without --port each packet\n"
+		"      appears once, inbound on its sender's port; --port P shows each on\n"
+		"      P, inbound or outbound. Reports on stderr what the capture dropped.\n"
 		"\n"
 		"Options:\n"
 		"  --svr PATH   the server's control endpoint (default: $VNET_P2P_SVR)\n"
@@ -242,38 +254,42 @@ static int cmd_create(int sock, int argc, char **argv)
 	return rc;
 }
 
-static int cmd_status(int sock)
+static int status_parse(int argc, char **argv, enum status_format *format)
 {
-	static const char *const counter_names[] = { "tx-packets", "tx-bytes", "rx-packets",
-						     "rx-bytes", "drop-no-peer", "drop-too-big",
-						     "drop-bad", "kicks", "interrupts" };
+	*format = STATUS_TABLE;
+	for (int i = 0; i < argc; i++) {
+		enum status_format f;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			f = STATUS_JSON;
+		} else if (strcmp(argv[i], "--prometheus") == 0) {
+			f = STATUS_PROMETHEUS;
+		} else {
+			fprintf(stderr, "vnet-p2p-ctl: status: unknown argument '%s'\n", argv[i]);
+			return -1;
+		}
+		if (*format != STATUS_TABLE && *format != f) {
+			fprintf(stderr, "vnet-p2p-ctl: status: --json and --prometheus exclude each other\n");
+			return -1;
+		}
+		*format = f;
+	}
+	return 0;
+}
+
+static int cmd_status(int sock, enum status_format format)
+{
 	struct vnp_ctl_status st;
 	char msg[256];
 
-	_Static_assert(sizeof counter_names / sizeof counter_names[0] == VNP_CTR_COUNT,
-		       "a name for every counter");
 	if (ctl_status(sock, &st, msg, sizeof msg) < 0) {
 		fprintf(stderr, "vnet-p2p-ctl: status failed: %s\n", msg);
 		return 1;
 	}
-	for (uint32_t i = 0; i < st.nports && i < 2; i++) {
-		const struct vnp_ctl_port *p = &st.port[i];
-		char mac[18] = "-", features[512];
-
-		if (p->has_mac)
-			format_mac(p->mac, mac);
-		printf("port %u: %-9s mac %s ds-max %u queues %u/%u", i,
-		       port_state_name((enum port_state)p->state), mac, p->ds_max,
-		       p->queue_size[0], p->queue_size[1]);
-		for (int c = 0; c < VNP_CTR_COUNT; c++)
-			printf(" %s %llu", counter_names[c], (unsigned long long)p->counter[c]);
-		printf(" features %s", p->features ? vnet_features_str(p->features, features,
-								     sizeof features) : "-");
-		if (p->listen_path[0])
-			printf(" listen %s", p->listen_path);
-		if (p->last_error[0])
-			printf(" last-error \"%s\"", p->last_error);
-		printf("\n");
+	status_print(stdout, &st, format);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "vnet-p2p-ctl: status: cannot write the output: %s\n", strerror(errno));
+		return 1;
 	}
 	return 0;
 }
@@ -281,6 +297,8 @@ static int cmd_status(int sock)
 int main(int argc, char **argv)
 {
 	const char *svr = getenv("VNET_P2P_SVR");
+	enum status_format format = STATUS_TABLE;
+	struct capture_opts capture;
 	int i, sock;
 
 	for (i = 1; i < argc; i++) {
@@ -310,7 +328,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vnet-p2p-ctl: no control endpoint: give --svr PATH\n");
 		return 1;
 	}
-	if (strcmp(argv[i], "create") != 0 && strcmp(argv[i], "status") != 0) {
+	if (strcmp(argv[i], "status") == 0) {
+		if (status_parse(argc - i - 1, argv + i + 1, &format) < 0)
+			return 1;
+	} else if (strcmp(argv[i], "capture") == 0) {
+		if (capture_parse(argc - i - 1, argv + i + 1, &capture) < 0)
+			return 1;
+	} else if (strcmp(argv[i], "create") != 0) {
 		fprintf(stderr, "vnet-p2p-ctl: unknown command '%s'\n", argv[i]);
 		return 1;
 	}
@@ -322,5 +346,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "create") == 0)
 		return cmd_create(sock, argc - i - 1, argv + i + 1);
-	return cmd_status(sock);
+	if (strcmp(argv[i], "capture") == 0)
+		return capture_run(sock, &capture);
+	return cmd_status(sock, format);
 }

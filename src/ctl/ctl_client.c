@@ -75,6 +75,14 @@ static int recv_reply(int sock, uint16_t op, void *buf, uint32_t cap, uint32_t *
 
 	*fd = -1;
 	rc = recv_exact(sock, &hdr, sizeof hdr, fd);
+	if (rc == 0 && hdr.magic == VNP_CTL_MAGIC && hdr.version != VNP_CTL_VERSION) {
+		snprintf(msg, msglen,
+			 "the server speaks control protocol version %u, this program version %u "
+			 "(use the vnet-p2p-ctl of the server's release)",
+			 hdr.version, VNP_CTL_VERSION);
+		rc = -EPROTO;
+		goto fail;
+	}
 	if (rc == 0 && (hdr.magic != VNP_CTL_MAGIC || hdr.op != op || hdr.len > sizeof payload))
 		rc = -EPROTO;
 	if (rc == 0)
@@ -154,6 +162,32 @@ int ctl_status(int sock, struct vnp_ctl_status *out, char *msg, size_t msglen)
 		close(fd);
 	if (rc == 0 && got != sizeof *out) {
 		snprintf(msg, msglen, "status reply of unexpected size");
+		rc = -EPROTO;
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		out->port[i].listen_path[sizeof out->port[i].listen_path - 1] = '\0';
+		out->port[i].last_error[sizeof out->port[i].last_error - 1] = '\0';
+		out->port[i].tap_name[sizeof out->port[i].tap_name - 1] = '\0';
+	}
+	return rc;
+}
+
+int ctl_capture_start(int sock, struct vnp_ctl_capture_info *info, char *msg, size_t msglen)
+{
+	uint32_t got = 0;
+	int fd, rc;
+
+	rc = send_request(sock, VNP_CTL_CAPTURE, NULL, 0, -1);
+	if (rc < 0) {
+		snprintf(msg, msglen, "cannot send the request: %s", strerror(-rc));
+		return rc;
+	}
+	memset(info, 0, sizeof *info);
+	rc = recv_reply(sock, VNP_CTL_CAPTURE, info, sizeof *info, &got, &fd, msg, msglen);
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && (got != sizeof *info || info->snaplen > VNP_CAP_SNAPLEN)) {
+		snprintf(msg, msglen, "capture reply of unexpected form");
 		rc = -EPROTO;
 	}
 	return rc;

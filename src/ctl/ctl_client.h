@@ -20,4 +20,8 @@ int ctl_create(int sock, const char *const *args, int nargs, int listen_fd,
 
 int ctl_status(int sock, struct vnp_ctl_status *out, char *msg, size_t msglen);
 
+/* Ask for the capture stream. On success (0) the socket carries it from
+ * now on: read it with struct capture_reader (ctl/capture_reader.h). */
+int ctl_capture_start(int sock, struct vnp_ctl_capture_info *info, char *msg, size_t msglen);
+
 #endif

@@ -4,6 +4,10 @@
  * `svr` IPC gate. A request is a header and a payload on a UNIX stream
  * socket; so is the reply. create's reply carries the port (a descriptor,
  * SCM_RIGHTS): the capability.
+ *
+ * The header's layout never changes; VNP_CTL_VERSION changes with
+ * anything else. A request of another version is refused with EPROTO and
+ * a text naming both versions; a client refuses a reply of another version.
  */
 #ifndef VNP_CTL_PROTO_H
 #define VNP_CTL_PROTO_H
@@ -11,7 +15,7 @@
 #include <stdint.h>
 
 #define VNP_CTL_MAGIC 0x50324e56u /* "VN2P" */
-#define VNP_CTL_VERSION 1
+#define VNP_CTL_VERSION 2
 #define VNP_CTL_PAYLOAD_MAX 4096u
 
 enum vnp_ctl_op {
@@ -23,6 +27,13 @@ enum vnp_ctl_op {
 	VNP_CTL_CREATE = 1,
 	/* Empty payload. Reply: struct vnp_ctl_status. */
 	VNP_CTL_STATUS = 2,
+	/* Empty payload. Reply: struct vnp_ctl_capture_info, or -EBUSY while
+	 * another capture runs. Then the connection carries the capture stream
+	 * (struct vnp_cap_record below) from the server. The client sends
+	 * nothing more; it shuts down its sending side to end the capture, and
+	 * the server sends what it still holds, a VNP_CAP_END record, and
+	 * closes. */
+	VNP_CTL_CAPTURE = 3,
 };
 
 struct vnp_ctl_header {
@@ -40,16 +51,24 @@ struct vnp_ctl_created {
 	uint8_t pad;
 };
 
+/*
+ * Counters of a port (see struct port_stats). tx is what this port's
+ * client sent, rx what it was given. A packet lost on the way is counted
+ * once, as a drop of the sender's tx; too_big also as a drop of the
+ * receiver's rx, since its buffers are the reason.
+ */
 enum vnp_ctl_counter {
 	VNP_CTR_TX_PACKETS,
 	VNP_CTR_TX_BYTES,
 	VNP_CTR_RX_PACKETS,
 	VNP_CTR_RX_BYTES,
-	VNP_CTR_DROP_NO_PEER,
-	VNP_CTR_DROP_TOO_BIG,
-	VNP_CTR_DROP_BAD,
+	VNP_CTR_DROP_NO_PEER,    /* tx: the peer could not receive */
+	VNP_CTR_DROP_TOO_BIG,    /* tx: larger than the peer's receive buffers */
+	VNP_CTR_DROP_BAD,        /* tx: a malformed packet or TX chain */
 	VNP_CTR_KICKS,
 	VNP_CTR_INTERRUPTS,
+	VNP_CTR_RX_DROP_TOO_BIG, /* rx: from the peer, larger than our buffers */
+	VNP_CTR_RX_DROP_BAD,     /* rx: an RX chain that broke the rules */
 	VNP_CTR_COUNT,
 };
 
@@ -64,13 +83,44 @@ struct vnp_ctl_port {
 	uint32_t pad2;
 	uint64_t counter[VNP_CTR_COUNT];
 	char listen_path[108];
+	char tap_name[16]; /* a TAP end's interface; empty otherwise */
 	char last_error[160];
 };
 
 struct vnp_ctl_status {
 	uint32_t nports;
-	uint32_t pad;
+	uint32_t captures; /* capture subscribers attached */
 	struct vnp_ctl_port port[2];
+};
+
+struct vnp_ctl_capture_info {
+	uint32_t buffer_bytes; /* what the server holds for a slow reader */
+	uint32_t snaplen;      /* the longest frame a record carries */
+};
+
+/* ---- the capture stream ---- */
+
+/* Every frame the link can carry fits a record whole. */
+#define VNP_CAP_SNAPLEN (14u + 4u + 65535u)
+
+enum vnp_cap_type {
+	VNP_CAP_PACKET = 1, /* len bytes of an Ethernet frame, delivered to the peer */
+	VNP_CAP_END = 2,    /* struct vnp_cap_end; the last record */
+};
+
+/* Each record starts 8-byte aligned: this header, len bytes, zero padding
+ * up to the next multiple of 8. */
+struct vnp_cap_record {
+	uint16_t type;
+	uint8_t port;     /* VNP_CAP_PACKET: the port whose client sent it; else 0 */
+	uint8_t pad;      /* 0 */
+	uint32_t len;
+	uint64_t time_ns; /* CLOCK_REALTIME */
+};
+
+struct vnp_cap_end {
+	uint64_t packets[2]; /* frames recorded, by sending port */
+	uint64_t dropped[2]; /* frames the capture had no room for, by sending port */
 };
 
 #endif

@@ -13,12 +13,18 @@
 #include "ctl/create_request.h"
 #include "ctl/ctl_proto.h"
 #include "evloop/evloop.h"
+#include "link/capture.h"
 #include "link/link.h"
 #include "util/log.h"
 #include "util/unix_socket.h"
 
 /* Control clients at once; more are turned away. */
 #define CTL_CLIENTS_MAX 16
+_Static_assert(sizeof(struct vnp_ctl_status) <= VNP_CTL_PAYLOAD_MAX, "status fits a reply");
+
+/* handle_request(): the connection now belongs to the capture. */
+#define HANDED_OVER 1
+
 /* A client that has not finished its request by then is dropped. */
 #define CTL_REQUEST_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
 
@@ -140,6 +146,7 @@ static int handle_status(struct ctl_client *c)
 
 	memset(&st, 0, sizeof st);
 	st.nports = LINK_PORTS;
+	st.captures = capture_count(c->srv->link);
 	for (unsigned i = 0; i < LINK_PORTS; i++) {
 		struct vnp_ctl_port *o = &st.port[i];
 		struct port_status ps;
@@ -161,10 +168,42 @@ static int handle_status(struct ctl_client *c)
 		o->counter[VNP_CTR_DROP_BAD] = ps.stats.drop_bad;
 		o->counter[VNP_CTR_KICKS] = ps.stats.kicks;
 		o->counter[VNP_CTR_INTERRUPTS] = ps.stats.interrupts;
+		o->counter[VNP_CTR_RX_DROP_TOO_BIG] = ps.stats.rx_drop_too_big;
+		o->counter[VNP_CTR_RX_DROP_BAD] = ps.stats.rx_drop_bad;
 		snprintf(o->listen_path, sizeof o->listen_path, "%s", ps.cfg.listen_path);
 		snprintf(o->last_error, sizeof o->last_error, "%s", ps.last_error);
 	}
 	return reply(c, VNP_CTL_STATUS, 0, &st, sizeof st, -1);
+}
+
+/* The connection becomes the link's capture subscriber: the reply is the
+ * last thing this module sends on it. */
+static int handle_capture(struct ctl_client *c)
+{
+	struct vnp_ctl_capture_info info = {
+		.buffer_bytes = CAPTURE_BUFFER_BYTES,
+		.snaplen = VNP_CAP_SNAPLEN,
+	};
+	char err[160];
+	int rc;
+
+	if (c->hdr.len != 0)
+		return reply_error(c, VNP_CTL_CAPTURE, EINVAL, "capture takes no arguments");
+	if (capture_count(c->srv->link))
+		return reply_error(c, VNP_CTL_CAPTURE, EBUSY,
+				   "a capture is running already (one at a time)");
+	/* One watch per descriptor: ours goes before the capture adds its own. */
+	evloop_del(c->srv->loop, &c->watch);
+	rc = capture_attach(c->srv->link, c->fd, err, sizeof err);
+	if (rc < 0) {
+		reply_error(c, VNP_CTL_CAPTURE, -rc, err);
+		return rc;
+	}
+	c->in_use = false;
+	/* The capture sends nothing before the loop turns: this reply is first. */
+	if (reply(c, VNP_CTL_CAPTURE, 0, &info, sizeof info, -1) < 0)
+		capture_detach(c->srv->link);
+	return HANDED_OVER;
 }
 
 static int handle_request(struct ctl_client *c)
@@ -176,6 +215,10 @@ static int handle_request(struct ctl_client *c)
 		if (c->passed_fd >= 0)
 			return reply_error(c, c->hdr.op, EINVAL, "status takes no descriptor");
 		return handle_status(c);
+	case VNP_CTL_CAPTURE:
+		if (c->passed_fd >= 0)
+			return reply_error(c, c->hdr.op, EINVAL, "capture takes no descriptor");
+		return handle_capture(c);
 	}
 	return reply_error(c, c->hdr.op, EOPNOTSUPP, "unknown request");
 }
@@ -184,7 +227,7 @@ static void on_client_event(void *arg, uint32_t events)
 {
 	struct ctl_client *c = arg;
 	const uint32_t hsize = sizeof c->hdr;
-	int fds[1], nfds;
+	int fds[1], nfds, rc;
 	ssize_t n;
 	uint8_t *dst;
 	uint32_t want;
@@ -217,8 +260,19 @@ static void on_client_event(void *arg, uint32_t events)
 	}
 	c->have += (uint32_t)n;
 	if (c->have == hsize) {
-		if (c->hdr.magic != VNP_CTL_MAGIC || c->hdr.version != VNP_CTL_VERSION ||
-		    c->hdr.len > VNP_CTL_PAYLOAD_MAX) {
+		if (c->hdr.magic == VNP_CTL_MAGIC && c->hdr.version != VNP_CTL_VERSION) {
+			char msg[128];
+
+			snprintf(msg, sizeof msg,
+				 "control protocol version %u is not supported: this server speaks "
+				 "version %u (use the vnet-p2p-ctl of the same release)",
+				 c->hdr.version, VNP_CTL_VERSION);
+			log_warn("control client: %s", msg);
+			reply_error(c, c->hdr.op, EPROTO, msg);
+			client_close(c);
+			return;
+		}
+		if (c->hdr.magic != VNP_CTL_MAGIC || c->hdr.len > VNP_CTL_PAYLOAD_MAX) {
 			log_warn("control client sent a malformed request header");
 			reply_error(c, c->hdr.op, EPROTO, "malformed request");
 			client_close(c);
@@ -227,7 +281,10 @@ static void on_client_event(void *arg, uint32_t events)
 	}
 	if (c->have < hsize || c->have < hsize + c->hdr.len)
 		return;
-	if (handle_request(c) < 0) {
+	rc = handle_request(c);
+	if (rc == HANDED_OVER)
+		return;
+	if (rc < 0) {
 		client_close(c);
 		return;
 	}

@@ -42,6 +42,15 @@ struct csum_job {
 	uint8_t *field_ptr[2]; /* where the field's two bytes landed */
 };
 
+/* Work on the frame's pieces beside the copy. Both kinds are rare, so a
+ * single test per piece covers them. */
+struct piece_work {
+	bool any;                    /* cs.active, or a capture */
+	struct csum_job cs;
+	struct capture_buf *capture; /* records the frame as the receiver gets it */
+	struct capture_rec rec;
+};
+
 /* Where num_buffers landed, to patch once the packet's chains are known. */
 struct patch16 {
 	uint8_t *ptr[2];
@@ -134,12 +143,17 @@ static enum rx_step rx_write_header(struct rx_writer *w, const uint8_t *hdr, uns
 	return RX_OK;
 }
 
-static void copy_piece(struct csum_job *cs, uint8_t *dst, const uint8_t *src, uint32_t n,
+static void copy_piece(struct piece_work *pw, uint8_t *dst, const uint8_t *src, uint32_t n,
 		       uint32_t pos)
 {
+	struct csum_job *cs = &pw->cs;
 	uint32_t end = pos + n;
 
 	memcpy(dst, src, n);
+	if (!pw->any)
+		return;
+	if (pw->capture)
+		capture_rec_append(pw->capture, &pw->rec, dst, n);
 	if (!cs->active)
 		return;
 	/* Sum what we wrote, not the sender's buffer: it may change under us. */
@@ -194,7 +208,8 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	uint8_t wire[VNET_HDR_MAX];
 	struct vnet_hdr in, out = { 0 };
 	struct patch16 num_buffers = { { NULL, NULL } };
-	struct csum_job cs = { 0 };
+	struct piece_work pw = { 0 };
+	struct csum_job *cs = &pw.cs;
 	struct vq_chain txc;
 	struct rx_writer w;
 	enum vq_error err;
@@ -223,11 +238,15 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 			out.csum_start = in.csum_start;
 			out.csum_offset = in.csum_offset;
 		} else {
-			cs.active = true;
+			cs->active = true;
 		}
-		cs.start = in.csum_start;
-		cs.field = (uint32_t)in.csum_start + in.csum_offset;
+		cs->start = in.csum_start;
+		cs->field = (uint32_t)in.csum_start + in.csum_offset;
 	}
+	pw.capture = src->capture;
+	if (pw.capture)
+		capture_rec_begin(pw.capture, &pw.rec);
+	pw.any = cs->active || pw.capture;
 	out.num_buffers = 1;
 	vnet_hdr_encode(&out, dst_hdr_len, wire);
 
@@ -254,22 +273,25 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 			st = RX_TOO_BIG;
 			goto rx_stop;
 		}
-		copy_piece(&cs, w.ptr, tx_ptr, n, frame_len);
+		copy_piece(&pw, w.ptr, tx_ptr, n, frame_len);
 		rx_advance(&w, n);
 		tx_ptr += n;
 		tx_left -= n;
 		frame_len += n;
 	}
 
-	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && cs.field + 2 > frame_len) {
+	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && cs->field + 2 > frame_len) {
 		tx_consume(src->vq, tx_head);
 		count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 		return PKT_DROPPED;
 	}
-	if (cs.active) {
-		struct patch16 field = { { cs.field_ptr[0], cs.field_ptr[1] } };
+	if (cs->active) {
+		struct patch16 field = { { cs->field_ptr[0], cs->field_ptr[1] } };
+		uint16_t sum = csum_finish(&cs->acc);
 
-		patch16_write(&field, csum_finish(&cs.acc));
+		patch16_write(&field, sum);
+		if (pw.capture)
+			capture_rec_patch(pw.capture, &pw.rec, cs->field, &sum, sizeof sum);
 	}
 	if (w.chains > 1)
 		patch16_write(&num_buffers, w.chains);
@@ -283,6 +305,8 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	src->stats->tx_bytes += frame_len;
 	dst->stats->rx_packets++;
 	dst->stats->rx_bytes += frame_len;
+	if (pw.capture)
+		capture_rec_commit(pw.capture, &pw.rec, src->port);
 	return PKT_SENT;
 
 rx_stop:
@@ -291,6 +315,7 @@ rx_stop:
 		return PKT_WAIT;
 	case RX_TOO_BIG:
 		tx_consume(src->vq, tx_head);
+		dst->stats->rx_drop_too_big++;
 		count_drop(src, &src->stats->drop_too_big, "larger than the receiver's buffers");
 		return PKT_DROPPED;
 	case RX_FAULT:
@@ -369,6 +394,8 @@ static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *
 	src->stats->tx_bytes += flen;
 	dst->stats->rx_packets++;
 	dst->stats->rx_bytes += flen;
+	if (__builtin_expect(src->capture != NULL, 0))
+		capture_packet(src->capture, src->port, rp + dst_hdr_len, flen);
 	return PKT_SENT;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "link/capture.h"
 #include "net/virtio_net.h"
 
 /* Packets per direction before the other direction and the control path
@@ -42,6 +43,8 @@ static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
 	e->stats = &p->stats;
 	e->ratelimit = &p->ratelimit;
 	e->name = p->name;
+	e->port = p->index;
+	e->capture = capture_recording(p->link);
 }
 
 /* A frontend that lost track (a restarted DPDK virtio-user sends base 0
@@ -124,6 +127,11 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 
 		switch (st) {
 		case FWD_FAULT:
+			/* A bad chain counts in the direction of its ring. */
+			if (fault.guilty)
+				dst->stats.rx_drop_bad++;
+			else
+				src->stats.drop_bad++;
 			vu_dev_fail(fault.guilty ? &dst->dev : &src->dev, "%s on ring %u",
 				    vq_error_str(fault.error),
 				    fault.guilty ? VNET_RX_QUEUE : VNET_TX_QUEUE);
@@ -245,8 +253,10 @@ static void before_sleep(void *arg)
 	bool linger;
 	struct pass_result r;
 
-	if (!l->pending)
+	if (!l->pending) {
+		capture_flush(l);
 		return;
+	}
 	now = monotonic_ns();
 	linger = now - l->last_progress_ns < LINK_LINGER_NS;
 	/* Cleared before the pass: a port failing or a ring changing during
@@ -258,6 +268,8 @@ static void before_sleep(void *arg)
 	l->pending |= r.more || r.moved || linger;
 	if (l->pending)
 		evloop_want_more(l->loop);
+	/* What the pass recorded goes out now; a full socket waits for EPOLLOUT. */
+	capture_flush(l);
 }
 
 static void on_timer(void *arg, uint32_t events)
@@ -333,6 +345,7 @@ void link_free(struct link *l)
 {
 	if (!l)
 		return;
+	capture_detach(l);
 	for (unsigned p = 0; p < LINK_PORTS; p++)
 		port_release(&l->port[p]);
 	/* Whatever the releases published gets its interrupts. */

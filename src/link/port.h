@@ -14,6 +14,8 @@
 #include "vhost/vu_dev.h"
 #include "virtio/fault_guard.h"
 
+struct capture;
+
 struct port {
 	struct link *link;
 	unsigned index;
@@ -52,6 +54,7 @@ struct link {
 	struct evloop_watch timer_watch;
 	bool timer_armed;
 	struct fault_guard guard;
+	struct capture *capture; /* the capture subscriber, or NULL */
 };
 
 void port_init(struct port *p, struct link *link, unsigned index);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -186,6 +187,61 @@ int run_capture(const char *const *argv, char *out, size_t outlen)
 	}
 	out[have] = '\0';
 	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_output(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen)
+{
+	int op[2], ep[2], status;
+	char *buf[2] = { out, err };
+	size_t cap[2] = { outlen, errlen }, have[2] = { 0, 0 };
+	struct pollfd pfd[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(op), 0);
+	assert_int_equal(pipe(ep), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(op[1], 1);
+		dup2(ep[1], 2);
+		close(op[0]);
+		close(op[1]);
+		close(ep[0]);
+		close(ep[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(op[1]);
+	close(ep[1]);
+	pfd[0] = (struct pollfd){ .fd = op[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = ep[0], .events = POLLIN };
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		if (poll(pfd, 2, -1) < 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			char junk[4096];
+			ssize_t n;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			/* Beyond the caller's room the rest is read and dropped. */
+			if (cap[i] && have[i] < cap[i] - 1)
+				n = read(pfd[i].fd, buf[i] + have[i], cap[i] - 1 - have[i]);
+			else
+				n = read(pfd[i].fd, junk, sizeof junk);
+			if (n <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			} else if (cap[i] && have[i] < cap[i] - 1) {
+				have[i] += (size_t)n;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (cap[i])
+			buf[i][have[i]] = '\0';
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

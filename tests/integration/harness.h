@@ -38,6 +38,9 @@ void server_status(struct server *s, struct vnp_ctl_status *st);
 
 /* Run a program to completion, capturing stderr; returns its exit status. */
 int run_capture(const char *const *argv, char *out, size_t outlen);
+/* Run a program to completion: its stdout into out, its stderr into err
+ * (both NUL-terminated, cut at their size); returns its exit status. */
+int run_output(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Paths of the built programs (from the environment meson gives tests). */
 const char *server_binary(void);

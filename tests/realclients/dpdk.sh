@@ -40,7 +40,8 @@ ctl() { "$ctl_bin" --svr "$svr" "$@"; }
 
 # The last "Forward statistics" block's value of a counter.
 stat_of() { sed -n "/Forward statistics for port 0/,/----------/s/.*$2: *\([0-9]*\).*/\1/p" "$work/$1.log" | tail -n1; }
-counter() { ctl status | sed -n "s/^port $1: .* $2 \([0-9]*\) .*/\1/p"; }
+# metric PORT NAME MORE_LABELS: one value from `status --prometheus`.
+metric() { ctl status --prometheus | sed -n "s/^vnet_p2p_$2{port=\"$1\"$3} //p"; }
 
 "$server" --svr "$svr" 2>"$work/server.log" &
 server_pid=$!
@@ -76,13 +77,14 @@ received=$(stat_of rx RX-packets)
 echo "txpkts $txpkts: sent $sent, received $received"
 [ "$sent" = "$received" ] || fail "lost $((sent - received)) of $sent packets"
 [ "$(stat_of rx RX-dropped)" = 0 ] || fail "the receiver dropped packets"
-fwd=$(counter 0 tx-packets)
-delivered=$(counter 1 rx-packets)
+fwd=$(metric 0 packets_total ',direction="tx"')
+delivered=$(metric 1 packets_total ',direction="rx"')
 [ "$fwd" = "$sent" ] && [ "$delivered" = "$sent" ] ||
 	fail "server counted $fwd forwarded and $delivered delivered for $sent sent"
-for what in drop-no-peer drop-too-big drop-bad; do
-	[ "$(counter 0 "$what")" = 0 ] || fail "server counted $what"
+for reason in no_peer too_big bad_chain; do
+	[ "$(metric 0 drops_total ",direction=\"tx\",reason=\"$reason\"")" = 0 ] ||
+		fail "server counted drops: $reason"
 done
-bytes=$(counter 1 rx-bytes)
+bytes=$(metric 1 bytes_total ',direction="rx"')
 echo "server: $fwd packets forwarded, $bytes bytes, no drops"
 echo "passed"

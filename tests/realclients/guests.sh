@@ -99,12 +99,14 @@ mismatch)
 	wait_line server "VNP sent-md5" 60 || exit 1
 	start_guest client "$work/p1.sock" 10.0.0.1 10.0.0.2 client 8 ",mrg_rxbuf=off"
 	wait_line client "VNP up" 60 || exit 1
-	status=$(ctl status)
+	# The negotiated features, from the port_info lines of --prometheus.
+	features=$(ctl status --prometheus |
+		sed -n 's/^vnet_p2p_port_info{port="\([01]\)".*,features="\([^"]*\)".*/port \1: \2/p')
 	check_client client server
-	echo "$status" | sed -n 's/.*\(port [01]\): .*features \(.*\)/\1: \2/p'
-	echo "$status" | grep "^port 0" | grep -q "GUEST_CSUM" && fail "port 0 negotiated GUEST_CSUM"
-	echo "$status" | grep "^port 1" | grep -q "MRG_RXBUF" && fail "port 1 negotiated MRG_RXBUF"
-	echo "$status" | grep "^port 1" | grep -q "GUEST_CSUM" || fail "port 1 lacks GUEST_CSUM"
+	echo "$features"
+	echo "$features" | grep "^port 0" | grep -q "GUEST_CSUM" && fail "port 0 negotiated GUEST_CSUM"
+	echo "$features" | grep "^port 1" | grep -q "MRG_RXBUF" && fail "port 1 negotiated MRG_RXBUF"
+	echo "$features" | grep "^port 1" | grep -q "GUEST_CSUM" || fail "port 1 lacks GUEST_CSUM"
 	;;
 mac)
 	# The MAC of create reaches QEMU's device through VNET_P2P_MAC.

@@ -46,8 +46,8 @@ static void end_init(struct end *e, uint64_t features, const char *name)
 	fix_init(&e->f, 2);
 	fix_ring_init(&e->f, &e->tx, NUM, false, true);
 	fix_ring_init(&e->f, &e->rx, NUM, false, true);
-	e->fe_tx = (struct fwd_end){ &e->tx.vq, features, &e->stats, &e->rl, name };
-	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name };
+	e->fe_tx = (struct fwd_end){ &e->tx.vq, features, &e->stats, &e->rl, name, 0, NULL };
+	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name, 0, NULL };
 }
 
 static int setup(void **state)
