@@ -7,7 +7,7 @@ set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc clang libcmocka-dev"
 guest_pkgs="qemu-system-x86 busybox-static cpio"
-test_pkgs="libclang-rt-14-dev iproute2 procps dpdk-dev libjson-c-dev tcpdump"
+test_pkgs="libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;

@@ -33,10 +33,12 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  create [key=value]... [-- COMMAND [ARG]...]\n"
 		"      Create a port. Keys: ds-max=1..80 (default 2), mac=xx:xx:xx:xx:xx:xx,\n"
-		"      listen=PATH. With a command, run it with the port as descriptor 3\n"
-		"      (VNET_P2P_PORT_FD=3, VNET_P2P_MAC when the port has a MAC); the port\n"
-		"      is released when the command and its children have closed it.\n"
-		"      Without a command, listen=PATH is required.\n"
+		"      listen=PATH, tap=NAME (the port's far end is that Linux TAP interface,\n"
+		"      created or attached). With a command, run it with the port as\n"
+		"      descriptor 3 (VNET_P2P_PORT_FD=3, VNET_P2P_MAC when the port has a\n"
+		"      MAC); the port is released when the command and its children have\n"
+		"      closed it. Without a command, listen=PATH or tap=NAME is required;\n"
+		"      tap=NAME takes no command.\n"
 		"  create [key=value]... --path -- COMMAND [ARG]...\n"
 		"      Create a port reachable only at a fresh socket path in a new\n"
 		"      directory that only you can enter, given to the command as\n"
@@ -185,7 +187,7 @@ static int cmd_create(int sock, int argc, char **argv)
 	struct port_access access = { -1, NULL };
 	char msg[1024], mac[18];
 	char **command = NULL;
-	bool has_listen = false, path_mode = false;
+	bool has_listen = false, has_tap = false, path_mode = false;
 	int nargs = 0, port_fd = -1, rc;
 	char **args = argv;
 
@@ -204,15 +206,23 @@ static int cmd_create(int sock, int argc, char **argv)
 		}
 		if (strncmp(argv[i], "listen=", 7) == 0)
 			has_listen = true;
+		if (strncmp(argv[i], "tap=", 4) == 0)
+			has_tap = true;
 		args[nargs++] = argv[i];
+	}
+	if (has_tap && command) {
+		fprintf(stderr, "vnet-p2p-ctl: create: a tap= port has no descriptor to give a "
+				"command: create it without one\n");
+		return 1;
 	}
 	if (path_mode && (!command || has_listen)) {
 		fprintf(stderr, "vnet-p2p-ctl: create: --path needs a command and excludes listen=\n");
 		return 1;
 	}
-	if (!command && !has_listen) {
-		fprintf(stderr, "vnet-p2p-ctl: create: without a command, listen=PATH is required "
-				"(otherwise the port would be released when this tool exits)\n");
+	if (!command && !has_listen && !has_tap) {
+		fprintf(stderr, "vnet-p2p-ctl: create: without a command, listen=PATH is required, "
+				"or tap=NAME (otherwise the port would be released when this "
+				"tool exits)\n");
 		return 1;
 	}
 	if (path_mode && make_private_path(&priv) < 0)

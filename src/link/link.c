@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "link/capture.h"
+#include "link/tap_forward.h"
 #include "net/virtio_net.h"
 
 /* Packets per direction before the other direction and the control path
@@ -45,6 +46,43 @@ static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
 	e->name = p->name;
 	e->port = p->index;
 	e->capture = capture_recording(p->link);
+}
+
+/* The TAP end of a link: a fwd_end without a ring, counting in its port. */
+static void tap_end_init(struct fwd_end *e, struct port *p)
+{
+	e->vq = NULL;
+	e->features = 0;
+	e->stats = &p->stats;
+	e->ratelimit = &p->ratelimit;
+	e->name = p->name;
+	e->port = p->index;
+	e->capture = capture_recording(p->link);
+}
+
+/* The kernel hears about the client on the other port: its header size and
+ * checksum offload, and a carrier only while the client's port runs. */
+static void sync_tap(struct link *l, struct port *tp)
+{
+	struct port *client = peer_of(l, tp);
+	bool running = client->in_use && port_state(client) == PORT_RUNNING;
+	bool was = tp->tap.carrier;
+	int rc = 0;
+
+	if (running) {
+		uint64_t f = client->dev.features;
+
+		rc = tap_configure(&tp->tap, vnet_hdr_len(f), f & BIT64(VIRTIO_NET_F_GUEST_CSUM));
+		if (rc == 0 && !tp->tap.carrier)
+			rc = tap_set_carrier(&tp->tap, true);
+	} else if (tp->tap.carrier) {
+		rc = tap_set_carrier(&tp->tap, false);
+	}
+	if (rc < 0)
+		log_limited(&tp->ratelimit, LOG_LVL_ERR, "%s: cannot set up the TAP %s: %s", tp->name,
+			    tp->tap.name, strerror(-rc));
+	else if (was != tp->tap.carrier)
+		log_info("%s: TAP %s carrier %s", tp->name, tp->tap.name, running ? "on" : "off");
 }
 
 /* A frontend that lost track (a restarted DPDK virtio-user sends base 0
@@ -94,6 +132,62 @@ struct pass_result {
 	unsigned moved; /* TX packets consumed */
 };
 
+/* From a TAP into its client's RX ring, until the kernel has nothing more,
+ * the client has no room, or the budget is spent. While the client has no
+ * room the TAP's input is not watched: the kernel's queue holds (and past
+ * its length drops) the frames, and an RX kick brings us back. */
+static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
+			     struct pass_result *res)
+{
+	struct port *client = peer_of(l, tp);
+	struct vq *rx = port_state(client) == PORT_RUNNING ? port_vq(client, VNET_RX_QUEUE) : NULL;
+	struct fwd_end s, d;
+
+	tap_end_init(&s, tp);
+	if (!rx) {
+		/* Nobody to take them: frames left from before are dropped. */
+		port_tap_watch_input(tp, true);
+		if (tap_discard_packets(&tp->tap, &s, LINK_BUDGET) == FWD_MORE)
+			res->more = true;
+		return;
+	}
+	fwd_end_init(&d, client, rx);
+	for (;;) {
+		uint64_t before = tp->stats.tx_packets;
+		struct fwd_fault fault;
+		enum fwd_status st;
+		uint16_t seen, count;
+
+		st = tap_receive_packets(&tp->tap, &s, &d, LINK_BUDGET, &fault);
+		res->moved += (unsigned)(tp->stats.tx_packets - before);
+		vq_used_publish(rx);
+
+		switch (st) {
+		case FWD_FAULT:
+			client->stats.rx_drop_bad++;
+			vu_dev_fail(&client->dev, "%s on ring %u", vq_error_str(fault.error),
+				    VNET_RX_QUEUE);
+			return;
+		case FWD_MORE:
+			res->more = true;
+			return;
+		case FWD_IDLE:
+			port_tap_watch_input(tp, true);
+			vq_kicks_disable(rx);
+			return;
+		case FWD_BLOCKED:
+			port_tap_watch_input(tp, false);
+			if (pass != PASS_SLEEP || port_ring_polled(client, VNET_RX_QUEUE))
+				return;
+			seen = rx->avail_seen;
+			vq_kicks_enable(rx);
+			if (vq_avail_refresh(rx, &count) != VQ_OK || rx->avail_seen == seen)
+				return;
+			continue;
+		}
+	}
+}
+
 /* One direction: forward until idle, blocked or out of budget. */
 static void service_direction(struct link *l, struct port *src, enum pass pass,
 			      struct pass_result *res)
@@ -101,9 +195,14 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 	struct port *dst = peer_of(l, src);
 	struct vq *tx = port_vq(src, VNET_TX_QUEUE);
 	struct vq *rx = port_vq(dst, VNET_RX_QUEUE);
+	bool to_tap = port_is_tap(dst);
 	bool tx_polled, rx_polled;
 	struct fwd_end s, d;
 
+	if (port_is_tap(src)) {
+		service_from_tap(l, src, pass, res);
+		return;
+	}
 	if (!tx)
 		return;
 	tx_polled = pass != PASS_SLEEP || port_ring_polled(src, VNET_TX_QUEUE);
@@ -111,6 +210,8 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 	fwd_end_init(&s, src, tx);
 	if (rx)
 		fwd_end_init(&d, dst, rx);
+	else if (to_tap)
+		tap_end_init(&d, dst);
 
 	for (;;) {
 		uint16_t before = tx->last_avail, count, seen;
@@ -118,8 +219,11 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 		enum fwd_status st;
 
 		vq_kicks_disable(tx);
-		st = rx ? forward_packets(&s, &d, LINK_BUDGET, &fault)
-			: drop_packets(&s, LINK_BUDGET, &fault);
+		if (to_tap)
+			st = tap_send_packets(&dst->tap, &s, &d, LINK_BUDGET, &fault);
+		else
+			st = rx ? forward_packets(&s, &d, LINK_BUDGET, &fault)
+				: drop_packets(&s, LINK_BUDGET, &fault);
 		res->moved += (uint16_t)(tx->last_avail - before);
 		vq_used_publish(tx);
 		if (rx)
@@ -217,6 +321,9 @@ static struct pass_result run_service(struct link *l, enum pass pass, struct por
 	res = (struct pass_result){ 0 };
 	for (unsigned p = 0; p < LINK_PORTS; p++)
 		setup_fresh_rings(&l->port[p]);
+	for (unsigned p = 0; p < LINK_PORTS; p++)
+		if (port_is_tap(&l->port[p]))
+			sync_tap(l, &l->port[p]);
 	if (drain_port) {
 		service_direction(l, drain_port, PASS_DRAIN, &res);
 	} else {
@@ -364,12 +471,18 @@ int link_create_port(struct link *l, const struct port_config *cfg, int client_l
 
 		if (l->port[p].in_use)
 			continue;
+		/* A TAP end's datapath runs between a TAP and a client's rings. */
+		if (cfg->tap_name[0] && port_is_tap(&l->port[1 - p])) {
+			snprintf(err, errlen, "tap: the other port is a TAP end already: a TAP "
+					      "joins a vhost-user port");
+			return -EINVAL;
+		}
 		rc = port_open(&l->port[p], cfg, client_listen_fd, port_fd, err, errlen);
 		if (rc < 0)
 			return rc;
-		log_info("port%u: created (ds-max=%u%s%s%s)", p, cfg->ds_max,
+		log_info("port%u: created (ds-max=%u%s%s%s%s%s)", p, cfg->ds_max,
 			 cfg->has_mac ? ", mac set" : "", cfg->listen_path[0] ? ", listen=" : "",
-			 cfg->listen_path);
+			 cfg->listen_path, cfg->tap_name[0] ? ", tap=" : "", cfg->tap_name);
 		return (int)p;
 	}
 	snprintf(err, errlen, "no free port: both ports of this link are taken");

@@ -20,6 +20,8 @@ enum port_state port_state(const struct port *p)
 {
 	if (!p->in_use)
 		return PORT_FREE;
+	if (port_is_tap(p))
+		return p->tap.carrier ? PORT_RUNNING : PORT_CONNECTED;
 	if (p->dev.failed)
 		return PORT_FAILED;
 	if (p->dev.ring[VNET_RX_QUEUE].started && p->dev.ring[VNET_TX_QUEUE].started)
@@ -116,6 +118,54 @@ static void on_kick(void *arg, uint32_t events)
 }
 
 static void start_listening(struct port *p);
+
+/* ---- a TAP end ------------------------------------------------------------ */
+
+static void on_tap_event(void *arg, uint32_t events)
+{
+	struct port *p = arg;
+
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		/* The interface was deleted under us: the fd is dead for good. */
+		log_warn("%s: the TAP interface %s is gone", p->name, p->tap.name);
+		port_release(p);
+		return;
+	}
+	p->tap.readable = true;
+	p->stats.kicks++;
+	link_schedule(p->link);
+}
+
+void port_tap_watch_input(struct port *p, bool on)
+{
+	if (on == p->tap_input_watched || !p->tap_watch.cb)
+		return;
+	if (evloop_mod(p->link->loop, &p->tap_watch, on ? EPOLLIN : 0) == 0)
+		p->tap_input_watched = on;
+}
+
+static int open_tap(struct port *p, const struct port_config *cfg, int client_listen_fd,
+		    char *err, size_t errlen)
+{
+	int rc;
+
+	if (client_listen_fd >= 0) {
+		snprintf(err, errlen, "tap= and a passed listening socket exclude each other: a TAP "
+				      "end has no vhost-user socket");
+		return -EINVAL;
+	}
+	rc = tap_open(&p->tap, cfg->tap_name, cfg->has_mac ? cfg->mac : NULL, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = evloop_add(p->link->loop, &p->tap_watch, p->tap.fd, EPOLLIN, on_tap_event, p);
+	if (rc < 0) {
+		tap_close(&p->tap);
+		snprintf(err, errlen, "tap: cannot watch '%s'", cfg->tap_name);
+		return rc;
+	}
+	p->tap_input_watched = true;
+	return 0;
+}
 
 /* The client went away or broke the protocol. */
 static void disconnect(struct port *p, const char *why)
@@ -244,6 +294,7 @@ void port_init(struct port *p, struct link *link, unsigned index)
 	p->index = index;
 	snprintf(p->name, sizeof p->name, "port%u", index);
 	p->listen_fd = p->lease_fd = -1;
+	tap_init(&p->tap);
 	vu_conn_init(&p->conn, -1);
 	vu_dev_init(&p->dev, &port_dev_ops, p, p->name, link->opts.max_queue_size,
 		    PORT_DS_MAX_DEFAULT, link->opts.trusted);
@@ -259,7 +310,13 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 	p->dev.ds_max = cfg->ds_max;
 	*port_fd = -1;
 
-	if (cfg->listen_path[0]) {
+	if (!port_config_check(cfg, err, errlen))
+		return -EINVAL;
+	if (cfg->tap_name[0]) {
+		rc = open_tap(p, cfg, client_listen_fd, err, errlen);
+		if (rc < 0)
+			return rc;
+	} else if (cfg->listen_path[0]) {
 		rc = unix_listen(cfg->listen_path, 0600, 4);
 		if (rc < 0) {
 			snprintf(err, errlen, "listen: cannot bind '%s': %s", cfg->listen_path,
@@ -322,6 +379,8 @@ void port_release(struct port *p)
 	evloop_del(loop, &p->lease_watch);
 	if (p->lease_fd >= 0)
 		close(p->lease_fd);
+	evloop_del(loop, &p->tap_watch);
+	tap_close(&p->tap);
 	log_info("%s: released", p->name);
 	port_init(p, p->link, p->index);
 	link_rings_changed(p->link);

@@ -10,6 +10,7 @@
 
 #include "evloop/evloop.h"
 #include "link/link.h"
+#include "link/tap.h"
 #include "vhost/vu_conn.h"
 #include "vhost/vu_dev.h"
 #include "virtio/fault_guard.h"
@@ -39,6 +40,12 @@ struct port {
 	struct evloop_watch kick_watch[VU_RINGS];
 	unsigned known_started; /* rings the link has set up (bit per ring) */
 
+	/* A TAP end (tap=): the far end is a Linux TAP interface, not a
+	 * vhost-user client; tap.fd is -1 on other ports. */
+	struct tap tap;
+	struct evloop_watch tap_watch;
+	bool tap_input_watched; /* EPOLLIN is in the watch */
+
 	struct port_stats stats;
 	struct log_ratelimit ratelimit;
 };
@@ -62,6 +69,9 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 	      char *err, size_t errlen);
 void port_release(struct port *p);
 enum port_state port_state(const struct port *p);
+static inline bool port_is_tap(const struct port *p) { return p->tap.fd >= 0; }
+/* Whether the TAP's input wakes the loop: off while the client has no room. */
+void port_tap_watch_input(struct port *p, bool on);
 /* Whether the datapath must poll ring idx instead of waiting for kicks. */
 bool port_ring_polled(const struct port *p, unsigned idx);
 

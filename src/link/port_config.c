@@ -56,6 +56,22 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
+/* What the kernel accepts as an interface name (dev_valid_name), less '%':
+ * a template like "tap%d" would name a device we could not find again. */
+static bool valid_ifname(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= PORT_TAP_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++) {
+		if (*s == '/' || *s == ':' || *s == '%' || isspace((unsigned char)*s) ||
+		    !isprint((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
 enum port_config_result port_config_apply(struct port_config *cfg, const char *kv, char *err,
 					  size_t errlen)
 {
@@ -96,7 +112,28 @@ enum port_config_result port_config_apply(struct port_config *cfg, const char *k
 		memcpy(cfg->listen_path, value, len + 1);
 		return PORT_CONFIG_OK;
 	}
+	if (KEY_IS("tap")) {
+		if (!eq || !valid_ifname(value)) {
+			snprintf(err, errlen,
+				 "tap: invalid value '%.64s': must be an interface name of 1..%d bytes "
+				 "without '/', ':', '%%' or spaces",
+				 value, PORT_TAP_NAME_MAX - 1);
+			return PORT_CONFIG_INVALID;
+		}
+		memcpy(cfg->tap_name, value, strlen(value) + 1);
+		return PORT_CONFIG_OK;
+	}
 #undef KEY_IS
 	snprintf(err, errlen, "unknown key '%.*s' ignored", (int)(keylen > 64 ? 64 : keylen), kv);
 	return PORT_CONFIG_UNKNOWN_KEY;
+}
+
+bool port_config_check(const struct port_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->tap_name[0] && cfg->listen_path[0]) {
+		snprintf(err, errlen, "tap= and listen= exclude each other: a TAP end has no "
+				      "vhost-user socket");
+		return false;
+	}
+	return true;
 }

@@ -13,12 +13,16 @@
 #define PORT_DS_MAX_DEFAULT 2
 #define PORT_DS_MAX_LIMIT 80
 #define PORT_PATH_MAX 108 /* sun_path */
+#define PORT_TAP_NAME_MAX 16 /* IFNAMSIZ, with the NUL */
 
 struct port_config {
 	unsigned ds_max;
 	bool has_mac;
 	uint8_t mac[6];
 	char listen_path[PORT_PATH_MAX]; /* empty: no listening socket */
+	/* Our extension: the port's far end is this Linux TAP interface
+	 * instead of a vhost-user client. Empty: a vhost-user port. */
+	char tap_name[PORT_TAP_NAME_MAX];
 };
 
 void port_config_init(struct port_config *cfg);
@@ -32,6 +36,10 @@ enum port_config_result {
 /* Apply one "key=value" string. */
 enum port_config_result port_config_apply(struct port_config *cfg, const char *kv, char *err,
 					  size_t errlen);
+
+/* Rules between keys, checked once all are applied: tap= and listen=
+ * exclude each other. Returns false with the reason in err. */
+bool port_config_check(const struct port_config *cfg, char *err, size_t errlen);
 
 /* "xx:xx:xx:xx:xx:xx", one or two hex digits per group. */
 bool parse_mac(const char *s, uint8_t mac[6]);

@@ -2,7 +2,7 @@
 /*
  * A create request's payload (ctl/create_request.c) and the key=value
  * strings in it (link/port_config.c): the original's ds-max and mac keys
- * with their ranges, listen=, unknown keys, the protocol type and the
+ * with their ranges, listen=, tap=, unknown keys, the protocol type and the
  * framing of the strings.
  */
 #include <errno.h>
@@ -271,6 +271,32 @@ static void test_listen_path(void **state)
 
 /* Only protocol type 0 (virtio-net) is served; a payload too short to
  * hold the type is refused. */
+/* tap=NAME (our extension): an interface name the kernel would accept,
+ * without templates; it excludes listen=. */
+static void test_tap_name(void **state)
+{
+	static const char *const bad[] = { "tap=", "tap", "tap=a/b", "tap=a:b", "tap=a b",
+					   "tap=tap%d", "tap=.", "tap=..", "tap=abcdefghijklmnop",
+					   "tap=a\tb" };
+	const char *both[] = { "tap=vnp0", "listen=/tmp/x.sock", NULL };
+	struct port_config cfg;
+	char msg[ERRLEN];
+
+	(void)state;
+	assert_int_equal(parse1(&cfg, "tap=vnp0"), 0);
+	assert_string_equal(cfg.tap_name, "vnp0");
+	assert_true(port_config_check(&cfg, msg, sizeof msg));
+	assert_int_equal(parse1(&cfg, "tap=abcdefghijklmno"), 0); /* 15 bytes: IFNAMSIZ - 1 */
+	assert_int_equal(parse(&cfg, NULL), 0);
+	assert_string_equal(cfg.tap_name, "");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_refused(bad[i], "tap", NULL);
+	expect_refused("tap=a/b", "tap", "1..15 bytes");
+	assert_int_equal(parse(&cfg, both), 0);
+	assert_false(port_config_check(&cfg, msg, sizeof msg));
+	assert_non_null(strstr(msg, "exclude each other"));
+}
+
 static void test_protocol_type(void **state)
 {
 	struct port_config cfg;
@@ -346,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_warnings_truncated),
 		cmocka_unit_test(test_listen_path),
+		cmocka_unit_test(test_tap_name),
 		cmocka_unit_test(test_protocol_type),
 		cmocka_unit_test(test_unterminated_strings),
 		cmocka_unit_test(test_first_error_reported),
