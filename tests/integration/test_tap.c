@@ -502,6 +502,33 @@ static void test_ping_and_carrier(void **state)
 	ns_done(ns);
 }
 
+/* In polling mode (-p) too: the TAP's input still wakes the loop. */
+static void test_ping_polling(void **state)
+{
+	const char *poll_args[] = { "-p", "200", NULL };
+	struct vnd_config cfg;
+	struct responder r;
+	struct server s;
+	struct vnd *d;
+	unsigned tp;
+	int ns, cfd;
+
+	(void)state;
+	ns = ns_new();
+	server_start(&s, poll_args);
+	cfd = make_pair(&s, "vnpt0", &tp);
+	vnd_config_init(&cfg);
+	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
+	assert_true(wait_carrier("vnpt0", true, 2000));
+	responder_init(&r, d);
+	assert_int_equal(run_answering(&r, "ping -q -c 3 -i 0.2 -W 2 " CLIENT_IP " >/dev/null", 20000),
+			 0);
+	assert_int_equal(r.icmp, 3);
+	vnd_close(d);
+	server_stop(&s);
+	ns_done(ns);
+}
+
 /* ---- 2. two hosts, VXLAN over veth, bridged to their TAPs ---------------- */
 
 struct host {
@@ -830,13 +857,14 @@ static void udp_echo_round(struct server *s, const struct vnd_config *cfg, bool 
 
 static void test_checksums(void **state)
 {
+	const char *big_rings[] = { "-s", "2048", NULL };
 	struct vnd_config cfg;
 	struct server s;
 	int ns;
 
 	(void)state;
 	ns = ns_new();
-	server_start(&s, NULL);
+	server_start(&s, big_rings);
 	/* The default features: CSUM, GUEST_CSUM, MRG_RXBUF, VERSION_1. */
 	vnd_config_init(&cfg);
 	udp_echo_round(&s, &cfg, true);
@@ -862,6 +890,16 @@ static void test_checksums(void **state)
 	/* Small mergeable buffers: a frame spans several (num_buffers). */
 	vnd_config_init(&cfg);
 	cfg.rx_buf_size = 256;
+	udp_echo_round(&s, &cfg, true);
+	run("ip link del vnpt0");
+	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+
+	/* TX frames in one-byte pieces: more than one writev takes, so they
+	 * are gathered into one buffer first. */
+	vnd_config_init(&cfg);
+	cfg.queue_size = 2048;
+	cfg.tx_layout = VND_TX_INDIRECT;
+	cfg.tx_piece = 1;
 	udp_echo_round(&s, &cfg, true);
 
 	server_stop(&s);
@@ -1084,6 +1122,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ping_and_carrier),
+		cmocka_unit_test(test_ping_polling),
 		cmocka_unit_test(test_vxlan_two_hosts),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_checksums),
