@@ -73,8 +73,11 @@ static void sync_tap(struct link *l, struct port *tp)
 		uint64_t f = client->dev.features;
 
 		rc = tap_configure(&tp->tap, vnet_hdr_len(f), f & BIT64(VIRTIO_NET_F_GUEST_CSUM));
-		if (rc == 0 && !tp->tap.carrier)
+		if (rc == 0 && !tp->tap.carrier) {
+			/* The MTU may have changed while nobody listened. */
+			tap_refresh_mtu(&tp->tap);
 			rc = tap_set_carrier(&tp->tap, true);
+		}
 	} else if (tp->tap.carrier) {
 		rc = tap_set_carrier(&tp->tap, false);
 	}
