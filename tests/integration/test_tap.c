@@ -459,6 +459,8 @@ static void test_ping_and_carrier(void **state)
 	/* No client running yet: no carrier. */
 	assert_true(wait_carrier("vnpt0", false, 2000));
 	assert_int_equal(port_status(&s, tp).state, ST_CONNECTED);
+	assert_string_equal(port_status(&s, tp).tap_name, "vnpt0");
+	assert_string_equal(port_status(&s, 0).tap_name, "");
 
 	vnd_config_init(&cfg);
 	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);

@@ -3,7 +3,13 @@
 # vnet-p2p link: ping both ways, ping with 1472-byte payloads, and a TCP
 # transfer whose MD5 must match on both sides.
 #
-#   guests.sh SCENARIO     (listen, path, mismatch, mac, restart-listen, restart-path)
+#   guests.sh SCENARIO     (listen, path, mismatch, mac, restart-listen, restart-path,
+#                           server-restart, tap, tap-plain)
+#
+# tap and tap-plain join one guest to a TAP end (create tap=) instead of a
+# second guest: the host's own stack, in a network namespace of its own,
+# pings the guest and fetches the file over TCP (checksum offload both ways
+# with tap; neither checksum feature nor mergeable buffers with tap-plain).
 #
 # Needs VNET_P2P_BIN and VNET_P2P_CTL_BIN (meson sets them), qemu-system-x86,
 # busybox-static and cpio. Facts of this machine kind: guests hang under KVM,
@@ -20,6 +26,15 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 
 scenario=${1:?scenario}
+# The TAP scenarios touch only a network namespace of their own.
+case "$scenario" in
+tap*)
+	if [ -z "${VNP_GUESTS_NETNS:-}" ]; then
+		VNP_GUESTS_NETNS=1 exec unshare -n "$0" "$@"
+	fi
+	ip link set lo up
+	;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 server=${VNET_P2P_BIN:?}
 ctl_bin=${VNET_P2P_CTL_BIN:?}
@@ -169,6 +184,29 @@ server-restart)
 	ctl create listen="$work/p1.sock" >/dev/null
 	wait_line client "VNP answered $((before + 3))[[:space:]]*$" 90 || exit 1
 	echo "pings answered again after the restart: $(grep -c "VNP answered" "$work/client.log") in all"
+	;;
+tap | tap-plain)
+	extra=""
+	[ "$scenario" = tap-plain ] && extra=",csum=off,guest_csum=off,mrg_rxbuf=off"
+	ctl create listen="$work/p0.sock" >/dev/null
+	ctl create tap=vnpg0 >/dev/null
+	ip addr add 10.0.0.1/24 dev vnpg0
+	ip link set vnpg0 up
+	start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 8 "$extra"
+	wait_line server "VNP sent-md5" 90 || exit 1
+	ip link show dev vnpg0 | grep -q LOWER_UP || fail "the TAP has no carrier with the guest up"
+	ok=0
+	for i in $(seq 60); do ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1 && { ok=1; break; }; done
+	[ $ok = 1 ] || fail "the guest does not answer pings through the TAP"
+	ping -q -c 5 -i 0.2 10.0.0.2 | grep -q " 0% packet loss" || fail "ping through the TAP lost packets"
+	ping -q -c 3 -i 0.2 -s 1472 10.0.0.2 | grep -q " 0% packet loss" ||
+		fail "1472-byte ping through the TAP lost packets"
+	timeout 180 busybox nc 10.0.0.2 5001 >"$work/got" || true
+	sent=$(value server sent-md5)
+	got=$(md5sum <"$work/got" | cut -d' ' -f1)
+	[ "$sent" = "$got" ] || fail "transfer damaged: sent $sent, got $got ($(wc -c <"$work/got") bytes)"
+	echo "host via TAP: ping ok, ping -s 1472 ok, $(wc -c <"$work/got") bytes intact (md5 $got)"
+	ctl status --prometheus | grep -E 'vnet_p2p_port_info|_packets_total' || true
 	;;
 *)
 	fail "unknown scenario $scenario"
