@@ -8,11 +8,13 @@ set -eu
 build_pkgs="meson ninja-build pkg-config gcc clang libcmocka-dev"
 guest_pkgs="qemu-system-x86 busybox-static cpio"
 test_pkgs="libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump"
+# systemd-analyze and systemd-socket-activate, man pages, readelf and nm
+ops_pkgs="systemd groff-base man-db binutils"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 demo) want="$build_pkgs $guest_pkgs" ;;
-test) want="$build_pkgs $guest_pkgs $test_pkgs" ;;
+test) want="$build_pkgs $guest_pkgs $test_pkgs $ops_pkgs" ;;
 *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac
 

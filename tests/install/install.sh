@@ -3,7 +3,11 @@
 #   install.sh tree     the installed tree is exactly the expected files: the
 #                       programs, the shared library with its soname links
 #                       and only the public API exported, the header, the
-#                       pkg-config file
+#                       pkg-config file, the man pages and the systemd units
+#   install.sh units    the installed units pass systemd-analyze verify without
+#                       a word, with the drop-in vnet-p2p(8) gives for TAP
+#                       ports too, and the service's sandbox keeps its
+#                       exposure at or below 2.0 (systemd-analyze security)
 #   install.sh client   a program built against the installed library through
 #                       pkg-config exchanges a frame with vnet-p2p-peer echo
 #                       through a server from the build tree
@@ -13,7 +17,7 @@ set -eu
 
 mode=${1:?tree or client}
 : "${MESON:?}" "${BUILD_ROOT:?}" "${SOURCE_ROOT:?}" "${PREFIX:?}" "${BINDIR:?}" "${SBINDIR:?}"
-: "${LIBDIR:?}" "${INCLUDEDIR:?}" "${VERSION:?}"
+: "${LIBDIR:?}" "${INCLUDEDIR:?}" "${MANDIR:?}" "${UNITDIR?}" "${VERSION:?}"
 
 # Meson points this at the build tree's library; we want the installed one.
 unset LD_LIBRARY_PATH
@@ -57,7 +61,12 @@ tree() {
 		$LIBDIR/$lib.$VERSION
 		$LIBDIR/pkgconfig/vnet-p2p-driver.pc
 		$INCLUDEDIR/vnet-p2p/driver.h
+		$MANDIR/man8/vnet-p2p.8
+		$MANDIR/man8/vnet-p2p-ctl.8
 	EOF
+	# UNITDIR is empty when configured with -Dsystemdunitdir=no.
+	[ -n "$UNITDIR" ] && printf '%s\n' "$UNITDIR/vnet-p2p@.service" "$UNITDIR/vnet-p2p@.socket" \
+		>>"$work/expected"
 	sort -o "$work/expected" "$work/expected"
 	(cd "$dest" && find . ! -type d | sed 's/^\.//' | sort) >"$work/installed"
 	diff -u "$work/expected" "$work/installed" >"$work/tree.diff" ||
@@ -95,6 +104,16 @@ tree() {
 		fail "pkg-config cannot read vnet-p2p-driver.pc"
 	[ "$v" = "$VERSION" ] || fail "vnet-p2p-driver.pc has version '$v', not $VERSION"
 
+	# The man pages as written; the units start the installed server.
+	for p in vnet-p2p.8 vnet-p2p-ctl.8; do
+		cmp -s "$SOURCE_ROOT/man/$p" "$dest$MANDIR/man8/$p" || fail "installed $p differs from man/$p"
+	done
+	if [ -n "$UNITDIR" ]; then
+		grep -qx "ExecStart=$SBINDIR/vnet-p2p \$VNET_P2P_OPTS" "$dest$UNITDIR/vnet-p2p@.service" ||
+			fail "vnet-p2p@.service does not start $SBINDIR/vnet-p2p"
+		grep -q '@[A-Z]*@' "$dest$UNITDIR/vnet-p2p@.service" "$dest$UNITDIR/vnet-p2p@.socket" &&
+			fail "a unit has an unsubstituted @VARIABLE@"
+	fi
 	echo "installed tree OK: $(wc -l <"$work/installed") files"
 }
 
@@ -145,8 +164,48 @@ client() {
 	server_pid=
 }
 
+units() {
+	need systemd-analyze systemd
+	need man man-db
+	need groff groff-base
+	# verify wants ExecStart's program where the unit says: point it into
+	# the DESTDIR tree, and nothing else changes.
+	mkdir "$work/units"
+	cp "$dest$UNITDIR/vnet-p2p@.socket" "$dest$UNITDIR/vnet-p2p@.service" "$work/units/"
+	sed -i "s|^ExecStart=$SBINDIR/vnet-p2p |ExecStart=$dest$SBINDIR/vnet-p2p |" \
+		"$work/units/vnet-p2p@.service"
+	grep -q "^ExecStart=$dest$SBINDIR/vnet-p2p " "$work/units/vnet-p2p@.service" ||
+		fail "no ExecStart=$SBINDIR/vnet-p2p in vnet-p2p@.service"
+	# Documentation=man:... is checked with man(1): find the installed pages.
+	export MANPATH="$dest$MANDIR"
+	verify() {
+		systemd-analyze verify "$@" >"$work/verify.log" 2>&1 ||
+			{ cat "$work/verify.log"; fail "systemd-analyze verify $* failed"; }
+		[ -s "$work/verify.log" ] &&
+			{ cat "$work/verify.log"; fail "systemd-analyze verify $* has something to say"; }
+		return 0
+	}
+	verify "$work/units/vnet-p2p@lab.socket" "$work/units/vnet-p2p@lab.service"
+
+	# The drop-in vnet-p2p(8) prescribes for TAP ports, as printed there.
+	groff -t -man -Tascii -P-cbou "$dest$MANDIR/man8/vnet-p2p.8" 2>/dev/null |
+		sed -n '/# \/etc\/systemd\/system\/vnet-p2p@NAME.service.d\/tap.conf/,/^ *$/p' |
+		sed 's/^ *//' >"$work/tap.conf"
+	grep -qx '\[Service\]' "$work/tap.conf" && grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN$' "$work/tap.conf" ||
+		{ cat "$work/tap.conf"; fail "no TAP drop-in found in vnet-p2p(8)"; }
+	mkdir "$work/units/vnet-p2p@tap.service.d"
+	cp "$work/tap.conf" "$work/units/vnet-p2p@tap.service.d/tap.conf"
+	verify "$work/units/vnet-p2p@tap.service"
+
+	systemd-analyze security --offline=yes --threshold=20 "$work/units/vnet-p2p@lab.service" \
+		>"$work/security.log" 2>&1 ||
+		{ grep -v '^✓' "$work/security.log"; fail "the service's exposure is above 2.0"; }
+	grep 'Overall exposure' "$work/security.log"
+}
+
 case "$mode" in
 tree) tree ;;
+units) units ;;
 client) client ;;
 *) fail "unknown mode '$mode'" ;;
 esac
