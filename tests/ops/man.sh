@@ -29,7 +29,10 @@ warnings() {
 				fail "man -l failed on $page"
 			[ -s "$work/out" ] && { cat "$work/out"; fail "man --warnings (width $width) warns on $page"; }
 		done
-		echo "$page: no warnings"
+		# The footer names the version being installed.
+		grep -q "^\.TH .* \"vnet\\\\-p2p $VERSION\" " "$page" ||
+			fail "$page: the .TH line does not name vnet\\-p2p $VERSION"
+		echo "$page: no warnings, version $VERSION"
 	done
 }
 
@@ -80,7 +83,7 @@ options() {
 mode=${1:?warnings or options}
 shift
 case "$mode" in
-warnings) warnings "$@" ;;
+warnings) : "${VERSION:?}"; warnings "$@" ;;
 options) : "${SOURCE_ROOT:?}"; options "$@" ;;
 *) fail "unknown mode '$mode'" ;;
 esac
