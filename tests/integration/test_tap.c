@@ -1043,6 +1043,52 @@ static void test_create_rules(void **state)
 	ns_done(ns);
 }
 
+/* A client that truncates its memory under the server fails only its own
+ * port: the TAP end stays, and the next client on the freed port works. */
+static void test_truncated_client(void **state)
+{
+	const char *client_args[] = { "mac=02:00:00:77:00:02", NULL };
+	struct vnd_config cfg;
+	struct responder r;
+	struct server s;
+	struct vnd *d;
+	uint8_t payload[64] = { 0 };
+	uint64_t off, size;
+	unsigned tp;
+	int ns, cfd, sock;
+
+	(void)state;
+	ns = ns_new();
+	server_start(&s, NULL);
+	cfd = make_pair(&s, "vnpt0", &tp);
+	run("ip neigh add " CLIENT_IP " lladdr 02:00:00:77:00:02 dev vnpt0 nud permanent");
+	vnd_config_init(&cfg);
+	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
+	assert_true(wait_carrier("vnpt0", true, 2000));
+	assert_int_equal(ftruncate(vnd_raw_memfd(d, 0, &off, &size), 0), 0);
+	/* The kernel sends; the server finds the client's memory gone. */
+	sock = udp_socket(5003);
+	udp_send(sock, payload, sizeof payload);
+	assert_true(wait_state(&s, 0, ST_FAILED, 5000));
+	assert_non_null(strstr(port_status(&s, 0).last_error, "faulted"));
+	assert_true(wait_carrier("vnpt0", false, 2000));
+	assert_true(server_alive(&s));
+	assert_int_equal(port_status(&s, tp).state, ST_CONNECTED);
+	vnd_close(d);
+	assert_true(wait_state(&s, 0, ST_FREE, 2000));
+
+	assert_int_equal(create(&s, client_args, &cfd), 0);
+	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
+	assert_true(wait_carrier("vnpt0", true, 2000));
+	responder_init(&r, d);
+	assert_int_equal(run_answering(&r, "ping -q -c 2 -i 0.2 -W 2 " CLIENT_IP " >/dev/null", 20000),
+			 0);
+	close(sock);
+	vnd_close(d);
+	server_stop(&s);
+	ns_done(ns);
+}
+
 /* ---- 7. the tool and --port ---------------------------------------------- */
 
 static void test_ctl_and_port_option(void **state)
@@ -1130,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_checksums),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_create_rules),
+		cmocka_unit_test(test_truncated_client),
 		cmocka_unit_test(test_ctl_and_port_option),
 	};
 	const char *why = missing();
