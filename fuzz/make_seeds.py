@@ -331,6 +331,41 @@ def fwd_seeds():
     seeds["jumbo"] = fwd_input(5, 5, modern, modern, 0, src, rx)
     return seeds
 
+# ---- the TAP datapath (fuzz_tap) -------------------------------------------------
+
+FB_HDR_OTHER, FB_NOT_READABLE = 0x40, 0x80
+
+
+def tap_input(log2num, fb, chains, size, frames, frame_max=1500, budget=16):
+    """A client with the sender's four packets in its TX ring (region 0) and
+    chains RX buffers of size bytes (region 1), and kernel frames of the
+    given lengths."""
+    num = 1 << log2num
+    hdr = 12 if fb & (FB_VERSION_1 | FB_MRG_RXBUF) else 10
+    tx = sender(num, fb, hdr, ring_at=0, base=0x400, cross=False)
+    rx = receiver(num, fb, chains, size, ring_at=REGION, base=REGION + 0x400)
+    img = bytes(tx.b[:REGION]) + bytes(rx.b[REGION:rx.end])
+    cfg = struct.pack("<BBHHHBBH", fb, log2num, 0, 0, frame_max, budget, len(frames), len(img))
+    assert len(cfg) == 12
+    out = cfg + img
+    for n in frames:
+        out += struct.pack("<H", n - 14) + net_hdr(hdr) + frame(n, n & 0xFF)
+    return out
+
+
+def tap_seeds():
+    modern = FB_VERSION_1 | FB_MRG_RXBUF | FB_GUEST_CSUM | FB_CSUM | FB_INDIRECT
+    return {
+        "mergeable": tap_input(3, modern, 8, 512, [100, 1400]),
+        "mergeable-event-idx": tap_input(3, modern | FB_EVENT_IDX, 6, 1024, [60, 1514, 700]),
+        "legacy-chains": tap_input(2, 0, 4, 2048, [1514, 60]),
+        "modern-no-merge": tap_input(2, FB_VERSION_1 | FB_INDIRECT, 2, 1024, [1000, 1200]),
+        "too-small": tap_input(3, modern, 2, 256, [1514]),
+        "header-mismatch": tap_input(3, modern | FB_HDR_OTHER, 8, 512, [300]),
+        "no-input": tap_input(3, modern | FB_NOT_READABLE, 8, 512, [300]),
+    }
+
+
 # ---- create requests and command lines -------------------------------------------
 
 
@@ -359,6 +394,7 @@ def options_seeds():
 
 def main():
     for target, seeds in (("fuzz_vu_dev", vu_seeds()), ("fuzz_forward", fwd_seeds()),
+                          ("fuzz_tap", tap_seeds()),
                           ("fuzz_create", create_seeds()), ("fuzz_options", options_seeds())):
         d = os.path.join(OUT, target)
         os.makedirs(d, exist_ok=True)

@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 secs=${FUZZ_SECONDS:-60}
-targets=${*:-fuzz_vu_dev fuzz_forward fuzz_create fuzz_options}
+targets=${*:-fuzz_vu_dev fuzz_forward fuzz_tap fuzz_create fuzz_options}
 
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" -Dfuzz=true >/dev/null || exit 1

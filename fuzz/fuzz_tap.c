@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: the TAP datapath (link/tap_forward.c) over a client's
+ * memory whose every byte (rings, descriptors, indirect tables, headers,
+ * frames) comes from the input, with the kernel played by the harness:
+ * readv and writev are replaced by functions that check every piece they
+ * are given lies in the client's memory or in the datapath's own buffers,
+ * touch every byte of it, and hand out frames (header included) taken from
+ * the input, returning the whole length as a TAP does when it truncates.
+ *
+ * Input: a CFG_SIZE-byte header (below), the client's memory image (split
+ * bytes), then kernel frames: a u16 length and that many bytes each.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fuzz_input.h"
+
+static ssize_t fuzz_readv(int fd, const struct iovec *iov, int cnt);
+static ssize_t fuzz_writev(int fd, const struct iovec *iov, int cnt);
+
+/* The code under test, with the harness as its kernel. */
+#define readv fuzz_readv
+#define writev fuzz_writev
+#include "../src/link/tap_forward.c"
+#undef readv
+#undef writev
+
+#include "util/checked.h"
+#include "virtio/guest_mem.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REGION 8192u
+#define NREGIONS 2
+#define FILE_SIZE (REGION * NREGIONS)
+#define MAX_FRAMES 8
+
+/* Feature byte (as fuzz_forward's, plus two of our own). */
+#define FB_VERSION_1 0x01u
+#define FB_MRG_RXBUF 0x02u
+#define FB_GUEST_CSUM 0x04u
+#define FB_CSUM 0x08u
+#define FB_INDIRECT 0x10u
+#define FB_EVENT_IDX 0x20u
+#define FB_HDR_OTHER 0x40u /* the TAP's header length is not the client's */
+#define FB_NOT_READABLE 0x80u
+
+/* u8 features, u8 log2 of the ring size, u16 TX base, u16 RX base, u16
+ * frame_max (14 + it % 9100), u8 budget, u8 frames, u16 image size. The TX
+ * ring lies at the start of region 0, the RX ring at the start of region 1
+ * (guest-physical 0 and REGION). A kernel frame is a u16 n and then
+ * header + 14 + n % 9100 bytes. */
+#define CFG_SIZE 12
+
+static int mem_fd;
+static uint8_t *image;
+static struct guest_mem mem;
+static struct tap tap;
+
+/* The frames the "kernel" has for us, from the input. */
+static struct fuzz_input frames;
+static unsigned frames_left;
+
+bool tap_refresh_mtu(struct tap *t)
+{
+	(void)t;
+	return false;
+}
+
+static void guard_page(void *at)
+{
+	void *p = mmap(at, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p != MAP_FAILED && p != at)
+		munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char err[160];
+
+	(void)argc;
+	(void)argv;
+	fuzz_quiet_logs();
+	mem_fd = memfd_create("fuzz-tap-client", MFD_CLOEXEC);
+	FUZZ_CHECK(mem_fd >= 0);
+	FUZZ_CHECK(ftruncate(mem_fd, FILE_SIZE) == 0);
+	image = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd, 0);
+	FUZZ_CHECK(image != MAP_FAILED);
+	for (unsigned i = 0; i < NREGIONS; i++) {
+		struct gm_region_spec spec = {
+			.gpa = (uint64_t)i * REGION,
+			.size = REGION,
+			.uva = 0x7f0000000000ull + (uint64_t)i * REGION,
+			.mmap_offset = (uint64_t)i * REGION,
+		};
+		struct gm_region r;
+
+		FUZZ_CHECK(gm_map_region(&spec, mem_fd, NULL, &r, err, sizeof err) == 0);
+		guard_page((uint8_t *)r.map_base - page);
+		guard_page((uint8_t *)r.map_base + r.map_len);
+		FUZZ_CHECK(gm_insert(&mem, &r, NREGIONS, err, sizeof err) == 0);
+	}
+	tap.buf = tap_buffers_new();
+	FUZZ_CHECK(tap.buf);
+	return 0;
+}
+
+/* ---- the kernel ----------------------------------------------------------- */
+
+static bool in_client(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	for (unsigned i = 0; i < mem.count; i++) {
+		uintptr_t h = (uintptr_t)mem.region[i].host;
+
+		if (a >= h && range_within(a - h, len, 0, mem.region[i].size))
+			return true;
+	}
+	return false;
+}
+
+static bool in_ours(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)tap.buf;
+
+	return a >= b && range_within(a - b, len, 0, sizeof *tap.buf);
+}
+
+/* Every piece is ours or the client's, and no more than a frame in all. */
+static size_t check_iov(const struct iovec *iov, int cnt)
+{
+	volatile uint8_t sink = 0;
+	size_t total = 0;
+
+	FUZZ_CHECK(cnt >= 1 && cnt <= TAP_IOV_MAX);
+	FUZZ_CHECK(iov[0].iov_base == tap.buf->hdr && iov[0].iov_len == tap.hdr_len);
+	for (int i = 0; i < cnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+
+		FUZZ_CHECK(iov[i].iov_len > 0);
+		FUZZ_CHECK(in_ours(p, iov[i].iov_len) || in_client(p, iov[i].iov_len));
+		sink ^= p[0] ^ p[iov[i].iov_len - 1];
+		total += iov[i].iov_len;
+	}
+	(void)sink;
+	return total;
+}
+
+static ssize_t fuzz_writev(int fd, const struct iovec *iov, int cnt)
+{
+	size_t total = check_iov(iov, cnt);
+
+	(void)fd;
+	FUZZ_CHECK(total <= tap.hdr_len + VNET_FRAME_MAX);
+	FUZZ_CHECK(total >= tap.hdr_len + ETH_HEADER_LEN);
+	return (ssize_t)total;
+}
+
+static ssize_t fuzz_readv(int fd, const struct iovec *iov, int cnt)
+{
+	static uint8_t frame[0x10000];
+	uint16_t len;
+	size_t at = 0;
+
+	(void)fd;
+	if (!frames_left) {
+		errno = EAGAIN;
+		return -1;
+	}
+	frames_left--;
+	/* A header and at least an Ethernet header, as the kernel sends. */
+	len = (uint16_t)(tap.hdr_len + ETH_HEADER_LEN + in_u16(&frames) % 9100);
+	in_bytes(&frames, frame, len);
+	check_iov(iov, cnt);
+	for (int i = 0; i < cnt && at < len; i++) {
+		size_t n = MIN(iov[i].iov_len, len - at);
+
+		memcpy(iov[i].iov_base, frame + at, n);
+		at += n;
+	}
+	return len;
+}
+
+/* ---- one input -------------------------------------------------------------- */
+
+static uint64_t features_from(uint8_t b)
+{
+	uint64_t f = 0;
+
+	if (b & FB_VERSION_1)
+		f |= BIT64(VIRTIO_F_VERSION_1);
+	if (b & FB_MRG_RXBUF)
+		f |= BIT64(VIRTIO_NET_F_MRG_RXBUF);
+	if (b & FB_GUEST_CSUM)
+		f |= BIT64(VIRTIO_NET_F_GUEST_CSUM);
+	if (b & FB_CSUM)
+		f |= BIT64(VIRTIO_NET_F_CSUM);
+	if (b & FB_INDIRECT)
+		f |= BIT64(VIRTIO_RING_F_INDIRECT_DESC);
+	if (b & FB_EVENT_IDX)
+		f |= BIT64(VIRTIO_RING_F_EVENT_IDX);
+	return f;
+}
+
+/* A ring at the start of region r: descriptors, avail, used. */
+static void ring_init(struct vq *vq, unsigned r, uint16_t num, uint16_t base, uint8_t fb)
+{
+	bool event_idx = fb & FB_EVENT_IDX;
+	uint64_t d = mem.region[r].gpa, a = d + vq_desc_bytes(num),
+		 u = (a + vq_avail_bytes(num, event_idx) + 3) & ~3ull;
+	uint8_t *desc = gm_gpa_range(&mem, d, vq_desc_bytes(num));
+	uint8_t *avail = gm_gpa_range(&mem, a, vq_avail_bytes(num, event_idx));
+	uint8_t *used = gm_gpa_range(&mem, u, vq_used_bytes(num, event_idx));
+
+	FUZZ_CHECK(desc && avail && used);
+	vq_init(vq, &mem, (struct vring_desc *)(void *)desc, (struct vring_avail *)(void *)avail,
+		(struct vring_used *)(void *)used, num, base, event_idx, fb & FB_INDIRECT);
+}
+
+/* Every entry taken was given back exactly once. */
+static void check_committed(const struct vq *vq, uint16_t base)
+{
+	uint16_t used = (uint16_t)(vq->used_idx + vq->used_pending - base);
+
+	FUZZ_CHECK((uint16_t)(vq->last_avail - base) == used);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_input in = { data, size };
+	struct port_stats client_stats = { 0 }, tap_stats = { 0 };
+	struct log_ratelimit rl = { 0 };
+	struct vq txq, rxq;
+	struct fwd_end client_tx, client_rx, tap_end;
+	struct fwd_fault fault;
+	uint8_t fb = in_u8(&in), log2num = in_u8(&in);
+	uint16_t tx_base = in_u16(&in), rx_base = in_u16(&in), frame_max = in_u16(&in);
+	uint8_t budget = in_u8(&in), nframes = in_u8(&in);
+	uint16_t split = in_u16(&in);
+	uint16_t num = (uint16_t)(1u << (log2num % 7));
+	uint64_t features = features_from(fb);
+	unsigned client_hdr = vnet_hdr_len(features);
+
+	memset(image, 0, FILE_SIZE);
+	in_bytes(&in, image, MIN(split, (size_t)FILE_SIZE));
+	frames = in;
+	frames_left = nframes % (MAX_FRAMES + 1);
+
+	ring_init(&txq, 0, num, tx_base, fb);
+	ring_init(&rxq, 1, num, rx_base, fb);
+	client_tx = (struct fwd_end){ &txq, features, &client_stats, &rl, "client", 0, NULL };
+	client_rx = client_tx;
+	client_rx.vq = &rxq;
+	tap_end = (struct fwd_end){ NULL, 0, &tap_stats, &rl, "tap", 1, NULL };
+	tap.hdr_len = (fb & FB_HDR_OTHER) ? 22 - client_hdr : client_hdr;
+	tap.readable = !(fb & FB_NOT_READABLE);
+	tap.mtu_rechecked = false;
+	tap.frame_max = 14u + frame_max % 9100u;
+
+	if (tap_send_packets(&tap, &client_tx, &tap_end, budget % 64 + 1, &fault) == FWD_FAULT)
+		FUZZ_CHECK(fault.guilty == 0 && fault.error != VQ_OK);
+	check_committed(&txq, tx_base);
+	FUZZ_CHECK(client_stats.tx_packets == tap_stats.rx_packets);
+
+	if (tap_receive_packets(&tap, &tap_end, &client_rx, budget % 64 + 1, &fault) == FWD_FAULT)
+		FUZZ_CHECK(fault.guilty == 1 && fault.error != VQ_OK);
+	check_committed(&rxq, rx_base);
+	FUZZ_CHECK(client_stats.rx_packets == tap_stats.tx_packets);
+	vq_used_publish(&txq);
+	vq_used_publish(&rxq);
+
+	tap.readable = true;
+	tap_discard_packets(&tap, &tap_end, MAX_FRAMES);
+	FUZZ_CHECK(frames_left == 0);
+	if (getenv("FUZZ_VERBOSE"))
+		fprintf(stderr, "to the TAP %llu (bad %llu), to the client %llu, too big %llu, "
+				"discarded %llu\n",
+			(unsigned long long)tap_stats.rx_packets,
+			(unsigned long long)client_stats.drop_bad,
+			(unsigned long long)client_stats.rx_packets,
+			(unsigned long long)tap_stats.drop_too_big,
+			(unsigned long long)tap_stats.drop_no_peer);
+	return 0;
+}
