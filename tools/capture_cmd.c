@@ -10,8 +10,10 @@
  *
  * The capture ends after --count packets, on SIGINT or SIGTERM, or when
  * the output closes: we shut down our sending side, the server sends what
- * it recorded until then and its totals, and we report them. An alarm
- * bounds that last part, so a stuck output cannot keep us.
+ * it recorded until then and its totals, and we report them. After a
+ * signal the output gets a few seconds for the rest (an alarm interrupts a
+ * write that blocks longer), so a stuck reader cannot keep us; a second
+ * signal ends at once.
  */
 #include "capture_cmd.h"
 
@@ -32,25 +34,31 @@
 #include "pcapng.h"
 #include "vnp_config.h"
 
+/* How long the output may take for the rest after a signal. */
+#define OUTPUT_GRACE_S 3
 /* How long the server may take to send the rest and its totals. */
-#define END_TIMEOUT_S 10
+#define END_TIMEOUT_MS 10000
 
-static volatile sig_atomic_t stop_requested, end_overdue;
+static volatile sig_atomic_t stop_requested, output_overdue, give_up;
 
 static void on_stop(int sig)
 {
 	(void)sig;
+	if (stop_requested) {
+		output_overdue = give_up = 1;
+		return;
+	}
 	stop_requested = 1;
+	alarm(OUTPUT_GRACE_S);
 }
 
 static void on_alarm(int sig)
 {
 	(void)sig;
-	end_overdue = 1;
+	output_overdue = 1;
 }
 
-/* A write interrupted by one of these gives up the output. */
-static int stop_pending(void) { return stop_requested || end_overdue; }
+static int output_abandoned(void) { return output_overdue; }
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -186,22 +194,27 @@ static void take_records(struct session *s, struct capture_reader *rd, struct pc
 static void run_session(struct session *s, int sock, int out, struct capture_reader *rd,
 			struct pcapng_writer *w, const struct capture_opts *o)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
+	uint64_t deadline = 0;
 
-	sigemptyset(&sa.sa_mask);
-	while (!s->got_end && !s->closed && !s->malformed && !end_overdue) {
+	while (!s->got_end && !s->closed && !s->malformed && !give_up) {
 		struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { out, 0, 0 } };
-		int n;
+		int timeout = -1, n;
 		ssize_t r;
 
 		if (!s->stopping && (stop_requested || w->err || (o->count && s->written >= o->count))) {
 			shutdown(sock, SHUT_WR);
 			s->stopping = true;
-			sigaction(SIGALRM, &sa, NULL);
-			alarm(END_TIMEOUT_S);
+			deadline = clock_ns(CLOCK_MONOTONIC) / 1000000 + END_TIMEOUT_MS;
+		}
+		if (s->stopping) {
+			uint64_t now = clock_ns(CLOCK_MONOTONIC) / 1000000;
+
+			if (now >= deadline)
+				break;
+			timeout = (int)(deadline - now);
 		}
 		/* The output is watched for its reader going away (a pipe). */
-		n = poll(pfd, s->stopping ? 1 : 2, -1);
+		n = poll(pfd, s->stopping ? 1 : 2, timeout);
 		if (n < 0 && errno != EINTR) {
 			perror("vnet-p2p-ctl: poll");
 			return;
@@ -220,7 +233,6 @@ static void run_session(struct session *s, int sock, int out, struct capture_rea
 		take_records(s, rd, w, o);
 		pcapng_flush(w);
 	}
-	alarm(0);
 }
 
 static int open_output(const char *path)
@@ -244,7 +256,8 @@ static int open_output(const char *path)
 
 int capture_run(int sock, const struct capture_opts *o)
 {
-	struct sigaction sa = { .sa_handler = on_stop }; /* no SA_RESTART: poll and write return */
+	/* No SA_RESTART: poll and write return on a signal. */
+	struct sigaction sa = { .sa_handler = on_stop }, alarm_sa = { .sa_handler = on_alarm };
 	struct vnp_ctl_capture_info info;
 	struct session s = { 0 };
 	struct capture_reader *rd = NULL;
@@ -263,15 +276,17 @@ int capture_run(int sock, const struct capture_opts *o)
 		goto out;
 	}
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&alarm_sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &alarm_sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (ctl_capture_start(sock, &info, msg, sizeof msg) < 0) {
 		fprintf(stderr, "vnet-p2p-ctl: capture failed: %s\n", msg);
 		goto out;
 	}
 	start_ns = clock_ns(CLOCK_REALTIME);
-	pcapng_init(w, out, stop_pending);
+	pcapng_init(w, out, output_abandoned);
 	pcapng_section(w, "vnet-p2p-ctl " VNP_VERSION);
 	for (unsigned i = 0; i < 2; i++) {
 		char name[8], description[32];
@@ -303,8 +318,13 @@ int capture_run(int sock, const struct capture_opts *o)
 	} else if (!s.stopping) {
 		fprintf(stderr, "vnet-p2p-ctl: capture: the server ended the capture\n");
 	}
-	/* A reader that went away ends the capture; other write errors fail it. */
-	if (w->err && w->err != EPIPE && w->err != EINTR) {
+	alarm(0);
+	/* A reader that went away or stalled ends the capture; other write
+	 * errors fail it. */
+	if (w->err == ETIMEDOUT)
+		fprintf(stderr, "vnet-p2p-ctl: capture: the output took nothing for %d s: "
+				"it ends early\n", OUTPUT_GRACE_S);
+	if (w->err && w->err != EPIPE && w->err != ETIMEDOUT) {
 		fprintf(stderr, "vnet-p2p-ctl: capture: cannot write '%s': %s\n", o->path,
 			strerror(w->err));
 		rc = 1;

@@ -24,20 +24,27 @@
 
 static uint32_t pad4(size_t n) { return (uint32_t)((n + 3) & ~(size_t)3); }
 
-void pcapng_init(struct pcapng_writer *w, int fd, int (*interrupted)(void))
+void pcapng_init(struct pcapng_writer *w, int fd, int (*abandoned)(void))
 {
 	w->fd = fd;
 	w->err = 0;
-	w->interrupted = interrupted;
+	w->abandoned = abandoned;
 	w->len = 0;
 }
 
+/* A signal may cut a write short (EINTR, or a partial count): each retry
+ * first asks whether the output is given up. */
 static void write_all(struct pcapng_writer *w, const uint8_t *p, size_t n)
 {
 	while (n && !w->err) {
-		ssize_t k = write(w->fd, p, n);
+		ssize_t k;
 
-		if (k < 0 && errno == EINTR && !(w->interrupted && w->interrupted()))
+		if (w->abandoned && w->abandoned()) {
+			w->err = ETIMEDOUT;
+			return;
+		}
+		k = write(w->fd, p, n);
+		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			w->err = errno;

@@ -19,12 +19,12 @@
 struct pcapng_writer {
 	int fd;
 	int err;              /* errno of the first failed write; 0 if none */
-	int (*interrupted)(void); /* asked on EINTR: nonzero gives up the output */
+	int (*abandoned)(void); /* asked before each write: nonzero gives up (ETIMEDOUT) */
 	size_t len;
 	uint8_t buf[65536];
 };
 
-void pcapng_init(struct pcapng_writer *w, int fd, int (*interrupted)(void));
+void pcapng_init(struct pcapng_writer *w, int fd, int (*abandoned)(void));
 void pcapng_section(struct pcapng_writer *w, const char *application);
 /* Interfaces are numbered from 0 in the order they are described;
  * timestamps are in nanoseconds. */

@@ -31,6 +31,7 @@ static void capture_close(struct capture *c, const char *why)
 	close(c->fd);
 	capture_buf_free(b);
 	c->link->capture = NULL;
+	c->link->recording = NULL;
 	free(c);
 }
 
@@ -95,6 +96,7 @@ static void on_event(void *arg, uint32_t events)
 		}
 		if (n == 0) {
 			/* It shut down its side: the rest, the end record, close. */
+			c->link->recording = NULL;
 			capture_buf_end(&c->buf);
 			watch_events(c);
 		} else if (errno != EAGAIN && errno != EINTR) {
@@ -138,6 +140,7 @@ int capture_attach(struct link *l, int fd, char *err, size_t errlen)
 		return rc;
 	}
 	l->capture = c;
+	l->recording = &c->buf;
 	log_info("capture started (%u KiB buffer)", CAPTURE_BUFFER_BYTES / 1024);
 	return 0;
 }
@@ -149,7 +152,7 @@ unsigned capture_count(const struct link *l)
 
 struct capture_buf *capture_recording(const struct link *l)
 {
-	return l->capture && !l->capture->buf.ended ? &l->capture->buf : NULL;
+	return l->recording;
 }
 
 void capture_flush(struct link *l)
@@ -166,6 +169,7 @@ void capture_detach(struct link *l)
 
 	if (!c)
 		return;
+	l->recording = NULL;
 	capture_buf_end(&c->buf);
 	c->want_out = false;
 	if (send_pending(c))

@@ -48,7 +48,7 @@ struct piece_work {
 	bool any;                    /* cs.active, or a capture */
 	struct csum_job cs;
 	struct capture_buf *capture; /* records the frame as the receiver gets it */
-	struct capture_rec rec;
+	struct capture_rec rec;      /* set up only when capturing */
 };
 
 /* Where num_buffers landed, to patch once the packet's chains are known. */
@@ -208,7 +208,7 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	uint8_t wire[VNET_HDR_MAX];
 	struct vnet_hdr in, out = { 0 };
 	struct patch16 num_buffers = { { NULL, NULL } };
-	struct piece_work pw = { 0 };
+	struct piece_work pw;
 	struct csum_job *cs = &pw.cs;
 	struct vq_chain txc;
 	struct rx_writer w;
@@ -218,6 +218,10 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	uint8_t *tx_ptr = NULL;
 	uint32_t tx_left = 0;
 
+	/* Not all of pw is cleared: the record is set up only when used. */
+	pw.cs = (struct csum_job){ 0 };
+	pw.capture = src->capture;
+	pw.any = pw.capture != NULL;
 	vq_chain_begin(src->vq, &txc, tx_head, false);
 	if (!tx_read_header(&txc, wire, src_hdr_len, &err)) {
 		if (err)
@@ -238,15 +242,13 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 			out.csum_start = in.csum_start;
 			out.csum_offset = in.csum_offset;
 		} else {
-			cs->active = true;
+			cs->active = pw.any = true;
 		}
 		cs->start = in.csum_start;
 		cs->field = (uint32_t)in.csum_start + in.csum_offset;
 	}
-	pw.capture = src->capture;
 	if (pw.capture)
 		capture_rec_begin(pw.capture, &pw.rec);
-	pw.any = cs->active || pw.capture;
 	out.num_buffers = 1;
 	vnet_hdr_encode(&out, dst_hdr_len, wire);
 

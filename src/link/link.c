@@ -45,7 +45,7 @@ static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
 	e->ratelimit = &p->ratelimit;
 	e->name = p->name;
 	e->port = p->index;
-	e->capture = capture_recording(p->link);
+	e->capture = p->link->recording;
 }
 
 /* The TAP end of a link: a fwd_end without a ring, counting in its port. */

@@ -62,6 +62,9 @@ struct link {
 	bool timer_armed;
 	struct fault_guard guard;
 	struct capture *capture; /* the capture subscriber, or NULL */
+	/* Where the datapath records delivered frames, or NULL: one load per
+	 * batch (kept by capture.c). */
+	struct capture_buf *recording;
 };
 
 void port_init(struct port *p, struct link *link, unsigned index);
