@@ -6,6 +6,7 @@
  * parsed) and the table; how long counters live; text that needs escaping.
  */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -702,6 +703,34 @@ static void test_status_arguments(void **state)
 	server_stop(&s);
 }
 
+/* A TAP end shows its interface (in a network namespace of our own, so
+ * nothing outside is touched; skipped without root and /dev/net/tun). */
+static void test_tap_port_shown(void **state)
+{
+	const char *args[] = { "tap=vnps0", NULL };
+	char msg[256], block[2048];
+	struct server s;
+	struct prom pr;
+	json_object *root, *p;
+	int fd = -1;
+
+	(void)state;
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0 || unshare(CLONE_NEWNET) != 0)
+		skip();
+	server_start(&s, NULL);
+	assert_int_equal(server_create(&s, args, &fd, msg, sizeof msg), 0);
+	root = json_parse_all(ctl_output(&s, "--json"));
+	p = json_object_array_get_idx(jget(root, "ports"), 0);
+	assert_string_equal(json_object_get_string(jget(p, "tap")), "vnps0");
+	assert_true(json_object_is_type(jget(p, "listen"), json_type_null));
+	json_object_put(root);
+	prom_parse(ctl_output(&s, "--prometheus"), &pr);
+	assert_non_null(strstr(prom_labels(&pr, "vnet_p2p_port_info", 0), ",tap=vnps0,"));
+	table_block(ctl_output(&s, NULL), 0, block, sizeof block);
+	assert_non_null(strstr(block, "\n  tap vnps0\n"));
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_output_escaping),
 		cmocka_unit_test(test_counters_life),
 		cmocka_unit_test(test_status_arguments),
+		cmocka_unit_test(test_tap_port_shown), /* last: it leaves the network namespace */
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
