@@ -172,7 +172,6 @@ static int handle_status(struct ctl_client *c)
 		o->counter[VNP_CTR_RX_DROP_BAD] = ps.stats.rx_drop_bad;
 		snprintf(o->listen_path, sizeof o->listen_path, "%s", ps.cfg.listen_path);
 		snprintf(o->tap_name, sizeof o->tap_name, "%s", ps.cfg.tap_name);
-		snprintf(o->tap_name, sizeof o->tap_name, "%s", ps.cfg.tap_name);
 		snprintf(o->last_error, sizeof o->last_error, "%s", ps.last_error);
 	}
 	return reply(c, VNP_CTL_STATUS, 0, &st, sizeof st, -1);
