@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ctl/ctl_proto.h"
 #include "fuzz_input.h"
 #include "link/forward.h"
 #include "net/virtio_net.h"
@@ -65,6 +66,7 @@ static struct guest_mem alias_mem; /* the receiver mapping the sender's file */
 #define FB_CSUM 0x08u
 #define FB_INDIRECT 0x10u
 #define FB_EVENT_IDX 0x20u
+#define FB_CAPTURE 0x40u /* sender's byte: a capture records delivered frames */
 
 /* Layout byte. */
 #define LB_SRC_LAYOUT(b) ((b)&3u)
@@ -233,6 +235,49 @@ static void check_counts(const struct end *s, const struct end *d)
 		FUZZ_CHECK((uint16_t)(d->vq.last_avail - d->base) >= d->stats.rx_packets);
 }
 
+/* The capture holds exactly the delivered frames, as well-formed records,
+ * or counts what did not fit. */
+static struct capture_buf cap;
+static uint64_t records, bytes; /* taken from it during this input */
+
+static void check_capture(const struct end *s)
+{
+	static uint8_t stream[64 * 1024];
+	size_t len = 0, off = 0;
+	const uint8_t *p;
+	size_t n;
+
+	if (s->fe.capture != &cap)
+		return;
+	while ((n = capture_buf_pending(&cap, &p)) != 0) {
+		FUZZ_CHECK(len + n <= sizeof stream);
+		memcpy(stream + len, p, n);
+		capture_buf_consume(&cap, n);
+		len += n;
+	}
+	while (off < len) {
+		struct vnp_cap_record rec;
+		size_t total;
+
+		FUZZ_CHECK(len - off >= sizeof rec);
+		memcpy(&rec, stream + off, sizeof rec);
+		FUZZ_CHECK(rec.type == VNP_CAP_PACKET && rec.port == 0 && rec.pad == 0);
+		FUZZ_CHECK(rec.len <= VNP_CAP_SNAPLEN);
+		total = (sizeof rec + rec.len + 7) & ~(size_t)7;
+		FUZZ_CHECK(total <= len - off);
+		for (size_t i = sizeof rec + rec.len; i < total; i++)
+			FUZZ_CHECK(stream[off + i] == 0);
+		records++;
+		bytes += rec.len;
+		off += total;
+	}
+	FUZZ_CHECK(records == cap.packets[0]);
+	FUZZ_CHECK(cap.packets[0] + cap.dropped[0] == s->stats.tx_packets);
+	FUZZ_CHECK(cap.packets[1] == 0 && cap.dropped[1] == 0);
+	if (cap.dropped[0] == 0)
+		FUZZ_CHECK(bytes == s->stats.tx_bytes);
+}
+
 /* Walk one chain directly: every piece must be client memory, in one
  * mapping, no longer than asked for. */
 static void walk(struct vq *vq, struct guest_mem *mem, uint16_t head, bool device_writes,
@@ -303,6 +348,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	end_init(&s, mem_s, (lb & LB_SRC_RING_R1) ? 1 : 0, log2num_s, base_s, fb_s, "src");
 	end_init(&d, mem_d, (lb & LB_DST_RING_R1) ? 1 : 0, log2num_d, base_d, fb_d, "dst");
+	if (fb_s & FB_CAPTURE) {
+		if (!cap.mem)
+			FUZZ_CHECK(capture_buf_init(&cap, 64 * 1024) == 0);
+		cap.head = cap.tail = 0;
+		memset(cap.packets, 0, sizeof cap.packets);
+		memset(cap.dropped, 0, sizeof cap.dropped);
+		records = bytes = 0;
+		s.fe.capture = &cap;
+	}
 
 	/* Forwarding rounds, as the link runs them: a budget, then publish. */
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
@@ -311,6 +365,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_vq(&s.vq);
 		check_vq(&d.vq);
 		check_counts(&s, &d);
+		check_capture(&s);
 		vq_used_publish(&s.vq);
 		vq_used_publish(&d.vq);
 		(void)vq_needs_signal(&s.vq);

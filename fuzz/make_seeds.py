@@ -178,6 +178,7 @@ REGION = 8192
 VRING_DESC_F_NEXT, VRING_DESC_F_WRITE, VRING_DESC_F_INDIRECT = 1, 2, 4
 FB_VERSION_1, FB_MRG_RXBUF, FB_GUEST_CSUM, FB_CSUM, FB_INDIRECT, FB_EVENT_IDX = 1, 2, 4, 8, 16, 32
 LB_ALIAS, LB_SRC_RING_R1, LB_DST_RING_R1, LB_DROP = 0x10, 0x20, 0x40, 0x80
+FB_CAPTURE = 0x40  # in the sender's byte: a capture records delivered frames
 
 
 # Guest-physical address of region 0 and 1 in each layout (fuzz_forward.c).
@@ -329,6 +330,12 @@ def fwd_seeds():
         rx.set_desc(c, 0x1000, 0x1000, VRING_DESC_F_WRITE)
         rx.publish(c)
     seeds["jumbo"] = fwd_input(5, 5, modern, modern, 0, src, rx)
+    # With a capture: frames spread over receive chains, and a checksum the
+    # server completes (patched into the record).
+    seeds["capture-mergeable"] = fwd_input(
+        4, 5, modern | FB_CAPTURE, modern, 0, sender(16, modern, 12), receiver(32, modern, 32, 48))
+    seeds["capture-legacy-receiver"] = fwd_input(
+        4, 3, modern | FB_CAPTURE, legacy, 0, sender(16, modern, 12), receiver(8, legacy, 8, 80))
     return seeds
 
 # ---- the TAP datapath (fuzz_tap) -------------------------------------------------
