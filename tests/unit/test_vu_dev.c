@@ -238,7 +238,7 @@ static void send_mem_table(struct fake *f, unsigned n, const int *given, int nfd
 {
 	uint8_t payload[8 + 32 * VHOST_USER_MEM_TABLE_MAX + 32];
 	struct vhost_user_mem_table_head head = { .nregions = n };
-	int fds[VHOST_USER_MAX_FDS];
+	int fds[VHOST_USER_MAX_FDS] = { 0 };
 
 	memcpy(payload, &head, sizeof head);
 	for (unsigned i = 0; i < n; i++) {
