@@ -170,8 +170,7 @@ static void copy_piece(struct piece_work *pw, uint8_t *dst, const uint8_t *src, 
 	}
 }
 
-/* Read the sender's header, which may be spread over several buffers. */
-static bool tx_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err)
+bool fwd_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err)
 {
 	for (unsigned off = 0; off < len;) {
 		uint8_t *p;
@@ -186,17 +185,10 @@ static bool tx_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum 
 	return true;
 }
 
-static void count_drop(struct fwd_end *src, uint64_t *counter, const char *why)
+void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why)
 {
 	(*counter)++;
-	log_limited(src->ratelimit, LOG_LVL_INFO, "%s: dropped a packet: %s", src->name, why);
-}
-
-static void tx_consume(struct vq *tx, uint16_t head)
-{
-	vq_used_put(tx, 0, head, 0);
-	vq_used_commit(tx, 1);
-	tx->last_avail++;
+	log_limited(e->ratelimit, LOG_LVL_INFO, "%s: dropped a packet: %s", e->name, why);
 }
 
 static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
@@ -223,17 +215,17 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	pw.capture = src->capture;
 	pw.any = pw.capture != NULL;
 	vq_chain_begin(src->vq, &txc, tx_head, false);
-	if (!tx_read_header(&txc, wire, src_hdr_len, &err)) {
+	if (!fwd_read_header(&txc, wire, src_hdr_len, &err)) {
 		if (err)
 			goto src_fault;
-		tx_consume(src->vq, tx_head);
-		count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
+		fwd_tx_consume(src->vq, tx_head);
+		fwd_count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
 		return PKT_DROPPED;
 	}
 	vnet_hdr_decode(wire, &in);
 	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		tx_consume(src->vq, tx_head);
-		count_drop(src, &src->stats->drop_bad, "GSO packet, but no GSO was offered");
+		fwd_tx_consume(src->vq, tx_head);
+		fwd_count_drop(src, &src->stats->drop_bad, "GSO packet, but no GSO was offered");
 		return PKT_DROPPED;
 	}
 	if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
@@ -283,8 +275,8 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	}
 
 	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && cs->field + 2 > frame_len) {
-		tx_consume(src->vq, tx_head);
-		count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
+		fwd_tx_consume(src->vq, tx_head);
+		fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 		return PKT_DROPPED;
 	}
 	if (cs->active) {
@@ -302,7 +294,7 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	vq_used_put(w.vq, (uint16_t)(w.chains - 1), w.head, w.chain_bytes);
 	vq_used_commit(w.vq, w.chains);
 	w.vq->last_avail = (uint16_t)(w.vq->last_avail + w.chains);
-	tx_consume(src->vq, tx_head);
+	fwd_tx_consume(src->vq, tx_head);
 	src->stats->tx_packets++;
 	src->stats->tx_bytes += frame_len;
 	dst->stats->rx_packets++;
@@ -316,9 +308,9 @@ rx_stop:
 	case RX_WAIT:
 		return PKT_WAIT;
 	case RX_TOO_BIG:
-		tx_consume(src->vq, tx_head);
+		fwd_tx_consume(src->vq, tx_head);
 		dst->stats->rx_drop_too_big++;
-		count_drop(src, &src->stats->drop_too_big, "larger than the receiver's buffers");
+		fwd_count_drop(src, &src->stats->drop_too_big, "larger than the receiver's buffers");
 		return PKT_DROPPED;
 	case RX_FAULT:
 	case RX_OK:
@@ -391,7 +383,7 @@ static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *
 	vq_used_put(rx, 0, rx_head, dst_hdr_len + flen);
 	vq_used_commit(rx, 1);
 	rx->last_avail++;
-	tx_consume(tx, tx_head);
+	fwd_tx_consume(tx, tx_head);
 	src->stats->tx_packets++;
 	src->stats->tx_bytes += flen;
 	dst->stats->rx_packets++;
@@ -464,7 +456,7 @@ enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fa
 			fault->error = err;
 			return FWD_FAULT;
 		}
-		tx_consume(src->vq, head);
+		fwd_tx_consume(src->vq, head);
 		src->stats->drop_no_peer++;
 		COMMIT_BARRIER();
 	}

@@ -62,6 +62,22 @@ struct fwd_fault {
 	enum vq_error error;
 };
 
+/* Pieces every end that consumes a client's TX ring shares (the peer
+ * port's RX ring, or a TAP). */
+
+/* The packet at head leaves the TX ring, delivered or not. */
+static inline void fwd_tx_consume(struct vq *tx, uint16_t head)
+{
+	vq_used_put(tx, 0, head, 0);
+	vq_used_commit(tx, 1);
+	tx->last_avail++;
+}
+/* Copy the sender's header, which may be spread over several buffers;
+ * false at a fault (*err set) or when the chain is shorter than len. */
+bool fwd_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err);
+/* Count a dropped packet and say why, rate-limited per end. */
+void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why);
+
 /* Move up to budget packets from src's TX ring into dst's RX ring. Used
  * elements are committed per packet but not published. */
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,

@@ -38,50 +38,21 @@ void tap_buffers_free(struct tap_buffers *b)
 
 enum pkt_result { PKT_DONE, PKT_WAIT, PKT_IDLE, PKT_FAULT };
 
-static void count_drop(struct fwd_end *e, uint64_t *counter, const char *why)
-{
-	(*counter)++;
-	log_limited(e->ratelimit, LOG_LVL_INFO, "%s: dropped a packet: %s", e->name, why);
-}
-
 /* ---- client TX -> TAP ----------------------------------------------------- */
-
-static void tx_consume(struct vq *tx, uint16_t head)
-{
-	vq_used_put(tx, 0, head, 0);
-	vq_used_commit(tx, 1);
-	tx->last_avail++;
-}
-
-/* The sender's header, which may be spread over several buffers. */
-static bool tx_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err)
-{
-	for (unsigned off = 0; off < len;) {
-		uint8_t *p;
-		uint32_t n;
-
-		*err = vq_chain_next(c, len - off, &p, &n);
-		if (*err || n == 0)
-			return false;
-		memcpy(hdr + off, p, n);
-		off += n;
-	}
-	return true;
-}
 
 /* What the kernel did with a packet it did not take, in our counters. */
 static void count_write_error(int e, struct fwd_end *src, struct fwd_end *tap_end)
 {
 	switch (e) {
 	case EINVAL:
-		count_drop(src, &src->stats->drop_bad, "the kernel refused its header or frame");
+		fwd_count_drop(src, &src->stats->drop_bad, "the kernel refused its header or frame");
 		break;
 	case EIO:
-		count_drop(tap_end, &src->stats->drop_no_peer, "the TAP interface is down");
+		fwd_count_drop(tap_end, &src->stats->drop_no_peer, "the TAP interface is down");
 		break;
 	case EAGAIN:
 	case ENOBUFS:
-		count_drop(tap_end, &src->stats->drop_no_peer, "the TAP takes no more for now");
+		fwd_count_drop(tap_end, &src->stats->drop_no_peer, "the TAP takes no more for now");
 		break;
 	default:
 		src->stats->drop_no_peer++;
@@ -106,17 +77,17 @@ static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_e
 	ssize_t n;
 
 	vq_chain_begin(src->vq, &c, head, false);
-	if (!tx_read_header(&c, wire, src_hdr_len, &err)) {
+	if (!fwd_read_header(&c, wire, src_hdr_len, &err)) {
 		if (err)
 			goto fault;
-		tx_consume(src->vq, head);
-		count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
+		fwd_tx_consume(src->vq, head);
+		fwd_count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
 		return PKT_DONE;
 	}
 	vnet_hdr_decode(wire, &in);
 	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		tx_consume(src->vq, head);
-		count_drop(src, &src->stats->drop_bad, "GSO packet, but no GSO was offered");
+		fwd_tx_consume(src->vq, head);
+		fwd_count_drop(src, &src->stats->drop_bad, "GSO packet, but no GSO was offered");
 		return PKT_DONE;
 	}
 	for (;;) {
@@ -129,8 +100,8 @@ static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_e
 		if (!len)
 			break;
 		if (len > VNET_FRAME_MAX - frame_len) {
-			tx_consume(src->vq, head);
-			count_drop(src, &src->stats->drop_too_big, "larger than the largest frame");
+			fwd_tx_consume(src->vq, head);
+			fwd_count_drop(src, &src->stats->drop_too_big, "larger than the largest frame");
 			return PKT_DONE;
 		}
 		if (!linear && cnt == TAP_IOV_MAX) {
@@ -154,15 +125,15 @@ static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_e
 		cnt = 2;
 	}
 	if (frame_len < ETH_HEADER_LEN) {
-		tx_consume(src->vq, head);
-		count_drop(src, &src->stats->drop_bad, "shorter than an Ethernet header");
+		fwd_tx_consume(src->vq, head);
+		fwd_count_drop(src, &src->stats->drop_bad, "shorter than an Ethernet header");
 		return PKT_DONE;
 	}
 	/* Only what we offered travels: a checksum request inside the frame. */
 	if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if ((uint32_t)in.csum_start + in.csum_offset + 2 > frame_len) {
-			tx_consume(src->vq, head);
-			count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
+			fwd_tx_consume(src->vq, head);
+			fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 			return PKT_DONE;
 		}
 		out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -179,7 +150,7 @@ static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_e
 		err = VQ_ERR_ADDR;
 		goto fault;
 	}
-	tx_consume(src->vq, head);
+	fwd_tx_consume(src->vq, head);
 	if (n < 0) {
 		count_write_error(errno, src, tap_end);
 		return PKT_DONE;
@@ -332,7 +303,7 @@ static enum pkt_result discard_one(struct tap *t, struct fwd_end *tap_end, uint6
 	if (readv(t->fd, iov, 2) < 0)
 		return read_error(t, tap_end, errno);
 	if (why)
-		count_drop(tap_end, counter, why);
+		fwd_count_drop(tap_end, counter, why);
 	else
 		(*counter)++;
 	return PKT_DONE;
@@ -408,7 +379,7 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 	}
 	t->mtu_rechecked = false;
 	if ((size_t)n < hdr_len) {
-		count_drop(tap_end, &tap_end->stats->drop_bad, "shorter than its virtio-net header");
+		fwd_count_drop(tap_end, &tap_end->stats->drop_bad, "shorter than its virtio-net header");
 		return PKT_DONE;
 	}
 	frame_len = (uint32_t)n - hdr_len;
@@ -417,7 +388,7 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 		if (merge && frame_len > t->frame_max)
 			t->frame_max = MIN(frame_len, VNET_FRAME_MAX);
 		dst->stats->rx_drop_too_big++;
-		count_drop(tap_end, &tap_end->stats->drop_too_big,
+		fwd_count_drop(tap_end, &tap_end->stats->drop_too_big,
 			   "larger than the client's receive buffers");
 		return PKT_DONE;
 	}
@@ -425,7 +396,7 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 	vnet_hdr_decode(wire, &in);
 	why = rx_header(&in, dst->features, &out);
 	if (why) {
-		count_drop(tap_end, &tap_end->stats->drop_bad, why);
+		fwd_count_drop(tap_end, &tap_end->stats->drop_bad, why);
 		return PKT_DONE;
 	}
 
