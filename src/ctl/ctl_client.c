@@ -146,20 +146,32 @@ int ctl_create(int sock, const char *const *args, int nargs, int listen_fd,
 	return rc;
 }
 
-int ctl_status(int sock, struct vnp_ctl_status *out, char *msg, size_t msglen)
+/* A request without payload whose reply is one fixed-size structure and
+ * no descriptor. */
+static int fixed_reply_request(int sock, uint16_t op, void *out, uint32_t size, uint32_t *got,
+			       char *msg, size_t msglen)
 {
-	uint32_t got = 0;
 	int fd, rc;
 
-	rc = send_request(sock, VNP_CTL_STATUS, NULL, 0, -1);
+	rc = send_request(sock, op, NULL, 0, -1);
 	if (rc < 0) {
 		snprintf(msg, msglen, "cannot send the request: %s", strerror(-rc));
 		return rc;
 	}
-	memset(out, 0, sizeof *out);
-	rc = recv_reply(sock, VNP_CTL_STATUS, out, sizeof *out, &got, &fd, msg, msglen);
+	memset(out, 0, size);
+	*got = 0;
+	rc = recv_reply(sock, op, out, size, got, &fd, msg, msglen);
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+int ctl_status(int sock, struct vnp_ctl_status *out, char *msg, size_t msglen)
+{
+	uint32_t got;
+	int rc;
+
+	rc = fixed_reply_request(sock, VNP_CTL_STATUS, out, sizeof *out, &got, msg, msglen);
 	if (rc == 0 && got != sizeof *out) {
 		snprintf(msg, msglen, "status reply of unexpected size");
 		rc = -EPROTO;
@@ -174,18 +186,10 @@ int ctl_status(int sock, struct vnp_ctl_status *out, char *msg, size_t msglen)
 
 int ctl_capture_start(int sock, struct vnp_ctl_capture_info *info, char *msg, size_t msglen)
 {
-	uint32_t got = 0;
-	int fd, rc;
+	uint32_t got;
+	int rc;
 
-	rc = send_request(sock, VNP_CTL_CAPTURE, NULL, 0, -1);
-	if (rc < 0) {
-		snprintf(msg, msglen, "cannot send the request: %s", strerror(-rc));
-		return rc;
-	}
-	memset(info, 0, sizeof *info);
-	rc = recv_reply(sock, VNP_CTL_CAPTURE, info, sizeof *info, &got, &fd, msg, msglen);
-	if (fd >= 0)
-		close(fd);
+	rc = fixed_reply_request(sock, VNP_CTL_CAPTURE, info, sizeof *info, &got, msg, msglen);
 	if (rc == 0 && (got != sizeof *info || info->snaplen > VNP_CAP_SNAPLEN)) {
 		snprintf(msg, msglen, "capture reply of unexpected form");
 		rc = -EPROTO;
