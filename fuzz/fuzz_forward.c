@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl_proto.h"
+#include "fuzz_features.h"
 #include "fuzz_input.h"
 #include "link/forward.h"
 #include "net/virtio_net.h"
@@ -59,13 +60,7 @@ static struct client cl[2];
 static bool verbose;
 static struct guest_mem alias_mem; /* the receiver mapping the sender's file */
 
-/* Feature byte of an end. */
-#define FB_VERSION_1 0x01u
-#define FB_MRG_RXBUF 0x02u
-#define FB_GUEST_CSUM 0x04u
-#define FB_CSUM 0x08u
-#define FB_INDIRECT 0x10u
-#define FB_EVENT_IDX 0x20u
+/* Feature byte of an end (fuzz_features.h), plus: */
 #define FB_CAPTURE 0x40u /* sender's byte: a capture records delivered frames */
 
 /* Layout byte. */
@@ -157,25 +152,6 @@ struct end {
 	struct log_ratelimit rl;
 	struct fwd_end fe;
 };
-
-static uint64_t features_from(uint8_t b)
-{
-	uint64_t f = 0;
-
-	if (b & FB_VERSION_1)
-		f |= BIT64(VIRTIO_F_VERSION_1);
-	if (b & FB_MRG_RXBUF)
-		f |= BIT64(VIRTIO_NET_F_MRG_RXBUF);
-	if (b & FB_GUEST_CSUM)
-		f |= BIT64(VIRTIO_NET_F_GUEST_CSUM);
-	if (b & FB_CSUM)
-		f |= BIT64(VIRTIO_NET_F_CSUM);
-	if (b & FB_INDIRECT)
-		f |= BIT64(VIRTIO_RING_F_INDIRECT_DESC);
-	if (b & FB_EVENT_IDX)
-		f |= BIT64(VIRTIO_RING_F_EVENT_IDX);
-	return f;
-}
 
 /* The ring at the start of region `ring_region` of the file: descriptors,
  * then the avail ring, then the used ring (aligned as vu_dev demands). */

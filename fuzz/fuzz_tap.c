@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fuzz_features.h"
 #include "fuzz_input.h"
 
 static ssize_t fuzz_readv(int fd, const struct iovec *iov, int cnt);
@@ -41,13 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FILE_SIZE (REGION * NREGIONS)
 #define MAX_FRAMES 8
 
-/* Feature byte (as fuzz_forward's, plus two of our own). */
-#define FB_VERSION_1 0x01u
-#define FB_MRG_RXBUF 0x02u
-#define FB_GUEST_CSUM 0x04u
-#define FB_CSUM 0x08u
-#define FB_INDIRECT 0x10u
-#define FB_EVENT_IDX 0x20u
+/* Feature byte (fuzz_features.h), plus two of our own. */
 #define FB_HDR_OTHER 0x40u /* the TAP's header length is not the client's */
 #define FB_NOT_READABLE 0x80u
 
@@ -192,25 +187,6 @@ static ssize_t fuzz_readv(int fd, const struct iovec *iov, int cnt)
 }
 
 /* ---- one input -------------------------------------------------------------- */
-
-static uint64_t features_from(uint8_t b)
-{
-	uint64_t f = 0;
-
-	if (b & FB_VERSION_1)
-		f |= BIT64(VIRTIO_F_VERSION_1);
-	if (b & FB_MRG_RXBUF)
-		f |= BIT64(VIRTIO_NET_F_MRG_RXBUF);
-	if (b & FB_GUEST_CSUM)
-		f |= BIT64(VIRTIO_NET_F_GUEST_CSUM);
-	if (b & FB_CSUM)
-		f |= BIT64(VIRTIO_NET_F_CSUM);
-	if (b & FB_INDIRECT)
-		f |= BIT64(VIRTIO_RING_F_INDIRECT_DESC);
-	if (b & FB_EVENT_IDX)
-		f |= BIT64(VIRTIO_RING_F_EVENT_IDX);
-	return f;
-}
 
 /* A ring at the start of region r: descriptors, avail, used. */
 static void ring_init(struct vq *vq, unsigned r, uint16_t num, uint16_t base, uint8_t fb)
