@@ -14,6 +14,20 @@
 
 #include "ctl/ctl_proto.h"
 
+/* Whether this test, and so the server beside it, runs under
+ * AddressSanitizer, whose shadow and quarantine count as the server's
+ * private memory. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 struct server {
 	pid_t pid;
 	char dir[64];      /* private temporary directory */

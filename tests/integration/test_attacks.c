@@ -26,17 +26,6 @@
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_proto.h"
 #include "harness.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
 #include "util/unix_socket.h"
 #include "vhost/vhost_user_proto.h"
 #include "vnd_raw.h"

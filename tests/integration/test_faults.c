@@ -169,7 +169,10 @@ static void test_soak(void **state)
 	print_message("soak: %lu frames in %u s, %lu rounds; server memory %ld -> %ld KiB\n",
 		      frames, seconds, rounds, mem0, mem1);
 	assert_int_equal(server_fd_count(&s), fds0);
-	assert_true(mem1 - mem0 < 64);
+	/* Outside ASan, whose quarantine lets freed memory linger (its leak
+	 * check at exit covers the ASan build). */
+	if (!UNDER_ASAN)
+		assert_true(mem1 - mem0 < 64);
 	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_NO_PEER] +
 				 port_status(&s, 0).counter[VNP_CTR_DROP_BAD] +
 				 port_status(&s, 0).counter[VNP_CTR_DROP_TOO_BIG],
