@@ -4,7 +4,13 @@
 # The sender stops first, the receiver drains, and then every packet sent
 # must have arrived, and the server's counters must agree.
 #
-#   dpdk.sh TXPKTS [SECONDS]    e.g. dpdk.sh 64, dpdk.sh 1500, dpdk.sh 512,512,476
+#   dpdk.sh TXPKTS [SECONDS [DEVARGS]]
+#     e.g. dpdk.sh 64, dpdk.sh 1500, dpdk.sh 512,512,476, dpdk.sh 1500 4 in_order=0
+#
+# DEVARGS are added to both virtio-user ports. By default virtio-user asks
+# for IN_ORDER and, since the server offers it, takes its in-order TX and RX
+# paths; in_order=0 keeps the standard ones. Either way the test checks
+# which was negotiated, so a silent fallback cannot pass for the other.
 set -euo pipefail
 
 # Without the client software this test cannot run: skip (77) when run by
@@ -17,6 +23,7 @@ fi
 
 txpkts=${1:?txpkts}
 seconds=${2:-4}
+devargs=${3:+,$3}
 server=${VNET_P2P_BIN:?}
 ctl_bin=${VNET_P2P_CTL_BIN:?}
 work=$(mktemp -d /tmp/vnp-dpdk.XXXXXX)
@@ -50,7 +57,7 @@ ctl create listen="$work/p0.sock" >/dev/null
 ctl create listen="$work/p1.sock" >/dev/null
 
 # shellcheck disable=SC2086
-dpdk-testpmd $eal --file-prefix="vnp-rx-$$" --vdev "net_virtio_user0,path=$work/p1.sock" -- \
+dpdk-testpmd $eal --file-prefix="vnp-rx-$$" --vdev "net_virtio_user0,path=$work/p1.sock$devargs" -- \
 	--forward-mode=rxonly --stats-period 1 --total-num-mbufs=16384 >"$work/rx.log" 2>&1 &
 rx=$!
 pids+=("$rx")
@@ -58,12 +65,18 @@ for i in $(seq 100); do ctl status | grep -q "^port 1: running" && break; sleep 
 ctl status | grep -q "^port 1: running" || fail "the receiver did not start"
 
 # shellcheck disable=SC2086
-dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock" -- \
+dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock$devargs" -- \
 	--forward-mode=txonly --txpkts="$txpkts" --stats-period 1 --total-num-mbufs=16384 \
 	>"$work/tx.log" 2>&1 &
 tx=$!
 pids+=("$tx")
 sleep "$seconds"
+# Both ports negotiated IN_ORDER exactly when the clients were not told otherwise.
+n_in_order=$(ctl status | grep -c '^  features .*IN_ORDER' || true)
+case "$devargs" in
+*in_order=0*) [ "$n_in_order" = 0 ] || fail "IN_ORDER negotiated despite in_order=0" ;;
+*) [ "$n_in_order" = 2 ] || fail "IN_ORDER negotiated on $n_in_order of 2 ports" ;;
+esac
 kill -INT "$tx"
 wait "$tx" || true
 # Let the receiver drain what is still in flight, then stop it.
