@@ -349,6 +349,28 @@ void link_drain_tx(struct link *l, struct port *p)
 	run_service(l, PASS_DRAIN, p);
 }
 
+static void on_timer(void *arg, uint32_t events)
+{
+	struct link *l = arg;
+	uint64_t expirations;
+
+	(void)events;
+	(void)!read(l->timer_fd, &expirations, sizeof expirations);
+	l->timer_armed = false;
+	l->pending = true;
+}
+
+/* One shot in usec, or none for 0. */
+static void arm_timer(struct link *l, unsigned usec)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = usec / 1000000;
+	its.it_value.tv_nsec = (long)(usec % 1000000) * 1000;
+	timerfd_settime(l->timer_fd, 0, &its, NULL);
+	l->timer_armed = usec != 0;
+}
+
 /*
  * Before the loop sleeps. While packets keep coming, the link keeps looking
  * for more without asking the clients to notify it: a notification costs
@@ -363,46 +385,23 @@ static void before_sleep(void *arg)
 	bool linger;
 	struct pass_result r;
 
-	if (!l->pending) {
-		capture_flush(l);
-		return;
+	if (l->pending) {
+		now = monotonic_ns();
+		linger = now - l->last_progress_ns < LINK_LINGER_NS;
+		/* Cleared before the pass: a port failing or a ring changing
+		 * during it asks for another pass, and that wish must survive. */
+		l->pending = false;
+		r = run_service(l, linger ? PASS_LINGER : PASS_SLEEP, NULL);
+		if (r.moved)
+			l->last_progress_ns = now;
+		l->pending |= r.more || r.moved || linger;
 	}
-	now = monotonic_ns();
-	linger = now - l->last_progress_ns < LINK_LINGER_NS;
-	/* Cleared before the pass: a port failing or a ring changing during
-	 * it asks for another pass, and that wish must survive. */
-	l->pending = false;
-	r = run_service(l, linger ? PASS_LINGER : PASS_SLEEP, NULL);
-	if (r.moved)
-		l->last_progress_ns = now;
-	l->pending |= r.more || r.moved || linger;
 	if (l->pending)
 		evloop_want_more(l->loop);
+	else if (l->poll_usec && !l->timer_armed)
+		arm_timer(l, l->poll_usec);
 	/* What the pass recorded goes out now; a full socket waits for EPOLLOUT. */
 	capture_flush(l);
-}
-
-static void on_timer(void *arg, uint32_t events)
-{
-	struct link *l = arg;
-	uint64_t expirations;
-
-	(void)events;
-	(void)!read(l->timer_fd, &expirations, sizeof expirations);
-	l->pending = true;
-}
-
-static void arm_timer(struct link *l, unsigned usec)
-{
-	struct itimerspec its = { 0 };
-
-	if (usec) {
-		its.it_interval.tv_sec = usec / 1000000;
-		its.it_interval.tv_nsec = (long)(usec % 1000000) * 1000;
-		its.it_value = its.it_interval;
-	}
-	timerfd_settime(l->timer_fd, 0, &its, NULL);
-	l->timer_armed = usec != 0;
 }
 
 void link_rings_changed(struct link *l)
@@ -422,9 +421,9 @@ void link_rings_changed(struct link *l)
 			want = l->opts.poll_usec ? l->opts.poll_usec : LINK_NOFD_POLL_USEC;
 		}
 	}
-	if (want && !l->timer_armed)
-		arm_timer(l, want);
-	else if (!want && l->timer_armed)
+	/* before_sleep() arms the timer when the loop is about to block. */
+	l->poll_usec = want;
+	if (!want && l->timer_armed)
 		arm_timer(l, 0);
 	l->pending = true;
 }

@@ -57,9 +57,14 @@ struct link {
 	bool pending;    /* kicks or state changes wait for service */
 	uint64_t last_progress_ns; /* when packets last moved */
 	bool in_service;
-	int timer_fd;    /* poll mode and rings the client asked us to poll */
+	/* Poll mode and rings the client asked us to poll: a one-shot timer,
+	 * armed only when the loop is about to block. A busy link never
+	 * sleeps, so it takes no timer interrupts (each one can cost a VM
+	 * exit and tens of microseconds). */
+	int timer_fd;
 	struct evloop_watch timer_watch;
-	bool timer_armed;
+	unsigned poll_usec;   /* the poll period wanted; 0: none */
+	bool timer_armed;     /* the one-shot is counting down */
 	struct fault_guard guard;
 	struct capture *capture; /* the capture subscriber, or NULL */
 	/* Where the datapath records delivered frames, or NULL: one load per
