@@ -419,31 +419,28 @@ static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *
 }
 
 /*
- * Start bringing in the first line of the buffer `ahead` slots on, while
- * this packet is copied: it was last written by the client on another
- * core, and waiting for it is most of a packet's cost. Only a hint: what
- * is read here decides nothing, the packet's own turn reads and checks
- * its descriptor afresh, and a prefetch of a bad address cannot fault.
+ * Claim the receive buffer `ahead` slots on while this packet is copied:
+ * its first lines were last touched by the client's core (its receive
+ * path reads the header and the frame's start), and the first store to a
+ * line shared with another core stalls the copy behind it. Only a hint,
+ * kept cheap: the address is read without the descriptor's checks, which
+ * the packet's own turn makes on its own copy, and only the last region
+ * hit is tried. A prefetch of a bad address cannot fault.
  */
-static inline void prefetch_buffer(struct vq *vq, uint16_t ahead, int for_write)
+static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead)
 {
-	struct vring_desc d;
+	const struct gm_region *r = &vq->mem->region[vq->mem->last_hit];
+	uint64_t addr, off;
 	uint16_t head;
-	const uint8_t *p;
 
 	if (vq_avail_head(vq, ahead, &head) != VQ_OK)
 		return;
-	vq_desc_load(vq->desc, head, &d);
-	p = gm_gpa_range(vq->mem, d.addr, 1);
-	if (!p)
-		return;
-	if (for_write) {
-		/* The header's line and the frame's first, which the client's
-		 * receive path touched last. */
-		PREFETCH_FOR_WRITE(p);
-		PREFETCH_FOR_WRITE(p + 64);
-	} else
-		__builtin_prefetch(p, 0);
+	__builtin_memcpy(&addr, &vq->desc[head].addr, sizeof addr);
+	off = addr - r->gpa;
+	if (off < r->size) {
+		PREFETCH_FOR_WRITE(r->host + off);
+		PREFETCH_FOR_WRITE(r->host + off + 64);
+	}
 }
 
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
@@ -475,16 +472,11 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsign
 		if (!rx_avail)
 			return FWD_BLOCKED;
 		/* The first packet of a batch starts the pipeline. */
-		if (done == 0) {
-			for (uint16_t a = 1; a < PREFETCH_AHEAD && a < tx_avail && a < rx_avail; a++) {
-				prefetch_buffer(src->vq, a, 0);
-				prefetch_buffer(dst->vq, a, 1);
-			}
-		}
-		if (tx_avail > PREFETCH_AHEAD && rx_avail > PREFETCH_AHEAD) {
-			prefetch_buffer(src->vq, PREFETCH_AHEAD, 0);
-			prefetch_buffer(dst->vq, PREFETCH_AHEAD, 1);
-		}
+		if (done == 0)
+			for (uint16_t a = 1; a < PREFETCH_AHEAD && a < rx_avail; a++)
+				prefetch_rx_buffer(dst->vq, a);
+		if (rx_avail > PREFETCH_AHEAD)
+			prefetch_rx_buffer(dst->vq, PREFETCH_AHEAD);
 		enum pkt_result r = forward_fast(src, dst, head, src_hdr_len, dst_hdr_len);
 
 		if (r == PKT_GENERAL)
