@@ -28,6 +28,10 @@
  * the core's outstanding misses. */
 #define PREFETCH_AHEAD 4
 
+/* Smaller frames gain nothing measurable from the prefetch (their copy is
+ * a line or two, and the client sets the pace), so they skip its cost. */
+#define PREFETCH_MIN_FRAME 512
+
 enum pkt_result {
 	PKT_SENT,
 	PKT_DROPPED, /* consumed from TX, not delivered */
@@ -209,7 +213,7 @@ void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why)
 }
 
 static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
-				   uint16_t rx_avail, struct fwd_fault *fault)
+				   uint16_t rx_avail, uint32_t *sent_len, struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -318,6 +322,7 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	dst->stats->rx_bytes += frame_len;
 	if (pw.capture)
 		capture_rec_commit(pw.capture, &pw.rec, src->port);
+	*sent_len = frame_len;
 	return PKT_SENT;
 
 rx_stop:
@@ -351,10 +356,11 @@ src_fault:
  */
 static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *dst,
 					   uint16_t tx_head, unsigned src_hdr_len,
-					   unsigned dst_hdr_len)
+					   unsigned dst_hdr_len, uint32_t *sent_len)
 {
 	struct vq *tx = src->vq, *rx = dst->vq;
-	uint8_t in[10];
+	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
+	uint16_t in_hi;  /* csum_offset */
 	struct vring_desc td, rd;
 	const uint8_t *tp;
 	uint8_t *rp;
@@ -377,23 +383,27 @@ static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *
 
 	/* Flags, GSO type and checksum fields lie in the first 10 bytes of
 	 * either header length. */
-	__builtin_memcpy(in, tp, sizeof in);
-	COMPILER_BARRIER();
-	if (in[1] != VIRTIO_NET_HDR_GSO_NONE)
+	__builtin_memcpy(&in_lo, tp, sizeof in_lo);
+	__builtin_memcpy(&in_hi, tp + sizeof in_lo, sizeof in_hi);
+	KEEP_LOADED(in_lo);
+	KEEP_LOADED(in_hi);
+	in_lo = le64toh(in_lo);
+	in_hi = le16toh(in_hi);
+	if ((uint8_t)(in_lo >> 8) != VIRTIO_NET_HDR_GSO_NONE)
 		return PKT_GENERAL;
 	/* The receiver's header is built in registers and stored whole: bytes
 	 * assembled on the stack and read back wider miss store forwarding and
 	 * wait for every store of the previous copy to drain. */
 	uint64_t lo = 0;                     /* flags .. csum_start */
 	uint32_t hi = (uint32_t)1 << 16;     /* csum_offset, num_buffers = 1 */
-	if (in[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		uint16_t start = (uint16_t)(in[6] | in[7] << 8), offset = (uint16_t)(in[8] | in[9] << 8);
+	if (in_lo & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		uint16_t start = (uint16_t)(in_lo >> 48);
 
 		if (!(dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM)) ||
-		    (uint32_t)start + offset + 2 > flen)
+		    (uint32_t)start + in_hi + 2 > flen)
 			return PKT_GENERAL;
 		lo = VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48;
-		hi |= offset;
+		hi |= in_hi;
 	}
 	lo = htole64(lo);
 	hi = htole32(hi);
@@ -415,6 +425,7 @@ static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *
 	dst->stats->rx_bytes += flen;
 	if (__builtin_expect(src->capture != NULL, 0))
 		capture_packet(src->capture, src->port, rp + dst_hdr_len, flen);
+	*sent_len = flen;
 	return PKT_SENT;
 }
 
@@ -432,7 +443,6 @@ static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead)
 	const struct gm_region *r = &vq->mem->region[vq->mem->last_hit];
 	uint64_t addr, off;
 	uint16_t head;
-
 	if (vq_avail_head(vq, ahead, &head) != VQ_OK)
 		return;
 	__builtin_memcpy(&addr, &vq->desc[head].addr, sizeof addr);
@@ -448,10 +458,13 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsign
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
+	bool prefetch = false;
 
 	for (unsigned done = 0; done < budget; done++) {
 		uint16_t tx_avail, rx_avail, head;
+		enum pkt_result r;
 		enum vq_error err;
+		uint32_t len;
 
 		err = vq_avail_count(src->vq, &tx_avail);
 		if (!err && tx_avail)
@@ -471,18 +484,21 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsign
 		}
 		if (!rx_avail)
 			return FWD_BLOCKED;
-		/* The first packet of a batch starts the pipeline. */
-		if (done == 0)
-			for (uint16_t a = 1; a < PREFETCH_AHEAD && a < rx_avail; a++)
-				prefetch_rx_buffer(dst->vq, a);
-		if (rx_avail > PREFETCH_AHEAD)
+		if (prefetch && rx_avail > PREFETCH_AHEAD)
 			prefetch_rx_buffer(dst->vq, PREFETCH_AHEAD);
-		enum pkt_result r = forward_fast(src, dst, head, src_hdr_len, dst_hdr_len);
-
+		r = forward_fast(src, dst, head, src_hdr_len, dst_hdr_len, &len);
 		if (r == PKT_GENERAL)
-			r = forward_one(src, dst, head, rx_avail, fault);
+			r = forward_one(src, dst, head, rx_avail, &len, fault);
 		switch (r) {
 		case PKT_SENT:
+			/* The batch's first frame decides; it starts the pipeline
+			 * (slots past the ones available are harmless hints). */
+			if (done == 0 && len >= PREFETCH_MIN_FRAME) {
+				prefetch = true;
+				for (uint16_t a = 0; a < PREFETCH_AHEAD; a++)
+					prefetch_rx_buffer(dst->vq, a);
+			}
+			break;
 		case PKT_DROPPED:
 		case PKT_GENERAL:
 			break;

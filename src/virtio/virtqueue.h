@@ -10,6 +10,7 @@
 #ifndef VNP_VIRTQUEUE_H
 #define VNP_VIRTQUEUE_H
 
+#include <endian.h>
 #include <linux/virtio_ring.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -100,12 +101,27 @@ static inline enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_
 	return VQ_OK;
 }
 
-/* Our own copy of descriptor i of a table; the barrier keeps the compiler
- * from reading the client's copy again instead of ours. */
+/* v's value stays the one already loaded: the compiler may not load it
+ * again from where it came from. Unlike COMPILER_BARRIER, it leaves every
+ * other value it holds in registers alone. */
+#define KEEP_LOADED(v) __asm__("" : "+r"(v))
+
+/* Our own copy of descriptor i of a table, loaded once. */
 static inline void vq_desc_load(const void *table, uint32_t i, struct vring_desc *d)
 {
-	__builtin_memcpy(d, (const uint8_t *)table + (size_t)i * sizeof *d, sizeof *d);
-	COMPILER_BARRIER();
+	const uint8_t *p = (const uint8_t *)table + (size_t)i * sizeof *d;
+	uint64_t addr, rest; /* rest: len, flags, next */
+
+	__builtin_memcpy(&addr, p, sizeof addr);
+	__builtin_memcpy(&rest, p + sizeof addr, sizeof rest);
+	KEEP_LOADED(addr);
+	KEEP_LOADED(rest);
+	addr = le64toh(addr);
+	rest = le64toh(rest);
+	d->addr = addr;
+	d->len = (uint32_t)rest;
+	d->flags = (uint16_t)(rest >> 32);
+	d->next = (uint16_t)(rest >> 48);
 }
 
 /* A walk over one descriptor chain, yielding contiguous host pieces. */
