@@ -319,8 +319,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.left -= n - FILE_SIZE;
 	}
 	in_bytes(&in, cl[1].image, MIN(in.left, (size_t)FILE_SIZE));
-	mem_s->last_hit = 0;
-	mem_d->last_hit = 0;
+	mem_s->hit = (struct gm_hit){ 0 };
+	mem_d->hit = (struct gm_hit){ 0 };
 
 	end_init(&s, mem_s, (lb & LB_SRC_RING_R1) ? 1 : 0, log2num_s, base_s, fb_s, "src");
 	end_init(&d, mem_d, (lb & LB_DST_RING_R1) ? 1 : 0, log2num_d, base_d, fb_d, "dst");

@@ -159,8 +159,18 @@ static void check_session(struct fake *f)
 			FUZZ_CHECK(r->uva >= o->uva + o->size || o->uva >= r->uva + r->size);
 		}
 	}
-	if (dev->mem.count)
-		FUZZ_CHECK(dev->mem.last_hit < dev->mem.count);
+	/* The cached translation is nothing, or exactly one of the regions. */
+	if (dev->mem.hit.size) {
+		bool found = false;
+
+		for (unsigned i = 0; i < dev->mem.count; i++) {
+			const struct gm_region *r = &dev->mem.region[i];
+
+			found |= r->gpa == dev->mem.hit.gpa && r->size == dev->mem.hit.size &&
+				 r->host == dev->mem.hit.host;
+		}
+		FUZZ_CHECK(found);
+	}
 	check_started_rings(dev);
 	for (unsigned i = 0; i < VU_RINGS; i++) {
 		struct vu_ring *r = &dev->ring[i];

@@ -440,7 +440,7 @@ static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *
  */
 static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead)
 {
-	const struct gm_region *r = &vq->mem->region[vq->mem->last_hit];
+	const struct gm_hit *r = &vq->mem->hit;
 	uint64_t addr, off;
 	uint16_t head;
 	if (vq_avail_head(vq, ahead, &head) != VQ_OK)

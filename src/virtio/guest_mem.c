@@ -131,7 +131,7 @@ int gm_remove(struct guest_mem *gm, uint64_t gpa, uint64_t size, uint64_t uva)
 			*r = gm->region[gm->count];
 			memset(&gm->region[gm->count], 0, sizeof *r);
 		}
-		gm->last_hit = 0;
+		gm->hit = (struct gm_hit){ 0 };
 		return 0;
 	}
 	return -ENOENT;
@@ -142,7 +142,7 @@ void gm_clear(struct guest_mem *gm)
 	for (unsigned i = 0; i < gm->count; i++)
 		gm_unmap_region(&gm->region[i]);
 	gm->count = 0;
-	gm->last_hit = 0;
+	gm->hit = (struct gm_hit){ 0 };
 }
 
 void gm_replace(struct guest_mem *dst, struct guest_mem *src)

@@ -37,9 +37,18 @@ struct gm_region {
 	size_t map_len;
 };
 
+/* Translations mostly stay in one region: a copy of the one last hit sits
+ * first, so the usual case reads three fields at fixed places. Size 0
+ * when there is none. */
+struct gm_hit {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
 struct guest_mem {
+	struct gm_hit hit;
 	unsigned count;
-	unsigned last_hit; /* translations mostly stay in one region */
 	struct gm_region region[GM_MAX_REGIONS];
 };
 
@@ -68,24 +77,22 @@ void gm_replace(struct guest_mem *dst, struct guest_mem *src);
 static inline uint8_t *gm_gpa_to_host(struct guest_mem *gm, uint64_t gpa, uint64_t len,
 				      uint64_t *contig)
 {
-	const struct gm_region *r = &gm->region[gm->last_hit];
-	uint64_t off = gpa - r->gpa;
+	uint64_t off = gpa - gm->hit.gpa;
 
-	if (__builtin_expect(off >= r->size, 0)) {
+	if (__builtin_expect(off >= gm->hit.size, 0)) {
 		unsigned i;
 
 		for (i = 0; i < gm->count; i++) {
-			r = &gm->region[i];
-			off = gpa - r->gpa;
-			if (off < r->size)
+			off = gpa - gm->region[i].gpa;
+			if (off < gm->region[i].size)
 				break;
 		}
 		if (i == gm->count)
 			return NULL;
-		gm->last_hit = i;
+		gm->hit = (struct gm_hit){ gm->region[i].gpa, gm->region[i].size, gm->region[i].host };
 	}
-	*contig = len < r->size - off ? len : r->size - off;
-	return r->host + off;
+	*contig = len < gm->hit.size - off ? len : gm->hit.size - off;
+	return gm->hit.host + off;
 }
 
 /* Whether all of [gpa, gpa + len) is client memory (possibly spread over
@@ -108,12 +115,11 @@ uint8_t *gm_gpa_range_slow(struct guest_mem *gm, uint64_t gpa, uint64_t len);
 /* Host address of [gpa, gpa + len) when it lies within one region, else NULL. */
 static inline uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
-	const struct gm_region *r = &gm->region[gm->last_hit];
-	uint64_t off = gpa - r->gpa;
+	uint64_t off = gpa - gm->hit.gpa;
 
 	/* No sum here can wrap: off < size, and len is compared with size - off. */
-	if (__builtin_expect(off < r->size && len <= r->size - off, 1))
-		return r->host + off;
+	if (__builtin_expect(off < gm->hit.size && len <= gm->hit.size - off, 1))
+		return gm->hit.host + off;
 	return gm_gpa_range_slow(gm, gpa, len);
 }
 /* Host address of the frontend virtual range [uva, uva + len) when it lies
