@@ -354,11 +354,12 @@ src_fault:
  * descriptor with room for both. Anything else, including anything wrong,
  * goes to forward_one(), which reads and checks everything for itself.
  */
-static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *dst,
-					   uint16_t tx_head, unsigned src_hdr_len,
-					   unsigned dst_hdr_len, uint32_t *sent_len)
+static inline __attribute__((always_inline)) enum pkt_result
+forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq *rx,
+	     struct port_stats *tx_stats, struct port_stats *rx_stats,
+	     struct capture_buf *capture, uint16_t tx_head, unsigned src_hdr_len,
+	     unsigned dst_hdr_len, uint32_t *sent_len)
 {
-	struct vq *tx = src->vq, *rx = dst->vq;
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
 	uint16_t in_hi;  /* csum_offset */
 	struct vring_desc td, rd;
@@ -419,12 +420,12 @@ static inline enum pkt_result forward_fast(struct fwd_end *src, struct fwd_end *
 	vq_used_commit(rx, 1);
 	rx->last_avail++;
 	fwd_tx_consume(tx, tx_head);
-	src->stats->tx_packets++;
-	src->stats->tx_bytes += flen;
-	dst->stats->rx_packets++;
-	dst->stats->rx_bytes += flen;
-	if (__builtin_expect(src->capture != NULL, 0))
-		capture_packet(src->capture, src->port, rp + dst_hdr_len, flen);
+	tx_stats->tx_packets++;
+	tx_stats->tx_bytes += flen;
+	rx_stats->rx_packets++;
+	rx_stats->rx_bytes += flen;
+	if (__builtin_expect(capture != NULL, 0))
+		capture_packet(capture, src->port, rp + dst_hdr_len, flen);
 	*sent_len = flen;
 	return PKT_SENT;
 }
@@ -453,22 +454,27 @@ static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead)
 	}
 }
 
-enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
-				struct fwd_fault *fault)
+/* The loop over a batch, made twice by the compiler: with the receive
+ * buffers prefetched and without, so no packet pays for the choice. */
+static inline __attribute__((always_inline)) enum fwd_status
+forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool prefetch,
+	      uint32_t *last_len, struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
-	bool prefetch = false;
+	/* Held here, they stay in registers across the per-packet barrier. */
+	struct vq *tx = src->vq, *rx = dst->vq;
+	struct port_stats *tx_stats = src->stats, *rx_stats = dst->stats;
+	struct capture_buf *capture = src->capture;
 
 	for (unsigned done = 0; done < budget; done++) {
 		uint16_t tx_avail, rx_avail, head;
 		enum pkt_result r;
 		enum vq_error err;
-		uint32_t len;
 
-		err = vq_avail_count(src->vq, &tx_avail);
+		err = vq_avail_count(tx, &tx_avail);
 		if (!err && tx_avail)
-			err = vq_avail_head(src->vq, 0, &head);
+			err = vq_avail_head(tx, 0, &head);
 		if (err) {
 			fault->guilty = 0;
 			fault->error = err;
@@ -476,7 +482,7 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsign
 		}
 		if (!tx_avail)
 			return FWD_IDLE;
-		err = vq_avail_count(dst->vq, &rx_avail);
+		err = vq_avail_count(rx, &rx_avail);
 		if (err) {
 			fault->guilty = 1;
 			fault->error = err;
@@ -485,20 +491,13 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsign
 		if (!rx_avail)
 			return FWD_BLOCKED;
 		if (prefetch && rx_avail > PREFETCH_AHEAD)
-			prefetch_rx_buffer(dst->vq, PREFETCH_AHEAD);
-		r = forward_fast(src, dst, head, src_hdr_len, dst_hdr_len, &len);
+			prefetch_rx_buffer(rx, PREFETCH_AHEAD);
+		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, capture, head, src_hdr_len,
+				 dst_hdr_len, last_len);
 		if (r == PKT_GENERAL)
-			r = forward_one(src, dst, head, rx_avail, &len, fault);
+			r = forward_one(src, dst, head, rx_avail, last_len, fault);
 		switch (r) {
 		case PKT_SENT:
-			/* The batch's first frame decides; it starts the pipeline
-			 * (slots past the ones available are harmless hints). */
-			if (done == 0 && len >= PREFETCH_MIN_FRAME) {
-				prefetch = true;
-				for (uint16_t a = 0; a < PREFETCH_AHEAD; a++)
-					prefetch_rx_buffer(dst->vq, a);
-			}
-			break;
 		case PKT_DROPPED:
 		case PKT_GENERAL:
 			break;
@@ -510,6 +509,26 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsign
 		COMMIT_BARRIER();
 	}
 	return FWD_MORE;
+}
+
+enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
+				struct fwd_fault *fault)
+{
+	uint32_t len = 0;
+	enum fwd_status st;
+
+	if (budget == 0)
+		return FWD_MORE;
+	/* The batch's first frame decides on the prefetch, and starts its
+	 * pipeline (slots past the ones available are harmless hints). */
+	st = forward_batch(src, dst, 1, false, &len, fault);
+	if (st != FWD_MORE || budget == 1)
+		return st;
+	if (len < PREFETCH_MIN_FRAME)
+		return forward_batch(src, dst, budget - 1, false, &len, fault);
+	for (uint16_t a = 0; a < PREFETCH_AHEAD; a++)
+		prefetch_rx_buffer(dst->vq, a);
+	return forward_batch(src, dst, budget - 1, true, &len, fault);
 }
 
 enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fault *fault)

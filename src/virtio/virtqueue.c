@@ -46,6 +46,7 @@ void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
 	vq->used = used;
 	vq->mem = mem;
 	vq->num = num;
+	vq->mask = (uint16_t)(num - 1);
 	vq->last_avail = base;
 	vq->avail_seen = base;
 	vq->used_idx = base;

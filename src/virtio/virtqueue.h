@@ -50,6 +50,7 @@ struct vq {
 	struct vring_used *used;
 	struct guest_mem *mem;
 	uint16_t num;        /* ring size, a power of 2 */
+	uint16_t mask;       /* num - 1: ring positions to slots */
 	uint16_t last_avail; /* next avail entry to take */
 	uint16_t avail_seen; /* avail->idx as last read */
 	uint16_t used_idx;   /* used->idx as we last published it */
@@ -92,7 +93,7 @@ static inline enum vq_error vq_avail_count(struct vq *vq, uint16_t *count)
 /* The head at avail position last_avail + ahead (ahead < count). */
 static inline enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_t *head)
 {
-	uint16_t slot = (uint16_t)(vq->last_avail + ahead) & (uint16_t)(vq->num - 1);
+	uint16_t slot = (uint16_t)(vq->last_avail + ahead) & vq->mask;
 	uint16_t h = LOAD_ONCE(vq->avail->ring[slot]);
 
 	if (h >= vq->num)
@@ -171,7 +172,7 @@ static inline enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint
  * only once committed, and is visible only once published. */
 static inline void vq_used_put(struct vq *vq, uint16_t ahead, uint16_t head, uint32_t len)
 {
-	uint16_t slot = (uint16_t)(vq->used_idx + vq->used_pending + ahead) & (uint16_t)(vq->num - 1);
+	uint16_t slot = (uint16_t)(vq->used_idx + vq->used_pending + ahead) & vq->mask;
 	struct vring_used_elem *e = &vq->used->ring[slot];
 
 	STORE_ONCE(e->id, head);
