@@ -29,7 +29,8 @@
 #define PREFETCH_AHEAD 4
 
 /* Smaller frames gain nothing measurable from the prefetch (their copy is
- * a line or two, and the client sets the pace), so they skip its cost. */
+ * a line or two, and the client sets the pace), so they skip its cost.
+ * The first frame waiting decides for the batch. */
 #define PREFETCH_MIN_FRAME 512
 
 enum pkt_result {
@@ -213,7 +214,7 @@ void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why)
 }
 
 static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
-				   uint16_t rx_avail, uint32_t *sent_len, struct fwd_fault *fault)
+				   uint16_t rx_avail, struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -322,7 +323,6 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	dst->stats->rx_bytes += frame_len;
 	if (pw.capture)
 		capture_rec_commit(pw.capture, &pw.rec, src->port);
-	*sent_len = frame_len;
 	return PKT_SENT;
 
 rx_stop:
@@ -358,7 +358,7 @@ static inline __attribute__((always_inline)) enum pkt_result
 forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq *rx,
 	     struct port_stats *tx_stats, struct port_stats *rx_stats,
 	     struct capture_buf *capture, uint16_t tx_head, unsigned src_hdr_len,
-	     unsigned dst_hdr_len, uint32_t *sent_len)
+	     unsigned dst_hdr_len)
 {
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
 	uint16_t in_hi;  /* csum_offset */
@@ -426,7 +426,6 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	rx_stats->rx_bytes += flen;
 	if (__builtin_expect(capture != NULL, 0))
 		capture_packet(capture, src->port, rp + dst_hdr_len, flen);
-	*sent_len = flen;
 	return PKT_SENT;
 }
 
@@ -458,7 +457,7 @@ static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead)
  * buffers prefetched and without, so no packet pays for the choice. */
 static inline __attribute__((always_inline)) enum fwd_status
 forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool prefetch,
-	      uint32_t *last_len, struct fwd_fault *fault)
+	      struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -493,9 +492,9 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool pr
 		if (prefetch && rx_avail > PREFETCH_AHEAD)
 			prefetch_rx_buffer(rx, PREFETCH_AHEAD);
 		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, capture, head, src_hdr_len,
-				 dst_hdr_len, last_len);
+				 dst_hdr_len);
 		if (r == PKT_GENERAL)
-			r = forward_one(src, dst, head, rx_avail, last_len, fault);
+			r = forward_one(src, dst, head, rx_avail, fault);
 		switch (r) {
 		case PKT_SENT:
 		case PKT_DROPPED:
@@ -511,24 +510,34 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool pr
 	return FWD_MORE;
 }
 
+/*
+ * Whether the first waiting frame is large enough for the prefetch to pay.
+ * Only a hint: the length is read apart from the packet's own checked
+ * copy and decides nothing but the prefetch; anything wrong says no.
+ */
+static bool large_frames_waiting(struct vq *tx)
+{
+	uint16_t count, head;
+	uint32_t len;
+
+	if (vq_avail_count(tx, &count) != VQ_OK || !count || vq_avail_head(tx, 0, &head) != VQ_OK)
+		return false;
+	len = LOAD_ONCE(tx->desc[head].len);
+	return len >= PREFETCH_MIN_FRAME;
+}
+
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
 				struct fwd_fault *fault)
 {
-	uint32_t len = 0;
-	enum fwd_status st;
+	uint16_t rx_avail;
 
-	if (budget == 0)
-		return FWD_MORE;
-	/* The batch's first frame decides on the prefetch, and starts its
-	 * pipeline (slots past the ones available are harmless hints). */
-	st = forward_batch(src, dst, 1, false, &len, fault);
-	if (st != FWD_MORE || budget == 1)
-		return st;
-	if (len < PREFETCH_MIN_FRAME)
-		return forward_batch(src, dst, budget - 1, false, &len, fault);
-	for (uint16_t a = 0; a < PREFETCH_AHEAD; a++)
-		prefetch_rx_buffer(dst->vq, a);
-	return forward_batch(src, dst, budget - 1, true, &len, fault);
+	if (!large_frames_waiting(src->vq))
+		return forward_batch(src, dst, budget, false, fault);
+	/* Start the pipeline; the loop keeps it PREFETCH_AHEAD slots ahead. */
+	if (vq_avail_count(dst->vq, &rx_avail) == VQ_OK)
+		for (uint16_t a = 0; a < PREFETCH_AHEAD && a < rx_avail; a++)
+			prefetch_rx_buffer(dst->vq, a);
+	return forward_batch(src, dst, budget, true, fault);
 }
 
 enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fault *fault)
