@@ -356,9 +356,8 @@ src_fault:
  */
 static inline __attribute__((always_inline)) enum pkt_result
 forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq *rx,
-	     struct port_stats *tx_stats, struct port_stats *rx_stats,
-	     struct capture_buf *capture, uint16_t tx_head, unsigned src_hdr_len,
-	     unsigned dst_hdr_len)
+	     struct port_stats *tx_stats, struct port_stats *rx_stats, uint16_t tx_head,
+	     unsigned src_hdr_len, unsigned dst_hdr_len)
 {
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
 	uint16_t in_hi;  /* csum_offset */
@@ -384,12 +383,8 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 
 	/* Flags, GSO type and checksum fields lie in the first 10 bytes of
 	 * either header length. */
-	__builtin_memcpy(&in_lo, tp, sizeof in_lo);
-	__builtin_memcpy(&in_hi, tp + sizeof in_lo, sizeof in_hi);
-	KEEP_LOADED(in_lo);
-	KEEP_LOADED(in_hi);
-	in_lo = le64toh(in_lo);
-	in_hi = le16toh(in_hi);
+	in_lo = load_le64_once(tp);
+	in_hi = load_le16_once(tp + sizeof in_lo);
 	if ((uint8_t)(in_lo >> 8) != VIRTIO_NET_HDR_GSO_NONE)
 		return PKT_GENERAL;
 	/* The receiver's header is built in registers and stored whole: bytes
@@ -424,8 +419,8 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	tx_stats->tx_bytes += flen;
 	rx_stats->rx_packets++;
 	rx_stats->rx_bytes += flen;
-	if (__builtin_expect(capture != NULL, 0))
-		capture_packet(capture, src->port, rp + dst_hdr_len, flen);
+	if (__builtin_expect(src->capture != NULL, 0))
+		capture_packet(src->capture, src->port, rp + dst_hdr_len, flen);
 	return PKT_SENT;
 }
 
@@ -443,6 +438,7 @@ static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead)
 	const struct gm_hit *r = &vq->mem->hit;
 	uint64_t addr, off;
 	uint16_t head;
+
 	if (vq_avail_head(vq, ahead, &head) != VQ_OK)
 		return;
 	__builtin_memcpy(&addr, &vq->desc[head].addr, sizeof addr);
@@ -464,7 +460,6 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool pr
 	/* Held here, they stay in registers across the per-packet barrier. */
 	struct vq *tx = src->vq, *rx = dst->vq;
 	struct port_stats *tx_stats = src->stats, *rx_stats = dst->stats;
-	struct capture_buf *capture = src->capture;
 
 	for (unsigned done = 0; done < budget; done++) {
 		uint16_t tx_avail, rx_avail, head;
@@ -491,8 +486,7 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool pr
 			return FWD_BLOCKED;
 		if (prefetch && rx_avail > PREFETCH_AHEAD)
 			prefetch_rx_buffer(rx, PREFETCH_AHEAD);
-		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, capture, head, src_hdr_len,
-				 dst_hdr_len);
+		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, head, src_hdr_len, dst_hdr_len);
 		if (r == PKT_GENERAL)
 			r = forward_one(src, dst, head, rx_avail, fault);
 		switch (r) {

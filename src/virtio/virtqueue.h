@@ -107,18 +107,32 @@ static inline enum vq_error vq_avail_head(struct vq *vq, uint16_t ahead, uint16_
  * other value it holds in registers alone. */
 #define KEEP_LOADED(v) __asm__("" : "+r"(v))
 
+/* Little-endian fields of client memory, each loaded once. */
+static inline uint64_t load_le64_once(const void *p)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, sizeof v);
+	KEEP_LOADED(v);
+	return le64toh(v);
+}
+
+static inline uint16_t load_le16_once(const void *p)
+{
+	uint16_t v;
+
+	__builtin_memcpy(&v, p, sizeof v);
+	KEEP_LOADED(v);
+	return le16toh(v);
+}
+
 /* Our own copy of descriptor i of a table, loaded once. */
 static inline void vq_desc_load(const void *table, uint32_t i, struct vring_desc *d)
 {
 	const uint8_t *p = (const uint8_t *)table + (size_t)i * sizeof *d;
-	uint64_t addr, rest; /* rest: len, flags, next */
+	uint64_t addr = load_le64_once(p);
+	uint64_t rest = load_le64_once(p + sizeof addr); /* len, flags, next */
 
-	__builtin_memcpy(&addr, p, sizeof addr);
-	__builtin_memcpy(&rest, p + sizeof addr, sizeof rest);
-	KEEP_LOADED(addr);
-	KEEP_LOADED(rest);
-	addr = le64toh(addr);
-	rest = le64toh(rest);
 	d->addr = addr;
 	d->len = (uint32_t)rest;
 	d->flags = (uint16_t)(rest >> 32);
