@@ -33,6 +33,14 @@
  * The first frame waiting decides for the batch. */
 #define PREFETCH_MIN_FRAME 512
 
+/* Every line of a receive buffer is claimed, up to this much: the copy of
+ * a large frame otherwise waits for one line after the other, since each
+ * lies in the client's core or the shared cache. Beyond it the hardware's
+ * own streaming keeps up, and a few packets' worth of claims stays within
+ * the core's outstanding misses. */
+#define PREFETCH_MAX_BYTES 2048
+#define CACHE_LINE 64
+
 enum pkt_result {
 	PKT_SENT,
 	PKT_DROPPED, /* consumed from TX, not delivered */
@@ -425,34 +433,41 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 }
 
 /*
- * Claim the receive buffer `ahead` slots on while this packet is copied:
- * its first lines were last touched by the client's core (its receive
- * path reads the header and the frame's start), and the first store to a
- * line shared with another core stalls the copy behind it. Only a hint,
- * kept cheap: the address is read without the descriptor's checks, which
+ * Claim the receive buffer `ahead` slots on while this packet is copied,
+ * as far as `bytes` of it (the frames waiting are about that long): its
+ * lines were last touched by the client's core or have left ours, and a
+ * store to such a line stalls the copy behind it. Only a hint, kept cheap:
+ * the address and length are read without the descriptor's checks, which
  * the packet's own turn makes on its own copy, and only the last region
- * hit is tried. A prefetch of a bad address cannot fault.
+ * hit is tried. A prefetch of a bad address cannot fault, and none
+ * reaches outside that region.
  */
-static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead)
+static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t bytes)
 {
 	const struct gm_hit *r = &vq->mem->hit;
 	uint64_t addr, off;
+	uint32_t len;
 	uint16_t head;
 
 	if (vq_avail_head(vq, ahead, &head) != VQ_OK)
 		return;
 	__builtin_memcpy(&addr, &vq->desc[head].addr, sizeof addr);
+	__builtin_memcpy(&len, &vq->desc[head].len, sizeof len);
 	off = addr - r->gpa;
-	if (off < r->size) {
-		PREFETCH_FOR_WRITE(r->host + off);
-		PREFETCH_FOR_WRITE(r->host + off + 64);
-	}
+	if (off >= r->size)
+		return;
+	len = MIN(le32toh(len), bytes);
+	if (len > r->size - off)
+		len = (uint32_t)(r->size - off);
+	for (uint32_t at = 0; at < len; at += CACHE_LINE)
+		PREFETCH_FOR_WRITE(r->host + off + at);
 }
 
 /* The loop over a batch, made twice by the compiler: with the receive
- * buffers prefetched and without, so no packet pays for the choice. */
+ * buffers prefetched (prefetch bytes of each) and without (0), so no
+ * packet pays for the choice. */
 static inline __attribute__((always_inline)) enum fwd_status
-forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool prefetch,
+forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, uint32_t prefetch,
 	      struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
@@ -485,7 +500,7 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool pr
 		if (!rx_avail)
 			return FWD_BLOCKED;
 		if (prefetch && rx_avail > PREFETCH_AHEAD)
-			prefetch_rx_buffer(rx, PREFETCH_AHEAD);
+			prefetch_rx_buffer(rx, PREFETCH_AHEAD, prefetch);
 		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, head, src_hdr_len, dst_hdr_len);
 		if (r == PKT_GENERAL)
 			r = forward_one(src, dst, head, rx_avail, fault);
@@ -505,33 +520,50 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, bool pr
 }
 
 /*
- * Whether the first waiting frame is large enough for the prefetch to pay.
- * Only a hint: the length is read apart from the packet's own checked
- * copy and decides nothing but the prefetch; anything wrong says no.
+ * How much of each receive buffer to prefetch in this batch: about as much
+ * as the frames of the sender's last batch took, or 0 when that is too
+ * little for the prefetch to pay. Before the first batch, the first
+ * waiting descriptor's length stands in: a hint read apart from the
+ * packet's own checked copy, deciding nothing but the prefetch.
  */
-static bool large_frames_waiting(struct vq *tx)
+static uint32_t prefetch_bytes(const struct fwd_end *src, const struct fwd_end *dst)
 {
+	uint32_t len = src->frame_hint;
 	uint16_t count, head;
-	uint32_t len;
 
-	if (vq_avail_count(tx, &count) != VQ_OK || !count || vq_avail_head(tx, 0, &head) != VQ_OK)
-		return false;
-	len = LOAD_ONCE(tx->desc[head].len);
-	return len >= PREFETCH_MIN_FRAME;
+	if (len) {
+		len += vnet_hdr_len(dst->features);
+	} else {
+		if (vq_avail_count(src->vq, &count) != VQ_OK || !count ||
+		    vq_avail_head(src->vq, 0, &head) != VQ_OK)
+			return 0;
+		len = le32toh(LOAD_ONCE(src->vq->desc[head].len));
+	}
+	return len < PREFETCH_MIN_FRAME ? 0 : MIN(len, PREFETCH_MAX_BYTES);
 }
 
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
 				struct fwd_fault *fault)
 {
+	uint32_t bytes = prefetch_bytes(src, dst);
+	uint64_t packets = src->stats->tx_packets, sent = src->stats->tx_bytes;
+	enum fwd_status st;
 	uint16_t rx_avail;
 
-	if (!large_frames_waiting(src->vq))
-		return forward_batch(src, dst, budget, false, fault);
-	/* Start the pipeline; the loop keeps it PREFETCH_AHEAD slots ahead. */
-	if (vq_avail_count(dst->vq, &rx_avail) == VQ_OK)
-		for (uint16_t a = 0; a < PREFETCH_AHEAD && a < rx_avail; a++)
-			prefetch_rx_buffer(dst->vq, a);
-	return forward_batch(src, dst, budget, true, fault);
+	if (!bytes) {
+		st = forward_batch(src, dst, budget, 0, fault);
+	} else {
+		/* Start the pipeline; the loop keeps it PREFETCH_AHEAD slots ahead. */
+		if (vq_avail_count(dst->vq, &rx_avail) == VQ_OK)
+			for (uint16_t a = 0; a < PREFETCH_AHEAD && a < rx_avail; a++)
+				prefetch_rx_buffer(dst->vq, a, bytes);
+		st = forward_batch(src, dst, budget, bytes, fault);
+	}
+	/* Delivered frames are at most VNET_FRAME_MAX long: the mean fits. */
+	packets = src->stats->tx_packets - packets;
+	if (packets)
+		src->frame_hint = (uint32_t)((src->stats->tx_bytes - sent) / packets);
+	return st;
 }
 
 enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fault *fault)

@@ -49,6 +49,7 @@ static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
 	e->name = p->name;
 	e->port = p->index;
 	e->capture = p->link->recording;
+	e->frame_hint = p->tx_frame_hint;
 }
 
 /* The TAP end of a link: a fwd_end without a ring, counting in its port. */
@@ -61,6 +62,7 @@ static void tap_end_init(struct fwd_end *e, struct port *p)
 	e->name = p->name;
 	e->port = p->index;
 	e->capture = capture_recording(p->link);
+	e->frame_hint = 0;
 }
 
 /* The kernel hears about the client on the other port: its header size and
@@ -230,6 +232,7 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 		else
 			st = rx ? forward_packets(&s, &d, LINK_BUDGET, &fault)
 				: drop_packets(&s, LINK_BUDGET, &fault);
+		src->tx_frame_hint = s.frame_hint;
 		res->moved += (uint16_t)(tx->last_avail - before);
 		vq_used_publish(tx);
 		if (rx)

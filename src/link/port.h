@@ -48,6 +48,7 @@ struct port {
 
 	struct port_stats stats;
 	struct log_ratelimit ratelimit;
+	uint32_t tx_frame_hint; /* the datapath's prefetch hint (fwd_end.frame_hint) */
 };
 
 struct link {

@@ -46,8 +46,8 @@ static void end_init(struct end *e, uint64_t features, const char *name)
 	fix_init(&e->f, 2);
 	fix_ring_init(&e->f, &e->tx, NUM, false, true);
 	fix_ring_init(&e->f, &e->rx, NUM, false, true);
-	e->fe_tx = (struct fwd_end){ &e->tx.vq, features, &e->stats, &e->rl, name, 0, NULL };
-	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name, 0, NULL };
+	e->fe_tx = (struct fwd_end){ &e->tx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0 };
+	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0 };
 }
 
 static int setup(void **state)
@@ -363,6 +363,68 @@ static void test_batch_and_publish(void **state)
 	assert_memory_equal(got + 12, f3, sizeof f3);
 	assert_stats(&c->a.stats, 3, sizeof f1 + sizeof f2 + sizeof f3, 0, 0);
 	assert_stats(&c->b.stats, 0, 0, 3, sizeof f1 + sizeof f2 + sizeof f3);
+}
+
+/* The sender's frame hint is the mean frame length of its last batch
+ * that delivered anything; a batch that delivers nothing keeps it. */
+static void test_frame_hint(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t frame[1300];
+	struct vnet_hdr h = { 0 };
+	struct fwd_fault fault;
+
+	fill(frame, sizeof frame, 8);
+	assert_int_equal(c->a.fe_tx.frame_hint, 0);
+	rx_post(&c->b, 3, 2048);
+	tx_packet(&c->a, &h, 12, frame, 1000, WHOLE);
+	tx_packet(&c->a, &h, 12, frame, 1000, WHOLE);
+	tx_packet(&c->a, &h, 12, frame, 1300, 500); /* a chain: its walk says how long */
+	assert_int_equal(run(c, &fault), FWD_IDLE);
+	assert_int_equal(c->a.fe_tx.frame_hint, 1100);
+	assert_int_equal(run(c, &fault), FWD_IDLE);
+	assert_int_equal(c->a.fe_tx.frame_hint, 1100);
+	tx_packet(&c->a, &h, 12, frame, 60, WHOLE);
+	assert_int_equal(run(c, &fault), FWD_BLOCKED);
+	assert_int_equal(c->a.fe_tx.frame_hint, 1100);
+	rx_post(&c->b, 1, 2048);
+	assert_int_equal(run(c, &fault), FWD_IDLE);
+	assert_int_equal(c->a.fe_tx.frame_hint, 60);
+}
+
+/* With a hint of large frames the receive buffers ahead are prefetched
+ * from descriptors nobody has checked yet: ones outside the client's
+ * memory, of absurd length or reaching past its end change nothing, and
+ * the buffer is refused when its own turn comes. */
+static void test_prefetch_of_bad_buffers(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t frame[1500], got[2048];
+	struct vnet_hdr h = { 0 };
+	struct fwd_fault fault;
+
+	fill(frame, sizeof frame, 9);
+	c->a.fe_tx.frame_hint = sizeof frame;
+	rx_post(&c->b, 6, 2048);
+	c->b.rx.desc[3].addr = FIX_GPA + 2 * FIX_REGION - 64; /* partly outside */
+	c->b.rx.desc[4].addr = 0x10;                          /* outside */
+	c->b.rx.desc[4].len = 0xffffffffu;
+	c->b.rx.desc[5].addr = ~0ull - 100;
+	for (unsigned i = 0; i < 3; i++)
+		tx_packet(&c->a, &h, 12, frame, sizeof frame, WHOLE);
+	assert_int_equal(run(c, &fault), FWD_IDLE);
+	assert_int_equal(c->b.rx.used->idx, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(rx_gather(&c->b, i, 1, got, sizeof got), 12 + sizeof frame);
+		assert_memory_equal(got + 12, frame, sizeof frame);
+	}
+	assert_int_equal(c->a.fe_tx.frame_hint, sizeof frame);
+	tx_packet(&c->a, &h, 12, frame, sizeof frame, WHOLE);
+	assert_int_equal(run(c, &fault), FWD_FAULT);
+	assert_int_equal(fault.guilty, 1);
+	assert_int_equal(fault.error, VQ_ERR_ADDR);
+	assert_int_equal(c->b.rx.used->idx, 3);
+	assert_stats(&c->a.stats, 3, 3 * sizeof frame, 0, 0);
 }
 
 /* The budget bounds the packets per call. */
@@ -1225,6 +1287,8 @@ int main(void)
 		T(test_copy_into_multi_descriptor_chain),
 		T(test_batch_and_publish),
 		T(test_budget),
+		T(test_frame_hint),
+		T(test_prefetch_of_bad_buffers),
 		T(test_indirect_both_sides),
 		T(test_mergeable),
 		T(test_mergeable_exact_fit),
