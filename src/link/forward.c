@@ -450,27 +450,28 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
  * as far as `bytes` of it (the frames waiting are about that long): its
  * lines were last touched by the client's core or have left ours, and a
  * store to such a line stalls the copy behind it. Only a hint, kept cheap:
- * the address and length are read without the descriptor's checks, which
- * the packet's own turn makes on its own copy, and only the last region
+ * the descriptor is copied once and used without its checks, which the
+ * packet's own turn makes on its own copy, and only the last region
  * hit is tried. A prefetch of a bad address cannot fault, and none
  * reaches past the lines of that region.
  */
 static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t bytes)
 {
 	const struct gm_hit *r = &vq->mem->hit;
+	struct vring_desc d;
 	uintptr_t line, end;
-	uint64_t addr, off;
+	uint64_t off;
 	uint32_t len;
 	uint16_t head;
 
 	if (vq_avail_head(vq, ahead, &head) != VQ_OK)
 		return;
-	__builtin_memcpy(&addr, &vq->desc[head].addr, sizeof addr);
-	__builtin_memcpy(&len, &vq->desc[head].len, sizeof len);
-	off = addr - r->gpa;
-	if (off >= r->size)
+	vq_desc_load(vq->desc, head, &d);
+	off = d.addr - r->gpa;
+	/* An indirect table is only read: nothing to claim there. */
+	if (off >= r->size || (d.flags & VRING_DESC_F_INDIRECT))
 		return;
-	len = MIN(le32toh(len), bytes);
+	len = MIN(d.len, bytes);
 	if (len > r->size - off)
 		len = (uint32_t)(r->size - off);
 	/* Every line from the one holding the first byte to the one holding
