@@ -142,7 +142,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { print v[int((N
 
 # ---- packets per second -----------------------------------------------------
 
-declare -A pps
+declare -A pps rounds_of
 kinds=(dpdk vnp vnp-poll)
 echo "packets/s, both directions together; $rounds round(s) of ${seconds}s after ${warmup}s warm-up" >&2
 for size in "${sizes[@]}"; do
@@ -157,6 +157,7 @@ for size in "${sizes[@]}"; do
 	for kind in "${kinds[@]}"; do
 		# shellcheck disable=SC2086
 		pps[$kind,$size]=$(median ${samples[$kind]})
+		rounds_of[$kind,$size]=$(echo ${samples[$kind]} | tr ' ' ,)
 	done
 	unset samples
 done
@@ -269,6 +270,33 @@ printf '%-34s %12s %12s\n' "ping-pong round trip p99 (us)" "$lat_vnp_p99" "$lat_
 printf '%-34s %12s %12s\n' "CPU with two idle clients (%)" "$idle_vnp_cpu" "$idle_dpdk_cpu"
 printf '%-34s %12s %12s\n' "private memory (KiB)" "$mem_vnp_kib" "$mem_dpdk_kib"
 
+# The goals, read off this run's figures; reported, never asserted.
+best_ratio() {
+	local a b
+	a=$(ratio "${pps[vnp,$1]}" "${pps[dpdk,$1]}")
+	b=$(ratio "${pps[vnp-poll,$1]}" "${pps[dpdk,$1]}")
+	awk -v a="$a" -v b="$b" 'BEGIN { print (a + 0 > b + 0) ? a : b }'
+}
+verdict() { awk -v v="$1" -v g="$2" 'BEGIN { print (v + 0 >= g + 0) ? "met" : "NOT met" }'; }
+echo
+echo "goals, in this run:"
+for goal in 64:1.5 1500:2; do
+	size=${goal%:*}
+	[ -n "${pps[dpdk,$size]:-}" ] || continue
+	r=$(best_ratio "$size")
+	printf '  %-58s %6s  %s\n' "$size B, best vnet-p2p mode, at least ${goal#*:}x DPDK" "$r" "$(verdict "$r" "${goal#*:}")"
+done
+worst=
+for size in "${sizes[@]}"; do
+	r=$(ratio "${pps[vnp,$size]}" "${pps[dpdk,$size]}")
+	worst=$(awk -v w="${worst:-99}" -v r="$r" 'BEGIN { print (r + 0 < w + 0) ? r : w }')
+done
+printf '  %-58s %6s  %s\n' "default mode at least on par with DPDK (lowest ratio)" "$worst" "$(verdict "$worst" 1)"
+printf '  %-58s %6s  %s\n' "CPU with two idle clients 0% (over 5 s, in clock ticks)" "$idle_vnp_cpu" \
+	"$(awk -v c="$idle_vnp_cpu" 'BEGIN { print (c + 0 == 0) ? "met" : "NOT met" }')"
+printf '  %-58s %6s  %s\n' "private memory under 2048 KiB" "$mem_vnp_kib" \
+	"$(awk -v m="$mem_vnp_kib" 'BEGIN { print (m + 0 < 2048) ? "met" : "NOT met" }')"
+
 {
 	echo "{"
 	echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"rounds\": $rounds, \"seconds\": $seconds,"
@@ -278,8 +306,13 @@ printf '%-34s %12s %12s\n' "private memory (KiB)" "$mem_vnp_kib" "$mem_dpdk_kib"
 	for size in "${sizes[@]}"; do
 		[ $first = 1 ] || echo ","
 		first=0
-		printf '    "%s": {"dpdk": %s, "vnet-p2p": %s, "vnet-p2p-poll": %s}' "$size" \
+		printf '    "%s": {"dpdk": %s, "vnet-p2p": %s, "vnet-p2p-poll": %s,\n' "$size" \
 			"${pps[dpdk,$size]}" "${pps[vnp,$size]}" "${pps[vnp-poll,$size]}"
+		printf '      "ratio": {"vnet-p2p": %s, "vnet-p2p-poll": %s},\n' \
+			"$(ratio "${pps[vnp,$size]}" "${pps[dpdk,$size]}" | sed 's/^-$/null/')" \
+			"$(ratio "${pps[vnp-poll,$size]}" "${pps[dpdk,$size]}" | sed 's/^-$/null/')"
+		printf '      "rounds": {"dpdk": [%s], "vnet-p2p": [%s], "vnet-p2p-poll": [%s]}}' \
+			"${rounds_of[dpdk,$size]}" "${rounds_of[vnp,$size]}" "${rounds_of[vnp-poll,$size]}"
 	done
 	echo
 	echo "  },"
