@@ -40,7 +40,7 @@
 
 /* Smaller frames gain nothing measurable from the prefetch (their copy is
  * a line or two, and the client sets the pace), so they skip its cost.
- * The first frame waiting decides for the batch. */
+ * The batch's prefetch_bytes() decides for all its packets. */
 #define PREFETCH_MIN_FRAME 512
 
 /* Every line of a receive buffer is claimed, up to this much: the copy of

@@ -48,8 +48,8 @@ struct fwd_end {
 	const char *name;
 	unsigned port;               /* index, for the capture */
 	struct capture_buf *capture; /* where delivered frames are recorded; NULL: nowhere */
-	/* As a sender: the mean frame length of its last batch, our own
-	 * figure (0: none yet). It sizes the receive-buffer prefetch, even
+	/* As a sender: the mean frame length of its last batch that
+	 * delivered anything, our own figure (0: none yet). It sizes the receive-buffer prefetch, even
 	 * for chains whose length only their walk tells. */
 	uint32_t frame_hint;
 };
