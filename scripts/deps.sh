@@ -5,9 +5,9 @@
 #   scripts/deps.sh test    to build and run every test
 set -eu
 
-build_pkgs="meson ninja-build pkg-config gcc clang libcmocka-dev"
+build_pkgs="meson ninja-build pkg-config gcc"
 guest_pkgs="qemu-system-x86 busybox-static cpio"
-test_pkgs="libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump"
+test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump"
 # systemd-analyze and systemd-socket-activate, man pages, readelf and nm
 ops_pkgs="systemd groff-base man-db binutils"
 

@@ -14,7 +14,7 @@ run() {
 	cc=$2
 	suites=$3
 	shift 3
-	[ -f "$dir/build.ninja" ] || CC="$cc" meson setup "$dir" "$@" >/dev/null
+	[ -f "$dir/build.ninja" ] || CC="$cc" meson setup "$dir" -Dtests=enabled "$@" >/dev/null
 	meson compile -C "$dir" >/dev/null
 	echo "== tests in $dir (CC=$cc $*)"
 	meson test -C "$dir" --print-errorlogs $suites

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	struct evloop *loop = NULL;
 	char err[256];
 	sigset_t mask;
+	const char *svr_bound = NULL; /* the --svr path once we bound it */
 	int ctl_fd, rc = 1;
 
 	if (options_parse(argc, argv, &opts, err, sizeof err) != OPTIONS_OK) {
@@ -136,6 +137,23 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	apply_verbosity(opts.verbosity);
+	/* Before anything a signal could interrupt half-made: SIGINT and
+	 * SIGTERM wait in the signalfd until the loop reads them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	/* Inherited (socket activation) or to bind after the ports. */
+	ctl_fd = inherited_control_socket();
+	if (ctl_fd < 0 && !opts.svr_path) {
+		fprintf(stderr, "vnet-p2p: the control endpoint is mandatory: give --svr PATH "
+				"(or start by socket activation)\n");
+		return 1;
+	}
+	if (ctl_fd >= 0)
+		opts.svr_path = NULL; /* not ours to remove */
 
 	for (unsigned i = 0; i < opts.register_ds_count; i++) {
 		if (trusted_mem_register(&trusted, opts.register_ds[i], err, sizeof err) < 0) {
@@ -144,32 +162,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ctl_fd = inherited_control_socket();
-	if (ctl_fd < 0) {
-		if (!opts.svr_path) {
-			fprintf(stderr, "vnet-p2p: the control endpoint is mandatory: give --svr PATH "
-					"(or start by socket activation)\n");
-			return 1;
-		}
-		ctl_fd = unix_listen(opts.svr_path, 0600, 16);
-		if (ctl_fd < 0) {
-			fprintf(stderr, "vnet-p2p: --svr: cannot listen on '%s': %s\n", opts.svr_path,
-				strerror(-ctl_fd));
-			return 1;
-		}
-	} else {
-		opts.svr_path = NULL; /* not ours to remove */
-	}
-
 	if (fault_guard_install() < 0) {
 		fprintf(stderr, "vnet-p2p: cannot install the SIGBUS handler\n");
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	loop = evloop_new();
 	if (!loop)
@@ -185,6 +181,19 @@ int main(int argc, char **argv)
 	link = link_new(loop, &lopts);
 	if (!link || create_startup_ports(link, &opts) < 0)
 		goto out;
+	/* The endpoint becomes connectable only now: whoever waits for it
+	 * (a test, a script, a unit without Type=notify) finds the --port
+	 * ports in place. */
+	if (ctl_fd < 0) {
+		ctl_fd = unix_listen(opts.svr_path, 0600, 16);
+		if (ctl_fd < 0) {
+			fprintf(stderr, "vnet-p2p: --svr: cannot listen on '%s': %s\n", opts.svr_path,
+				strerror(-ctl_fd));
+			goto out;
+		}
+		svr_bound = opts.svr_path;
+	}
+
 	ctl = ctl_server_new(loop, link, ctl_fd);
 	if (!ctl)
 		goto out;
@@ -220,7 +229,9 @@ out:
 	evloop_free(loop);
 	if (ctl_fd >= 0)
 		close(ctl_fd);
-	if (opts.svr_path)
-		unlink(opts.svr_path);
+	/* Only a path we bound: a failed start must not take another
+	 * server's endpoint away. */
+	if (svr_bound)
+		unlink(svr_bound);
 	return rc;
 }
