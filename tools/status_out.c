@@ -15,6 +15,7 @@
 
 #include "link/link.h"
 #include "net/virtio_net.h"
+#include "util/parse_num.h"
 
 #define NPORTS 2
 
@@ -89,15 +90,16 @@ static const char *state_name(uint32_t state)
 static void print_table_port(FILE *out, unsigned i, const struct vnp_ctl_port *p)
 {
 	const uint64_t *c = p->counter;
-	char mac[18] = "-", features[512];
+	char mac[18] = "-", features[512], mem_max[24];
 
 	fprintf(out, "port %u: %s\n", i, state_name(p->state));
 	if (p->state == PORT_FREE)
 		return;
 	if (p->has_mac)
 		format_mac(p->mac, mac);
-	fprintf(out, "  mac %s, ds-max %u, queues rx %u tx %u\n", mac, p->ds_max,
-		p->queue_size[VNET_RX_QUEUE], p->queue_size[VNET_TX_QUEUE]);
+	fprintf(out, "  mac %s, ds-max %u, mem-max %s, queues rx %u tx %u\n", mac, p->ds_max,
+		format_size(p->mem_max, mem_max, sizeof mem_max), p->queue_size[VNET_RX_QUEUE],
+		p->queue_size[VNET_TX_QUEUE]);
 	if (p->listen_path[0])
 		fprintf(out, "  listen %s\n", p->listen_path);
 	if (p->tap_name[0])
@@ -116,6 +118,9 @@ static void print_table_port(FILE *out, unsigned i, const struct vnp_ctl_port *p
 		(unsigned long long)c[VNP_CTR_RX_PACKETS], (unsigned long long)c[VNP_CTR_RX_BYTES],
 		"-", (unsigned long long)c[VNP_CTR_RX_DROP_TOO_BIG],
 		(unsigned long long)c[VNP_CTR_RX_DROP_BAD]);
+	fprintf(out, "  gso: %llu frames sent (%llu cut into segments), %llu received whole\n",
+		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED],
+		(unsigned long long)c[VNP_CTR_RX_GSO]);
 	if (p->last_error[0])
 		fprintf(out, "  last error: %s\n", p->last_error);
 }
@@ -170,7 +175,8 @@ static void print_json_port(FILE *out, unsigned i, const struct vnp_ctl_port *p)
 	fprintf(out, "    {\n      \"port\": %u,\n      \"state\": \"%s\",\n      \"mac\": ", i,
 		state_name(p->state));
 	json_string_or_null(out, mac);
-	fprintf(out, ",\n      \"ds_max\": %u,\n      \"listen\": ", p->ds_max);
+	fprintf(out, ",\n      \"ds_max\": %u,\n      \"mem_max\": %llu,\n      \"listen\": ",
+		p->ds_max, (unsigned long long)p->mem_max);
 	json_string_or_null(out, p->listen_path);
 	fputs(",\n      \"tap\": ", out);
 	json_string_or_null(out, p->tap_name);
@@ -180,16 +186,18 @@ static void print_json_port(FILE *out, unsigned i, const struct vnp_ctl_port *p)
 		p->queue_size[VNET_RX_QUEUE], p->queue_size[VNET_TX_QUEUE]);
 	fprintf(out,
 		",\n      \"tx\": {\"packets\": %llu, \"bytes\": %llu, "
-		"\"drops\": {\"no_peer\": %llu, \"too_big\": %llu, \"bad_chain\": %llu}}",
+		"\"drops\": {\"no_peer\": %llu, \"too_big\": %llu, \"bad_chain\": %llu}, "
+		"\"gso\": %llu, \"gso_segmented\": %llu}",
 		(unsigned long long)c[VNP_CTR_TX_PACKETS], (unsigned long long)c[VNP_CTR_TX_BYTES],
 		(unsigned long long)c[VNP_CTR_DROP_NO_PEER],
-		(unsigned long long)c[VNP_CTR_DROP_TOO_BIG], (unsigned long long)c[VNP_CTR_DROP_BAD]);
+		(unsigned long long)c[VNP_CTR_DROP_TOO_BIG], (unsigned long long)c[VNP_CTR_DROP_BAD],
+		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED]);
 	fprintf(out,
 		",\n      \"rx\": {\"packets\": %llu, \"bytes\": %llu, "
-		"\"drops\": {\"too_big\": %llu, \"bad_chain\": %llu}}",
+		"\"drops\": {\"too_big\": %llu, \"bad_chain\": %llu}, \"gso\": %llu}",
 		(unsigned long long)c[VNP_CTR_RX_PACKETS], (unsigned long long)c[VNP_CTR_RX_BYTES],
 		(unsigned long long)c[VNP_CTR_RX_DROP_TOO_BIG],
-		(unsigned long long)c[VNP_CTR_RX_DROP_BAD]);
+		(unsigned long long)c[VNP_CTR_RX_DROP_BAD], (unsigned long long)c[VNP_CTR_RX_GSO]);
 	fprintf(out, ",\n      \"kicks\": %llu,\n      \"interrupts\": %llu,\n      \"last_error\": ",
 		(unsigned long long)c[VNP_CTR_KICKS], (unsigned long long)c[VNP_CTR_INTERRUPTS]);
 	json_string_or_null(out, p->last_error);
@@ -256,6 +264,11 @@ static void print_prometheus(FILE *out, const struct vnp_ctl_status *st)
 	for (unsigned i = 0; i < NPORTS; i++)
 		prom_u64(out, "port_ds_max", i, "", st->port[i].ds_max);
 
+	prom_family(out, "port_mem_max_bytes", "gauge",
+		    "Client memory the port maps at most (mem-max).");
+	for (unsigned i = 0; i < NPORTS; i++)
+		prom_u64(out, "port_mem_max_bytes", i, "", st->port[i].mem_max);
+
 	prom_family(out, "queue_size", "gauge", "Size of the port's virtqueues; 0 until set.");
 	for (unsigned i = 0; i < NPORTS; i++) {
 		prom_u64(out, "queue_size", i, ",queue=\"rx\"", st->port[i].queue_size[VNET_RX_QUEUE]);
@@ -296,6 +309,22 @@ static void print_prometheus(FILE *out, const struct vnp_ctl_status *st)
 		prom_u64(out, "drops_total", i, ",direction=\"rx\",reason=\"bad_chain\"",
 			 c[VNP_CTR_RX_DROP_BAD]);
 	}
+
+	prom_family(out, "gso_frames_total", "counter",
+		    "GSO frames: tx sent by the port's client and delivered (whole or in "
+		    "segments), rx given to it whole.");
+	for (unsigned i = 0; i < NPORTS; i++) {
+		prom_u64(out, "gso_frames_total", i, ",direction=\"tx\"",
+			 st->port[i].counter[VNP_CTR_TX_GSO]);
+		prom_u64(out, "gso_frames_total", i, ",direction=\"rx\"",
+			 st->port[i].counter[VNP_CTR_RX_GSO]);
+	}
+
+	prom_family(out, "gso_segmented_total", "counter",
+		    "GSO frames of the port's client cut into segments for a peer that cannot "
+		    "take them whole.");
+	for (unsigned i = 0; i < NPORTS; i++)
+		prom_u64(out, "gso_segmented_total", i, "", st->port[i].counter[VNP_CTR_TX_GSO_SEGMENTED]);
 
 	prom_family(out, "kicks_total", "counter", "Notifications received from the port's client.");
 	for (unsigned i = 0; i < NPORTS; i++)

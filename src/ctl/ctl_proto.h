@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define VNP_CTL_MAGIC 0x50324e56u /* "VN2P" */
-#define VNP_CTL_VERSION 2
+#define VNP_CTL_VERSION 3
 #define VNP_CTL_PAYLOAD_MAX 4096u
 
 enum vnp_ctl_op {
@@ -69,6 +69,9 @@ enum vnp_ctl_counter {
 	VNP_CTR_INTERRUPTS,
 	VNP_CTR_RX_DROP_TOO_BIG, /* rx: from the peer, larger than our buffers */
 	VNP_CTR_RX_DROP_BAD,     /* rx: an RX chain that broke the rules */
+	VNP_CTR_TX_GSO,          /* tx: GSO frames delivered, whole or in segments */
+	VNP_CTR_TX_GSO_SEGMENTED, /* tx: of those, cut into segments for the peer */
+	VNP_CTR_RX_GSO,          /* rx: GSO frames given to this port's client whole */
 	VNP_CTR_COUNT,
 };
 
@@ -81,6 +84,7 @@ struct vnp_ctl_port {
 	uint64_t features;
 	uint16_t queue_size[2]; /* RX, TX; 0 until set */
 	uint32_t pad2;
+	uint64_t mem_max;       /* bytes of client memory the port maps at most */
 	uint64_t counter[VNP_CTR_COUNT];
 	char listen_path[108];
 	char tap_name[16]; /* a TAP end's interface; empty otherwise */

@@ -177,6 +177,10 @@ static int handle_status(struct ctl_client *c)
 		o->counter[VNP_CTR_INTERRUPTS] = ps.stats.interrupts;
 		o->counter[VNP_CTR_RX_DROP_TOO_BIG] = ps.stats.rx_drop_too_big;
 		o->counter[VNP_CTR_RX_DROP_BAD] = ps.stats.rx_drop_bad;
+		o->counter[VNP_CTR_TX_GSO] = ps.stats.tx_gso;
+		o->counter[VNP_CTR_TX_GSO_SEGMENTED] = ps.stats.tx_gso_segmented;
+		o->counter[VNP_CTR_RX_GSO] = ps.stats.rx_gso;
+		o->mem_max = ps.mem_max;
 		snprintf(o->listen_path, sizeof o->listen_path, "%s", ps.cfg.listen_path);
 		snprintf(o->tap_name, sizeof o->tap_name, "%s", ps.cfg.tap_name);
 		snprintf(o->last_error, sizeof o->last_error, "%s", ps.last_error);

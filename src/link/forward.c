@@ -4,6 +4,9 @@
 #include <endian.h>
 #include <string.h>
 
+#include "link/copy_work.h"
+#include "link/forward_gso.h"
+#include "link/rx_writer.h"
 #include "net/csum.h"
 #include "net/virtio_net.h"
 #include "util/checked.h"
@@ -51,165 +54,6 @@
 #define PREFETCH_MAX_BYTES 2048
 #define CACHE_LINE 64
 
-enum pkt_result {
-	PKT_SENT,
-	PKT_DROPPED, /* consumed from TX, not delivered */
-	PKT_WAIT,    /* the receiver needs more buffers first; nothing consumed */
-	PKT_FAULT,
-	PKT_GENERAL, /* not a shape for the fast path: nothing done yet */
-};
-
-/* The receiver's side of one packet: chains taken so far and the current
- * writable piece. Nothing is final until the packet is committed. */
-struct rx_writer {
-	struct vq *vq;
-	struct vq_chain chain;
-	bool merge;            /* MRG_RXBUF: a packet may take several chains */
-	uint16_t avail;        /* RX chains known to be available */
-	uint16_t chains;       /* chains taken, the current one included */
-	uint16_t head;         /* the current chain */
-	uint32_t chain_bytes;  /* written into the current chain */
-	uint8_t *ptr;
-	uint32_t room;
-};
-
-/* Checksum completion for a receiver that cannot take a partial one. */
-struct csum_job {
-	bool active;
-	uint32_t start;  /* frame offset where summing starts */
-	uint32_t field;  /* frame offset of the 16-bit result */
-	struct csum_acc acc;
-	uint8_t *field_ptr[2]; /* where the field's two bytes landed */
-};
-
-/* Work on the frame's pieces beside the copy. Both kinds are rare, so a
- * single test per piece covers them. */
-struct piece_work {
-	bool any;                    /* cs.active, or a capture */
-	struct csum_job cs;
-	struct capture_buf *capture; /* records the frame as the receiver gets it */
-	struct capture_rec rec;      /* set up only when capturing */
-};
-
-/* Where num_buffers landed, to patch once the packet's chains are known. */
-struct patch16 {
-	uint8_t *ptr[2];
-};
-
-static void patch16_write(const struct patch16 *p, uint16_t v)
-{
-	uint8_t b[2];
-
-	memcpy(b, &v, 2);
-	*p->ptr[0] = b[0];
-	*p->ptr[1] = b[1];
-}
-
-enum rx_step { RX_OK, RX_TOO_BIG, RX_WAIT, RX_FAULT };
-
-static enum rx_step rx_start(struct rx_writer *w, struct vq *vq, bool merge, uint16_t avail,
-			     enum vq_error *err)
-{
-	w->vq = vq;
-	w->merge = merge;
-	w->avail = avail;
-	w->chains = 1;
-	w->chain_bytes = 0;
-	w->room = 0;
-	*err = vq_avail_head(vq, 0, &w->head);
-	if (*err)
-		return RX_FAULT;
-	vq_chain_begin(vq, &w->chain, w->head, true);
-	return RX_OK;
-}
-
-/* Make w->room > 0, moving to the receiver's next chain when merging. */
-static enum rx_step rx_next_piece(struct rx_writer *w, enum vq_error *err)
-{
-	for (;;) {
-		*err = vq_chain_next(&w->chain, UINT32_MAX, &w->ptr, &w->room);
-		if (*err)
-			return RX_FAULT;
-		if (w->room)
-			return RX_OK;
-		if (!w->merge)
-			return RX_TOO_BIG;
-		/* This chain is full: record it and take the next one. */
-		vq_used_put(w->vq, (uint16_t)(w->chains - 1), w->head, w->chain_bytes);
-		if (w->chains == w->avail) {
-			*err = vq_avail_refresh(w->vq, &w->avail);
-			if (*err)
-				return RX_FAULT;
-			if (w->chains == w->avail)
-				return w->chains == w->vq->num ? RX_TOO_BIG : RX_WAIT;
-		}
-		*err = vq_avail_head(w->vq, w->chains, &w->head);
-		if (*err)
-			return RX_FAULT;
-		vq_chain_continue(&w->chain, w->head);
-		w->chains++;
-		w->chain_bytes = 0;
-	}
-}
-
-static void rx_advance(struct rx_writer *w, uint32_t n)
-{
-	w->ptr += n;
-	w->room -= n;
-	w->chain_bytes += n;
-}
-
-/* Write the receiver's header, remembering where num_buffers went. */
-static enum rx_step rx_write_header(struct rx_writer *w, const uint8_t *hdr, unsigned len,
-				    struct patch16 *num_buffers, enum vq_error *err)
-{
-	for (unsigned off = 0; off < len;) {
-		uint32_t n;
-		enum rx_step st;
-
-		if (!w->room && (st = rx_next_piece(w, err)) != RX_OK)
-			return st;
-		n = MIN(w->room, len - off);
-		memcpy(w->ptr, hdr + off, n);
-		for (unsigned b = 0; b < 2; b++) {
-			unsigned at = VNET_HDR_NUM_BUFFERS_OFFSET + b;
-
-			if (at >= off && at < off + n)
-				num_buffers->ptr[b] = w->ptr + (at - off);
-		}
-		rx_advance(w, n);
-		off += n;
-	}
-	return RX_OK;
-}
-
-static void copy_piece(struct piece_work *pw, uint8_t *dst, const uint8_t *src, uint32_t n,
-		       uint32_t pos)
-{
-	struct csum_job *cs = &pw->cs;
-	uint32_t end = pos + n;
-
-	memcpy(dst, src, n);
-	if (!pw->any)
-		return;
-	if (pw->capture)
-		capture_rec_append(pw->capture, &pw->rec, dst, n);
-	if (!cs->active)
-		return;
-	/* Sum what we wrote, not the sender's buffer: it may change under us. */
-	if (end > cs->start) {
-		uint32_t from = pos < cs->start ? cs->start - pos : 0;
-
-		csum_add(&cs->acc, dst + from, n - from);
-	}
-	for (unsigned b = 0; b < 2; b++) {
-		uint32_t at = cs->field + b;
-
-		if (at >= pos && at < end)
-			cs->field_ptr[b] = dst + (at - pos);
-	}
-}
-
 bool fwd_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err)
 {
 	for (unsigned off = 0; off < len;) {
@@ -241,17 +85,14 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, ui
 	uint8_t wire[VNET_HDR_MAX];
 	struct vnet_hdr in, out = { 0 };
 	struct patch16 num_buffers = { { NULL, NULL } };
-	struct piece_work pw;
-	struct csum_job *cs = &pw.cs;
+	struct csum_job job = { 0 };
+	struct copy_work cw;
 	enum vq_error err;
 	enum rx_step st;
 	uint8_t *tx_ptr = NULL;
 	uint32_t tx_left = 0;
+	uint16_t chains;
 
-	/* Not all of pw is cleared: the record is set up only when used. */
-	pw.cs = (struct csum_job){ 0 };
-	pw.capture = src->capture;
-	pw.any = pw.capture != NULL;
 	vq_chain_begin(src->vq, txc, tx_head, false);
 	if (!fwd_read_header(txc, wire, src_hdr_len, &err)) {
 		if (err)
@@ -261,30 +102,32 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, ui
 		return PKT_DROPPED;
 	}
 	vnet_hdr_decode(wire, &in);
-	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		fwd_tx_consume(src->vq, tx_head);
-		fwd_count_drop(src, &src->stats->drop_bad, "GSO packet, but no GSO was offered");
-		return PKT_DROPPED;
-	}
+	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return forward_gso(src, dst, &in, tx_head, rx_avail, txc, w, frame_len, fault);
+	/* Not all of cw is cleared: the record is set up only when used. */
+	cw.cs = NULL;
+	cw.capture = src->capture;
+	cw.any = cw.capture != NULL;
 	if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM)) {
 			out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 			out.csum_start = in.csum_start;
 			out.csum_offset = in.csum_offset;
 		} else {
-			cs->active = pw.any = true;
+			cw.cs = &job;
+			cw.any = true;
 		}
-		cs->start = in.csum_start;
-		cs->field = (uint32_t)in.csum_start + in.csum_offset;
+		job.start = in.csum_start;
+		job.field = (uint32_t)in.csum_start + in.csum_offset;
 	}
-	if (pw.capture)
-		capture_rec_begin(pw.capture, &pw.rec);
+	if (cw.capture)
+		capture_rec_begin(cw.capture, &cw.rec);
 	out.num_buffers = 1;
 	vnet_hdr_encode(&out, dst_hdr_len, wire);
 
 	if (rx_start(w, dst->vq, merge, rx_avail, &err) != RX_OK)
 		goto dst_fault;
-	st = rx_write_header(w, wire, dst_hdr_len, &num_buffers, &err);
+	st = rx_write(w, wire, dst_hdr_len, VNET_HDR_NUM_BUFFERS_OFFSET, &num_buffers, &err);
 	if (st != RX_OK)
 		goto rx_stop;
 
@@ -305,42 +148,35 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, ui
 			st = RX_TOO_BIG;
 			goto rx_stop;
 		}
-		copy_piece(&pw, w->ptr, tx_ptr, n, *frame_len);
+		copy_piece(&cw, w->ptr, tx_ptr, n, *frame_len);
 		rx_advance(w, n);
 		tx_ptr += n;
 		tx_left -= n;
 		*frame_len += n;
 	}
 
-	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && cs->field + 2 > *frame_len) {
+	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && job.field + 2 > *frame_len) {
 		fwd_tx_consume(src->vq, tx_head);
 		fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 		return PKT_DROPPED;
 	}
-	if (cs->active) {
-		struct patch16 field = { { cs->field_ptr[0], cs->field_ptr[1] } };
-		uint16_t sum = csum_finish(&cs->acc);
-
-		patch16_write(&field, sum);
-		if (pw.capture)
-			capture_rec_patch(pw.capture, &pw.rec, cs->field, &sum, sizeof sum);
-	}
-	if (w->chains > 1)
-		patch16_write(&num_buffers, w->chains);
+	if (cw.cs)
+		csum_job_finish(&job, cw.capture, &cw.rec, job.field);
+	chains = rx_end_frame(w);
+	if (chains > 1)
+		patch16_write(&num_buffers, chains);
 	if (num_buffers.ptr[0])
 		DEMOTE_LINE(num_buffers.ptr[0]);
 
 	/* Commit: the packet is whole in the receiver's buffers. */
-	vq_used_put(w->vq, (uint16_t)(w->chains - 1), w->head, w->chain_bytes);
-	vq_used_commit(w->vq, w->chains);
-	w->vq->last_avail = (uint16_t)(w->vq->last_avail + w->chains);
+	rx_commit(w);
 	fwd_tx_consume(src->vq, tx_head);
 	src->stats->tx_packets++;
 	src->stats->tx_bytes += *frame_len;
 	dst->stats->rx_packets++;
 	dst->stats->rx_bytes += *frame_len;
-	if (pw.capture)
-		capture_rec_commit(pw.capture, &pw.rec, src->port);
+	if (cw.capture)
+		capture_rec_commit(cw.capture, &cw.rec, src->port);
 	return PKT_SENT;
 
 rx_stop:
@@ -378,9 +214,9 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	enum pkt_result r;
 
 	txc.descs = 0;
-	w.chain.descs = 0;
+	w.walked = w.chain.descs = 0;
 	r = forward_walk(src, dst, tx_head, rx_avail, &txc, &w, &frame_len, fault);
-	fwd_budget_spend(budget, txc.descs + w.chain.descs, frame_len);
+	fwd_budget_spend(budget, txc.descs + rx_descs(&w), frame_len);
 	return r;
 }
 

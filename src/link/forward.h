@@ -35,6 +35,9 @@ struct port_stats {
 	uint64_t drop_bad;        /* tx: malformed header or checksum request, or a bad chain */
 	uint64_t rx_drop_too_big; /* rx: from the peer, larger than our receive buffers */
 	uint64_t rx_drop_bad;     /* rx: a bad RX chain */
+	uint64_t tx_gso;          /* tx: GSO frames delivered, whole or in segments */
+	uint64_t tx_gso_segmented; /* tx: of those, cut into segments for the peer */
+	uint64_t rx_gso;          /* rx: GSO frames given to this client whole */
 	uint64_t kicks;           /* notifications from the client */
 	uint64_t interrupts;      /* notifications to the client */
 };
@@ -88,6 +91,15 @@ static inline void fwd_budget_spend(struct fwd_budget *b, uint32_t descs, uint32
 struct fwd_fault {
 	int guilty; /* 0: the sender, 1: the receiver */
 	enum vq_error error;
+};
+
+/* What became of one packet (inside src/link). */
+enum pkt_result {
+	PKT_SENT,
+	PKT_DROPPED, /* consumed from TX, not delivered */
+	PKT_WAIT,    /* the receiver needs more buffers first; nothing consumed */
+	PKT_FAULT,
+	PKT_GENERAL, /* not a shape for the fast path: nothing done yet */
 };
 
 /* Pieces every end that consumes a client's TX ring shares (the peer

@@ -81,7 +81,7 @@ static void sync_tap(struct link *l, struct port *tp)
 	if (running) {
 		uint64_t f = client->dev.features;
 
-		rc = tap_configure(&tp->tap, vnet_hdr_len(f), f & BIT64(VIRTIO_NET_F_GUEST_CSUM));
+		rc = tap_configure(&tp->tap, vnet_hdr_len(f), f);
 		if (rc == 0 && !tp->tap.carrier) {
 			/* The MTU may have changed while nobody listened. */
 			tap_refresh_mtu(&tp->tap);
@@ -555,6 +555,7 @@ void link_port_status(struct link *l, unsigned index, struct port_status *out)
 		return;
 	out->cfg = p->cfg;
 	out->features = p->dev.features;
+	out->mem_max = p->dev.mem_max;
 	for (unsigned i = 0; i < VU_RINGS; i++)
 		out->queue_size[i] = p->dev.ring[i].num;
 	out->stats = p->stats;

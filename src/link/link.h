@@ -52,6 +52,7 @@ struct port_status {
 	enum port_state state;
 	struct port_config cfg;
 	uint64_t features;    /* negotiated */
+	uint64_t mem_max;     /* its mem-max, the default filled in */
 	uint16_t queue_size[2];
 	struct port_stats stats;
 	char last_error[160];

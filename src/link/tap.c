@@ -145,8 +145,29 @@ void tap_close(struct tap *t)
 	tap_init(t);
 }
 
-int tap_configure(struct tap *t, unsigned hdr_len, bool guest_csum)
+/* What the client takes, as the kernel's offload flags. TSO and UFO need
+ * CSUM, as in virtio. */
+static unsigned offloads_for(uint64_t features)
 {
+	unsigned f = 0;
+
+	if (!(features & BIT64(VIRTIO_NET_F_GUEST_CSUM)))
+		return 0;
+	f = TUN_F_CSUM;
+	if (features & BIT64(VIRTIO_NET_F_GUEST_TSO4))
+		f |= TUN_F_TSO4;
+	if (features & BIT64(VIRTIO_NET_F_GUEST_TSO6))
+		f |= TUN_F_TSO6;
+	if ((f & (TUN_F_TSO4 | TUN_F_TSO6)) && (features & BIT64(VIRTIO_NET_F_GUEST_ECN)))
+		f |= TUN_F_TSO_ECN;
+	if (features & BIT64(VIRTIO_NET_F_GUEST_UFO))
+		f |= TUN_F_UFO;
+	return f;
+}
+
+int tap_configure(struct tap *t, unsigned hdr_len, uint64_t client_features)
+{
+	unsigned want = offloads_for(client_features);
 	int hdr = (int)hdr_len;
 
 	if (hdr_len != t->hdr_len) {
@@ -154,12 +175,17 @@ int tap_configure(struct tap *t, unsigned hdr_len, bool guest_csum)
 			return -errno;
 		t->hdr_len = hdr_len;
 	}
-	if (guest_csum != t->csum_offload) {
-		/* Without TUN_F_CSUM the kernel completes checksums itself
-		 * before a frame reaches us. */
-		if (ioctl(t->fd, TUNSETOFFLOAD, guest_csum ? TUN_F_CSUM : 0u) < 0)
+	if (want != t->offloads) {
+		/* Without TUN_F_CSUM the kernel completes checksums itself, and
+		 * without TSO or UFO it segments, before a frame reaches us. A
+		 * kernel that no longer hands out UFO refuses it: then without. */
+		if (ioctl(t->fd, TUNSETOFFLOAD, want) < 0 &&
+		    (!(want & TUN_F_UFO) || ioctl(t->fd, TUNSETOFFLOAD, want & ~TUN_F_UFO) < 0))
 			return -errno;
-		t->csum_offload = guest_csum;
+		t->offloads = want;
+		t->csum_offload = want & TUN_F_CSUM;
+		/* GSO frames are as large as frames get. */
+		t->gso_frames = want & (TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_UFO);
 	}
 	return 0;
 }

@@ -26,6 +26,8 @@ struct tap {
 	bool carrier;
 	unsigned hdr_len;  /* TUNSETVNETHDRSZ: 10 or 12 */
 	bool csum_offload; /* TUN_F_CSUM: the kernel may hand us partial checksums */
+	unsigned offloads; /* TUNSETOFFLOAD as last set */
+	bool gso_frames;   /* the kernel may hand us GSO frames of up to 64 KiB */
 	/* Datapath state (tap_forward.c). */
 	bool readable;      /* frames may be waiting: read until EAGAIN */
 	bool mtu_rechecked; /* since the last frame read, when blocked */
@@ -45,9 +47,11 @@ int tap_open(struct tap *t, const char *name, const uint8_t *mac, char *err, siz
 /* Carrier off and close: a TAP we created disappears with it. */
 void tap_close(struct tap *t);
 
-/* Match the client on the other port: its header length and whether it
- * takes partial checksums (GUEST_CSUM). Only what changed is set. */
-int tap_configure(struct tap *t, unsigned hdr_len, bool guest_csum);
+/* Match the client on the other port: its header length, and the
+ * offloads it takes (GUEST_CSUM, GUEST_TSO4/6, GUEST_ECN, GUEST_UFO) as the
+ * kernel's TUN_F_ flags, so the kernel hands it partial checksums and GSO
+ * frames only when it can take them. Only what changed is set. */
+int tap_configure(struct tap *t, unsigned hdr_len, uint64_t client_features);
 int tap_set_carrier(struct tap *t, bool on);
 
 /* Re-read the MTU and set frame_max from it; false when the interface is

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "net/gso.h"
 #include "net/virtio_net.h"
 #include "util/checked.h"
 
@@ -22,6 +23,8 @@ struct tap_buffers {
 	uint8_t *hdr_at[VNET_HDR_MAX];
 	/* The header as the kernel sees it, in our memory in both directions. */
 	uint8_t hdr[VNET_HDR_MAX];
+	/* A GSO frame's headers, checked, and what the kernel reads of them. */
+	struct gso_plan plan;
 	/* Chains of more pieces than TAP_IOV_MAX, and frames nobody takes. */
 	uint8_t bounce[VNET_FRAME_MAX];
 };
@@ -36,7 +39,7 @@ void tap_buffers_free(struct tap_buffers *b)
 	free(b);
 }
 
-enum pkt_result { PKT_DONE, PKT_WAIT, PKT_IDLE, PKT_FAULT };
+enum tap_pkt { TAP_DONE, TAP_WAIT, TAP_IDLE, TAP_FAULT };
 
 /* ---- client TX -> TAP ----------------------------------------------------- */
 
@@ -62,17 +65,82 @@ static void count_write_error(int e, struct fwd_end *src, struct fwd_end *tap_en
 	}
 }
 
-static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
+static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
 				 uint16_t head, struct vq_chain *walk, uint32_t *bytes,
 				 struct fwd_fault *fault);
 
+/*
+ * A GSO frame for the kernel, gathered in b->iov[1..*cnt) (or whole in the
+ * bounce buffer when linear): checked once from a copy of its headers,
+ * and that checked copy is what the kernel reads, in place of the client's
+ * bytes. out gets the header the kernel needs. Returns why it is refused,
+ * or NULL.
+ */
+static const char *gso_for_kernel(struct tap_buffers *b, int *cnt, bool linear,
+				  uint32_t frame_len, const struct vnet_hdr *in, uint64_t features,
+				  struct vnet_hdr *out)
+{
+	struct gso_plan *p = &b->plan;
+	uint32_t left, i = 1;
+	const char *why;
+	int n;
+
+	p->head_len = MIN(frame_len, GSO_HDR_MAX);
+	if (linear) {
+		memcpy(p->hdr, b->bounce, p->head_len);
+	} else {
+		for (uint32_t at = 0; at < p->head_len; i++) {
+			uint32_t k = MIN((uint32_t)b->iov[i].iov_len, p->head_len - at);
+
+			memcpy(p->hdr + at, b->iov[i].iov_base, k);
+			at += k;
+		}
+	}
+	why = gso_check(in, features, frame_len, p);
+	if (why)
+		return why;
+	gso_whole_header(p, out);
+	if (linear) {
+		memcpy(b->bounce, p->hdr, p->head_len);
+		return NULL;
+	}
+	/* The pieces the headers came from give way to our copy: iov[1] is
+	 * the copy, then the rest of the piece the headers end in, then the
+	 * pieces after it. */
+	left = p->head_len;
+	for (i = 1; (int)i < *cnt && left >= b->iov[i].iov_len; i++)
+		left -= (uint32_t)b->iov[i].iov_len;
+	n = 2 + (*cnt - (int)i);
+	if (n > TAP_IOV_MAX) {
+		/* One entry too many for one call: in one piece instead. */
+		uint32_t at = 0;
+
+		for (int j = 1; j < *cnt; j++) {
+			memcpy(b->bounce + at, b->iov[j].iov_base, b->iov[j].iov_len);
+			at += (uint32_t)b->iov[j].iov_len;
+		}
+		memcpy(b->bounce, p->hdr, p->head_len);
+		b->iov[1] = (struct iovec){ .iov_base = b->bounce, .iov_len = frame_len };
+		*cnt = 2;
+		return NULL;
+	}
+	if ((int)i < *cnt) {
+		b->iov[i].iov_base = (uint8_t *)b->iov[i].iov_base + left;
+		b->iov[i].iov_len -= left;
+	}
+	memmove(&b->iov[2], &b->iov[i], (size_t)(*cnt - (int)i) * sizeof b->iov[0]);
+	b->iov[1] = (struct iovec){ .iov_base = p->hdr, .iov_len = p->head_len };
+	*cnt = n;
+	return NULL;
+}
+
 /* One packet, its walk charged to the budget whatever became of it. */
-static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
+static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
 				uint16_t head, struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	struct vq_chain c;
 	uint32_t bytes = 0;
-	enum pkt_result r;
+	enum tap_pkt r;
 
 	c.descs = 0;
 	r = send_walk(t, src, tap_end, head, &c, &bytes, fault);
@@ -80,7 +148,7 @@ static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_e
 	return r;
 }
 
-static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
+static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
 				 uint16_t head, struct vq_chain *walk, uint32_t *bytes,
 				 struct fwd_fault *fault)
 {
@@ -101,14 +169,9 @@ static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_
 			goto fault;
 		fwd_tx_consume(src->vq, head);
 		fwd_count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
-		return PKT_DONE;
+		return TAP_DONE;
 	}
 	vnet_hdr_decode(wire, &in);
-	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		fwd_tx_consume(src->vq, head);
-		fwd_count_drop(src, &src->stats->drop_bad, "GSO packet, but no GSO was offered");
-		return PKT_DONE;
-	}
 	for (;;) {
 		uint8_t *p;
 		uint32_t len;
@@ -121,7 +184,7 @@ static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_
 		if (len > VNET_FRAME_MAX - frame_len) {
 			fwd_tx_consume(src->vq, head);
 			fwd_count_drop(src, &src->stats->drop_too_big, "larger than the largest frame");
-			return PKT_DONE;
+			return TAP_DONE;
 		}
 		if (!linear && cnt == TAP_IOV_MAX) {
 			/* More pieces than one call takes: copy them into one. */
@@ -147,14 +210,22 @@ static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_
 	if (frame_len < ETH_HEADER_LEN) {
 		fwd_tx_consume(src->vq, head);
 		fwd_count_drop(src, &src->stats->drop_bad, "shorter than an Ethernet header");
-		return PKT_DONE;
+		return TAP_DONE;
 	}
-	/* Only what we offered travels: a checksum request inside the frame. */
-	if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		const char *why = gso_for_kernel(b, &cnt, linear, frame_len, &in, src->features, &out);
+
+		if (why) {
+			fwd_tx_consume(src->vq, head);
+			fwd_count_drop(src, &src->stats->drop_bad, why);
+			return TAP_DONE;
+		}
+	} else if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		/* Only what we offered travels: a checksum request inside the frame. */
 		if ((uint32_t)in.csum_start + in.csum_offset + 2 > frame_len) {
 			fwd_tx_consume(src->vq, head);
 			fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
-			return PKT_DONE;
+			return TAP_DONE;
 		}
 		out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		out.csum_start = in.csum_start;
@@ -173,20 +244,24 @@ static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_
 	fwd_tx_consume(src->vq, head);
 	if (n < 0) {
 		count_write_error(errno, src, tap_end);
-		return PKT_DONE;
+		return TAP_DONE;
 	}
 	src->stats->tx_packets++;
 	src->stats->tx_bytes += frame_len;
 	tap_end->stats->rx_packets++;
 	tap_end->stats->rx_bytes += frame_len;
+	if (out.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		src->stats->tx_gso++;
+		tap_end->stats->rx_gso++;
+	}
 	if (src->capture)
 		capture_packetv(src->capture, src->port, b->iov + 1, cnt - 1);
-	return PKT_DONE;
+	return TAP_DONE;
 
 fault:
 	fault->guilty = 0;
 	fault->error = err;
-	return PKT_FAULT;
+	return TAP_FAULT;
 }
 
 enum fwd_status tap_send_packets(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
@@ -206,7 +281,7 @@ enum fwd_status tap_send_packets(struct tap *t, struct fwd_end *src, struct fwd_
 		}
 		if (!avail)
 			return FWD_IDLE;
-		if (send_one(t, src, tap_end, head, budget, fault) == PKT_FAULT)
+		if (send_one(t, src, tap_end, head, budget, fault) == TAP_FAULT)
 			return FWD_FAULT;
 		COMPILER_BARRIER();
 	}
@@ -227,7 +302,7 @@ struct rx_gather {
  * chain without MRG_RXBUF). Only what the frame may need is walked; every
  * descriptor is read once, by the chain walker, and checked there.
  */
-static enum pkt_result gather_rx(struct tap *t, struct vq *vq, bool merge, uint64_t need,
+static enum tap_pkt gather_rx(struct tap *t, struct vq *vq, bool merge, uint64_t need,
 				 uint16_t avail, struct rx_gather *g, enum vq_error *err)
 {
 	struct tap_buffers *b = t->buf;
@@ -245,16 +320,16 @@ static enum pkt_result gather_rx(struct tap *t, struct vq *vq, bool merge, uint6
 		if (g->chains == avail) {
 			*err = vq_avail_refresh(vq, &avail);
 			if (*err)
-				return PKT_FAULT;
+				return TAP_FAULT;
 			/* With every buffer of the ring posted, waiting would not help. */
 			if (g->chains == avail)
-				return g->chains == vq->num ? PKT_DONE : PKT_WAIT;
+				return g->chains == vq->num ? TAP_DONE : TAP_WAIT;
 		}
 		if (g->chains == TAP_IOV_MAX)
-			return PKT_DONE;
+			return TAP_DONE;
 		*err = vq_avail_head(vq, g->chains, &head);
 		if (*err)
-			return PKT_FAULT;
+			return TAP_FAULT;
 		b->head[g->chains] = head;
 		b->cap[g->chains] = 0;
 		/* One packet's chains share one bound on descriptors walked. */
@@ -269,7 +344,7 @@ static enum pkt_result gather_rx(struct tap *t, struct vq *vq, bool merge, uint6
 
 			*err = vq_chain_next(c, need - g->cap, &p, &n);
 			if (*err)
-				return PKT_FAULT;
+				return TAP_FAULT;
 			if (!n)
 				break;
 			b->cap[g->chains - 1] += n;
@@ -281,7 +356,7 @@ static enum pkt_result gather_rx(struct tap *t, struct vq *vq, bool merge, uint6
 			}
 		}
 		if (!merge || g->cap >= need || g->iovcnt == TAP_IOV_MAX)
-			return PKT_DONE;
+			return TAP_DONE;
 	}
 }
 
@@ -290,10 +365,26 @@ static enum pkt_result gather_rx(struct tap *t, struct vq *vq, bool merge, uint6
 static const char *rx_header(const struct vnet_hdr *in, uint64_t features, struct vnet_hdr *out)
 {
 	bool guest_csum = features & BIT64(VIRTIO_NET_F_GUEST_CSUM);
+	uint8_t type = in->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
 
 	memset(out, 0, sizeof *out);
-	if (in->gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return "a GSO frame from the kernel, but no GSO offload is enabled";
+	if (in->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		/* The kernel hands out only what tap_configure() allowed. */
+		unsigned need = type == VIRTIO_NET_HDR_GSO_TCPV4   ? VIRTIO_NET_F_GUEST_TSO4
+				: type == VIRTIO_NET_HDR_GSO_TCPV6 ? VIRTIO_NET_F_GUEST_TSO6
+				: type == VIRTIO_NET_HDR_GSO_UDP   ? VIRTIO_NET_F_GUEST_UFO
+								   : 64;
+
+		if (need == 64 || !(features & BIT64(need)) ||
+		    ((in->gso_type & VIRTIO_NET_HDR_GSO_ECN) &&
+		     !(features & BIT64(VIRTIO_NET_F_GUEST_ECN))))
+			return "a GSO frame from the kernel the client did not negotiate";
+		if (!(in->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || !guest_csum)
+			return "a GSO frame from the kernel without a partial checksum";
+		out->gso_type = in->gso_type;
+		out->gso_size = in->gso_size;
+		out->hdr_len = in->hdr_len;
+	}
 	if (in->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (!guest_csum)
 			return "a partial checksum for a client without GUEST_CSUM";
@@ -307,18 +398,18 @@ static const char *rx_header(const struct vnet_hdr *in, uint64_t features, struc
 	return NULL;
 }
 
-static enum pkt_result read_error(struct tap *t, struct fwd_end *tap_end, int e)
+static enum tap_pkt read_error(struct tap *t, struct fwd_end *tap_end, int e)
 {
 	if (e != EAGAIN && e != EINTR)
 		log_limited(tap_end->ratelimit, LOG_LVL_WARN, "%s: read from the TAP: %s",
 			    tap_end->name, strerror(e));
 	/* Until the kernel says there is more (or the port goes away). */
 	t->readable = false;
-	return PKT_IDLE;
+	return TAP_IDLE;
 }
 
 /* A frame nobody can take: read it into our own memory and count it. */
-static enum pkt_result discard_one(struct tap *t, struct fwd_end *tap_end, uint64_t *counter,
+static enum tap_pkt discard_one(struct tap *t, struct fwd_end *tap_end, uint64_t *counter,
 				   const char *why)
 {
 	struct tap_buffers *b = t->buf;
@@ -333,7 +424,7 @@ static enum pkt_result discard_one(struct tap *t, struct fwd_end *tap_end, uint6
 		fwd_count_drop(tap_end, counter, why);
 	else
 		(*counter)++;
-	return PKT_DONE;
+	return TAP_DONE;
 }
 
 /* Record the frame as the client got it: the first len bytes of iov
@@ -350,7 +441,7 @@ static void capture_frame(struct fwd_end *tap_end, struct iovec *iov, uint32_t l
 	capture_packetv(tap_end->capture, tap_end->port, iov, n);
 }
 
-static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
+static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
 				   uint16_t avail, struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	struct tap_buffers *b = t->buf;
@@ -360,7 +451,7 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 	uint8_t wire[VNET_HDR_MAX];
 	struct vnet_hdr in, out;
 	struct rx_gather g;
-	enum pkt_result r;
+	enum tap_pkt r;
 	enum vq_error err = VQ_OK;
 	uint32_t frame_len, left;
 	uint16_t used = 0;
@@ -372,24 +463,27 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 	for (;;) {
 		uint32_t before = t->frame_max;
 
-		r = gather_rx(t, vq, merge, hdr_len + (merge ? t->frame_max : VNET_FRAME_MAX), avail,
-			      &g, &err);
+		/* With offloads the kernel's frames may be GSO frames, as large as
+		 * frames get. */
+		uint32_t want = merge && !t->gso_frames ? t->frame_max : VNET_FRAME_MAX;
+
+		r = gather_rx(t, vq, merge, hdr_len + want, avail, &g, &err);
 		fwd_budget_spend(budget, g.chain.descs, 0);
-		if (r == PKT_FAULT)
+		if (r == TAP_FAULT)
 			goto fault;
-		if (r == PKT_DONE)
+		if (r == TAP_DONE)
 			break;
 		/* Short of room: once per wait, see whether the MTU shrank. */
 		if (t->mtu_rechecked)
-			return PKT_WAIT;
+			return TAP_WAIT;
 		t->mtu_rechecked = true;
 		if (!tap_refresh_mtu(t) || t->frame_max >= before)
-			return PKT_WAIT;
+			return TAP_WAIT;
 	}
 	if (g.cap < hdr_len) {
 		r = discard_one(t, tap_end, &tap_end->stats->drop_too_big,
 				"the client's receive buffer cannot hold a header");
-		if (r == PKT_DONE)
+		if (r == TAP_DONE)
 			dst->stats->rx_drop_too_big++;
 		return r;
 	}
@@ -409,7 +503,7 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 	fwd_budget_spend(budget, 0, (uint32_t)n);
 	if ((size_t)n < hdr_len) {
 		fwd_count_drop(tap_end, &tap_end->stats->drop_bad, "shorter than its virtio-net header");
-		return PKT_DONE;
+		return TAP_DONE;
 	}
 	frame_len = (uint32_t)n - hdr_len;
 	if ((uint64_t)hdr_len + frame_len > g.cap) {
@@ -419,14 +513,14 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 		dst->stats->rx_drop_too_big++;
 		fwd_count_drop(tap_end, &tap_end->stats->drop_too_big,
 			   "larger than the client's receive buffers");
-		return PKT_DONE;
+		return TAP_DONE;
 	}
 	memcpy(wire, b->hdr, hdr_len);
 	vnet_hdr_decode(wire, &in);
 	why = rx_header(&in, dst->features, &out);
 	if (why) {
 		fwd_count_drop(tap_end, &tap_end->stats->drop_bad, why);
-		return PKT_DONE;
+		return TAP_DONE;
 	}
 
 	/* Which chains the frame filled, and how much of each. */
@@ -449,14 +543,18 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 	tap_end->stats->tx_bytes += frame_len;
 	dst->stats->rx_packets++;
 	dst->stats->rx_bytes += frame_len;
+	if (out.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		tap_end->stats->tx_gso++;
+		dst->stats->rx_gso++;
+	}
 	if (tap_end->capture)
 		capture_frame(tap_end, b->iov + 1, frame_len);
-	return PKT_DONE;
+	return TAP_DONE;
 
 fault:
 	fault->guilty = 1;
 	fault->error = err;
-	return PKT_FAULT;
+	return TAP_FAULT;
 }
 
 enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
@@ -477,13 +575,13 @@ enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, stru
 		if (!avail)
 			return FWD_BLOCKED;
 		switch (receive_one(t, tap_end, dst, avail, budget, fault)) {
-		case PKT_DONE:
+		case TAP_DONE:
 			break;
-		case PKT_WAIT:
+		case TAP_WAIT:
 			return FWD_BLOCKED;
-		case PKT_IDLE:
+		case TAP_IDLE:
 			return FWD_IDLE;
-		case PKT_FAULT:
+		case TAP_FAULT:
 			return FWD_FAULT;
 		}
 		COMPILER_BARRIER();
@@ -496,7 +594,7 @@ enum fwd_status tap_discard_packets(struct tap *t, struct fwd_end *tap_end,
 {
 	while (fwd_budget_left(budget)) {
 		if (!t->readable || discard_one(t, tap_end, &tap_end->stats->drop_no_peer, NULL) ==
-					    PKT_IDLE)
+					    TAP_IDLE)
 			return FWD_IDLE;
 		/* The kernel's frames are ours to read: count them as one piece each. */
 		fwd_budget_spend(budget, 1, 0);

@@ -45,6 +45,11 @@ void csum_add(struct csum_acc *acc, const uint8_t *p, size_t len)
 		acc->odd = !acc->odd;
 }
 
+uint16_t csum_fold(const struct csum_acc *acc)
+{
+	return (uint16_t)fold16(acc->sum);
+}
+
 uint16_t csum_finish(const struct csum_acc *acc)
 {
 	uint16_t c = (uint16_t)~fold16(acc->sum);

@@ -20,5 +20,8 @@ void csum_add(struct csum_acc *acc, const uint8_t *p, size_t len);
 /* The checksum to store (in memory order, ready for memcpy); 0 becomes
  * 0xffff, which means the same and is what UDP requires. */
 uint16_t csum_finish(const struct csum_acc *acc);
+/* The folded sum itself, not inverted, in memory order: what a partial
+ * checksum (NEEDS_CSUM) leaves in the field for the rest to be added to. */
+uint16_t csum_fold(const struct csum_acc *acc);
 
 #endif

@@ -68,8 +68,12 @@ const char *vnet_feature_name(unsigned bit)
 	case VIRTIO_NET_F_MAC: return "MAC";
 	case VIRTIO_NET_F_GUEST_TSO4: return "GUEST_TSO4";
 	case VIRTIO_NET_F_GUEST_TSO6: return "GUEST_TSO6";
+	case VIRTIO_NET_F_GUEST_ECN: return "GUEST_ECN";
+	case VIRTIO_NET_F_GUEST_UFO: return "GUEST_UFO";
 	case VIRTIO_NET_F_HOST_TSO4: return "HOST_TSO4";
 	case VIRTIO_NET_F_HOST_TSO6: return "HOST_TSO6";
+	case VIRTIO_NET_F_HOST_ECN: return "HOST_ECN";
+	case VIRTIO_NET_F_HOST_UFO: return "HOST_UFO";
 	case VIRTIO_NET_F_MRG_RXBUF: return "MRG_RXBUF";
 	case VIRTIO_NET_F_STATUS: return "STATUS";
 	case VIRTIO_NET_F_CTRL_VQ: return "CTRL_VQ";

@@ -19,11 +19,19 @@
 
 /* Largest header any feature set uses (virtio_net_hdr_mrg_rxbuf / _v1). */
 #define VNET_HDR_MAX 12
-/* Largest frame we carry: no GSO is offered, so a frame is at most an
- * Ethernet header, a VLAN tag and a 64 KiB MTU's payload. */
+/* Largest frame we carry: an Ethernet header, a VLAN tag and an IP packet
+ * of the largest size, whether one MTU of 64 KiB or a GSO frame's. */
 #define VNET_FRAME_MAX (14u + 4u + 65535u)
 
 #define BIT64(n) (1ull << (n))
+
+/* Segmentation offloads, both ways (net/gso.h). A receiver without the
+ * GUEST_ ones gets segments instead. */
+#define VNET_FEATURES_GSO                                                           \
+	(BIT64(VIRTIO_NET_F_HOST_TSO4) | BIT64(VIRTIO_NET_F_HOST_TSO6) |           \
+	 BIT64(VIRTIO_NET_F_HOST_ECN) | BIT64(VIRTIO_NET_F_HOST_UFO) |             \
+	 BIT64(VIRTIO_NET_F_GUEST_TSO4) | BIT64(VIRTIO_NET_F_GUEST_TSO6) |         \
+	 BIT64(VIRTIO_NET_F_GUEST_ECN) | BIT64(VIRTIO_NET_F_GUEST_UFO))
 
 /* What every port offers; VIRTIO_NET_F_MAC is added when the port has one,
  * and VHOST_USER_F_PROTOCOL_FEATURES by the transport. */
@@ -31,7 +39,7 @@
 	(BIT64(VIRTIO_F_VERSION_1) | BIT64(VIRTIO_RING_F_INDIRECT_DESC) |          \
 	 BIT64(VIRTIO_RING_F_EVENT_IDX) | BIT64(VIRTIO_NET_F_CSUM) |               \
 	 BIT64(VIRTIO_NET_F_GUEST_CSUM) | BIT64(VIRTIO_NET_F_MRG_RXBUF) |          \
-	 BIT64(VIRTIO_F_ANY_LAYOUT) | BIT64(VIRTIO_F_IN_ORDER))
+	 BIT64(VIRTIO_F_ANY_LAYOUT) | BIT64(VIRTIO_F_IN_ORDER) | VNET_FEATURES_GSO)
 
 uint64_t vnet_offered_features(bool has_mac);
 

@@ -5,6 +5,7 @@
  * endpoint (the original's svr capability) to create them.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,8 @@ int main(int argc, char **argv)
 	char err[256];
 	sigset_t mask;
 	const char *svr_bound = NULL; /* the --svr path once we bound it */
-	int ctl_fd, rc = 1;
+	bool inherited = false;
+	int ctl_fd, listen_fd, rc = 1;
 
 	if (options_parse(argc, argv, &opts, err, sizeof err) != OPTIONS_OK) {
 		fprintf(stderr, "vnet-p2p: %s\n", err);
@@ -181,24 +183,6 @@ int main(int argc, char **argv)
 	link = link_new(loop, &lopts);
 	if (!link || create_startup_ports(link, &opts) < 0)
 		goto out;
-	/* The endpoint becomes connectable only now: whoever waits for it
-	 * (a test, a script, a unit without Type=notify) finds the --port
-	 * ports in place. */
-	if (ctl_fd < 0) {
-		ctl_fd = unix_listen(opts.svr_path, 0600, 16);
-		if (ctl_fd < 0) {
-			fprintf(stderr, "vnet-p2p: --svr: cannot listen on '%s': %s\n", opts.svr_path,
-				strerror(-ctl_fd));
-			goto out;
-		}
-		svr_bound = opts.svr_path;
-	}
-
-	ctl = ctl_server_new(loop, link, ctl_fd);
-	if (!ctl)
-		goto out;
-	ctl_fd = -1;
-
 	log_info("vnet-p2p %s: control endpoint %s, queue size up to %u, %s%s", VNP_VERSION,
 		 opts.svr_path ? opts.svr_path : "(inherited)", opts.queue_size,
 		 opts.poll_usec ? "polling" : "event-driven",
@@ -208,6 +192,38 @@ int main(int argc, char **argv)
 		prctl(PR_SET_TIMERSLACK, 1000UL * opts.poll_usec / 10 + 1);
 		log_info("polling every %u us", opts.poll_usec);
 	}
+	/* The control server is complete before its endpoint exists: whoever
+	 * waits for the socket (a test, a script, a unit without Type=notify)
+	 * finds the --port ports in place, the start-up lines logged, and the
+	 * server whole. */
+	if (ctl_fd < 0) {
+		ctl_fd = unix_stream_socket();
+		if (ctl_fd < 0) {
+			fprintf(stderr, "vnet-p2p: --svr: cannot create a socket: %s\n",
+				strerror(-ctl_fd));
+			goto out;
+		}
+	} else {
+		inherited = true;
+	}
+	/* The server owns the socket from here on, failing or not. */
+	listen_fd = ctl_fd;
+	ctl_fd = -1;
+	ctl = ctl_server_new(loop, link, listen_fd);
+	if (!ctl)
+		goto out;
+	if (!inherited) {
+		rc = unix_bind_listen(listen_fd, opts.svr_path, 0600, 16);
+		if (rc < 0) {
+			fprintf(stderr, "vnet-p2p: --svr: cannot listen on '%s': %s\n", opts.svr_path,
+				strerror(-rc));
+			rc = 1;
+			goto out;
+		}
+		svr_bound = opts.svr_path;
+		rc = 1;
+	}
+
 	{
 		char state[160];
 

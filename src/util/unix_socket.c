@@ -60,11 +60,18 @@ static int remove_stale_socket(const char *path)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
-int unix_listen(const char *path, mode_t mode, int backlog)
+int unix_stream_socket(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int unix_bind_listen(int fd, const char *path, mode_t mode, int backlog)
 {
 	struct sockaddr_un sa;
 	mode_t old_umask;
-	int fd, rc;
+	int rc;
 
 	rc = fill_addr(&sa, path);
 	if (rc < 0)
@@ -72,14 +79,22 @@ int unix_listen(const char *path, mode_t mode, int backlog)
 	rc = remove_stale_socket(path);
 	if (rc < 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
 	old_umask = umask((mode_t)~mode & 0777);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old_umask);
-	if (rc < 0 || listen(fd, backlog) < 0) {
-		rc = -errno;
+	if (rc < 0 || listen(fd, backlog) < 0)
+		return -errno;
+	return 0;
+}
+
+int unix_listen(const char *path, mode_t mode, int backlog)
+{
+	int fd = unix_stream_socket(), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = unix_bind_listen(fd, path, mode, backlog);
+	if (rc < 0) {
 		close(fd);
 		return rc;
 	}

@@ -11,6 +11,11 @@
  * socket file nobody listens on is replaced; a live one is EADDRINUSE.
  * Returns the fd (non-blocking, close-on-exec) or -errno. */
 int unix_listen(const char *path, mode_t mode, int backlog);
+/* The same in two steps, for a socket that must exist before anyone can
+ * reach it: a non-blocking close-on-exec stream socket (or -errno), then
+ * its bind and listen (0 or -errno). */
+int unix_stream_socket(void);
+int unix_bind_listen(int fd, const char *path, mode_t mode, int backlog);
 /* Connect to path. Returns a blocking close-on-exec fd or -errno. */
 int unix_connect(const char *path);
 

@@ -293,7 +293,7 @@ static void test_get_features(void **state)
 	v = reply_u64(f, VHOST_USER_GET_FEATURES);
 	assert_int_equal(v, vnet_offered_features(true) | PF);
 	assert_true(v & (1ull << VIRTIO_NET_F_MAC));
-	assert_false(v & (1ull << VIRTIO_NET_F_HOST_TSO4));
+	assert_false(v & (1ull << VIRTIO_NET_F_MQ));
 	/* QEMU may pad argument-less requests with a u64 of zero. */
 	assert_int_equal(send_u64(f, VHOST_USER_GET_FEATURES, 0, 0, NULL, 0), 0);
 	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), vnet_offered_features(true) | PF);
@@ -320,7 +320,7 @@ static void test_set_features_unoffered(void **state)
 	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1, NULL, 0), 0);
 	assert_int_equal(f->dev.features, V1);
 	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0,
-				  offered | (1ull << VIRTIO_NET_F_HOST_TSO4), NULL, 0),
+				  offered | (1ull << VIRTIO_NET_F_MQ), NULL, 0),
 			 0);
 	assert_true(f->dev.failed);
 	expect_error(f, "not offered");
