@@ -18,6 +18,14 @@
 #define FB_INDIRECT 0x10u
 #define FB_EVENT_IDX 0x20u
 
+/* The segmentation offloads, each direction's, for the targets' own bits. */
+#define GSO_HOST_FEATURES                                                          \
+	(BIT64(VIRTIO_NET_F_HOST_TSO4) | BIT64(VIRTIO_NET_F_HOST_TSO6) |           \
+	 BIT64(VIRTIO_NET_F_HOST_ECN) | BIT64(VIRTIO_NET_F_HOST_UFO))
+#define GSO_GUEST_FEATURES                                                         \
+	(BIT64(VIRTIO_NET_F_GUEST_TSO4) | BIT64(VIRTIO_NET_F_GUEST_TSO6) |         \
+	 BIT64(VIRTIO_NET_F_GUEST_ECN) | BIT64(VIRTIO_NET_F_GUEST_UFO))
+
 static inline uint64_t features_from(uint8_t b)
 {
 	uint64_t f = 0;

@@ -61,7 +61,10 @@ static bool verbose;
 static struct guest_mem alias_mem; /* the receiver mapping the sender's file */
 
 /* Feature byte of an end (fuzz_features.h), plus: */
-#define FB_CAPTURE 0x40u /* sender's byte: a capture records delivered frames */
+#define FB_CAPTURE 0x40u   /* sender's byte: a capture records delivered frames */
+#define FB_HOST_GSO 0x80u  /* sender's byte: HOST_TSO4, TSO6, ECN, UFO */
+#define FB_GUEST_GSO 0x80u /* receiver's byte: GUEST_TSO4, TSO6, ECN, UFO */
+#define FB_GUEST_TSO4 0x40u /* receiver's byte: GUEST_TSO4 alone */
 
 /* Layout byte. */
 #define LB_SRC_LAYOUT(b) ((b)&3u)
@@ -354,6 +357,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	end_init(&s, mem_s, (lb & LB_SRC_RING_R1) ? 1 : 0, log2num_s, base_s, fb_s, "src");
 	end_init(&d, mem_d, (lb & LB_DST_RING_R1) ? 1 : 0, log2num_d, base_d, fb_d, "dst");
+	if (fb_s & FB_HOST_GSO)
+		s.fe.features |= GSO_HOST_FEATURES;
+	if (fb_d & FB_GUEST_GSO)
+		d.fe.features |= GSO_GUEST_FEATURES;
+	if (fb_d & FB_GUEST_TSO4)
+		d.fe.features |= BIT64(VIRTIO_NET_F_GUEST_TSO4);
 	if (fb_s & FB_CAPTURE) {
 		if (!cap.mem)
 			FUZZ_CHECK(capture_buf_init(&cap, 64 * 1024) == 0);

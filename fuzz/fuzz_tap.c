@@ -46,8 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FB_HDR_OTHER 0x40u /* the TAP's header length is not the client's */
 #define FB_NOT_READABLE 0x80u
 
-/* u8 features, u8 log2 of the ring size, u16 TX base, u16 RX base, u16
- * frame_max (14 + it % 9100), u8 budget, u8 frames, u16 image size. The TX
+/* u8 features, u8 log2 of the ring size (bit 7: the client has the HOST_
+ * offloads, bit 6: the GUEST_ ones, and the kernel may hand it GSO frames),
+ * u16 TX base, u16 RX base, u16 frame_max (14 + it % 9100), u8 budget,
+ * u8 frames, u16 image size. The TX
  * ring lies at the start of region 0, the RX ring at the start of region 1
  * (guest-physical 0 and REGION). A kernel frame is a u16 n and then
  * header + 14 + n % 9100 bytes. */
@@ -234,7 +236,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fwd_budget b;
 	uint16_t split = in_u16(&in);
 	uint16_t num = (uint16_t)(1u << (log2num % 7));
-	uint64_t features = features_from(fb);
+	/* The ring-size byte's top bits: the client's offloads, each way. */
+	uint64_t features = features_from(fb) | ((log2num & 0x80) ? GSO_HOST_FEATURES : 0) |
+			    ((log2num & 0x40) ? GSO_GUEST_FEATURES : 0);
 	unsigned client_hdr = vnet_hdr_len(features);
 
 	memset(image, 0, FILE_SIZE);
@@ -252,6 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tap.readable = !(fb & FB_NOT_READABLE);
 	tap.mtu_rechecked = false;
 	tap.frame_max = 14u + frame_max % 9100u;
+	tap.gso_frames = log2num & 0x40;
 
 	b = (struct fwd_budget){ budget % 64 + 1, INT64_MAX };
 	if (tap_send_packets(&tap, &client_tx, &tap_end, &b, &fault) == FWD_FAULT)

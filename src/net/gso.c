@@ -281,7 +281,7 @@ static unsigned tcp_segment_header(const struct gso_plan *p, uint32_t i, uint32_
 {
 	uint8_t *ip = out + p->l3, *th = out + p->l4;
 	uint32_t l4_len = p->tmpl_len - p->l4 + data;
-	uint8_t flags = th[13];
+	uint8_t flags = p->hdr[p->l4 + 13];
 	uint16_t seed;
 
 	memcpy(out, p->hdr, p->tmpl_len);
