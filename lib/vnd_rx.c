@@ -161,6 +161,9 @@ ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
 		meta->csum_start = hdr.hdr.csum_start;
 		meta->csum_offset = hdr.hdr.csum_offset;
 		meta->num_buffers = buffers;
+		/* A merged frame's header is its first buffer's: it covers the whole frame. */
+		meta->gso_size = hdr.hdr.gso_size;
+		meta->hdr_len = hdr.hdr.hdr_len;
 	}
 	if (!copy.fits) {
 		vnd_set_error(d, "a frame of %zu bytes does not fit %zu", copy.total, cap);

@@ -155,6 +155,75 @@ static void describe(struct vnd *d, struct desc_writer *w, const struct tx_plan 
 		emit(w, slot_gpa + hdr + off, (uint32_t)(len - off < p->piece ? len - off : p->piece));
 }
 
+/* The public names are the spec's values. */
+_Static_assert(VND_GSO_NONE == VIRTIO_NET_HDR_GSO_NONE && VND_GSO_TCPV4 == VIRTIO_NET_HDR_GSO_TCPV4 &&
+		       VND_GSO_UDP == VIRTIO_NET_HDR_GSO_UDP &&
+		       VND_GSO_TCPV6 == VIRTIO_NET_HDR_GSO_TCPV6 && VND_GSO_ECN == VIRTIO_NET_HDR_GSO_ECN,
+	       "VND_GSO_* differ from VIRTIO_NET_HDR_GSO_*");
+_Static_assert(VND_F_GUEST_TSO4 == VIRTIO_NET_F_GUEST_TSO4 &&
+		       VND_F_GUEST_TSO6 == VIRTIO_NET_F_GUEST_TSO6 &&
+		       VND_F_GUEST_ECN == VIRTIO_NET_F_GUEST_ECN &&
+		       VND_F_GUEST_UFO == VIRTIO_NET_F_GUEST_UFO &&
+		       VND_F_HOST_TSO4 == VIRTIO_NET_F_HOST_TSO4 &&
+		       VND_F_HOST_TSO6 == VIRTIO_NET_F_HOST_TSO6 &&
+		       VND_F_HOST_ECN == VIRTIO_NET_F_HOST_ECN && VND_F_HOST_UFO == VIRTIO_NET_F_HOST_UFO,
+	       "VND_F_* offload bits differ from VIRTIO_NET_F_*");
+
+/* GSO the device agreed to, described as the spec demands (5.1.6.2):
+ * checked here so that a caller's mistake fails loudly instead of
+ * reaching the device as a header it must drop. The rules that need no
+ * feature come first, so that they can be tested on any device. */
+static int check_gso(struct vnd *d, const struct vnd_tx_meta *meta)
+{
+	uint8_t type = meta->gso_type & (uint8_t)~VND_GSO_ECN;
+	unsigned feature;
+
+	if (meta->gso_type == VND_GSO_NONE)
+		return 0;
+	if (type == VND_GSO_TCPV4)
+		feature = VND_F_HOST_TSO4;
+	else if (type == VND_GSO_TCPV6)
+		feature = VND_F_HOST_TSO6;
+	else if (type == VND_GSO_UDP)
+		feature = VND_F_HOST_UFO;
+	else if (type == VND_GSO_NONE) {
+		vnd_set_error(d, "gso_type 0x%02x: the ECN bit without a GSO type", meta->gso_type);
+		return -EINVAL;
+	} else {
+		vnd_set_error(d, "gso_type 0x%02x is not a type this library knows", meta->gso_type);
+		return -EINVAL;
+	}
+	if ((meta->gso_type & VND_GSO_ECN) && type == VND_GSO_UDP) {
+		vnd_set_error(d, "gso_type 0x%02x: the ECN bit is for TCP only", meta->gso_type);
+		return -EINVAL;
+	}
+	if (meta->gso_size == 0) {
+		vnd_set_error(d, "gso_type 0x%02x with gso_size 0", meta->gso_type);
+		return -EINVAL;
+	}
+	if (!meta->needs_csum) {
+		vnd_set_error(d, "gso_type 0x%02x without needs_csum (GSO requires NEEDS_CSUM)",
+			      meta->gso_type);
+		return -EINVAL;
+	}
+	if (!vnd_has(d, feature)) {
+		vnd_set_error(d, "gso_type 0x%02x needs %s (feature %u), which was not negotiated",
+			      meta->gso_type,
+			      feature == VND_F_HOST_TSO4   ? "HOST_TSO4"
+			      : feature == VND_F_HOST_TSO6 ? "HOST_TSO6"
+							   : "HOST_UFO",
+			      feature);
+		return -EINVAL;
+	}
+	if ((meta->gso_type & VND_GSO_ECN) && !vnd_has(d, VND_F_HOST_ECN)) {
+		vnd_set_error(d, "gso_type 0x%02x: the ECN bit needs HOST_ECN (feature %u), which was "
+				 "not negotiated",
+			      meta->gso_type, VND_F_HOST_ECN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
 {
 	struct vnd_queue *q = &d->q[VND_TX];
@@ -168,6 +237,11 @@ int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_m
 	if (len > VND_FRAME_MAX) {
 		vnd_set_error(d, "a frame of %zu bytes is over %u", len, VND_FRAME_MAX);
 		return -EMSGSIZE;
+	}
+	if (meta) {
+		rc = check_gso(d, meta);
+		if (rc)
+			return rc;
 	}
 	if (d->stopped) {
 		vnd_set_error(d, "the rings are stopped");
@@ -198,7 +272,13 @@ int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_m
 		hdr.hdr.csum_start = meta->csum_start;
 		hdr.hdr.csum_offset = meta->csum_offset;
 	}
-	hdr.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	if (meta) {
+		/* Without GSO, hdr_len and gso_size go out as given: a hint the
+		 * device may ignore (tests may want to see that it does). */
+		hdr.hdr.gso_type = meta->gso_type;
+		hdr.hdr.gso_size = meta->gso_size;
+		hdr.hdr.hdr_len = meta->hdr_len;
+	}
 	memcpy(slot, &hdr, d->hdr_len);
 	if (len)
 		memcpy(slot + d->hdr_len, frame, len);

@@ -28,6 +28,17 @@ extern "C" {
 #define VND_F_CSUM 0          /* VIRTIO_NET_F_CSUM: device completes checksums */
 #define VND_F_GUEST_CSUM 1    /* VIRTIO_NET_F_GUEST_CSUM: we accept partial csums */
 #define VND_F_MAC 5           /* VIRTIO_NET_F_MAC */
+/* Segmentation offloads (virtio 1.2, 5.1.3): never in VND_FEATURES_DEFAULT;
+ * add them to cfg.features to opt in. GUEST_* say what we accept on RX,
+ * HOST_* what the device may take from us on TX. */
+#define VND_F_GUEST_TSO4 7    /* we accept TCPv4 super-packets */
+#define VND_F_GUEST_TSO6 8    /* we accept TCPv6 super-packets */
+#define VND_F_GUEST_ECN 9     /* ... with the ECN bit (needs GUEST_TSO4/6) */
+#define VND_F_GUEST_UFO 10    /* we accept UDP super-packets */
+#define VND_F_HOST_TSO4 11    /* device segments TCPv4 we send (gso_type TCPV4) */
+#define VND_F_HOST_TSO6 12    /* device segments TCPv6 (gso_type TCPV6) */
+#define VND_F_HOST_ECN 13     /* ... and honours the ECN bit (needs HOST_TSO4/6) */
+#define VND_F_HOST_UFO 14     /* device fragments UDP (gso_type UDP) */
 #define VND_F_MRG_RXBUF 15    /* VIRTIO_NET_F_MRG_RXBUF */
 #define VND_F_INDIRECT_DESC 28
 #define VND_F_EVENT_IDX 29
@@ -55,7 +66,8 @@ struct vnd_config {
 	 * Without MRG_RXBUF the driver posts chains of rx_chain_descs buffers. */
 	unsigned rx_buf_size;
 	/* Descriptors per RX chain without MRG_RXBUF. 0 means as many as needed
-	 * for a 65562-byte packet (Linux's "big packets" mode). */
+	 * for a 65562-byte packet (Linux's "big packets" mode), but at most
+	 * queue_size. */
 	unsigned rx_chain_descs;
 	/* TX chain layout and the piece size for SCATTER/INDIRECT. 0 means 512. */
 	enum vnd_tx_layout tx_layout;
@@ -92,11 +104,23 @@ uint64_t vnd_features(const struct vnd *d);
 /* The device's MAC from GET_CONFIG, if it offered VIRTIO_NET_F_MAC. */
 int vnd_get_mac(struct vnd *d, uint8_t mac[6]);
 
-/* Checksum offload request for one TX frame (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
+/* gso_type values of the virtio-net header (VIRTIO_NET_HDR_GSO_*). */
+#define VND_GSO_NONE 0
+#define VND_GSO_TCPV4 1
+#define VND_GSO_UDP 3
+#define VND_GSO_TCPV6 4
+#define VND_GSO_ECN 0x80      /* or'ed into TCPV4/TCPV6: the data had CWR set */
+
+/* Offload requests for one TX frame. A zero-initialised meta asks for
+ * nothing. GSO (gso_type other than VND_GSO_NONE) needs the matching
+ * HOST_* feature, a gso_size and needs_csum, as the spec requires. */
 struct vnd_tx_meta {
-	bool needs_csum;
+	bool needs_csum;       /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
 	uint16_t csum_start;
 	uint16_t csum_offset;
+	uint8_t gso_type;      /* VND_GSO_*, possibly | VND_GSO_ECN */
+	uint16_t gso_size;     /* payload bytes per segment (MSS) or per fragment */
+	uint16_t hdr_len;      /* bytes of headers: L2 through L4 */
 };
 
 /* What came with a received frame. */
@@ -106,10 +130,13 @@ struct vnd_rx_meta {
 	uint16_t csum_start;
 	uint16_t csum_offset;
 	uint16_t num_buffers;  /* RX buffers the frame spanned */
+	uint16_t gso_size;     /* with a gso_type: the segment size */
+	uint16_t hdr_len;      /* with a gso_type: the headers' length, as the device says */
 };
 
 /* Queue one frame for transmission and notify the device if it asks to be
- * notified. -EAGAIN when the TX ring is full (nothing queued). */
+ * notified. -EAGAIN when the TX ring is full (nothing queued); -EINVAL for
+ * GSO the device did not negotiate or that breaks the rules above. */
 int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta);
 /* Reclaim finished TX buffers; returns how many are still in flight. */
 int vnd_tx_reclaim(struct vnd *d);
