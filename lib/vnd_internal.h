@@ -21,7 +21,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts o
 #define VND_MAX_REGIONS 128u
 /* Guest-physical addresses start here: never equal to our virtual ones. */
 #define VND_GPA_BASE 0x40000000ull
-#define VND_FRAME_MAX 65562u
+#define VND_FRAME_MAX 65597u /* the server's largest frame: 14 + 8 + 40 + 65535 */
 #define VND_HDR_MAX 12u
 #define VND_SCRATCH_SIZE (1u << 20)
 #define VND_REPLY_TIMEOUT_MS 5000

@@ -66,7 +66,7 @@ struct vnd_config {
 	 * Without MRG_RXBUF the driver posts chains of rx_chain_descs buffers. */
 	unsigned rx_buf_size;
 	/* Descriptors per RX chain without MRG_RXBUF. 0 means as many as needed
-	 * for a 65562-byte packet (Linux's "big packets" mode), but at most
+	 * for a 65597-byte packet (Linux's "big packets" mode), but at most
 	 * queue_size. */
 	unsigned rx_chain_descs;
 	/* TX chain layout and the piece size for SCATTER/INDIRECT. 0 means 512. */

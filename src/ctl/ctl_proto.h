@@ -105,7 +105,7 @@ struct vnp_ctl_capture_info {
 /* ---- the capture stream ---- */
 
 /* Every frame the link can carry fits a record whole. */
-#define VNP_CAP_SNAPLEN (14u + 4u + 65535u)
+#define VNP_CAP_SNAPLEN (14u + 8u + 40u + 65535u)
 
 enum vnp_cap_type {
 	VNP_CAP_PACKET = 1, /* len bytes of an Ethernet frame, delivered to the peer */

@@ -19,9 +19,10 @@
 
 /* Largest header any feature set uses (virtio_net_hdr_mrg_rxbuf / _v1). */
 #define VNET_HDR_MAX 12
-/* Largest frame we carry: an Ethernet header, a VLAN tag and an IP packet
- * of the largest size, whether one MTU of 64 KiB or a GSO frame's. */
-#define VNET_FRAME_MAX (14u + 4u + 65535u)
+/* Largest frame we carry: an Ethernet header, two VLAN tags and an IP
+ * packet of the largest size (an IPv6 header and 64 KiB of payload),
+ * whether one MTU's or a GSO frame's. */
+#define VNET_FRAME_MAX (14u + 8u + 40u + 65535u)
 
 #define BIT64(n) (1ull << (n))
 

@@ -30,8 +30,8 @@
 #define F(bit) (1ull << (bit))
 /* The library's largest frame, and the server's: Ethernet, one VLAN tag
  * and a 65535-byte IP packet. */
-#define LIB_FRAME_MAX 65562u
-#define SERVER_FRAME_MAX (14u + 4u + 65535u)
+#define LIB_FRAME_MAX 65597u
+#define SERVER_FRAME_MAX (14u + 8u + 40u + 65535u)
 #define RX_CAP (LIB_FRAME_MAX + 64u)
 #define OFFLOAD_BITS                                                                   \
 	(F(VND_F_GUEST_TSO4) | F(VND_F_GUEST_TSO6) | F(VND_F_GUEST_ECN) | F(VND_F_GUEST_UFO) | \
