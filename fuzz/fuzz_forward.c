@@ -27,6 +27,7 @@
 #include "fuzz_features.h"
 #include "fuzz_input.h"
 #include "link/forward.h"
+#include "link/forward_gso.h"
 #include "net/virtio_net.h"
 #include "util/checked.h"
 #include "virtio/guest_mem.h"
@@ -154,6 +155,7 @@ struct end {
 	struct port_stats stats;
 	struct log_ratelimit rl;
 	struct fwd_end fe;
+	struct gso_resume resume;
 };
 
 /* The ring at the start of region `ring_region` of the file: descriptors,
@@ -177,7 +179,8 @@ static void end_init(struct end *e, struct guest_mem *mem, unsigned ring_region,
 	e->features = features_from(fbyte);
 	vq_init(&e->vq, mem, (struct vring_desc *)(void *)desc, (struct vring_avail *)(void *)avail,
 		(struct vring_used *)(void *)used, num, base, event_idx, fbyte & FB_INDIRECT);
-	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name, 0, NULL, 0 };
+	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name, 0, NULL, 0,
+				  &e->resume };
 }
 
 /* Used elements match consumed avail entries one for one, and the cached

@@ -248,10 +248,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ring_init(&txq, 0, num, tx_base, fb);
 	ring_init(&rxq, 1, num, rx_base, fb);
-	client_tx = (struct fwd_end){ &txq, features, &client_stats, &rl, "client", 0, NULL, 0 };
+	client_tx = (struct fwd_end){ &txq, features, &client_stats, &rl, "client", 0, NULL, 0,
+				      NULL };
 	client_rx = client_tx;
 	client_rx.vq = &rxq;
-	tap_end = (struct fwd_end){ NULL, 0, &tap_stats, &rl, "tap", 1, NULL, 0 };
+	tap_end = (struct fwd_end){ NULL, 0, &tap_stats, &rl, "tap", 1, NULL, 0, NULL };
 	tap.hdr_len = (fb & FB_HDR_OTHER) ? 22 - client_hdr : client_hdr;
 	tap.readable = !(fb & FB_NOT_READABLE);
 	tap.mtu_rechecked = false;

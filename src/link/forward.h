@@ -43,6 +43,8 @@ struct port_stats {
 };
 
 /* What forwarding needs to know about one end. */
+struct gso_resume;
+
 struct fwd_end {
 	struct vq *vq;
 	uint64_t features;
@@ -55,6 +57,10 @@ struct fwd_end {
 	 * delivered anything, our own figure (0: none yet). It sizes the receive-buffer prefetch, even
 	 * for chains whose length only their walk tells. */
 	uint32_t frame_hint;
+	/* As a sender: where a GSO frame whose segments the receiver could
+	 * not all take at once goes on (forward_gso.h). NULL: such a frame
+	 * waits until they all fit. */
+	struct gso_resume *resume;
 };
 
 enum fwd_status {

@@ -92,7 +92,6 @@ static void count_delivered(struct fwd_end *src, struct fwd_end *dst, uint32_t f
 	src->stats->tx_bytes += bytes;
 	dst->stats->rx_packets += frames;
 	dst->stats->rx_bytes += bytes;
-	src->stats->tx_gso++;
 }
 
 /* The receiver takes it whole: its header translated, the headers we
@@ -131,45 +130,60 @@ static enum rx_step deliver_whole(struct gso_scratch *g, struct fwd_end *src, st
 		patch16_write(&num_buffers, chains);
 	rx_commit(w);
 	count_delivered(src, dst, 1, frame_len);
+	src->stats->tx_gso++;
 	dst->stats->rx_gso++;
 	if (cw.capture)
 		capture_rec_commit(cw.capture, &cw.rec, src->port);
 	return RX_OK;
 }
 
-/* Cut into segments (TCP) or fragments (UDP): each a frame of its own in
- * the receiver's ring, all taken or none. */
+/* UFO: the datagram's checksum, from the sender's buffers before any
+ * fragment goes (fragments are delivered as they fit, the first before the
+ * last is read). A sender that changes them meanwhile spoils only its own
+ * datagram. */
+static uint16_t udp_checksum(const struct gso_scratch *g, const uint8_t udp_hdr[8])
+{
+	struct csum_acc acc = { 0 };
+	struct cursor c;
+
+	csum_add(&acc, udp_hdr, 8);
+	cursor_at(g, g->plan.tmpl_len + 8u, &c);
+	for (; c.i < g->count; c.i++, c.off = 0)
+		csum_add(&acc, g->piece[c.i].p + c.off, g->piece[c.i].n - c.off);
+	return csum_finish(&acc);
+}
+
+/* What a GSO frame's segmentation has done in this call. */
+struct seg_progress {
+	uint32_t next;     /* the next segment */
+	uint32_t data_pos; /* data bytes delivered */
+	uint16_t chains;   /* chains of the segments delivered */
+	uint64_t bytes;
+};
+
+/* Cut into segments (TCP) or fragments (UDP), each a frame of its own in
+ * the receiver's ring, from pr->next on, as many as fit. */
 static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 				     struct fwd_end *dst, uint16_t rx_avail, struct rx_writer *w,
-				     uint32_t *copied, enum vq_error *err)
+				     const uint8_t udp_hdr[8], struct seg_progress *pr,
+				     enum vq_error *err)
 {
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
 	bool merge = dst->features & BIT64(VIRTIO_NET_F_MRG_RXBUF);
 	bool partial = dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM);
-	struct gso_plan *p = &g->plan;
-	/* UFO: one checksum over the whole datagram, for the first fragment. */
-	struct csum_job dgram = { .start = 0, .field = 6 };
-	struct capture_rec first_rec = { 0 };
-	uint8_t udp_hdr[8];
-	uint32_t data_pos = 0, frag0_field = 0;
-	uint64_t bytes = 0;
+	const struct gso_plan *p = &g->plan;
 	struct cursor c;
 	enum rx_step st;
+	/* Data offset d is frame offset tmpl_len + d; but the first fragment's
+	 * 8 bytes of UDP header are ours, its checksum done. */
+	cursor_at(g, p->tmpl_len + pr->data_pos + (p->udp && pr->data_pos == 0 ? 8u : 0u), &c);
+	uint32_t first = pr->next;
 
-	if (p->udp) {
-		gso_udp_header(p, udp_hdr);
-		/* Identifications others cannot guess (RFC 7739), then distinct. */
-		if (!g->frag6_seeded) {
-			g->frag6_id = (uint32_t)(monotonic_ns() * 0x9e3779b97f4a7c15ull >> 32);
-			g->frag6_seeded = true;
-		}
-		p->frag6_id = g->frag6_id++;
-	}
-	cursor_at(g, p->tmpl_len + (p->udp ? sizeof udp_hdr : 0), &c);
 	st = rx_start(w, dst->vq, merge, rx_avail, err);
-	for (uint32_t i = 0; i < p->segments && st == RX_OK; i++) {
-		uint32_t data = MIN((uint32_t)p->seg_data, p->data_len - data_pos);
+	for (uint32_t i = first; i < p->segments && st == RX_OK; i++) {
+		uint32_t data = MIN((uint32_t)p->seg_data, p->data_len - pr->data_pos);
 		unsigned hlen = gso_segment_header(p, i, data, g->seg_hdr);
+		uint32_t ours = p->udp && i == 0 ? 8 : 0; /* data bytes from udp_hdr */
 		struct patch16 num_buffers = { { NULL, NULL } };
 		struct csum_job seg = { .start = p->l4, .field = (uint32_t)p->l4 + p->csum_offset };
 		struct copy_work cw = { .capture = src->capture };
@@ -189,56 +203,32 @@ static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 		vnet_hdr_encode(&out, dst_hdr_len, wire);
 		if (cw.capture)
 			capture_rec_begin(cw.capture, &cw.rec);
-		if (i > 0)
+		if (i > first)
 			st = rx_next_frame(w, err);
 		if (st == RX_OK)
 			st = rx_write(w, wire, dst_hdr_len, VNET_HDR_NUM_BUFFERS_OFFSET, &num_buffers,
 				      err);
 		if (st == RX_OK)
 			st = copy_to_rx(&cw, w, g->seg_hdr, hlen, 0, err);
-		if (p->udp) {
-			/* The datagram's bytes count in datagram offsets. */
-			cw.cs = &dgram;
-			cw.any = true;
-			if (i == 0) {
-				frag0_field = hlen + 6;
-				if (st == RX_OK)
-					st = copy_to_rx(&cw, w, udp_hdr, sizeof udp_hdr, 0, err);
-				if (st == RX_OK)
-					st = copy_from_sender(g, &c, &cw, w, data - sizeof udp_hdr,
-							      sizeof udp_hdr, err);
-			} else if (st == RX_OK) {
-				st = copy_from_sender(g, &c, &cw, w, data, data_pos, err);
-			}
-		} else if (st == RX_OK) {
-			st = copy_from_sender(g, &c, &cw, w, data, hlen, err);
-		}
+		if (st == RX_OK && ours)
+			st = copy_to_rx(&cw, w, udp_hdr, ours, hlen, err);
+		if (st == RX_OK)
+			st = copy_from_sender(g, &c, &cw, w, data - ours, hlen + ours, err);
 		if (st != RX_OK)
 			break;
-		if (cw.cs == &seg)
+		if (cw.cs)
 			csum_job_finish(&seg, cw.capture, &cw.rec, seg.field);
 		chains = rx_end_frame(w);
 		if (chains > 1)
 			patch16_write(&num_buffers, chains);
-		if (cw.capture) {
+		if (cw.capture)
 			capture_rec_commit(cw.capture, &cw.rec, src->port);
-			if (i == 0)
-				first_rec = cw.rec;
-		}
-		data_pos += data;
-		bytes += hlen + data;
+		pr->next = i + 1;
+		pr->data_pos += data;
+		pr->chains = w->chains;
+		pr->bytes += hlen + data;
 	}
-	if (st != RX_OK)
-		return st;
-	/* The capture reader runs only after this pass: the first fragment's
-	 * record can still take its checksum. */
-	if (p->udp)
-		csum_job_finish(&dgram, src->capture, &first_rec, frag0_field);
-	rx_commit(w);
-	count_delivered(src, dst, p->segments, bytes);
-	src->stats->tx_gso_segmented++;
-	*copied = (uint32_t)MIN(bytes, UINT32_MAX);
-	return RX_OK;
+	return st;
 }
 
 static enum pkt_result drop(struct fwd_end *src, uint16_t tx_head, uint64_t *counter,
@@ -254,9 +244,13 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 			    struct rx_writer *w, uint32_t *frame_len, struct fwd_fault *fault)
 {
 	struct gso_scratch *g = &scratch;
+	struct gso_resume *r = src->resume;
+	struct seg_progress pr = { 0 };
 	uint32_t total = 0;
 	struct cursor c = { 0, 0 };
 	enum vq_error err = VQ_OK;
+	uint8_t udp_hdr[8];
+	bool again;
 	enum rx_step st;
 	const char *why;
 
@@ -289,24 +283,105 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	if (why)
 		return drop(src, tx_head, &src->stats->drop_bad, why);
 
-	st = RX_TOO_BIG;
-	if (gso_receiver_takes(&g->plan, dst->features)) {
-		st = deliver_whole(g, src, dst, rx_avail, w, total, &err);
-		*frame_len = total;
+	again = r && r->active && r->epoch == src->vq->epoch &&
+		r->last_avail == src->vq->last_avail && r->head == tx_head;
+	if (again) {
+		/* Its first segments went out: the rest must come from the same
+		 * frame, or it is not delivered further. */
+		if (r->frame_len != total || memcmp(r->head_bytes, g->plan.hdr, g->plan.head_len)) {
+			r->active = false;
+			return drop(src, tx_head, &src->stats->drop_bad,
+				    "GSO frame changed while its segments were delivered");
+		}
+		pr.next = r->next;
+		pr.data_pos = r->data_pos;
+		g->plan.frag6_id = r->frag6_id;
+	} else {
+		if (r)
+			r->active = false;
+		st = RX_TOO_BIG;
+		if (gso_receiver_takes(&g->plan, dst->features)) {
+			st = deliver_whole(g, src, dst, rx_avail, w, total, &err);
+			*frame_len = total;
+		}
+		switch (st) {
+		case RX_OK:
+			fwd_tx_consume(src->vq, tx_head);
+			return PKT_SENT;
+		case RX_WAIT:
+			return PKT_WAIT;
+		case RX_FAULT:
+			fault->guilty = 1;
+			fault->error = err;
+			return PKT_FAULT;
+		case RX_TOO_BIG:
+			/* Whole it does not fit, or the receiver cannot take it: in
+			 * segments. */
+			break;
+		}
+		if (g->plan.udp) {
+			/* Identifications others cannot guess (RFC 7739), then distinct. */
+			if (!g->frag6_seeded) {
+				g->frag6_id = (uint32_t)(monotonic_ns() * 0x9e3779b97f4a7c15ull >> 32);
+				g->frag6_seeded = true;
+			}
+			g->plan.frag6_id = g->frag6_id++;
+		}
 	}
-	/* Whole, or, when its buffers cannot hold it whole, in segments. */
-	if (st == RX_TOO_BIG)
-		st = deliver_segments(g, src, dst, rx_avail, w, frame_len, &err);
-	switch (st) {
-	case RX_OK:
+	if (g->plan.udp) {
+		gso_udp_header(&g->plan, udp_hdr);
+		if (pr.next == 0) {
+			uint16_t sum = udp_checksum(g, udp_hdr);
+
+			memcpy(udp_hdr + 6, &sum, 2);
+		}
+	}
+	{
+		uint32_t first = pr.next;
+
+		st = deliver_segments(g, src, dst, rx_avail, w, udp_hdr, &pr, &err);
+		*frame_len = (uint32_t)MIN(pr.bytes, UINT32_MAX);
+		/* Without a place to note how far it got, a frame goes all at
+		 * once or waits. */
+		if (!r && pr.next < g->plan.segments)
+			pr.chains = 0;
+		if (pr.chains) {
+			/* What fits goes out, whatever comes next. */
+			vq_used_commit(w->vq, pr.chains);
+			w->vq->last_avail = (uint16_t)(w->vq->last_avail + pr.chains);
+			count_delivered(src, dst, pr.next - first, pr.bytes);
+			/* A ring that is full now has room once its client takes what
+			 * came: that is waiting, not too big. */
+			if (st == RX_TOO_BIG && w->chains == w->vq->num)
+				st = RX_WAIT;
+		}
+	}
+	if (pr.next == g->plan.segments) {
+		if (r)
+			r->active = false;
+		src->stats->tx_gso++;
+		src->stats->tx_gso_segmented++;
 		fwd_tx_consume(src->vq, tx_head);
 		return PKT_SENT;
+	}
+	switch (st) {
+	case RX_OK:
 	case RX_WAIT:
+		if (pr.chains) {
+			/* The receiver took some: the rest when it has room. */
+			*r = (struct gso_resume){ .active = true, .epoch = src->vq->epoch,
+						  .last_avail = src->vq->last_avail, .head = tx_head,
+						  .frame_len = total, .next = pr.next,
+						  .data_pos = pr.data_pos, .frag6_id = g->plan.frag6_id };
+			memcpy(r->head_bytes, g->plan.hdr, g->plan.head_len);
+		}
 		return PKT_WAIT;
 	case RX_TOO_BIG:
+		if (r)
+			r->active = false;
 		dst->stats->rx_drop_too_big++;
 		return drop(src, tx_head, &src->stats->drop_too_big,
-			    "GSO frame larger than the receiver's buffers, even in segments");
+			    "a GSO frame's segment larger than the receiver's buffers");
 	case RX_FAULT:
 		break;
 	}

@@ -12,7 +12,29 @@
 
 #include "link/forward.h"
 #include "link/rx_writer.h"
+#include "net/gso.h"
 #include "net/virtio_net.h"
+
+/*
+ * A GSO frame cut into segments is not held back until its receiver has
+ * room for them all (a receiver with few, large chains may never have):
+ * the segments that fit are delivered, and the frame stays in the TX ring
+ * until the rest follow. What was delivered is kept here, and the frame
+ * is checked again when its turn comes back: the same place in the same
+ * ring (not restarted since), the same length, the same headers.
+ */
+struct gso_resume {
+	bool active;
+	uint32_t epoch;       /* the TX ring's (struct vq) */
+	uint16_t last_avail;  /* the frame's place in it */
+	uint16_t head;
+	uint32_t frame_len;
+	uint32_t next;        /* the next segment */
+	uint32_t data_pos;    /* data bytes delivered */
+	uint32_t frag6_id;    /* UFO over IPv6: the fragments' identification */
+	uint16_t udp_csum;    /* UFO: the datagram's checksum */
+	uint8_t head_bytes[GSO_HDR_MAX];
+};
 
 /* The frame whose header in was read from txc (the sender's chain, at its
  * first frame byte). frame_len gets the bytes copied into the receiver. */

@@ -54,6 +54,7 @@ static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
 	e->port = p->index;
 	e->capture = p->link->recording;
 	e->frame_hint = p->tx_frame_hint;
+	e->resume = &p->gso_resume;
 }
 
 /* The TAP end of a link: a fwd_end without a ring, counting in its port. */
@@ -67,6 +68,7 @@ static void tap_end_init(struct fwd_end *e, struct port *p)
 	e->port = p->index;
 	e->capture = capture_recording(p->link);
 	e->frame_hint = 0;
+	e->resume = NULL;
 }
 
 /* The kernel hears about the client on the other port: its header size and

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "evloop/evloop.h"
+#include "link/forward_gso.h"
 #include "link/link.h"
 #include "link/tap.h"
 #include "vhost/vu_conn.h"
@@ -52,6 +53,7 @@ struct port {
 	struct log_ratelimit *ratelimit; /* the datapath: drops, ring resyncs, the TAP */
 	struct log_ratelimit *session_log; /* clients connecting, leaving, refused */
 	uint32_t tx_frame_hint; /* the datapath's prefetch hint (fwd_end.frame_hint) */
+	struct gso_resume gso_resume; /* a GSO frame of its client half delivered */
 };
 
 /* Per port index, for the link's life: a client that reconnects, or a

@@ -43,7 +43,10 @@ void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
 	     struct vring_avail *avail, struct vring_used *used, uint16_t num, uint16_t base,
 	     bool event_idx, bool indirect)
 {
+	static uint32_t epochs;
+
 	memset(vq, 0, sizeof *vq);
+	vq->epoch = ++epochs;
 	vq->desc = desc;
 	vq->avail = avail;
 	vq->used = used;

@@ -67,6 +67,7 @@ struct vq {
 	uint16_t used_pending; /* elements written after used_idx, not yet published */
 	uint16_t signalled_used;
 	bool signalled_valid;
+	uint32_t epoch;      /* differs for every vq_init: a ring started again is another */
 	bool event_idx;
 	bool indirect;
 	bool avail_frozen;   /* a stopping ring: avail->idx is not read again */

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The driver library's side of segmentation offload, against a real
- * server that offers no GSO feature yet:
+ * Segmentation offload end to end, with driver-library clients on a real
+ * server:
  *  - plain frames of 64 KiB cross byte-exact in both directions, from
  *    every TX layout into mergeable buffers and into big-packet chains;
  *  - vnd_send refuses GSO metadata the device did not negotiate (and
  *    malformed GSO requests), before anything reaches the server;
  *  - vnd_recv reports gso_type, gso_size and hdr_len from the header of a
  *    frame's first buffer (a device stand-in writes the RX ring);
- *  - asking for the offload features negotiates no more than the device
- *    offers, and GSO of a type not negotiated stays refused.
- * The GSO cases proper wait for the server: see "GSO CASES" below.
+ *  - asking for the offload features negotiates them all;
+ *  - every kind of GSO frame (TCPv4, TCPv6, ECN, UFO over IPv4 and IPv6,
+ *    VLAN tags, IP and TCP options, an IPv6 extension header), from every
+ *    TX layout, reaches a receiver that negotiated it whole and any other
+ *    in segments or fragments that gso_verify() finds right, and the
+ *    server's GSO counters agree;
+ *  - GSO frames whose headers lie are dropped as bad, by name.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -337,21 +341,9 @@ static void test_offloads_asked_for(void **state)
 	/* GSO of a type not negotiated stays refused; the rules hold as ever. */
 	refuse_all(a, fa);
 
-	/*
-	 * ==== GSO CASES: to be added here once the server offers the features ====
-	 *
-	 * Today the server offers none of OFFLOAD_BITS, so nothing below runs
-	 * a GSO send. With HOST_TSO4/TSO6/ECN/UFO offered: for each kind of
-	 * super-packet (gso_build: TCPv4, TCPv6, UDPv4, UDPv6; VLAN tags, IP
-	 * and TCP options, IPv6 extension headers, ECN, payload up to 64 KiB)
-	 * send it from a and collect what b receives with receive_frames()
-	 * (gso_segment_count() says how many frames to wait for), then judge
-	 * it with gso_verify(): only GSO_OUTCOME_PASS when b negotiated the
-	 * matching GUEST_* bit (and GUEST_ECN for the ECN bit), only
-	 * GSO_OUTCOME_SEGMENTED when it did not; b with and without
-	 * MRG_RXBUF and GUEST_CSUM; every TX layout for a.
-	 */
-	if (fa & F(VND_F_HOST_TSO4)) {
+	/* The server offers them all: all are negotiated. */
+	assert_int_equal(fa & OFFLOAD_BITS, OFFLOAD_BITS);
+	{
 		struct gso_spec tcp = { .payload_len = 10000, .gso_size = 1448,
 					.tcp_flags = GSO_TCP_ACK, .seed = 3 };
 		struct vnd_tx_meta m;
@@ -360,6 +352,204 @@ static void test_offloads_asked_for(void **state)
 		/* Negotiated: the library hands it over. */
 		if (vnd_send(a, f, len, &m) != 0)
 			fail_msg("TSO4 negotiated, yet: %s", vnd_last_error(a));
+	}
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+/* ---- GSO frames through the server ------------------------------------------------------ */
+
+/* The super-packets every receiver gets: each kind, with the headers a
+ * device must not trip over. */
+static const struct gso_spec gso_kinds[] = {
+	{ .payload_len = 10000, .gso_size = 1448, .tcp_flags = GSO_TCP_ACK | GSO_TCP_PSH, .seed = 11,
+	  .seq = 0xfffff000u /* the sequence number wraps in the middle */ },
+	{ .vlan = 1, .ip_opt_len = 8, .tcp_opt_len = 12, .payload_len = 65000, .gso_size = 1448,
+	  .tcp_flags = GSO_TCP_ACK | GSO_TCP_FIN | GSO_TCP_PSH, .ip_id = 0xfffe, .df = true,
+	  .seed = 12 },
+	{ .ipv6 = true, .ipv6_ext = GSO_EXT_DSTOPTS, .vlan = 2, .payload_len = 30000,
+	  .gso_size = 1420, .tcp_flags = GSO_TCP_ACK, .seed = 13 },
+	{ .ecn = true, .payload_len = 5000, .gso_size = 1000, .tcp_flags = GSO_TCP_ACK, .seed = 14 },
+	{ .payload_len = 900, .gso_size = 1448, .tcp_flags = GSO_TCP_ACK | GSO_TCP_PSH,
+	  .seed = 15 /* one segment's worth */ },
+	{ .udp = true, .payload_len = 20000, .gso_size = 1480, .seed = 16 },
+	{ .udp = true, .ipv6 = true, .payload_len = 8000, .gso_size = 1232, .seed = 17 },
+	{ .udp = true, .vlan = 1, .payload_len = 3000, .gso_size = 1477 /* not a multiple of 8 */,
+	  .seed = 18 },
+};
+#define GSO_KINDS (sizeof gso_kinds / sizeof gso_kinds[0])
+
+/* Whether a receiver with these features takes the frame whole. */
+static bool takes_whole(uint64_t rx, const struct gso_spec *k)
+{
+	uint64_t type = k->udp ? F(VND_F_GUEST_UFO) : k->ipv6 ? F(VND_F_GUEST_TSO6)
+							      : F(VND_F_GUEST_TSO4);
+
+	return (rx & F(VND_F_GUEST_CSUM)) && (rx & type) && (!k->ecn || (rx & F(VND_F_GUEST_ECN)));
+}
+
+struct gso_counts {
+	uint64_t gso, segmented, whole, packets;
+};
+
+static struct gso_counts gso_counts(struct server *s)
+{
+	struct vnp_ctl_port tx = port_status(s, 0), rx = port_status(s, 1);
+
+	return (struct gso_counts){ tx.counter[VNP_CTR_TX_GSO], tx.counter[VNP_CTR_TX_GSO_SEGMENTED],
+				    rx.counter[VNP_CTR_RX_GSO], rx.counter[VNP_CTR_RX_PACKETS] };
+}
+
+/* Each kind from a to b: what b got is one of the legal outcomes, the one
+ * its features call for, and the counters say so. */
+static void gso_kinds_across(struct server *s, struct vnd *a, struct vnd *b)
+{
+	static uint8_t f[LIB_FRAME_MAX], store[4 * RX_CAP];
+	static struct gso_rx_frame got[300];
+	uint64_t rx = vnd_features(b);
+
+	for (size_t k = 0; k < GSO_KINDS; k++) {
+		const struct gso_spec *spec = &gso_kinds[k];
+		bool whole = takes_whole(rx, spec);
+		struct gso_counts before = gso_counts(s), after;
+		struct vnd_tx_meta m;
+		size_t len = gso_build(f, sizeof f, spec, &m), want, n;
+		unsigned seen = 0;
+		char msg[512];
+
+		assert_true(len > 0);
+		want = whole ? 1 : gso_segment_count(f, len, &m);
+		assert_true(want > 0 && want <= 300);
+		for (uint64_t end = now_ms() + 5000; vnd_send(a, f, len, &m) == -EAGAIN;) {
+			assert_true(now_ms() < end);
+			vnd_wait(a, 5);
+		}
+		n = receive_frames(b, want, 10000, got, store, sizeof store);
+		if (n != want)
+			fail_msg("kind %zu: %zu of %zu frames arrived", k, n, want);
+		if (gso_verify(f, len, &m, got, n,
+			       whole ? GSO_OUTCOME_PASS : GSO_OUTCOME_SEGMENTED, &seen, msg,
+			       sizeof msg) < 0)
+			fail_msg("kind %zu (receiver features 0x%llx): %s", k, (unsigned long long)rx,
+				 msg);
+		for (uint64_t end = now_ms() + 2000;
+		     gso_counts(s).packets < before.packets + want && now_ms() < end;)
+			usleep(1000);
+		after = gso_counts(s);
+		assert_int_equal(after.gso, before.gso + 1);
+		assert_int_equal(after.segmented, before.segmented + !whole);
+		assert_int_equal(after.whole, before.whole + whole);
+		assert_int_equal(after.packets, before.packets + want);
+	}
+	assert_int_equal(port_status(s, 0).counter[VNP_CTR_DROP_BAD], 0);
+	assert_int_equal(port_status(s, 0).counter[VNP_CTR_DROP_TOO_BIG], 0);
+}
+
+/* Every sender layout against receivers that take everything whole, take
+ * only TSO4, take nothing (segments, checksums left partial), and cannot
+ * take partial checksums either (segments completed); with mergeable
+ * buffers and with big-packet chains. */
+static void test_gso_through_the_server(void **state)
+{
+	static const enum vnd_tx_layout layouts[] = { VND_TX_ONE_DESC, VND_TX_HDR_SPLIT,
+						      VND_TX_INDIRECT, VND_TX_SCATTER };
+	const uint64_t rx_kinds[] = {
+		VND_FEATURES_DEFAULT | OFFLOAD_BITS,
+		(VND_FEATURES_DEFAULT | OFFLOAD_BITS) & ~F(VND_F_MRG_RXBUF),
+		VND_FEATURES_DEFAULT | F(VND_F_GUEST_TSO4),
+		VND_FEATURES_DEFAULT,
+		VND_FEATURES_DEFAULT & ~(F(VND_F_GUEST_CSUM) | F(VND_F_MRG_RXBUF)),
+	};
+
+	(void)state;
+	for (size_t r = 0; r < sizeof rx_kinds / sizeof rx_kinds[0]; r++) {
+		for (size_t l = 0; l < sizeof layouts / sizeof layouts[0]; l++) {
+			struct vnd_config tx_cfg, rx_cfg;
+			struct server s;
+			struct vnd *a, *b;
+
+			print_message("receiver 0x%llx, sender layout %d\n",
+				      (unsigned long long)rx_kinds[r], (int)layouts[l]);
+			vnd_config_init(&tx_cfg);
+			tx_cfg.features |= OFFLOAD_BITS;
+			tx_cfg.tx_layout = layouts[l];
+			tx_cfg.tx_piece = 1000;
+			vnd_config_init(&rx_cfg);
+			rx_cfg.features = rx_kinds[r];
+			rx_cfg.rx_buf_size = 1500; /* a 64 KiB frame takes many */
+			server_start(&s, NULL);
+			a = client_open(&s, NULL, &tx_cfg);
+			b = client_open(&s, NULL, &rx_cfg);
+			gso_kinds_across(&s, a, b);
+			vnd_close(a);
+			vnd_close(b);
+			server_stop(&s);
+		}
+	}
+}
+
+/* GSO frames whose headers lie: dropped, counted as bad, named in the
+ * log; the link goes on. */
+static void test_gso_lies_dropped(void **state)
+{
+	static uint8_t f[LIB_FRAME_MAX], in[RX_CAP];
+	static const struct {
+		const char *why;
+		unsigned at;   /* frame byte to change (for TCPv4 without options: L3 at 14) */
+		uint8_t value;
+		uint16_t gso_size;
+		uint16_t csum_start;
+	} lies[] = {
+		{ "IPv4 header length", 14, 0x44, 0, 0 },          /* IHL 4 */
+		{ "TCP header length", 34 + 12, 0x30, 0, 0 },     /* data offset 3 */
+		{ "TCP GSO over a payload that is not TCP", 14 + 9, 17, 0, 0 },
+		{ "GSO frame is an IPv4 fragment", 14 + 6, 0x20, 0, 0 },
+		{ "more than 256 segments", 0, 0, 16, 0 },
+		{ "not at the L4 checksum", 0, 0, 0, 30 },
+		{ "TCPv4 GSO over a frame that is not IPv4", 12, 0x86, 0, 0 },
+	};
+	struct gso_spec tcp = { .payload_len = 10000, .gso_size = 1448, .tcp_flags = GSO_TCP_ACK,
+				.seed = 21 };
+	struct gso_rx_frame got[1];
+	struct vnd_config cfg;
+	struct server s;
+	struct vnd *a, *b;
+
+	(void)state;
+	vnd_config_init(&cfg);
+	cfg.features |= OFFLOAD_BITS;
+	server_start(&s, NULL);
+	a = client_open(&s, NULL, &cfg);
+	b = client_open(&s, NULL, &cfg);
+	for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+		struct vnd_tx_meta m;
+		size_t len = gso_build(f, sizeof f, &tcp, &m);
+
+		if (lies[i].at)
+			f[lies[i].at] = lies[i].value;
+		if (lies[i].gso_size)
+			m.gso_size = lies[i].gso_size;
+		if (lies[i].csum_start)
+			m.csum_start = lies[i].csum_start;
+		assert_int_equal(vnd_send(a, f, len, &m), 0);
+		for (uint64_t end = now_ms() + 3000;
+		     port_status(&s, 0).counter[VNP_CTR_DROP_BAD] < i + 1 && now_ms() < end;)
+			usleep(1000);
+		assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_BAD], i + 1);
+		assert_true(server_log_contains(&s, lies[i].why, 2000));
+	}
+	assert_int_equal(receive_frames(b, 1, 200, got, in, sizeof in), 0);
+	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_TX_GSO], 0);
+	assert_int_equal(port_status(&s, 0).state, 3 /* running */);
+	/* The link goes on: an honest frame after them. */
+	{
+		struct vnd_tx_meta m;
+		size_t len = gso_build(f, sizeof f, &tcp, &m);
+
+		assert_int_equal(vnd_send(a, f, len, &m), 0);
+		assert_int_equal(receive_frames(b, 1, 5000, got, in, sizeof in), 1);
+		assert_int_equal(got[0].len, len);
 	}
 	vnd_close(a);
 	vnd_close(b);
@@ -539,6 +729,8 @@ int main(void)
 		cmocka_unit_test(test_64k_frames_every_layout),
 		cmocka_unit_test(test_gso_refused_without_features),
 		cmocka_unit_test(test_offloads_asked_for),
+		cmocka_unit_test(test_gso_through_the_server),
+		cmocka_unit_test(test_gso_lies_dropped),
 		cmocka_unit_test(test_rx_meta_from_first_buffer),
 		cmocka_unit_test(test_tx_header_fields),
 	};

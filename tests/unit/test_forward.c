@@ -19,6 +19,7 @@
 
 #include "fixture.h"
 #include "link/forward.h"
+#include "link/forward_gso.h"
 #include "net/virtio_net.h"
 
 /* A budget of n descriptors and bytes without end. */
@@ -37,6 +38,7 @@ struct end {
 	struct port_stats stats;
 	struct log_ratelimit rl;
 	struct fwd_end fe_tx, fe_rx;
+	struct gso_resume resume;
 };
 
 struct ctx {
@@ -49,8 +51,9 @@ static void end_init(struct end *e, uint64_t features, const char *name)
 	fix_init(&e->f, 2);
 	fix_ring_init(&e->f, &e->tx, NUM, false, true);
 	fix_ring_init(&e->f, &e->rx, NUM, false, true);
-	e->fe_tx = (struct fwd_end){ &e->tx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0 };
-	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0 };
+	e->fe_tx = (struct fwd_end){ &e->tx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0,
+				     &e->resume };
+	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0, NULL };
 }
 
 static int setup(void **state)
