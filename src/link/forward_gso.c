@@ -172,13 +172,13 @@ static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 	bool merge = dst->features & BIT64(VIRTIO_NET_F_MRG_RXBUF);
 	bool partial = dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM);
 	const struct gso_plan *p = &g->plan;
+	uint32_t first = pr->next;
 	struct cursor c;
 	enum rx_step st;
+
 	/* Data offset d is frame offset tmpl_len + d; but the first fragment's
 	 * 8 bytes of UDP header are ours, its checksum done. */
 	cursor_at(g, p->tmpl_len + pr->data_pos + (p->udp && pr->data_pos == 0 ? 8u : 0u), &c);
-	uint32_t first = pr->next;
-
 	st = rx_start(w, dst->vq, merge, rx_avail, err);
 	for (uint32_t i = first; i < p->segments && st == RX_OK; i++) {
 		uint32_t data = MIN((uint32_t)p->seg_data, p->data_len - pr->data_pos);
