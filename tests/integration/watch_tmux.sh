@@ -4,8 +4,8 @@
 # screen: both ports and non-zero rates, on the alternate screen with the
 # cursor hidden and the terminal without echo or line editing while it
 # runs. Each way out must give the terminal back exactly as it was (stty -a
-# before and after, the normal screen, the cursor): q, ^C (SIGINT), SIGTERM
-# and the server going away (status 1 and a message). A missing tmux fails
+# before and after, the normal screen, the cursor): q, ^C (SIGINT), SIGTERM,
+# ^Z (and fg) under bash, and the server going away (status 1, a message). A missing tmux fails
 # the test: CI installs it.
 set -eu
 [ -n "${WATCH_TMUX_DEBUG:-}" ] && set -x
@@ -143,6 +143,32 @@ check_ended int 0
 start_watch term
 kill -TERM "$(cat "$work/term.pid")"
 check_ended term 0
+
+# ^Z under a shell with job control: the terminal comes back while the
+# tool is stopped, the screen returns with fg, and q still ends it.
+$T new-session -d -s tstp -x 120 -y 30 "bash --norc --noprofile -i"
+$T send-keys -t tstp "PS1='$ '; stty -a >$work/tstp.before" Enter
+$T send-keys -t tstp "'$VNET_P2P_CTL_BIN' --svr '$svr' status --watch 0.3" Enter
+wait_for 100 sh -c "$T capture-pane -p -t tstp | grep -q '^link '" || fail "tstp: no screen"
+$T send-keys -t tstp C-z
+wait_for 50 sh -c "$T capture-pane -p -t tstp | grep -q 'Stopped'" || fail "tstp: not stopped"
+[ "$(fmt tstp '#{alternate_on}')" = 0 ] || fail "tstp: stopped on the alternate screen"
+[ "$(fmt tstp '#{cursor_flag}')" = 1 ] || fail "tstp: stopped with the cursor hidden"
+$T send-keys -t tstp "stty -a >$work/tstp.stopped" Enter
+wait_for 50 test -s "$work/tstp.stopped" || fail "tstp: the shell does not answer"
+cmp -s "$work/tstp.before" "$work/tstp.stopped" || fail "tstp: stopped with the terminal changed"
+$T send-keys -t tstp "fg" Enter
+# The tool sets the keys' mode before it switches screens: once the
+# alternate screen is back, q is read as a key.
+wait_for 50 sh -c "[ \"\$($T display-message -p -t tstp '#{alternate_on}')\" = 1 ]" ||
+	fail "tstp: the screen did not come back with fg"
+wait_for 50 sh -c "$T capture-pane -p -t tstp | grep -q '^link '" || fail "tstp: no screen after fg"
+$T send-keys -t tstp q
+$T send-keys -t tstp "echo rc=\$? >$work/tstp.rc; stty -a >$work/tstp.after" Enter
+wait_for 100 test -s "$work/tstp.after" || fail "tstp: q did not end the tool after fg"
+[ "$(cat "$work/tstp.rc")" = rc=0 ] || fail "tstp: $(cat "$work/tstp.rc")"
+cmp -s "$work/tstp.before" "$work/tstp.after" || fail "tstp: the terminal was not restored"
+echo "tstp: ^Z and fg give the terminal back and take it again"
 
 start_watch gone
 kill -TERM "$server_pid"
