@@ -11,6 +11,10 @@
  * (q, --count, SIGINT, SIGTERM, SIGHUP, SIGQUIT, the server gone, the
  * output closed) goes through term_leave(), which puts the terminal back.
  *
+ * Each snapshot has a connection of its own, as `status` has: the server
+ * closes control connections that sit idle, so one held across intervals
+ * would be dropped, not kept. A server gone shows at the next snapshot.
+ *
  * The signals we handle stay blocked except inside ppoll(), so none is lost
  * between a check and the wait, and no write is cut short by one.
  */
@@ -128,12 +132,22 @@ struct snapshot {
 	double t; /* seconds, CLOCK_MONOTONIC: the middle of the request */
 };
 
-static int take_snapshot(int sock, struct snapshot *s, char *msg, size_t msglen)
+/* A status over sock, or over a new connection to svr when sock < 0. */
+static int take_snapshot(int sock, const char *svr, struct snapshot *s, char *msg, size_t msglen)
 {
-	double t0 = monotonic_s();
-	int rc = ctl_status(sock, &s->st, msg, msglen);
+	double t0;
+	int rc;
 
+	if (sock < 0)
+		sock = ctl_connect(svr);
+	if (sock < 0) {
+		snprintf(msg, msglen, "%s", strerror(-sock));
+		return sock;
+	}
+	t0 = monotonic_s();
+	rc = ctl_status(sock, &s->st, msg, msglen);
 	s->t = (t0 + monotonic_s()) / 2;
+	close(sock);
 	return rc;
 }
 
@@ -268,14 +282,10 @@ static void suspend(struct term *t, const sigset_t *blocked)
 	term_enter(t);
 }
 
-/* Wait until `deadline` for a key, a signal or the server closing. */
-static enum outcome wait_until(int sock, struct term *t, double deadline, const sigset_t *run_mask,
-			       const char **why)
+/* Wait until `deadline` for a key or a signal. */
+static enum outcome wait_until(struct term *t, double deadline, const sigset_t *run_mask)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = sock, .events = POLLIN },
-		{ .fd = t->keys ? STDIN_FILENO : -1, .events = POLLIN },
-	};
+	struct pollfd pfd = { .fd = t->keys ? STDIN_FILENO : -1, .events = POLLIN };
 	double left = deadline - monotonic_s();
 	struct timespec ts;
 	char keys[64];
@@ -285,14 +295,9 @@ static enum outcome wait_until(int sock, struct term *t, double deadline, const 
 		return RUN_ON;
 	ts.tv_sec = (time_t)left;
 	ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-	if (ppoll(pfd, 2, &ts, run_mask) < 0)
+	if (ppoll(&pfd, 1, &ts, run_mask) < 0)
 		return RUN_ON; /* EINTR: the caller looks at the flags */
-	if (pfd[0].revents) {
-		/* Between requests the server sends nothing: this is its end. */
-		*why = "the server closed the connection";
-		return FAILED;
-	}
-	if (pfd[1].revents) {
+	if (pfd.revents) {
 		n = read(STDIN_FILENO, keys, sizeof keys);
 		if (n <= 0) {
 			t->keys = false; /* the terminal is gone; signals still end us */
@@ -336,7 +341,7 @@ int watch_run(int sock, const struct watch_opts *o)
 	/* A closed pipe is an end like any other, reported by write(). */
 	sigaction(SIGPIPE, &ign, NULL);
 
-	if (take_snapshot(sock, &snap[cur], msg, sizeof msg) < 0) {
+	if (take_snapshot(sock, o->svr, &snap[cur], msg, sizeof msg) < 0) {
 		fprintf(stderr, "vnet-p2p-ctl: status: %s\n", msg);
 		return 1;
 	}
@@ -365,10 +370,10 @@ int watch_run(int sock, const struct watch_opts *o)
 				show(last, true);
 		}
 		if (monotonic_s() < next) {
-			out = wait_until(sock, &term, next, &run_mask, &why);
+			out = wait_until(&term, next, &run_mask);
 			continue;
 		}
-		if (take_snapshot(sock, &snap[!cur], msg, sizeof msg) < 0) {
+		if (take_snapshot(-1, o->svr, &snap[!cur], msg, sizeof msg) < 0) {
 			why = msg; /* the server went away, or stopped answering */
 			out = FAILED;
 			break;

@@ -17,7 +17,9 @@ struct watch_opts {
 
 /* "0.5", "2", ".25": a plain decimal within WATCH_MIN_S..WATCH_MAX_S. */
 bool watch_parse_interval(const char *s, double *out);
-/* Watch over sock (connected to the server); returns the exit status. */
+/* Watch: the first snapshot over sock (connected to the server, closed
+ * here), each later one over a new connection to o->svr. Returns the exit
+ * status. */
 int watch_run(int sock, const struct watch_opts *o);
 
 #endif
