@@ -190,7 +190,7 @@ static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
 	if (st != FWD_FAULT)
 		return;
 	FUZZ_CHECK(fault->guilty == 0 || fault->guilty == 1);
-	FUZZ_CHECK(fault->error > VQ_OK && fault->error <= VQ_ERR_INDIRECT_ADDR);
+	FUZZ_CHECK(fault->error > VQ_OK && fault->error <= VQ_ERR_TOO_MANY);
 	FUZZ_CHECK(vq_error_str(fault->error)[0]);
 }
 
@@ -254,6 +254,27 @@ static void check_capture(const struct end *s)
 		FUZZ_CHECK(bytes == s->stats.tx_bytes);
 }
 
+/*
+ * What one call spent: every packet it took costs at least a descriptor,
+ * and the call stops once the budget is gone, so it overshoots by at most
+ * the last packet, whose walks are bounded (VQ_PACKET_DESCS_MAX a side,
+ * the one past it included) and whose frame is at most VNET_FRAME_MAX.
+ */
+static void check_cost(const struct fwd_budget *b, int64_t descs, int64_t max_bytes,
+		       uint16_t packets)
+{
+	FUZZ_CHECK(descs - b->descs >= packets);
+	FUZZ_CHECK(b->descs > -2 * (int64_t)(VQ_PACKET_DESCS_MAX + 1));
+	FUZZ_CHECK(b->bytes > -(int64_t)VNET_FRAME_MAX);
+	if (b->bytes <= 0 || b->descs <= 0)
+		return;
+	/* Budget left: the call ended for another reason. */
+	FUZZ_CHECK(b->bytes <= max_bytes);
+	/* A packet at a time means at most one. */
+	if (descs == 1)
+		FUZZ_CHECK(packets <= 1);
+}
+
 /* Walk one chain directly: every piece must be client memory, in one
  * mapping, no longer than asked for. */
 static void walk(struct vq *vq, struct guest_mem *mem, uint16_t head, bool device_writes,
@@ -267,10 +288,15 @@ static void walk(struct vq *vq, struct guest_mem *mem, uint16_t head, bool devic
 		uint32_t len = 0;
 		enum vq_error e = vq_chain_next(&c, max, &p, &len);
 
+		/* The cost of a walk: never more descriptors than the bound;
+		 * the one past it ends the walk. */
+		FUZZ_CHECK(c.descs <= VQ_PACKET_DESCS_MAX + 1);
 		if (e != VQ_OK) {
-			FUZZ_CHECK(e <= VQ_ERR_INDIRECT_ADDR);
+			FUZZ_CHECK(e <= VQ_ERR_TOO_MANY);
+			FUZZ_CHECK((e == VQ_ERR_TOO_MANY) == (c.descs > VQ_PACKET_DESCS_MAX));
 			return;
 		}
+		FUZZ_CHECK(c.descs <= VQ_PACKET_DESCS_MAX);
 		if (len == 0)
 			return;
 		FUZZ_CHECK(len <= max);
@@ -295,7 +321,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t log2num_s = in_u8(&in), log2num_d = in_u8(&in);
 	uint16_t base_s = in_u16(&in), base_d = in_u16(&in);
 	uint8_t fb_s = in_u8(&in), fb_d = in_u8(&in);
-	unsigned budget = 1u + (in_u8(&in) & 63u);
+	uint8_t budget_byte = in_u8(&in);
+	/* Descriptors a call may spend: 1 (a packet at a time) to 64; bytes
+	 * without end, or a frame's worth. */
+	int64_t budget = 1 + (budget_byte & 63);
+	int64_t budget_bytes = (budget_byte & 64) ? 1500 : INT64_MAX;
 	uint8_t lb = in_u8(&in);
 	uint16_t split = in_u16(&in);
 	uint16_t walk_head = in_u16(&in);
@@ -336,7 +366,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Forwarding rounds, as the link runs them: a budget, then publish. */
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
-		st = forward_packets(&s.fe, &d.fe, budget, &fault);
+		struct fwd_budget b = { budget, budget_bytes };
+		uint16_t before = s.vq.last_avail, moved;
+
+		st = forward_packets(&s.fe, &d.fe, &b, &fault);
+		moved = (uint16_t)(s.vq.last_avail - before);
+		check_cost(&b, budget, budget_bytes, moved);
 		check_fault(st, &fault);
 		check_vq(&s.vq);
 		check_vq(&d.vq);
@@ -353,7 +388,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The receiver went away (or was failed): TX is consumed and dropped. */
 	if ((lb & LB_DROP) || (st == FWD_FAULT && fault.guilty == 1)) {
-		enum fwd_status ds = drop_packets(&s.fe, budget, &fault);
+		struct fwd_budget b = { budget, budget_bytes };
+		uint16_t before = s.vq.last_avail;
+		enum fwd_status ds = drop_packets(&s.fe, &b, &fault);
+
+		check_cost(&b, budget, budget_bytes, (uint16_t)(s.vq.last_avail - before));
 
 		check_fault(ds, &fault);
 		check_vq(&s.vq);

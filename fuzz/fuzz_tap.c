@@ -211,6 +211,15 @@ static void check_committed(const struct vq *vq, uint16_t base)
 	FUZZ_CHECK((uint16_t)(vq->last_avail - base) == used);
 }
 
+/* What one call spent: at least a descriptor for every packet it took
+ * from the client's ring, and past the budget by at most one packet, whose
+ * walk is bounded. */
+static void check_cost(const struct fwd_budget *b, int64_t descs, uint16_t packets)
+{
+	FUZZ_CHECK(descs - b->descs >= packets);
+	FUZZ_CHECK(b->descs > -(int64_t)(VQ_PACKET_DESCS_MAX + 1));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = { data, size };
@@ -222,6 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t fb = in_u8(&in), log2num = in_u8(&in);
 	uint16_t tx_base = in_u16(&in), rx_base = in_u16(&in), frame_max = in_u16(&in);
 	uint8_t budget = in_u8(&in), nframes = in_u8(&in);
+	struct fwd_budget b;
 	uint16_t split = in_u16(&in);
 	uint16_t num = (uint16_t)(1u << (log2num % 7));
 	uint64_t features = features_from(fb);
@@ -243,12 +253,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tap.mtu_rechecked = false;
 	tap.frame_max = 14u + frame_max % 9100u;
 
-	if (tap_send_packets(&tap, &client_tx, &tap_end, budget % 64 + 1, &fault) == FWD_FAULT)
+	b = (struct fwd_budget){ budget % 64 + 1, INT64_MAX };
+	if (tap_send_packets(&tap, &client_tx, &tap_end, &b, &fault) == FWD_FAULT)
 		FUZZ_CHECK(fault.guilty == 0 && fault.error != VQ_OK);
+	check_cost(&b, budget % 64 + 1, (uint16_t)(txq.used_pending));
 	check_committed(&txq, tx_base);
 	FUZZ_CHECK(client_stats.tx_packets == tap_stats.rx_packets);
 
-	if (tap_receive_packets(&tap, &tap_end, &client_rx, budget % 64 + 1, &fault) == FWD_FAULT)
+	b = (struct fwd_budget){ budget % 64 + 1, INT64_MAX };
+	if (tap_receive_packets(&tap, &tap_end, &client_rx, &b, &fault) == FWD_FAULT)
 		FUZZ_CHECK(fault.guilty == 1 && fault.error != VQ_OK);
 	check_committed(&rxq, rx_base);
 	FUZZ_CHECK(client_stats.rx_packets == tap_stats.tx_packets);
@@ -256,7 +269,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vq_used_publish(&rxq);
 
 	tap.readable = true;
-	tap_discard_packets(&tap, &tap_end, MAX_FRAMES);
+	b = (struct fwd_budget){ MAX_FRAMES, INT64_MAX };
+	tap_discard_packets(&tap, &tap_end, &b);
 	FUZZ_CHECK(frames_left == 0);
 	if (getenv("FUZZ_VERBOSE"))
 		fprintf(stderr, "to the TAP %llu (bad %llu), to the client %llu, too big %llu, "

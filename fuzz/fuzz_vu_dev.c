@@ -6,7 +6,8 @@
  *
  * Input:
  *   byte 0   ds-max = 1 + (b & 15); bit 4: the port has a MAC;
- *            bit 5: trusted memory (-d) is in force
+ *            bit 5: trusted memory (-d) is in force; bit 6: mem-max is
+ *            48 KiB (else without limit)
  *   byte 1   -s: max queue size = 1 << (b % 16)
  *   then up to MAX_MESSAGES messages, each:
  *     u8  request (0xf0..0xff stay unknown requests, else b % 64)
@@ -67,6 +68,7 @@ struct fake {
 	uint8_t chaos;  /* the current message's f byte */
 	unsigned replies;
 	int watched[VU_RINGS];
+	struct log_ratelimit ratelimit;
 };
 
 static struct trusted_mem trusted;
@@ -145,6 +147,8 @@ static void check_session(struct fake *f)
 	unsigned n = 0;
 
 	FUZZ_CHECK(dev->mem.count <= dev->ds_max);
+	/* The mapped-bytes budget holds whatever the session did. */
+	FUZZ_CHECK(gm_mapped_bytes(&dev->mem) <= dev->mem_max);
 	for (unsigned i = 0; i < dev->mem.count; i++) {
 		const struct gm_region *r = &dev->mem.region[i];
 
@@ -386,7 +390,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < VU_RINGS; i++)
 		f.watched[i] = -1;
 	vu_dev_init(&f.dev, &ops, &f, "fuzz", 1u << (c1 % 16), 1u + (c0 & 15),
-		    (c0 & 0x20) ? &trusted : NULL);
+		    (c0 & 0x20) ? &trusted : NULL, &f.ratelimit);
+	if (c0 & 0x40)
+		f.dev.mem_max = 48 * 1024;
 
 	for (unsigned m = 0; m < MAX_MESSAGES && in.left; m++) {
 		struct vu_msg msg;

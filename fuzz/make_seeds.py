@@ -316,6 +316,17 @@ def fwd_seeds():
     src = sender(16, modern, 12, idx_base=0xFFFE)
     seeds["drop-wrap"] = fwd_input(4, 4, modern, modern, LB_DROP, src, receiver(16, modern, 0, 0),
                                    budget=2, base_s=0xFFFE)
+    # A receiver whose every chain is a table of empty buffers, merged: one
+    # packet would walk 64 * 65 descriptors; the bound stops it at 1024.
+    # A packet at a time (budget 1), as the cost check reads it.
+    rx = Image(64, True)
+    for i in range(64):
+        rx.put(0x800 + 16 * i, rx.desc_bytes(0x1000, 0, VRING_DESC_F_WRITE | (VRING_DESC_F_NEXT if i < 63 else 0), i + 1))
+    for c in range(64):
+        rx.set_desc(c, 0x800, 64 * 16, VRING_DESC_F_INDIRECT)
+        rx.publish(c)
+    seeds["rx-empty-tables"] = fwd_input(4, 6, modern, modern, 0, sender(16, modern, 12), rx,
+                                         budget=0)
     # A frame over the largest one carried (VNET_FRAME_MAX): descriptors may
     # name the same buffer again and again, on both sides.
     src = Image(32, True)

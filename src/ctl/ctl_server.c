@@ -18,21 +18,26 @@
 #include "util/log.h"
 #include "util/unix_socket.h"
 
-/* Control clients at once; more are turned away. */
+/* Control clients at once. When all are taken, a new one takes the place
+ * of the one that has waited longest (idle or in the middle of a
+ * request): a real client finishes in microseconds, so nobody can hold
+ * the endpoint by keeping connections open. */
 #define CTL_CLIENTS_MAX 16
 _Static_assert(sizeof(struct vnp_ctl_status) <= VNP_CTL_PAYLOAD_MAX, "status fits a reply");
 
 /* handle_request(): the connection now belongs to the capture. */
 #define HANDED_OVER 1
 
-/* A client that has not finished its request by then is dropped. */
+/* A client that has not finished a request this long after it connected
+ * or got its last reply (whether it sent part of one or nothing) is
+ * dropped. */
 #define CTL_REQUEST_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
 
 struct ctl_client {
 	bool in_use;
 	int fd;
 	struct evloop_watch watch;
-	uint64_t since_ns; /* when the current request began */
+	uint64_t since_ns; /* connected, or last answered: the wait began */
 	uint32_t have;
 	struct vnp_ctl_header hdr;
 	uint8_t payload[VNP_CTL_PAYLOAD_MAX];
@@ -49,6 +54,8 @@ struct ctl_server {
 	struct evloop_watch timer_watch;
 	bool timer_armed;
 	struct ctl_client client[CTL_CLIENTS_MAX];
+	/* Lines control clients can cause. */
+	struct log_ratelimit ratelimit;
 };
 
 static void client_close(struct ctl_client *c)
@@ -101,9 +108,9 @@ static int handle_create(struct ctl_client *c)
 	rc = create_request_parse(c->payload, c->hdr.len, &cfg, err, sizeof err, warnings,
 				  sizeof warnings);
 	if (warnings[0])
-		log_info("create: %s", warnings);
+		log_limited(&c->srv->ratelimit, LOG_LVL_INFO, "create: %s", warnings);
 	if (rc < 0) {
-		log_warn("create refused: %s", err);
+		log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "create refused: %s", err);
 		return reply_error(c, VNP_CTL_CREATE, -rc, err);
 	}
 	if (listen_fd >= 0) {
@@ -123,7 +130,7 @@ static int handle_create(struct ctl_client *c)
 	}
 	index = link_create_port(c->srv->link, &cfg, listen_fd, &port_fd, err, sizeof err);
 	if (index < 0) {
-		log_warn("create refused: %s", err);
+		log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "create refused: %s", err);
 		return reply_error(c, VNP_CTL_CREATE, -index, err);
 	}
 	c->passed_fd = -1; /* the port owns it now */
@@ -246,14 +253,14 @@ static void on_client_event(void *arg, uint32_t events)
 		return;
 	if (n <= 0) {
 		if (n == -EMSGSIZE)
-			log_warn("control client sent more than one descriptor");
+			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client sent more than one descriptor");
 		client_close(c);
 		return;
 	}
 	if (nfds) {
 		if (c->passed_fd >= 0) {
 			close(fds[0]);
-			log_warn("control client sent more than one descriptor");
+			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client sent more than one descriptor");
 			client_close(c);
 			return;
 		}
@@ -268,13 +275,13 @@ static void on_client_event(void *arg, uint32_t events)
 				 "control protocol version %u is not supported: this server speaks "
 				 "version %u (use the vnet-p2p-ctl of the same release)",
 				 c->hdr.version, VNP_CTL_VERSION);
-			log_warn("control client: %s", msg);
+			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client: %s", msg);
 			reply_error(c, c->hdr.op, EPROTO, msg);
 			client_close(c);
 			return;
 		}
 		if (c->hdr.magic != VNP_CTL_MAGIC || c->hdr.len > VNP_CTL_PAYLOAD_MAX) {
-			log_warn("control client sent a malformed request header");
+			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client sent a malformed request header");
 			reply_error(c, c->hdr.op, EPROTO, "malformed request");
 			client_close(c);
 			return;
@@ -334,8 +341,10 @@ static void on_timer(void *arg, uint32_t events)
 
 		if (!c->in_use)
 			continue;
-		if (c->have && now - c->since_ns > CTL_REQUEST_TIMEOUT_NS) {
-			log_warn("control client did not finish its request in time");
+		if (now - c->since_ns > CTL_REQUEST_TIMEOUT_NS) {
+			log_limited(&srv->ratelimit, LOG_LVL_WARN,
+				    "control client %s for 10 s: connection closed",
+				    c->have ? "did not finish its request" : "sent nothing");
 			client_close(c);
 			continue;
 		}
@@ -355,7 +364,7 @@ static void on_listen_event(void *arg, uint32_t events)
 	if (fd < 0)
 		return;
 	if (!peer_is_owner(fd)) {
-		log_warn("control connection from another user refused");
+		log_limited(&srv->ratelimit, LOG_LVL_WARN, "control connection from another user refused");
 		close(fd);
 		return;
 	}
@@ -363,9 +372,14 @@ static void on_listen_event(void *arg, uint32_t events)
 		if (!srv->client[i].in_use)
 			c = &srv->client[i];
 	if (!c) {
-		log_warn("too many control clients; one turned away");
-		close(fd);
-		return;
+		c = &srv->client[0];
+		for (int i = 1; i < CTL_CLIENTS_MAX; i++)
+			if (srv->client[i].since_ns < c->since_ns)
+				c = &srv->client[i];
+		log_limited(&srv->ratelimit, LOG_LVL_WARN,
+			    "control endpoint full: closed the connection that waited longest (%llu ms)",
+			    (unsigned long long)((monotonic_ns() - c->since_ns) / 1000000));
+		client_close(c);
 	}
 	memset(c, 0, sizeof *c);
 	c->srv = srv;

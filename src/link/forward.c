@@ -146,7 +146,7 @@ static enum rx_step rx_next_piece(struct rx_writer *w, enum vq_error *err)
 		*err = vq_avail_head(w->vq, w->chains, &w->head);
 		if (*err)
 			return RX_FAULT;
-		vq_chain_begin(w->vq, &w->chain, w->head, true);
+		vq_chain_continue(&w->chain, w->head);
 		w->chains++;
 		w->chain_bytes = 0;
 	}
@@ -231,8 +231,9 @@ void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why)
 	log_limited(e->ratelimit, LOG_LVL_INFO, "%s: dropped a packet: %s", e->name, why);
 }
 
-static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
-				   uint16_t rx_avail, struct fwd_fault *fault)
+static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
+				    uint16_t rx_avail, struct vq_chain *txc, struct rx_writer *w,
+				    uint32_t *frame_len, struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -242,11 +243,8 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	struct patch16 num_buffers = { { NULL, NULL } };
 	struct piece_work pw;
 	struct csum_job *cs = &pw.cs;
-	struct vq_chain txc;
-	struct rx_writer w;
 	enum vq_error err;
 	enum rx_step st;
-	uint32_t frame_len = 0;
 	uint8_t *tx_ptr = NULL;
 	uint32_t tx_left = 0;
 
@@ -254,8 +252,8 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	pw.cs = (struct csum_job){ 0 };
 	pw.capture = src->capture;
 	pw.any = pw.capture != NULL;
-	vq_chain_begin(src->vq, &txc, tx_head, false);
-	if (!fwd_read_header(&txc, wire, src_hdr_len, &err)) {
+	vq_chain_begin(src->vq, txc, tx_head, false);
+	if (!fwd_read_header(txc, wire, src_hdr_len, &err)) {
 		if (err)
 			goto src_fault;
 		fwd_tx_consume(src->vq, tx_head);
@@ -284,9 +282,9 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 	out.num_buffers = 1;
 	vnet_hdr_encode(&out, dst_hdr_len, wire);
 
-	if (rx_start(&w, dst->vq, merge, rx_avail, &err) != RX_OK)
+	if (rx_start(w, dst->vq, merge, rx_avail, &err) != RX_OK)
 		goto dst_fault;
-	st = rx_write_header(&w, wire, dst_hdr_len, &num_buffers, &err);
+	st = rx_write_header(w, wire, dst_hdr_len, &num_buffers, &err);
 	if (st != RX_OK)
 		goto rx_stop;
 
@@ -294,27 +292,27 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 		uint32_t n;
 
 		if (!tx_left) {
-			err = vq_chain_next(&txc, UINT32_MAX, &tx_ptr, &tx_left);
+			err = vq_chain_next(txc, UINT32_MAX, &tx_ptr, &tx_left);
 			if (err)
 				goto src_fault;
 			if (!tx_left)
 				break;
 		}
-		if (!w.room && (st = rx_next_piece(&w, &err)) != RX_OK)
+		if (!w->room && (st = rx_next_piece(w, &err)) != RX_OK)
 			goto rx_stop;
-		n = MIN(tx_left, w.room);
-		if (n > VNET_FRAME_MAX - frame_len) {
+		n = MIN(tx_left, w->room);
+		if (n > VNET_FRAME_MAX - *frame_len) {
 			st = RX_TOO_BIG;
 			goto rx_stop;
 		}
-		copy_piece(&pw, w.ptr, tx_ptr, n, frame_len);
-		rx_advance(&w, n);
+		copy_piece(&pw, w->ptr, tx_ptr, n, *frame_len);
+		rx_advance(w, n);
 		tx_ptr += n;
 		tx_left -= n;
-		frame_len += n;
+		*frame_len += n;
 	}
 
-	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && cs->field + 2 > frame_len) {
+	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && cs->field + 2 > *frame_len) {
 		fwd_tx_consume(src->vq, tx_head);
 		fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 		return PKT_DROPPED;
@@ -327,20 +325,20 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
 		if (pw.capture)
 			capture_rec_patch(pw.capture, &pw.rec, cs->field, &sum, sizeof sum);
 	}
-	if (w.chains > 1)
-		patch16_write(&num_buffers, w.chains);
+	if (w->chains > 1)
+		patch16_write(&num_buffers, w->chains);
 	if (num_buffers.ptr[0])
 		DEMOTE_LINE(num_buffers.ptr[0]);
 
 	/* Commit: the packet is whole in the receiver's buffers. */
-	vq_used_put(w.vq, (uint16_t)(w.chains - 1), w.head, w.chain_bytes);
-	vq_used_commit(w.vq, w.chains);
-	w.vq->last_avail = (uint16_t)(w.vq->last_avail + w.chains);
+	vq_used_put(w->vq, (uint16_t)(w->chains - 1), w->head, w->chain_bytes);
+	vq_used_commit(w->vq, w->chains);
+	w->vq->last_avail = (uint16_t)(w->vq->last_avail + w->chains);
 	fwd_tx_consume(src->vq, tx_head);
 	src->stats->tx_packets++;
-	src->stats->tx_bytes += frame_len;
+	src->stats->tx_bytes += *frame_len;
 	dst->stats->rx_packets++;
-	dst->stats->rx_bytes += frame_len;
+	dst->stats->rx_bytes += *frame_len;
 	if (pw.capture)
 		capture_rec_commit(pw.capture, &pw.rec, src->port);
 	return PKT_SENT;
@@ -368,6 +366,24 @@ src_fault:
 	return PKT_FAULT;
 }
 
+/* One packet the general way, its walk charged to the budget whatever
+ * became of the packet. */
+static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
+				   uint16_t rx_avail, struct fwd_budget *budget,
+				   struct fwd_fault *fault)
+{
+	struct vq_chain txc;
+	struct rx_writer w;
+	uint32_t frame_len = 0;
+	enum pkt_result r;
+
+	txc.descs = 0;
+	w.chain.descs = 0;
+	r = forward_walk(src, dst, tx_head, rx_avail, &txc, &w, &frame_len, fault);
+	fwd_budget_spend(budget, txc.descs + w.chain.descs, frame_len);
+	return r;
+}
+
 /*
  * The shape nearly every packet has, without the general chain walk: the
  * sender's header and frame in one descriptor, and a receive buffer of one
@@ -377,7 +393,7 @@ src_fault:
 static inline __attribute__((always_inline)) enum pkt_result
 forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq *rx,
 	     struct port_stats *tx_stats, struct port_stats *rx_stats, uint16_t tx_head,
-	     unsigned src_hdr_len, unsigned dst_hdr_len)
+	     unsigned src_hdr_len, unsigned dst_hdr_len, struct fwd_budget *budget)
 {
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
 	uint16_t in_hi;  /* csum_offset */
@@ -436,6 +452,7 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	vq_used_commit(rx, 1);
 	rx->last_avail++;
 	fwd_tx_consume(tx, tx_head);
+	fwd_budget_spend(budget, 2, flen);
 	tx_stats->tx_packets++;
 	tx_stats->tx_bytes += flen;
 	rx_stats->rx_packets++;
@@ -492,8 +509,8 @@ static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t by
  * buffers prefetched (prefetch bytes of each) and without (0), so no
  * packet pays for the choice. */
 static inline __attribute__((always_inline)) enum fwd_status
-forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, uint32_t prefetch,
-	      struct fwd_fault *fault)
+forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budget,
+	      uint32_t prefetch, struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -501,7 +518,11 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, uint32_
 	struct vq *tx = src->vq, *rx = dst->vq;
 	struct port_stats *tx_stats = src->stats, *rx_stats = dst->stats;
 
-	for (unsigned done = 0; done < budget; done++) {
+	/* Kept here, the budget stays in registers across the barrier too. */
+	struct fwd_budget left = *budget;
+	enum fwd_status st = FWD_MORE;
+
+	while (fwd_budget_left(&left)) {
 		uint16_t tx_avail, rx_avail, head;
 		enum pkt_result r;
 		enum vq_error err;
@@ -512,36 +533,42 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, unsigned budget, uint32_
 		if (err) {
 			fault->guilty = 0;
 			fault->error = err;
-			return FWD_FAULT;
+			st = FWD_FAULT;
+			break;
 		}
-		if (!tx_avail)
-			return FWD_IDLE;
+		if (!tx_avail) {
+			st = FWD_IDLE;
+			break;
+		}
 		err = vq_avail_count(rx, &rx_avail);
 		if (err) {
 			fault->guilty = 1;
 			fault->error = err;
-			return FWD_FAULT;
+			st = FWD_FAULT;
+			break;
 		}
-		if (!rx_avail)
-			return FWD_BLOCKED;
+		if (!rx_avail) {
+			st = FWD_BLOCKED;
+			break;
+		}
 		if (prefetch && rx_avail > PREFETCH_AHEAD)
 			prefetch_rx_buffer(rx, PREFETCH_AHEAD, prefetch);
-		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, head, src_hdr_len, dst_hdr_len);
+		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, head, src_hdr_len, dst_hdr_len,
+				 &left);
 		if (r == PKT_GENERAL)
-			r = forward_one(src, dst, head, rx_avail, fault);
-		switch (r) {
-		case PKT_SENT:
-		case PKT_DROPPED:
-		case PKT_GENERAL:
+			r = forward_one(src, dst, head, rx_avail, &left, fault);
+		if (r == PKT_WAIT) {
+			st = FWD_BLOCKED;
 			break;
-		case PKT_WAIT:
-			return FWD_BLOCKED;
-		case PKT_FAULT:
-			return FWD_FAULT;
+		}
+		if (r == PKT_FAULT) {
+			st = FWD_FAULT;
+			break;
 		}
 		COMMIT_BARRIER();
 	}
-	return FWD_MORE;
+	*budget = left;
+	return st;
 }
 
 /*
@@ -567,8 +594,8 @@ static uint32_t prefetch_bytes(const struct fwd_end *src, const struct fwd_end *
 	return len < PREFETCH_MIN_FRAME ? 0 : MIN(len, PREFETCH_MAX_BYTES);
 }
 
-enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
-				struct fwd_fault *fault)
+enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
+				struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	uint32_t bytes = prefetch_bytes(src, dst);
 	uint64_t packets = src->stats->tx_packets, sent = src->stats->tx_bytes;
@@ -591,9 +618,10 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsign
 	return st;
 }
 
-enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fault *fault)
+enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
+			     struct fwd_fault *fault)
 {
-	for (unsigned done = 0; done < budget; done++) {
+	while (fwd_budget_left(budget)) {
 		uint16_t tx_avail, head;
 		enum vq_error err;
 
@@ -608,6 +636,7 @@ enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fa
 			return FWD_FAULT;
 		}
 		fwd_tx_consume(src->vq, head);
+		fwd_budget_spend(budget, 1, 0);
 		src->stats->drop_no_peer++;
 		COMMIT_BARRIER();
 	}

@@ -57,9 +57,33 @@ struct fwd_end {
 enum fwd_status {
 	FWD_IDLE,    /* the sender's TX ring is empty */
 	FWD_BLOCKED, /* the receiver has no room for the next packet yet */
-	FWD_MORE,    /* the budget ran out with packets left */
+	FWD_MORE,    /* the budget ran out (packets may be left) */
 	FWD_FAULT,   /* an end broke the rules; see struct fwd_fault */
 };
+
+/*
+ * What a pass may spend on one direction, counted as work and not as
+ * packets: every descriptor walked (on either side, zero-length ones and
+ * packets that end up dropped or waiting included) and every byte copied.
+ * A batch stops once either runs out; the packet that crosses the line
+ * finishes, and costs at most 2 * VQ_PACKET_DESCS_MAX descriptors and one
+ * frame's bytes.
+ */
+struct fwd_budget {
+	int64_t descs;
+	int64_t bytes;
+};
+
+static inline bool fwd_budget_left(const struct fwd_budget *b)
+{
+	return b->descs > 0 && b->bytes > 0;
+}
+
+static inline void fwd_budget_spend(struct fwd_budget *b, uint32_t descs, uint32_t bytes)
+{
+	b->descs -= descs;
+	b->bytes -= bytes;
+}
 
 struct fwd_fault {
 	int guilty; /* 0: the sender, 1: the receiver */
@@ -82,12 +106,14 @@ bool fwd_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_err
 /* Count a dropped packet and say why, rate-limited per end. */
 void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why);
 
-/* Move up to budget packets from src's TX ring into dst's RX ring. Used
- * elements are committed per packet but not published. */
-enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst, unsigned budget,
-				struct fwd_fault *fault);
+/* Move packets from src's TX ring into dst's RX ring while the budget
+ * lasts. Used elements are committed per packet but not published. */
+enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
+				struct fwd_budget *budget, struct fwd_fault *fault);
 
-/* No receiver: consume up to budget TX packets, counting them as dropped. */
-enum fwd_status drop_packets(struct fwd_end *src, unsigned budget, struct fwd_fault *fault);
+/* No receiver: consume TX packets while the budget lasts (one descriptor
+ * each: only heads are read), counting them as dropped. */
+enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
+			     struct fwd_fault *fault);
 
 #endif

@@ -12,16 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "link/capture.h"
 #include "link/tap_forward.h"
 #include "net/virtio_net.h"
+#include "util/checked.h"
 
-/* Packets per direction before the other direction and the control path
- * get a turn. */
-#define LINK_BUDGET 256
+/* Work per direction and pass before the other direction and the control
+ * path get a turn (struct fwd_budget): descriptors walked and bytes
+ * copied, about 256 small or 350 full-sized frames. */
+#define LINK_PASS_DESCS 512
+#define LINK_PASS_BYTES (512 * 1024)
 /* How often rings are polled whose client gave no kick descriptor. */
 #define LINK_NOFD_POLL_USEC 100
 /* How long the link keeps polling after the last packet before it sleeps. */
@@ -45,7 +49,7 @@ static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
 	e->vq = vq;
 	e->features = p->dev.features;
 	e->stats = &p->stats;
-	e->ratelimit = &p->ratelimit;
+	e->ratelimit = p->ratelimit;
 	e->name = p->name;
 	e->port = p->index;
 	e->capture = p->link->recording;
@@ -58,7 +62,7 @@ static void tap_end_init(struct fwd_end *e, struct port *p)
 	e->vq = NULL;
 	e->features = 0;
 	e->stats = &p->stats;
-	e->ratelimit = &p->ratelimit;
+	e->ratelimit = p->ratelimit;
 	e->name = p->name;
 	e->port = p->index;
 	e->capture = capture_recording(p->link);
@@ -87,10 +91,11 @@ static void sync_tap(struct link *l, struct port *tp)
 		rc = tap_set_carrier(&tp->tap, false);
 	}
 	if (rc < 0)
-		log_limited(&tp->ratelimit, LOG_LVL_ERR, "%s: cannot set up the TAP %s: %s", tp->name,
+		log_limited(tp->ratelimit, LOG_LVL_ERR, "%s: cannot set up the TAP %s: %s", tp->name,
 			    tp->tap.name, strerror(-rc));
 	else if (was != tp->tap.carrier)
-		log_info("%s: TAP %s carrier %s", tp->name, tp->tap.name, running ? "on" : "off");
+		log_limited(tp->session_log, LOG_LVL_INFO, "%s: TAP %s carrier %s", tp->name,
+			    tp->tap.name, running ? "on" : "off");
 }
 
 /* A frontend that lost track (a restarted DPDK virtio-user sends base 0
@@ -103,8 +108,9 @@ static void resync_used_index(struct port *p, unsigned idx, struct vq *vq)
 
 	if (used == vq->used_idx)
 		return;
-	log_warn("%s: ring %u starts at %u but its used index is %u: resuming there", p->name, idx,
-		 vq->used_idx, used);
+	log_limited(p->ratelimit, LOG_LVL_WARN,
+		    "%s: ring %u starts at %u but its used index is %u: resuming there", p->name, idx,
+		    vq->used_idx, used);
 	vq->used_idx = vq->last_avail = vq->avail_seen = used;
 }
 
@@ -140,6 +146,11 @@ struct pass_result {
 	unsigned moved; /* TX packets consumed */
 };
 
+static struct fwd_budget pass_budget(void)
+{
+	return (struct fwd_budget){ .descs = LINK_PASS_DESCS, .bytes = LINK_PASS_BYTES };
+}
+
 /* From a TAP into its client's RX ring, until the kernel has nothing more,
  * the client has no room, or the budget is spent. While the client has no
  * room the TAP's input is not watched: the kernel's queue holds (and past
@@ -151,11 +162,13 @@ static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
 	struct vq *rx = port_state(client) == PORT_RUNNING ? port_vq(client, VNET_RX_QUEUE) : NULL;
 	struct fwd_end s, d;
 
+	struct fwd_budget budget = pass_budget();
+
 	tap_end_init(&s, tp);
 	if (!rx) {
 		/* Nobody to take them: frames left from before are dropped. */
 		port_tap_watch_input(tp, true);
-		if (tap_discard_packets(&tp->tap, &s, LINK_BUDGET) == FWD_MORE)
+		if (tap_discard_packets(&tp->tap, &s, &budget) == FWD_MORE)
 			res->more = true;
 		return;
 	}
@@ -166,7 +179,11 @@ static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
 		enum fwd_status st;
 		uint16_t seen, count;
 
-		st = tap_receive_packets(&tp->tap, &s, &d, LINK_BUDGET, &fault);
+		if (!fwd_budget_left(&budget)) {
+			res->more = true;
+			return;
+		}
+		st = tap_receive_packets(&tp->tap, &s, &d, &budget, &fault);
 		res->moved += (unsigned)(tp->stats.tx_packets - before);
 		vq_used_publish(rx);
 
@@ -205,6 +222,7 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 	struct vq *rx = port_vq(dst, VNET_RX_QUEUE);
 	bool to_tap = port_is_tap(dst);
 	bool tx_polled, rx_polled;
+	struct fwd_budget budget = pass_budget();
 	struct fwd_end s, d;
 
 	if (port_is_tap(src)) {
@@ -221,17 +239,29 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 	else if (to_tap)
 		tap_end_init(&d, dst);
 
+	if (pass == PASS_DRAIN)
+		vq_avail_freeze(tx);
 	for (;;) {
 		uint16_t before = tx->last_avail, count, seen;
 		struct fwd_fault fault;
 		enum fwd_status st;
 
+		/* Every way round this loop spends from one budget: a client
+		 * that adds buffers just in time cannot keep it going. A drain
+		 * needs none: the frozen ring bounds it. */
+		if (!fwd_budget_left(&budget)) {
+			if (pass != PASS_DRAIN) {
+				res->more = true;
+				return;
+			}
+			budget = pass_budget();
+		}
 		vq_kicks_disable(tx);
 		if (to_tap)
-			st = tap_send_packets(&dst->tap, &s, &d, LINK_BUDGET, &fault);
+			st = tap_send_packets(&dst->tap, &s, &d, &budget, &fault);
 		else
-			st = rx ? forward_packets(&s, &d, LINK_BUDGET, &fault)
-				: drop_packets(&s, LINK_BUDGET, &fault);
+			st = rx ? forward_packets(&s, &d, &budget, &fault)
+				: drop_packets(&s, &budget, &fault);
 		src->tx_frame_hint = s.frame_hint;
 		res->moved += (uint16_t)(tx->last_avail - before);
 		vq_used_publish(tx);
@@ -439,6 +469,16 @@ void link_rings_changed(struct link *l)
 	l->pending = true;
 }
 
+uint64_t link_default_mem_max(void)
+{
+	uint64_t space = PORT_MEM_MAX_LIMIT;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < space)
+		space = rl.rlim_cur;
+	return MAX(space / 4, PORT_MEM_MAX_MIN);
+}
+
 struct link *link_new(struct evloop *loop, const struct link_options *opts)
 {
 	struct link *l = calloc(1, sizeof *l);
@@ -447,6 +487,8 @@ struct link *link_new(struct evloop *loop, const struct link_options *opts)
 		return NULL;
 	l->loop = loop;
 	l->opts = *opts;
+	if (!l->opts.mem_max)
+		l->opts.mem_max = link_default_mem_max();
 	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (l->timer_fd < 0 ||
 	    evloop_add(loop, &l->timer_watch, l->timer_fd, EPOLLIN, on_timer, l) < 0) {
@@ -493,7 +535,8 @@ int link_create_port(struct link *l, const struct port_config *cfg, int client_l
 		rc = port_open(&l->port[p], cfg, client_listen_fd, port_fd, err, errlen);
 		if (rc < 0)
 			return rc;
-		log_info("port%u: created (ds-max=%u%s%s%s%s%s)", p, cfg->ds_max,
+		log_limited(&l->logs[p].session, LOG_LVL_INFO, "port%u: created (ds-max=%u%s%s%s%s%s)",
+			    p, cfg->ds_max,
 			 cfg->has_mac ? ", mac set" : "", cfg->listen_path[0] ? ", listen=" : "",
 			 cfg->listen_path, cfg->tap_name[0] ? ", tap=" : "", cfg->tap_name);
 		return (int)p;

@@ -23,7 +23,15 @@ struct link_options {
 	unsigned max_queue_size;         /* -s */
 	unsigned poll_usec;              /* -p; 0: event-driven */
 	const struct trusted_mem *trusted; /* -d */
+	uint64_t mem_max;                /* a port's mem-max unless its create says; 0: default */
 };
+
+/* The default mem-max: a quarter of the address space the server may map
+ * (RLIMIT_AS, or x86-64's 128 TiB), 32 TiB unless limited. Both ports at
+ * their limits leave half of it to the server and to each other's growth,
+ * so no client can make the other port's memory, or the server's own
+ * buffers, fail to map. */
+uint64_t link_default_mem_max(void);
 
 enum port_state {
 	PORT_FREE,      /* not created */

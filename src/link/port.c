@@ -73,7 +73,10 @@ static void port_watch_kick(void *ctx, unsigned idx, int fd)
 	struct evloop_watch *w = &p->kick_watch[idx];
 
 	evloop_del(p->link->loop, w);
-	if (fd >= 0 && evloop_add(p->link->loop, w, fd, EPOLLIN, on_kick, p) < 0)
+	/* Edge-triggered: a kick is one wake-up however it was made. Watched
+	 * level-triggered and read once, a semaphore eventfd (EFD_SEMAPHORE)
+	 * loaded with a huge count would stay readable and spin the server. */
+	if (fd >= 0 && evloop_add(p->link->loop, w, fd, EPOLLIN | EPOLLET, on_kick, p) < 0)
 		vu_dev_fail(&p->dev, "cannot watch the kick descriptor of ring %u", idx);
 }
 
@@ -170,7 +173,7 @@ static int open_tap(struct port *p, const struct port_config *cfg, int client_li
 /* The client went away or broke the protocol. */
 static void disconnect(struct port *p, const char *why)
 {
-	log_info("%s: client disconnected: %s", p->name, why);
+	log_limited(p->session_log, LOG_LVL_INFO, "%s: client disconnected: %s", p->name, why);
 	evloop_del(p->link->loop, &p->conn_watch);
 	/* Resetting drains its TX ring into the peer while the memory is mapped. */
 	vu_dev_reset(&p->dev);
@@ -200,7 +203,7 @@ static void on_conn_event(void *arg, uint32_t events)
 			disconnect(p, "connection closed");
 			return;
 		case VU_READ_INVALID:
-			log_warn("%s: %s", p->name, err);
+			log_limited(p->session_log, LOG_LVL_WARN, "%s: %s", p->name, err);
 			disconnect(p, "protocol violation");
 			return;
 		case VU_READ_MESSAGE:
@@ -224,6 +227,7 @@ static bool connection_ended(int fd)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
+/* The connection takes fd, on failure too (it is closed then). */
 static int attach_connection(struct port *p, int fd)
 {
 	int rc;
@@ -251,15 +255,16 @@ static void on_listen_event(void *arg, uint32_t events)
 	if (p->conn.fd >= 0 && connection_ended(p->conn.fd))
 		on_conn_event(p, 0);
 	if (p->conn.fd >= 0) {
-		log_warn("%s: refused a second client while one is connected", p->name);
+		log_limited(p->session_log, LOG_LVL_WARN,
+			    "%s: refused a second client while one is connected", p->name);
 		close(fd);
 		return;
 	}
 	if (attach_connection(p, fd) < 0) {
-		log_err("%s: cannot watch the new client", p->name);
+		log_limited(p->session_log, LOG_LVL_ERR, "%s: cannot watch the new client", p->name);
 		return;
 	}
-	log_info("%s: client connected", p->name);
+	log_limited(p->session_log, LOG_LVL_INFO, "%s: client connected", p->name);
 }
 
 /* Accepting stays on while a client is connected, to turn away others. */
@@ -281,7 +286,7 @@ static void on_lease_event(void *arg, uint32_t events)
 		if (recv(p->lease_fd, junk, sizeof junk, MSG_DONTWAIT) != 0)
 			return;
 	}
-	log_info("%s: the creator's lease was closed", p->name);
+	log_limited(p->session_log, LOG_LVL_INFO, "%s: the creator's lease was closed", p->name);
 	port_release(p);
 }
 
@@ -293,11 +298,13 @@ void port_init(struct port *p, struct link *link, unsigned index)
 	p->link = link;
 	p->index = index;
 	snprintf(p->name, sizeof p->name, "port%u", index);
+	p->ratelimit = &link->logs[index].datapath;
+	p->session_log = &link->logs[index].session;
 	p->listen_fd = p->lease_fd = -1;
 	tap_init(&p->tap);
 	vu_conn_init(&p->conn, -1);
 	vu_dev_init(&p->dev, &port_dev_ops, p, p->name, link->opts.max_queue_size,
-		    PORT_DS_MAX_DEFAULT, link->opts.trusted);
+		    PORT_DS_MAX_DEFAULT, link->opts.trusted, &link->logs[index].device);
 }
 
 int port_open(struct port *p, const struct port_config *cfg, int client_listen_fd, int *port_fd,
@@ -308,6 +315,7 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 	port_init(p, p->link, p->index);
 	p->cfg = *cfg;
 	p->dev.ds_max = cfg->ds_max;
+	p->dev.mem_max = cfg->mem_max ? cfg->mem_max : p->link->opts.mem_max;
 	*port_fd = -1;
 
 	if (!port_config_check(cfg, err, errlen))
@@ -346,7 +354,6 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 		}
 		rc = attach_connection(p, pair[0]);
 		if (rc < 0) {
-			close(pair[0]);
 			close(pair[1]);
 			snprintf(err, errlen, "cannot watch the port socket");
 			return rc;
@@ -381,7 +388,7 @@ void port_release(struct port *p)
 		close(p->lease_fd);
 	evloop_del(loop, &p->tap_watch);
 	tap_close(&p->tap);
-	log_info("%s: released", p->name);
+	log_limited(p->session_log, LOG_LVL_INFO, "%s: released", p->name);
 	port_init(p, p->link, p->index);
 	link_rings_changed(p->link);
 }

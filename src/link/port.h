@@ -47,14 +47,27 @@ struct port {
 	bool tap_input_watched; /* EPOLLIN is in the watch */
 
 	struct port_stats stats;
-	struct log_ratelimit ratelimit;
+	/* Lines its clients can cause, on budgets that outlive the port's
+	 * sessions and the port itself (struct port_logs). */
+	struct log_ratelimit *ratelimit; /* the datapath: drops, ring resyncs, the TAP */
+	struct log_ratelimit *session_log; /* clients connecting, leaving, refused */
 	uint32_t tx_frame_hint; /* the datapath's prefetch hint (fwd_end.frame_hint) */
+};
+
+/* Per port index, for the link's life: a client that reconnects, or a
+ * creator that releases and creates the port again, in a loop, finds the
+ * budget it used up. */
+struct port_logs {
+	struct log_ratelimit datapath;
+	struct log_ratelimit session;
+	struct log_ratelimit device;  /* the vhost-user session's refusals and failures */
 };
 
 struct link {
 	struct evloop *loop;
 	struct link_options opts;
 	struct port port[LINK_PORTS];
+	struct port_logs logs[LINK_PORTS];
 	bool pending;    /* kicks or state changes wait for service */
 	uint64_t last_progress_ns; /* when packets last moved */
 	bool in_service;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/parse_num.h"
+
 void port_config_init(struct port_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -38,24 +40,6 @@ void format_mac(const uint8_t mac[6], char out[18])
 		 mac[5]);
 }
 
-/* A decimal number without sign, spaces or trailing garbage. */
-static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return false;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
 /* What the kernel accepts as an interface name (dev_valid_name), less '%':
  * a template like "tap%d" would name a device we could not find again. */
 static bool valid_ifname(const char *s)
@@ -81,14 +65,27 @@ enum port_config_result port_config_apply(struct port_config *cfg, const char *k
 
 #define KEY_IS(k) (keylen == sizeof(k) - 1 && memcmp(kv, k, keylen) == 0)
 	if (KEY_IS("ds-max")) {
-		unsigned long v;
+		uint64_t v;
 
-		if (!eq || !parse_uint(value, PORT_DS_MAX_LIMIT, &v) || v < 1) {
+		if (!eq || !parse_decimal(value, PORT_DS_MAX_LIMIT, &v) || v < 1) {
 			snprintf(err, errlen, "ds-max: invalid value '%.64s': must be a number in 1..%d",
 				 value, PORT_DS_MAX_LIMIT);
 			return PORT_CONFIG_INVALID;
 		}
 		cfg->ds_max = (unsigned)v;
+		return PORT_CONFIG_OK;
+	}
+	if (KEY_IS("mem-max")) {
+		uint64_t v;
+
+		if (!eq || !parse_size(value, PORT_MEM_MAX_MIN, PORT_MEM_MAX_LIMIT, &v)) {
+			snprintf(err, errlen,
+				 "mem-max: invalid value '%.64s': must be a size in 1M..128T (bytes, or "
+				 "with K, M, G or T for KiB, MiB, GiB, TiB)",
+				 value);
+			return PORT_CONFIG_INVALID;
+		}
+		cfg->mem_max = v;
 		return PORT_CONFIG_OK;
 	}
 	if (KEY_IS("mac")) {

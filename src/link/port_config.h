@@ -12,11 +12,15 @@
 
 #define PORT_DS_MAX_DEFAULT 2
 #define PORT_DS_MAX_LIMIT 80
+/* mem-max: the most bytes of client memory the port maps at once. */
+#define PORT_MEM_MAX_MIN (1ull << 20)
+#define PORT_MEM_MAX_LIMIT (1ull << 47) /* x86-64's user address space */
 #define PORT_PATH_MAX 108 /* sun_path */
 #define PORT_TAP_NAME_MAX 16 /* IFNAMSIZ, with the NUL */
 
 struct port_config {
 	unsigned ds_max;
+	uint64_t mem_max; /* 0: the server's default (struct link_options) */
 	bool has_mac;
 	uint8_t mac[6];
 	char listen_path[PORT_PATH_MAX]; /* empty: no listening socket */

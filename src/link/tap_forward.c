@@ -62,22 +62,41 @@ static void count_write_error(int e, struct fwd_end *src, struct fwd_end *tap_en
 	}
 }
 
+static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
+				 uint16_t head, struct vq_chain *walk, uint32_t *bytes,
+				 struct fwd_fault *fault);
+
+/* One packet, its walk charged to the budget whatever became of it. */
 static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-				uint16_t head, struct fwd_fault *fault)
+				uint16_t head, struct fwd_budget *budget, struct fwd_fault *fault)
+{
+	struct vq_chain c;
+	uint32_t bytes = 0;
+	enum pkt_result r;
+
+	c.descs = 0;
+	r = send_walk(t, src, tap_end, head, &c, &bytes, fault);
+	fwd_budget_spend(budget, c.descs, bytes);
+	return r;
+}
+
+static enum pkt_result send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
+				 uint16_t head, struct vq_chain *walk, uint32_t *bytes,
+				 struct fwd_fault *fault)
 {
 	struct tap_buffers *b = t->buf;
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	uint8_t wire[VNET_HDR_MAX];
 	struct vnet_hdr in, out = { 0 };
-	struct vq_chain c;
+	struct vq_chain *c = walk;
 	enum vq_error err;
 	uint32_t frame_len = 0;
 	int cnt = 1;
 	bool linear = false;
 	ssize_t n;
 
-	vq_chain_begin(src->vq, &c, head, false);
-	if (!fwd_read_header(&c, wire, src_hdr_len, &err)) {
+	vq_chain_begin(src->vq, c, head, false);
+	if (!fwd_read_header(c, wire, src_hdr_len, &err)) {
 		if (err)
 			goto fault;
 		fwd_tx_consume(src->vq, head);
@@ -94,7 +113,7 @@ static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_e
 		uint8_t *p;
 		uint32_t len;
 
-		err = vq_chain_next(&c, UINT32_MAX, &p, &len);
+		err = vq_chain_next(c, UINT32_MAX, &p, &len);
 		if (err)
 			goto fault;
 		if (!len)
@@ -124,6 +143,7 @@ static enum pkt_result send_one(struct tap *t, struct fwd_end *src, struct fwd_e
 		b->iov[1] = (struct iovec){ .iov_base = b->bounce, .iov_len = frame_len };
 		cnt = 2;
 	}
+	*bytes = frame_len;
 	if (frame_len < ETH_HEADER_LEN) {
 		fwd_tx_consume(src->vq, head);
 		fwd_count_drop(src, &src->stats->drop_bad, "shorter than an Ethernet header");
@@ -170,9 +190,9 @@ fault:
 }
 
 enum fwd_status tap_send_packets(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-				 unsigned budget, struct fwd_fault *fault)
+				 struct fwd_budget *budget, struct fwd_fault *fault)
 {
-	for (unsigned done = 0; done < budget; done++) {
+	while (fwd_budget_left(budget)) {
 		uint16_t avail, head;
 		enum vq_error err;
 
@@ -186,7 +206,7 @@ enum fwd_status tap_send_packets(struct tap *t, struct fwd_end *src, struct fwd_
 		}
 		if (!avail)
 			return FWD_IDLE;
-		if (send_one(t, src, tap_end, head, fault) == PKT_FAULT)
+		if (send_one(t, src, tap_end, head, budget, fault) == PKT_FAULT)
 			return FWD_FAULT;
 		COMPILER_BARRIER();
 	}
@@ -196,6 +216,7 @@ enum fwd_status tap_send_packets(struct tap *t, struct fwd_end *src, struct fwd_
 /* ---- TAP -> client RX ----------------------------------------------------- */
 
 struct rx_gather {
+	struct vq_chain chain; /* the walk, over every chain taken */
 	uint16_t chains; /* chains taken */
 	uint32_t cap;    /* client bytes gathered, the header's included */
 	int iovcnt;      /* iov[0] is our header */
@@ -212,11 +233,13 @@ static enum pkt_result gather_rx(struct tap *t, struct vq *vq, bool merge, uint6
 	struct tap_buffers *b = t->buf;
 	unsigned hdr_len = t->hdr_len;
 
+	struct vq_chain *c = &g->chain;
+
+	c->descs = 0;
 	g->chains = 0;
 	g->cap = 0;
 	g->iovcnt = 1;
 	for (;;) {
-		struct vq_chain c;
 		uint16_t head;
 
 		if (g->chains == avail) {
@@ -234,13 +257,17 @@ static enum pkt_result gather_rx(struct tap *t, struct vq *vq, bool merge, uint6
 			return PKT_FAULT;
 		b->head[g->chains] = head;
 		b->cap[g->chains] = 0;
-		vq_chain_begin(vq, &c, head, true);
+		/* One packet's chains share one bound on descriptors walked. */
+		if (g->chains == 0)
+			vq_chain_begin(vq, c, head, true);
+		else
+			vq_chain_continue(c, head);
 		g->chains++;
 		while (g->cap < need && g->iovcnt < TAP_IOV_MAX) {
 			uint8_t *p;
 			uint32_t n;
 
-			*err = vq_chain_next(&c, need - g->cap, &p, &n);
+			*err = vq_chain_next(c, need - g->cap, &p, &n);
 			if (*err)
 				return PKT_FAULT;
 			if (!n)
@@ -324,7 +351,7 @@ static void capture_frame(struct fwd_end *tap_end, struct iovec *iov, uint32_t l
 }
 
 static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
-				   uint16_t avail, struct fwd_fault *fault)
+				   uint16_t avail, struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	struct tap_buffers *b = t->buf;
 	struct vq *vq = dst->vq;
@@ -347,6 +374,7 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 
 		r = gather_rx(t, vq, merge, hdr_len + (merge ? t->frame_max : VNET_FRAME_MAX), avail,
 			      &g, &err);
+		fwd_budget_spend(budget, g.chain.descs, 0);
 		if (r == PKT_FAULT)
 			goto fault;
 		if (r == PKT_DONE)
@@ -378,6 +406,7 @@ static enum pkt_result receive_one(struct tap *t, struct fwd_end *tap_end, struc
 		return read_error(t, tap_end, errno);
 	}
 	t->mtu_rechecked = false;
+	fwd_budget_spend(budget, 0, (uint32_t)n);
 	if ((size_t)n < hdr_len) {
 		fwd_count_drop(tap_end, &tap_end->stats->drop_bad, "shorter than its virtio-net header");
 		return PKT_DONE;
@@ -431,9 +460,9 @@ fault:
 }
 
 enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
-				    unsigned budget, struct fwd_fault *fault)
+				    struct fwd_budget *budget, struct fwd_fault *fault)
 {
-	for (unsigned done = 0; done < budget; done++) {
+	while (fwd_budget_left(budget)) {
 		uint16_t avail;
 		enum vq_error err;
 
@@ -447,7 +476,7 @@ enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, stru
 		}
 		if (!avail)
 			return FWD_BLOCKED;
-		switch (receive_one(t, tap_end, dst, avail, fault)) {
+		switch (receive_one(t, tap_end, dst, avail, budget, fault)) {
 		case PKT_DONE:
 			break;
 		case PKT_WAIT:
@@ -462,12 +491,15 @@ enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, stru
 	return FWD_MORE;
 }
 
-enum fwd_status tap_discard_packets(struct tap *t, struct fwd_end *tap_end, unsigned budget)
+enum fwd_status tap_discard_packets(struct tap *t, struct fwd_end *tap_end,
+				    struct fwd_budget *budget)
 {
-	for (unsigned done = 0; done < budget; done++) {
+	while (fwd_budget_left(budget)) {
 		if (!t->readable || discard_one(t, tap_end, &tap_end->stats->drop_no_peer, NULL) ==
 					    PKT_IDLE)
 			return FWD_IDLE;
+		/* The kernel's frames are ours to read: count them as one piece each. */
+		fwd_budget_spend(budget, 1, 0);
 	}
 	return FWD_MORE;
 }

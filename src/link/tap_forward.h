@@ -20,20 +20,22 @@
 struct tap_buffers *tap_buffers_new(void);
 void tap_buffers_free(struct tap_buffers *b);
 
-/* Client TX ring -> TAP: up to budget packets, committed, not published.
+/* Client TX ring -> TAP while the budget lasts, committed, not published.
  * A packet the TAP does not take is dropped and counted: never
  * FWD_BLOCKED. Faults are the client's (fault->guilty 0). */
 enum fwd_status tap_send_packets(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-				 unsigned budget, struct fwd_fault *fault);
+				 struct fwd_budget *budget, struct fwd_fault *fault);
 
-/* TAP -> client RX ring: up to budget frames. FWD_IDLE once the kernel has
+/* TAP -> client RX ring while the budget lasts. FWD_IDLE once the kernel has
  * nothing more (t->readable cleared), FWD_BLOCKED when the client has no
  * room for a whole frame: nothing is read then, and the kernel's queue
  * holds the frames. Faults are the client's (fault->guilty 1). */
 enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
-				    unsigned budget, struct fwd_fault *fault);
+				    struct fwd_budget *budget, struct fwd_fault *fault);
 
-/* Nobody to receive: read and drop up to budget frames (drop_no_peer). */
-enum fwd_status tap_discard_packets(struct tap *t, struct fwd_end *tap_end, unsigned budget);
+/* Nobody to receive: read and drop frames while the budget lasts
+ * (drop_no_peer). */
+enum fwd_status tap_discard_packets(struct tap *t, struct fwd_end *tap_end,
+				    struct fwd_budget *budget);
 
 #endif

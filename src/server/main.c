@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 {
 	struct server_options opts;
 	static struct trusted_mem trusted;
-	struct link_options lopts;
+	struct link_options lopts = { 0 };
 	struct stop_signals stop = { .fd = -1 };
 	struct ctl_server *ctl = NULL;
 	struct link *link = NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/checked.h"
+#include "util/parse_num.h"
 
 enum { OPT_SVR = 0x100, OPT_PORT, OPT_VERSION };
 
@@ -43,31 +44,14 @@ void options_usage(const char *prog, int to_stderr)
 		"      --port KEY=VALUE[,KEY=VALUE]...\n"
 		"                           create a port at start-up, with the keys of a\n"
 		"                           create request: listen=PATH or tap=NAME (one is\n"
-		"                           required), ds-max=N, mac=xx:xx:xx:xx:xx:xx\n"
+		"                           required), ds-max=N, mem-max=SIZE,\n"
+		"                           mac=xx:xx:xx:xx:xx:xx\n"
 		"                           (at most twice: one link has two ports)\n"
 		"  -v, --verbose            more log output (repeatable)\n"
 		"  -q, --quiet              less log output (repeatable)\n"
 		"  -h, --help               this help\n"
 		"      --version            print the version\n",
 		prog);
-}
-
-/* A decimal without sign or garbage; false when it does not fit max. */
-static bool parse_number(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return false;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return false;
-	}
-	*out = v;
-	return true;
 }
 
 /* True when the item's key is key (the text before '='). */
@@ -140,14 +124,14 @@ enum options_result options_parse(int argc, char **argv, struct server_options *
 	optind = 0; /* full reset, including getopt's internal state */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:p:d:vqh", long_options, NULL)) != -1) {
-		unsigned long v;
+		uint64_t v;
 
 		switch (c) {
 		case OPT_SVR:
 			o->svr_path = optarg;
 			break;
 		case 's':
-			if (!parse_number(optarg, OPT_QUEUE_SIZE_MAX, &v) || !is_power_of_2(v)) {
+			if (!parse_decimal(optarg, OPT_QUEUE_SIZE_MAX, &v) || !is_power_of_2(v)) {
 				snprintf(err, errlen,
 					 "invalid value '%s' for -s/--size: must be a power of 2 in "
 					 "the range of 1 to %u inclusive",
@@ -157,7 +141,7 @@ enum options_result options_parse(int argc, char **argv, struct server_options *
 			o->queue_size = (unsigned)v;
 			break;
 		case 'p':
-			if (!parse_number(optarg, 1000u * 1000 * 1000, &v) || v == 0) {
+			if (!parse_decimal(optarg, 1000u * 1000 * 1000, &v) || v == 0) {
 				snprintf(err, errlen,
 					 "invalid value '%s' for -p/--poll: must be a positive integer "
 					 "(microseconds) of at most 1000000000",

@@ -10,6 +10,7 @@
 
 #include "util/checked.h"
 #include "util/fd_kind.h"
+#include "util/parse_num.h"
 #include "vhost/vu_conn.h"
 #include "virtio/trusted_mem.h"
 
@@ -72,7 +73,7 @@ __attribute__((format(printf, 3, 4))) static int refuse(struct vu_dev *dev, int 
 	va_start(ap, fmt);
 	record_error(dev, fmt, ap);
 	va_end(ap);
-	log_limited(&dev->ratelimit, LOG_LVL_WARN, "%s: refused: %s", dev->name, dev->last_error);
+	log_limited(dev->ratelimit, LOG_LVL_WARN, "%s: refused: %s", dev->name, dev->last_error);
 	return -err;
 }
 
@@ -221,7 +222,7 @@ void vu_dev_fail(struct vu_dev *dev, const char *fmt, ...)
 	va_start(ap, fmt);
 	record_error(dev, fmt, ap);
 	va_end(ap);
-	log_limited(&dev->ratelimit, LOG_LVL_ERR, "%s: failed: %s", dev->name, dev->last_error);
+	log_limited(dev->ratelimit, LOG_LVL_ERR, "%s: failed: %s", dev->name, dev->last_error);
 	dev->failed = true;
 	dev->stopped_since_failure = 0;
 	for (unsigned i = 0; i < VU_RINGS; i++) {
@@ -327,6 +328,18 @@ static int handle_reset_device(struct vu_dev *dev, struct vu_msg *msg, struct re
 	return 0;
 }
 
+/* More memory than the port may map: failed like any other refused
+ * region, naming the budget. */
+static int refuse_memory(struct vu_dev *dev, uint64_t bytes, const char *what)
+{
+	char max[24];
+
+	vu_dev_fail(dev, "%s of %llu bytes exceeds mem-max=%s (%llu bytes)", what,
+		    (unsigned long long)bytes, format_size(dev->mem_max, max, sizeof max),
+		    (unsigned long long)dev->mem_max);
+	return -ENOSPC;
+}
+
 static void spec_from_wire(const struct vhost_user_region *w, struct gm_region_spec *s)
 {
 	s->gpa = w->guest_phys_addr;
@@ -341,6 +354,8 @@ static int handle_set_mem_table(struct vu_dev *dev, struct vu_msg *msg, struct r
 	struct guest_mem fresh;
 	char err[160];
 
+	uint64_t total = 0;
+
 	(void)reply;
 	memcpy(&head, msg->payload, sizeof head);
 	if (head.nregions > dev->ds_max) {
@@ -348,6 +363,16 @@ static int handle_set_mem_table(struct vu_dev *dev, struct vu_msg *msg, struct r
 			    dev->ds_max);
 		return -ENOSPC;
 	}
+	/* The whole table against the budget before anything is mapped. */
+	for (uint32_t i = 0; i < head.nregions; i++) {
+		struct vhost_user_region wire;
+
+		memcpy(&wire, msg->payload + sizeof head + i * sizeof wire, sizeof wire);
+		if (__builtin_add_overflow(total, wire.memory_size, &total))
+			total = UINT64_MAX;
+	}
+	if (total > dev->mem_max)
+		return refuse_memory(dev, total, "memory table");
 	memset(&fresh, 0, sizeof fresh);
 	for (uint32_t i = 0; i < head.nregions; i++) {
 		struct vhost_user_region wire;
@@ -392,9 +417,15 @@ static int handle_add_mem_reg(struct vu_dev *dev, struct vu_msg *msg, struct rep
 	char err[160];
 	int rc;
 
+	uint64_t total;
+
 	(void)reply;
 	memcpy(&one, msg->payload, sizeof one);
 	spec_from_wire(&one.region, &spec);
+	if (__builtin_add_overflow(gm_mapped_bytes(&dev->mem), spec.size, &total))
+		total = UINT64_MAX;
+	if (total > dev->mem_max)
+		return refuse_memory(dev, total, "client memory with the added region");
 	rc = gm_map_region(&spec, msg->fds[0], dev->trusted, &region, err, sizeof err);
 	if (rc == 0) {
 		rc = gm_insert(&dev->mem, &region, dev->ds_max, err, sizeof err);
@@ -796,7 +827,7 @@ int vu_dev_handle(struct vu_dev *dev, struct vu_msg *msg)
 	int min_fds = 0, max_fds = 0, rc;
 
 	if ((msg->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION) {
-		log_limited(&dev->ratelimit, LOG_LVL_WARN, "%s: message with protocol version %u",
+		log_limited(dev->ratelimit, LOG_LVL_WARN, "%s: message with protocol version %u",
 			    dev->name, msg->hdr.flags & VHOST_USER_VERSION_MASK);
 		return -EPROTO;
 	}
@@ -835,7 +866,7 @@ int vu_dev_handle(struct vu_dev *dev, struct vu_msg *msg)
 
 void vu_dev_init(struct vu_dev *dev, const struct vu_dev_ops *ops, void *ctx,
 		 const char *name, unsigned max_queue_size, unsigned ds_max,
-		 const struct trusted_mem *trusted)
+		 const struct trusted_mem *trusted, struct log_ratelimit *ratelimit)
 {
 	memset(dev, 0, sizeof *dev);
 	dev->ops = ops;
@@ -843,7 +874,9 @@ void vu_dev_init(struct vu_dev *dev, const struct vu_dev_ops *ops, void *ctx,
 	snprintf(dev->name, sizeof dev->name, "%s", name);
 	dev->max_queue_size = max_queue_size;
 	dev->ds_max = ds_max;
+	dev->mem_max = UINT64_MAX; /* the owner sets the budget it wants */
 	dev->trusted = trusted;
+	dev->ratelimit = ratelimit;
 	for (unsigned i = 0; i < VU_RINGS; i++)
 		dev->ring[i].kick_fd = dev->ring[i].call_fd = dev->ring[i].err_fd = -1;
 }

@@ -71,6 +71,7 @@ struct vu_dev {
 	/* Limits from the server and from create. */
 	unsigned max_queue_size;    /* -s */
 	unsigned ds_max;            /* ds-max */
+	uint64_t mem_max;           /* mem-max: bytes of client memory mapped at once */
 	const struct trusted_mem *trusted;
 	/* Negotiated state. */
 	uint64_t features;
@@ -83,12 +84,15 @@ struct vu_dev {
 	bool failed;
 	unsigned stopped_since_failure; /* bit per ring */
 	char last_error[160];
-	struct log_ratelimit ratelimit;
+	/* Where lines the client causes are counted: owned by the caller so
+	 * that the budget outlives a session (a client that reconnects in a
+	 * loop gets no fresh one). */
+	struct log_ratelimit *ratelimit;
 };
 
 void vu_dev_init(struct vu_dev *dev, const struct vu_dev_ops *ops, void *ctx,
 		 const char *name, unsigned max_queue_size, unsigned ds_max,
-		 const struct trusted_mem *trusted);
+		 const struct trusted_mem *trusted, struct log_ratelimit *ratelimit);
 
 /* Handle one complete message. Descriptors a handler keeps are taken out of
  * msg->fds; the caller closes the rest. Returns 0, or -errno when the

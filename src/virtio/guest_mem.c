@@ -5,11 +5,38 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "util/checked.h"
 #include "virtio/trusted_mem.h"
+
+/*
+ * A page fault in client memory happens on the server's only thread, in
+ * the middle of a copy. On tmpfs and hugetlbfs (memfds included) it is
+ * served from memory; on FUSE, NFS or a disk it may wait on a process, a
+ * network or a device for as long as they like. Such files are taken only
+ * when the administrator registered them (-d).
+ */
+static bool fault_cannot_block(int fd, char *err, size_t errlen)
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs) < 0) {
+		snprintf(err, errlen, "cannot inspect the region's file system: %s", strerror(errno));
+		return false;
+	}
+	if (fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC)
+		return true;
+	snprintf(err, errlen,
+		 "region file is on a file system where a page fault may block the server (type "
+		 "0x%llx): only tmpfs, hugetlbfs and memfd memory is taken, or files registered "
+		 "with -d",
+		 (unsigned long long)fs.f_type);
+	return false;
+}
 
 static uint64_t map_alignment(const struct stat *st)
 {
@@ -58,6 +85,8 @@ int gm_map_region(const struct gm_region_spec *spec, int fd, const struct truste
 		return -EINVAL;
 	}
 	if (!trusted_mem_allows(tm, fd, spec->mmap_offset, spec->size, err, errlen))
+		return -EPERM;
+	if (!trusted_mem_in_force(tm) && !fault_cannot_block(fd, err, errlen))
 		return -EPERM;
 
 	align = map_alignment(&st);
@@ -172,6 +201,17 @@ uint8_t *gm_uva_range(const struct guest_mem *gm, uint64_t uva, uint64_t len)
 			return r->host + (uva - r->uva);
 	}
 	return NULL;
+}
+
+uint64_t gm_mapped_bytes(const struct guest_mem *gm)
+{
+	uint64_t total = 0;
+
+	/* Regions do not overlap and each fits in 64 bits: no wrap in the
+	 * 47-bit address space they were mapped into. */
+	for (unsigned i = 0; i < gm->count; i++)
+		total += gm->region[i].size;
+	return total;
 }
 
 bool gm_maps_host(const struct guest_mem *gm, const void *p)

@@ -125,6 +125,8 @@ static inline uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t
 /* Host address of the frontend virtual range [uva, uva + len) when it lies
  * within one region, else NULL. */
 uint8_t *gm_uva_range(const struct guest_mem *gm, uint64_t uva, uint64_t len);
+/* Bytes of client memory the regions cover. */
+uint64_t gm_mapped_bytes(const struct guest_mem *gm);
 /* Whether host address p lies in one of the mappings. */
 bool gm_maps_host(const struct guest_mem *gm, const void *p);
 

@@ -28,6 +28,12 @@ struct trusted_mem {
 /* Register "PATH" or "fd:N". Returns 0 or -errno with a reason in err. */
 int trusted_mem_register(struct trusted_mem *tm, const char *spec, char *err, size_t errlen);
 
+/* Whether -d is in force: some object is registered. */
+static inline bool trusted_mem_in_force(const struct trusted_mem *tm)
+{
+	return tm && tm->count > 0;
+}
+
 /* Whether [offset, offset + size) of the file open as fd may be used.
  * Without registered objects everything is allowed. On refusal err says why. */
 bool trusted_mem_allows(const struct trusted_mem *tm, int fd, uint64_t offset, uint64_t size,

@@ -5,6 +5,8 @@
 
 #include "util/checked.h"
 
+_Static_assert(VQ_PACKET_DESCS_MAX == 1024, "vq_error_str names the bound");
+
 const char *vq_error_str(enum vq_error e)
 {
 	switch (e) {
@@ -20,6 +22,7 @@ const char *vq_error_str(enum vq_error e)
 	case VQ_ERR_INDIRECT_NEXT: return "indirect descriptor with NEXT set";
 	case VQ_ERR_INDIRECT_LEN: return "indirect table of a bad length";
 	case VQ_ERR_INDIRECT_ADDR: return "indirect table outside one memory region";
+	case VQ_ERR_TOO_MANY: return "more than 1024 descriptors for one packet";
 	}
 	return "unknown error";
 }
@@ -56,8 +59,14 @@ void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
 
 enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count)
 {
-	uint16_t idx = LOAD_ONCE(vq->avail->idx);
-	uint16_t n = (uint16_t)(idx - vq->last_avail);
+	uint16_t idx, n;
+
+	if (vq->avail_frozen) {
+		*count = (uint16_t)(vq->avail_seen - vq->last_avail);
+		return VQ_OK;
+	}
+	idx = LOAD_ONCE(vq->avail->idx);
+	n = (uint16_t)(idx - vq->last_avail);
 
 	/* Too far ahead, or behind what the driver already made available:
 	 * entries cannot be taken back. */
@@ -70,12 +79,22 @@ enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count)
 	return VQ_OK;
 }
 
+enum vq_error vq_avail_freeze(struct vq *vq)
+{
+	uint16_t count;
+	enum vq_error e = vq_avail_refresh(vq, &count);
+
+	vq->avail_frozen = true;
+	return e;
+}
+
 void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool device_writes)
 {
 	c->vq = vq;
 	c->table = (const uint8_t *)vq->desc;
 	c->table_size = vq->num;
 	c->hops = 0;
+	c->descs = 0;
 	c->next = head;
 	c->has_next = true;
 	c->in_indirect = false;
@@ -84,6 +103,14 @@ void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool devic
 	c->chunk = 0;
 	c->addr = 0;
 	c->left = 0;
+}
+
+void vq_chain_continue(struct vq_chain *c, uint16_t head)
+{
+	uint32_t descs = c->descs;
+
+	vq_chain_begin(c->vq, c, head, c->device_writes);
+	c->descs = descs;
 }
 
 /* Translate the next part of the current descriptor, which was checked
@@ -113,6 +140,8 @@ enum vq_error vq_chain_advance(struct vq_chain *c)
 			return VQ_ERR_NEXT;
 		if (++c->hops > c->table_size)
 			return VQ_ERR_LOOP;
+		if (++c->descs > VQ_PACKET_DESCS_MAX)
+			return VQ_ERR_TOO_MANY;
 		vq_desc_load(c->table, c->next, &d);
 
 		if (d.flags & VRING_DESC_F_INDIRECT) {
@@ -125,7 +154,7 @@ enum vq_error vq_chain_advance(struct vq_chain *c)
 			if (d.flags & VRING_DESC_F_NEXT)
 				return VQ_ERR_INDIRECT_NEXT;
 			if (d.len == 0 || d.len % sizeof(struct vring_desc) ||
-			    d.len / sizeof(struct vring_desc) > VQ_INDIRECT_MAX)
+			    d.len / sizeof(struct vring_desc) > c->vq->num)
 				return VQ_ERR_INDIRECT_LEN;
 			table = gm_gpa_range(c->vq->mem, d.addr, d.len);
 			if (!table)

@@ -37,12 +37,22 @@ enum vq_error {
 	VQ_ERR_INDIRECT_NEXT,    /* indirect descriptor with NEXT set */
 	VQ_ERR_INDIRECT_LEN,     /* indirect table of a bad length */
 	VQ_ERR_INDIRECT_ADDR,    /* indirect table outside one memory region */
+	VQ_ERR_TOO_MANY,         /* more descriptors for one packet than VQ_PACKET_DESCS_MAX */
 };
 
 const char *vq_error_str(enum vq_error e);
 
-/* Largest indirect table we walk: next indices are 16 bits. */
-#define VQ_INDIRECT_MAX 65536u
+/*
+ * The most descriptors one packet may take on one side, zero-length ones
+ * and indirect ones included, summed over every chain of a merged receive.
+ * It bounds the work a client can make one packet cost: real drivers use
+ * at most a few dozen (Linux: MAX_SKB_FRAGS + 2 per chain, one chain per
+ * 1.5-4 KiB of a merged frame; DPDK: one per mbuf), and the kernel's own
+ * vhost-net stops at 1024 (UIO_MAXIOV). A chain beyond it fails the port.
+ * An indirect table may hold no more entries than the ring (virtio 1.2,
+ * 2.7.5.3.1: no chain longer than the queue size).
+ */
+#define VQ_PACKET_DESCS_MAX 1024u
 
 struct vq {
 	struct vring_desc *desc;
@@ -59,6 +69,7 @@ struct vq {
 	bool signalled_valid;
 	bool event_idx;
 	bool indirect;
+	bool avail_frozen;   /* a stopping ring: avail->idx is not read again */
 	bool kicks_on;       /* whether the driver was last asked to kick */
 	bool unsignalled;    /* published since the driver was last considered for a signal */
 };
@@ -76,6 +87,11 @@ void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
 
 /* Re-read avail->idx now (after re-enabling notifications). */
 enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count);
+
+/* The ring stops: read avail->idx one last time and never again, so what
+ * is taken from it from now on is at most what was there (one ring's
+ * worth), however fast the driver adds more. */
+enum vq_error vq_avail_freeze(struct vq *vq);
 
 /* How many avail entries wait. Re-reads avail->idx only when the last read
  * value is used up. */
@@ -145,6 +161,7 @@ struct vq_chain {
 	const uint8_t *table; /* the ring's or an indirect table (maybe unaligned) */
 	uint32_t table_size;
 	uint32_t hops;     /* descriptors loaded from the current table */
+	uint32_t descs;    /* descriptors loaded for this packet, every table and chain */
 	uint16_t next;
 	bool has_next;
 	bool in_indirect;
@@ -156,6 +173,9 @@ struct vq_chain {
 };
 
 void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool device_writes);
+/* The next chain of the same packet (a merged receive): its descriptors
+ * count against the same VQ_PACKET_DESCS_MAX. */
+void vq_chain_continue(struct vq_chain *c, uint16_t head);
 /* Load the next descriptor with bytes (for vq_chain_next). */
 enum vq_error vq_chain_advance(struct vq_chain *c);
 

@@ -106,3 +106,5 @@ bool raw_closed(int sock, int timeout_ms);
 /* The server's open descriptors and private memory (KiB), for budgets. */
 int server_fd_count(struct server *s);
 long server_private_kib(struct server *s);
+/* The server's CPU time so far (user + system), in clock ticks. */
+long server_cpu_ticks(struct server *s);

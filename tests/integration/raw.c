@@ -137,3 +137,24 @@ long server_private_kib(struct server *s)
 	fclose(f);
 	return kib;
 }
+
+long server_cpu_ticks(struct server *s)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime, stime;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)s->pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof buf, f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	/* After the name: state ppid pgrp session tty tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime. */
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+				&stime),
+			 2);
+	return (long)(utime + stime);
+}

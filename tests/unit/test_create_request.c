@@ -128,6 +128,40 @@ static void expect_mac(const char *kv, const uint8_t want[6])
 }
 
 /* One or two hex digits per group, either case. */
+/* mem-max: bytes, or K, M, G, T (powers of 1024), in 1M..128T; 0 (the
+ * server's default) unless given. */
+static void test_mem_max(void **state)
+{
+	static const struct {
+		const char *kv;
+		uint64_t bytes;
+	} good[] = {
+		{ "mem-max=1M", 1ull << 20 },         { "mem-max=1048576", 1ull << 20 },
+		{ "mem-max=3g", 3ull << 30 },         { "mem-max=32T", 32ull << 40 },
+		{ "mem-max=128T", 128ull << 40 },     { "mem-max=4096K", 4ull << 20 },
+		{ "mem-max=140737488355328", 1ull << 47 },
+	};
+	static const char *const bad[] = {
+		"mem-max=0",    "mem-max=1023K", "mem-max=129T",  "mem-max=131073G", "mem-max=",
+		"mem-max",      "mem-max=1P",    "mem-max=1MB",   "mem-max=-1G",     "mem-max=1.5G",
+		"mem-max= 1G",  "mem-max=G",     "mem-max=0x10M", "mem-max=99999999999999999999999",
+		"mem-max=18446744073709551616", /* 2^64: no wrap to 0 */
+		"mem-max=17179869184T",         /* 2^54 T: no wrap in the shift */
+	};
+	struct port_config cfg;
+
+	(void)state;
+	assert_int_equal(parse(&cfg, (const char *const[]){ "ds-max=3", NULL }), 0);
+	assert_int_equal(cfg.mem_max, 0);
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		if (parse1(&cfg, good[i].kv) != 0)
+			fail_msg("'%s' refused: %s", good[i].kv, err);
+		assert_int_equal(cfg.mem_max, good[i].bytes);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_refused(bad[i], "mem-max", "1M..128T");
+}
+
 static void test_mac_accepted(void **state)
 {
 	(void)state;
@@ -366,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_ds_max_range),
 		cmocka_unit_test(test_ds_max_refused),
+		cmocka_unit_test(test_mem_max),
 		cmocka_unit_test(test_mac_accepted),
 		cmocka_unit_test(test_mac_refused),
 		cmocka_unit_test(test_mac_format),

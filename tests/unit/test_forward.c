@@ -21,6 +21,9 @@
 #include "link/forward.h"
 #include "net/virtio_net.h"
 
+/* A budget of n descriptors and bytes without end. */
+#define DESCS(n) (&(struct fwd_budget){ .descs = (n), .bytes = INT64_MAX })
+
 #define NUM 16
 #define F(b) (1ull << (b))
 #define V1 F(VIRTIO_F_VERSION_1)
@@ -191,14 +194,14 @@ static void fill(uint8_t *p, size_t len, uint8_t seed)
 		p[i] = (uint8_t)(seed + i * 31 + (i >> 8));
 }
 
-/* Forward a -> b (budget 64), publishing both used rings as the link does. */
+/* Forward a -> b (a budget of 4096 descriptors), publishing both used rings as the link does. */
 static enum fwd_status run(struct ctx *c, struct fwd_fault *fault)
 {
 	enum fwd_status st;
 
 	fault->guilty = -1;
 	fault->error = VQ_OK;
-	st = forward_packets(&c->a.fe_tx, &c->b.fe_rx, 64, fault);
+	st = forward_packets(&c->a.fe_tx, &c->b.fe_rx, DESCS(4096), fault);
 	vq_used_publish(&c->a.tx.vq);
 	vq_used_publish(&c->b.rx.vq);
 	return st;
@@ -344,7 +347,7 @@ static void test_batch_and_publish(void **state)
 	tx_packet(&c->a, &h, 12, f1, sizeof f1, WHOLE);
 	tx_packet(&c->a, &h, 12, f2, sizeof f2, 200);
 	tx_packet(&c->a, &h, 12, f3, sizeof f3, WHOLE);
-	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, 64, &fault), FWD_IDLE);
+	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, DESCS(4096), &fault), FWD_IDLE);
 	assert_int_equal(c->a.tx.used->idx, 0);
 	assert_int_equal(c->b.rx.used->idx, 0);
 	assert_int_equal(c->a.tx.vq.used_pending, 3);
@@ -427,22 +430,32 @@ static void test_prefetch_of_bad_buffers(void **state)
 	assert_stats(&c->a.stats, 3, 3 * sizeof frame, 0, 0);
 }
 
-/* The budget bounds the packets per call. */
+/* The budget bounds the work per call: a packet of one descriptor a side
+ * costs two, and the packet that crosses the line finishes. */
 static void test_budget(void **state)
 {
 	struct ctx *c = *state;
 	static uint8_t frame[64];
 	struct vnet_hdr h = { 0 };
 	struct fwd_fault fault;
+	struct fwd_budget b = { .descs = 4, .bytes = INT64_MAX };
 
 	rx_post(&c->b, 8, 256);
 	for (unsigned i = 0; i < 5; i++)
 		tx_packet(&c->a, &h, 12, frame, sizeof frame, WHOLE);
-	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, 2, &fault), FWD_MORE);
+	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, &b, &fault), FWD_MORE);
 	assert_int_equal(c->a.stats.tx_packets, 2);
-	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, 3, &fault), FWD_MORE);
-	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, 3, &fault), FWD_IDLE);
+	assert_int_equal(b.descs, 0);
+	assert_int_equal(b.bytes, INT64_MAX - 2 * (int64_t)sizeof frame);
+	b.descs = 3;
+	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, &b, &fault), FWD_MORE);
+	assert_int_equal(c->a.stats.tx_packets, 4);
+	assert_int_equal(b.descs, -1);
+	/* Bytes count too: one frame's worth lets one packet through. */
+	b = (struct fwd_budget){ .descs = INT64_MAX, .bytes = 1 };
+	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, &b, &fault), FWD_MORE);
 	assert_int_equal(c->a.stats.tx_packets, 5);
+	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, DESCS(8), &fault), FWD_IDLE);
 	assert_int_equal(c->b.rx.vq.last_avail, 5);
 }
 
@@ -1252,27 +1265,27 @@ static void test_drop_without_peer(void **state)
 
 	for (unsigned i = 0; i < 5; i++)
 		heads[i] = tx_packet(&c->a, &h, 12, frame, sizeof frame, i == 2 ? 30 : WHOLE);
-	assert_int_equal(drop_packets(&c->a.fe_tx, 3, &fault), FWD_MORE);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_MORE);
 	assert_int_equal(c->a.stats.drop_no_peer, 3);
 	assert_int_equal(c->a.tx.used->idx, 0); /* not published yet */
-	assert_int_equal(drop_packets(&c->a.fe_tx, 3, &fault), FWD_IDLE);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_IDLE);
 	vq_used_publish(&c->a.tx.vq);
 	assert_int_equal(c->a.tx.used->idx, 5);
 	for (unsigned i = 0; i < 5; i++)
 		assert_tx_used(&c->a, i, heads[i]);
 	assert_drops(&c->a.stats, 5, 0, 0);
 	assert_stats(&c->a.stats, 0, 0, 0, 0);
-	assert_int_equal(drop_packets(&c->a.fe_tx, 3, &fault), FWD_IDLE);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_IDLE);
 	assert_int_equal(fault.guilty, -1);
 
 	fix_publish(&c->a.tx, 200);
-	assert_int_equal(drop_packets(&c->a.fe_tx, 3, &fault), FWD_FAULT);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_FAULT);
 	assert_int_equal(fault.guilty, 0);
 	assert_int_equal(fault.error, VQ_ERR_HEAD);
 	assert_int_equal(c->a.stats.drop_no_peer, 5);
 	c->a.tx.avail->idx = (uint16_t)(c->a.tx.vq.last_avail + NUM + 1);
 	c->a.tx.vq.avail_seen = c->a.tx.vq.last_avail;
-	assert_int_equal(drop_packets(&c->a.fe_tx, 3, &fault), FWD_FAULT);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_FAULT);
 	assert_int_equal(fault.error, VQ_ERR_AVAIL_IDX);
 }
 

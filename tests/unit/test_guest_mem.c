@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -295,7 +297,8 @@ static void test_read_only_file(void **state)
 	int fd, ro;
 
 	(void)state;
-	snprintf(path, sizeof path, "/tmp/vnp-unit-ro-%d", getpid());
+	/* On tmpfs: files elsewhere are refused before their mode matters. */
+	snprintf(path, sizeof path, "/dev/shm/vnp-unit-ro-%d", getpid());
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, (off_t)PAGE), 0);
@@ -303,6 +306,42 @@ static void test_read_only_file(void **state)
 	assert_true(ro >= 0);
 	expect_refused(map(0, PAGE, 0, 0, ro, NULL, &r), -EACCES, "cannot map");
 	close(ro);
+	close(fd);
+	unlink(path);
+}
+
+/* A file where a page fault may wait on a disk, a network or a process
+ * (not tmpfs or hugetlbfs) is refused, unless it is trusted (-d). */
+static void test_blocking_file_system(void **state)
+{
+	static const char *const dirs[] = { ".", "/var/tmp", "/tmp" };
+	static struct trusted_mem tm;
+	char path[96], why[160];
+	struct gm_region r;
+	const char *dir = NULL;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !dir; i++) {
+		struct statfs fs;
+
+		if (statfs(dirs[i], &fs) == 0 && fs.f_type != TMPFS_MAGIC &&
+		    fs.f_type != HUGETLBFS_MAGIC && access(dirs[i], W_OK) == 0)
+			dir = dirs[i];
+	}
+	if (!dir) {
+		print_message("every writable directory is tmpfs: nothing to refuse\n");
+		skip();
+	}
+	snprintf(path, sizeof path, "%s/vnp-unit-disk-%d", dir, getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)PAGE), 0);
+	expect_refused(map(0, PAGE, 0, 0, fd, NULL, &r), -EPERM, "page fault may block");
+	memset(&tm, 0, sizeof tm);
+	assert_int_equal(trusted_mem_register(&tm, path, why, sizeof why), 0);
+	assert_int_equal(map(0, PAGE, 0, 0, fd, &tm, &r), 0);
+	gm_unmap_region(&r);
 	close(fd);
 	unlink(path);
 }
@@ -599,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_refused_descriptions),
 		cmocka_unit_test(test_refused_descriptors),
 		cmocka_unit_test(test_read_only_file),
+		cmocka_unit_test(test_blocking_file_system),
 		cmocka_unit_test(test_fd_stays_callers),
 		cmocka_unit_test(test_overlaps),
 		cmocka_unit_test(test_region_limits),

@@ -22,6 +22,9 @@
 #include "link/tap_forward.h"
 #include "net/virtio_net.h"
 
+/* A budget of n descriptors and bytes without end. */
+#define DESCS(n) (&(struct fwd_budget){ .descs = (n), .bytes = INT64_MAX })
+
 #define NUM 16
 #define F(b) (1ull << (b))
 #define V1 F(VIRTIO_F_VERSION_1)
@@ -167,7 +170,7 @@ static void test_send_pieces(void **state)
 
 	fill(frame, sizeof frame, 1);
 	tx_packet(c, &h, frame, sizeof frame, sizes);
-	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, 8, &fault), FWD_IDLE);
+	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, DESCS(64), &fault), FWD_IDLE);
 	assert_int_equal(kernel_read(c, hdr, got, sizeof got), 12 + sizeof frame);
 	assert_memory_equal(got, frame, sizeof frame);
 	vnet_hdr_decode(hdr, &out);
@@ -199,7 +202,7 @@ static void test_send_drops(void **state)
 	tx_packet(c, &gso, frame, sizeof frame, one);
 	tx_packet(c, &beyond, frame, sizeof frame, one);
 	tx_packet(c, &plain, frame, 13, one); /* shorter than an Ethernet header */
-	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, 8, &fault), FWD_IDLE);
+	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, DESCS(64), &fault), FWD_IDLE);
 	assert_int_equal(c->client_stats.drop_bad, 3);
 	assert_int_equal(c->client_stats.tx_packets, 0);
 	assert_true(kernel_read(c, hdr, got, sizeof got) < 0); /* nothing written */
@@ -215,7 +218,7 @@ static void test_send_bad_descriptor(void **state)
 
 	fix_desc(&c->tx, 0, 0x10, 100, 0, 0);
 	fix_publish(&c->tx, 0);
-	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, 8, &fault),
+	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, DESCS(64), &fault),
 			 FWD_FAULT);
 	assert_int_equal(fault.guilty, 0);
 	assert_int_equal(fault.error, VQ_ERR_ADDR);
@@ -241,7 +244,7 @@ static void test_receive_merged(void **state)
 	fill(frame, sizeof frame, 3);
 	kernel_send(c, &h, frame, sizeof frame);
 	/* The ring is used up: whether the TAP holds more only a read would tell. */
-	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, 8, &fault),
+	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(64), &fault),
 			 FWD_BLOCKED);
 	vq_used_publish(&c->rx.vq);
 	assert_int_equal(c->rx.used->idx, 3);
@@ -273,7 +276,7 @@ static void test_receive_waits_for_room(void **state)
 	rx_buffer(c, 512);
 	fill(frame, sizeof frame, 4);
 	kernel_send(c, &h, frame, sizeof frame);
-	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, 8, &fault),
+	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(64), &fault),
 			 FWD_BLOCKED);
 	assert_int_equal(c->tap_stats.tx_packets, 0);
 	assert_true(c->tap.readable);
@@ -281,7 +284,7 @@ static void test_receive_waits_for_room(void **state)
 	rx_buffer(c, 512);
 	rx_buffer(c, 512);
 	rx_buffer(c, 512);
-	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, 8, &fault),
+	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(64), &fault),
 			 FWD_IDLE);
 	assert_false(c->tap.readable);
 	vq_used_publish(&c->rx.vq);
@@ -307,7 +310,7 @@ static void test_receive_without_guest_csum(void **state)
 	fill(frame, sizeof frame, 5);
 	kernel_send(c, &partial, frame, sizeof frame);
 	kernel_send(c, &valid, frame, sizeof frame);
-	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, 8, &fault),
+	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(64), &fault),
 			 FWD_IDLE);
 	assert_int_equal(c->tap_stats.drop_bad, 1);
 	assert_int_equal(c->tap_stats.tx_packets, 1);
@@ -332,7 +335,7 @@ static void test_receive_bad_direction(void **state)
 	fix_publish(&c->rx, 0);
 	fill(frame, sizeof frame, 6);
 	kernel_send(c, &h, frame, sizeof frame);
-	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, 8, &fault),
+	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(64), &fault),
 			 FWD_FAULT);
 	assert_int_equal(fault.guilty, 1);
 	assert_int_equal(fault.error, VQ_ERR_DIRECTION);
@@ -349,8 +352,8 @@ static void test_discard(void **state)
 	fill(frame, sizeof frame, 7);
 	kernel_send(c, &h, frame, sizeof frame);
 	kernel_send(c, &h, frame, sizeof frame);
-	assert_int_equal(tap_discard_packets(&c->tap, &c->tap_end, 1), FWD_MORE);
-	assert_int_equal(tap_discard_packets(&c->tap, &c->tap_end, 8), FWD_IDLE);
+	assert_int_equal(tap_discard_packets(&c->tap, &c->tap_end, DESCS(1)), FWD_MORE);
+	assert_int_equal(tap_discard_packets(&c->tap, &c->tap_end, DESCS(8)), FWD_IDLE);
 	assert_int_equal(c->tap_stats.drop_no_peer, 2);
 	assert_false(c->tap.readable);
 }

@@ -426,35 +426,106 @@ static uint64_t make_table(struct ctx *c, unsigned n, uint16_t flags)
 	return gpa;
 }
 
-/* An indirect table longer than the ring, reached from the head or after
- * direct descriptors, walks in order. */
+/* An indirect table as long as the ring, reached from the head or after
+ * direct descriptors, walks in order; one entry more is refused (no chain
+ * may be longer than the queue). */
 static void test_indirect(void **state)
 {
 	struct ctx *c = *state;
-	uint64_t tg = make_table(c, 20, 0), bytes;
+	uint64_t tg = make_table(c, NUM, 0), bytes;
 	struct piece pc[32];
 	unsigned n;
 
-	fix_desc(&c->r, 3, tg, 20 * 16, VRING_DESC_F_INDIRECT, 0);
+	fix_desc(&c->r, 3, tg, NUM * 16, VRING_DESC_F_INDIRECT, 0);
 	assert_int_equal(walk_max(c, 3, false, UINT32_MAX, pc, 32, &n, &bytes), VQ_OK);
-	assert_int_equal(n, 20);
-	assert_int_equal(bytes, 200);
+	assert_int_equal(n, NUM);
+	assert_int_equal(bytes, NUM * 10);
 	assert_ptr_equal(pc[0].p, host(c, c->buf));
-	assert_ptr_equal(pc[19].p, host(c, c->buf + 190));
+	assert_ptr_equal(pc[NUM - 1].p, host(c, c->buf + (NUM - 1) * 10));
 
 	fix_desc(&c->r, 2, c->buf + 1000, 12, VRING_DESC_F_NEXT, 3);
 	assert_int_equal(walk_max(c, 2, false, UINT32_MAX, pc, 32, &n, &bytes), VQ_OK);
-	assert_int_equal(n, 21);
-	assert_int_equal(bytes, 212);
+	assert_int_equal(n, NUM + 1);
+	assert_int_equal(bytes, NUM * 10 + 12);
 	assert_ptr_equal(pc[0].p, host(c, c->buf + 1000));
 
 	/* Entries are walked by next, not by position. */
-	table_at(c, tg)[0].next = 19;
+	table_at(c, tg)[0].next = NUM - 1;
 	assert_int_equal(walk(c, 3, false, &bytes, &n), VQ_OK);
 	assert_int_equal(n, 2);
 	/* The WRITE flag on the indirect descriptor itself is ignored. */
-	fix_desc(&c->r, 3, tg, 20 * 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
+	fix_desc(&c->r, 3, tg, NUM * 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
 	assert_int_equal(walk_err(c, 3, false), VQ_OK);
+
+	tg = make_table(c, NUM + 1, 0);
+	fix_desc(&c->r, 3, tg, (NUM + 1) * 16, VRING_DESC_F_INDIRECT, 0);
+	assert_int_equal(walk_err(c, 3, false), VQ_ERR_INDIRECT_LEN);
+}
+
+/* A stopping ring: after the freeze, entries the driver adds are not
+ * seen, however often the device looks; what was there still is. */
+static void test_avail_freeze(void **state)
+{
+	struct ctx *c = *state;
+	uint16_t n;
+
+	fix_publish(&c->r, 0);
+	fix_publish(&c->r, 1);
+	assert_int_equal(vq_avail_freeze(&c->r.vq), VQ_OK);
+	fix_publish(&c->r, 2);
+	assert_int_equal(vq_avail_count(&c->r.vq, &n), VQ_OK);
+	assert_int_equal(n, 2);
+	c->r.vq.last_avail += 2;
+	assert_int_equal(vq_avail_count(&c->r.vq, &n), VQ_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(vq_avail_refresh(&c->r.vq, &n), VQ_OK);
+	assert_int_equal(n, 0);
+	/* A restart (vq_init) looks again. */
+	vq_init(&c->r.vq, &c->f.mem, c->r.desc, c->r.avail, c->r.used, NUM, 2, true, true);
+	assert_int_equal(vq_avail_count(&c->r.vq, &n), VQ_OK);
+	assert_int_equal(n, 1);
+}
+
+/* One packet's descriptors, counted over every table and every chain of a
+ * merged receive, zero-length ones included, stop at VQ_PACKET_DESCS_MAX:
+ * a receiver whose chains are all tables of empty buffers cannot make one
+ * packet walk chain after chain. The count counts the indirect descriptor
+ * itself too. */
+static void test_packet_descriptor_bound(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t tg = fix_alloc(&c->f, 16 * NUM, 16);
+	struct vring_desc *t = table_at(c, tg);
+	struct vq_chain ch;
+	unsigned chains = 0;
+	enum vq_error e;
+	uint8_t *p;
+	uint32_t n;
+
+	for (unsigned i = 0; i < NUM; i++)
+		t[i] = (struct vring_desc){ c->buf, 0,
+					    (uint16_t)(VRING_DESC_F_WRITE |
+						       (i + 1 < NUM ? VRING_DESC_F_NEXT : 0)),
+					    (uint16_t)(i + 1) };
+	fix_desc(&c->r, 0, tg, NUM * 16, VRING_DESC_F_INDIRECT, 0);
+	vq_chain_begin(&c->r.vq, &ch, 0, true);
+	for (;;) {
+		e = vq_chain_next(&ch, UINT32_MAX, &p, &n);
+		if (e)
+			break;
+		assert_int_equal(n, 0); /* nothing to write into, ever */
+		chains++;
+		vq_chain_continue(&ch, 0);
+	}
+	assert_int_equal(e, VQ_ERR_TOO_MANY);
+	/* NUM + 1 descriptors a chain: the bound is reached in chain 114. */
+	assert_int_equal(chains, VQ_PACKET_DESCS_MAX / (NUM + 1));
+	assert_int_equal(ch.descs, VQ_PACKET_DESCS_MAX + 1);
+
+	/* A new packet starts counting again. */
+	vq_chain_begin(&c->r.vq, &ch, 0, true);
+	assert_int_equal(vq_chain_next(&ch, UINT32_MAX, &p, &n), VQ_OK);
+	assert_int_equal(ch.descs, NUM + 1);
 }
 
 /* Inside a table the same rules hold: loops, next, direction, address;
@@ -506,8 +577,8 @@ static void test_indirect_refused(void **state)
 	fix_desc(&c->r, 0, tg, 4 * 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
 	fix_desc(&c->r, 1, c->buf, 10, 0, 0);
 	assert_int_equal(walk_err(c, 0, false), VQ_ERR_INDIRECT_NEXT);
-	/* Lengths: zero, not a multiple of 16, more entries than 16-bit next
-	 * indices can reach. */
+	/* Lengths: zero, not a multiple of 16, more entries than the ring
+	 * (NUM) holds, more than 16-bit next indices can reach. */
 	fix_desc(&c->r, 0, tg, 0, VRING_DESC_F_INDIRECT, 0);
 	assert_int_equal(walk_err(c, 0, false), VQ_ERR_INDIRECT_LEN);
 	fix_desc(&c->r, 0, tg, 17, VRING_DESC_F_INDIRECT, 0);
@@ -516,7 +587,9 @@ static void test_indirect_refused(void **state)
 	assert_int_equal(walk_err(c, 0, false), VQ_ERR_INDIRECT_LEN);
 	fix_desc(&c->r, 0, tg, 4 * 16 + 1, VRING_DESC_F_INDIRECT, 0);
 	assert_int_equal(walk_err(c, 0, false), VQ_ERR_INDIRECT_LEN);
-	fix_desc(&c->r, 0, FIX_GPA, (VQ_INDIRECT_MAX + 1) * 16, VRING_DESC_F_INDIRECT, 0);
+	fix_desc(&c->r, 0, FIX_GPA, (c->r.vq.num + 1) * 16, VRING_DESC_F_INDIRECT, 0);
+	assert_int_equal(walk_err(c, 0, false), VQ_ERR_INDIRECT_LEN);
+	fix_desc(&c->r, 0, FIX_GPA, 65537 * 16, VRING_DESC_F_INDIRECT, 0);
 	assert_int_equal(walk_err(c, 0, false), VQ_ERR_INDIRECT_LEN);
 	fix_desc(&c->r, 0, FIX_GPA, 0xfffffff0u, VRING_DESC_F_INDIRECT, 0);
 	assert_int_equal(walk_err(c, 0, false), VQ_ERR_INDIRECT_LEN);
@@ -762,6 +835,8 @@ int main(void)
 		T(test_next_out_of_range),
 		T(test_direction),
 		T(test_indirect),
+		T(test_packet_descriptor_bound),
+		T(test_avail_freeze),
 		T(test_indirect_entries_checked),
 		T(test_indirect_refused),
 		T(test_used_put_commit_publish),

@@ -50,6 +50,7 @@ struct fake {
 	int stopping[VU_RINGS];
 	int watched[VU_RINGS];
 	int fds_at_start;
+	struct log_ratelimit ratelimit;
 };
 
 static uint64_t fake_features(void *ctx)
@@ -115,7 +116,7 @@ static void fake_init(struct fake *f, unsigned max_queue_size, unsigned ds_max)
 	memset(f, 0, sizeof *f);
 	f->fds_at_start = fds_at_start;
 	f->watched[0] = f->watched[1] = -2;
-	vu_dev_init(&f->dev, &ops, f, "test", max_queue_size, ds_max, NULL);
+	vu_dev_init(&f->dev, &ops, f, "test", max_queue_size, ds_max, NULL, &f->ratelimit);
 }
 
 static int setup(void **state)
@@ -756,6 +757,55 @@ static void test_add_and_remove_regions(void **state)
 	assert_int_equal(f->dev.mem.region[0].gpa, GPA0);
 }
 
+/* mem-max: a memory table larger than the budget, or a region that would
+ * take the port past it, is refused before anything is mapped; a table
+ * within it replaces one that was. */
+static void test_mem_max_budget(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_single_region one = { 0, { GPA0, REGION, UVA0, 0 } };
+	int fd;
+
+	f->dev.mem_max = 2 * REGION;
+	negotiate(f, PF, 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
+	send_mem_table(f, 2, NULL, 2);
+	assert_false(f->dev.failed);
+	assert_int_equal(gm_mapped_bytes(&f->dev.mem), 2 * REGION);
+	/* One more region would be 3 * REGION. */
+	one.region = (struct vhost_user_region){ GPA0 + 4 * REGION, REGION, UVA0 + 4 * REGION, 0 };
+	fd = region_fd(REGION);
+	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "exceeds mem-max");
+	assert_int_equal(f->dev.mem.count, 2);
+
+	vu_dev_reset(&f->dev);
+	f->dev.mem_max = 2 * REGION - 1;
+	negotiate(f, PF, 0);
+	send_mem_table(f, 2, NULL, 2);
+	assert_true(f->dev.failed);
+	expect_error(f, "memory table of 131072 bytes exceeds mem-max");
+	assert_int_equal(f->dev.mem.count, 0);
+	/* Sizes that wrap around 64 bits when summed are refused too. */
+	vu_dev_reset(&f->dev);
+	negotiate(f, PF, 0);
+	{
+		uint8_t payload[8 + 64];
+		struct vhost_user_mem_table_head head = { .nregions = 2 };
+		struct vhost_user_region r0 = { 0, UINT64_MAX - 4095, UVA0, 0 };
+		struct vhost_user_region r1 = { UINT64_MAX - 4095, 8192, UVA0 + REGION, 0 };
+		int fds[2] = { region_fd(REGION), region_fd(REGION) };
+
+		memcpy(payload, &head, 8);
+		memcpy(payload + 8, &r0, 32);
+		memcpy(payload + 40, &r1, 32);
+		assert_int_equal(send_msg(f, VHOST_USER_SET_MEM_TABLE, 0, payload, sizeof payload, fds,
+					  2), 0);
+		assert_true(f->dev.failed);
+		expect_error(f, "exceeds mem-max");
+	}
+}
+
 /* ---- ring start and stop --------------------------------------------------------- */
 
 /* Size, base, addresses and kick (and, with protocol features, enable)
@@ -1109,6 +1159,7 @@ int main(void)
 		T(test_mem_table_overlap),
 		T(test_mem_table_and_slots),
 		T(test_add_and_remove_regions),
+		T(test_mem_max_budget),
 		T(test_ring_start),
 		T(test_ring_start_without_protocol_features),
 		T(test_ring_addresses_checked),
