@@ -86,15 +86,22 @@ port0_tx_rate() {
 start_watch() {
 	s=$1
 	$T new-session -d -s "$s" -x 120 -y 30 "sh $work/pane.sh $work/$s"
-	wait_for 100 sh -c "[ -n \"\$($T capture-pane -p -t $s | awk '\$1 == \"0\" && \$3 == \"tx\" && \$4 > 0')\" ]" || {
-		screen "$s"
-		fail "$s: no screen with port 0's rates"
-	}
-	out=$(screen "$s")
+	# One capture for every check below: a later interval may be idle
+	# for a moment on a loaded machine.
+	n=100
+	until screen "$s" >"$work/$s.screen" &&
+		awk '$1 == "0" && $3 == "tx" && $4 > 0 { found = 1 } END { exit !found }' \
+			"$work/$s.screen"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || { cat "$work/$s.screen"; fail "$s: no screen with port 0's rates"; }
+		sleep 0.1
+	done
+	out=$(cat "$work/$s.screen")
 	for want in "vnet-p2p $svr" "packets/s" "bits/s" "drops/s" "(q: quit)" \
 		"1     running    tx" "link             tx"; do
 		printf '%s\n' "$out" | grep -qF -- "$want" || { echo "$out"; fail "$s: no '$want' on the screen"; }
 	done
+	# At least one 1000-byte frame in 0.3 s: 26.7 kbit/s.
 	printf '%s\n' "$out" | grep -qE '^0 +running +tx +[0-9.]+ +[0-9.]+ (k|M|G)bit/s' ||
 		{ echo "$out"; fail "$s: port 0's bits/s are not in kbit/s or more"; }
 	[ "$(fmt "$s" '#{alternate_on}')" = 1 ] || fail "$s: not on the alternate screen"
@@ -164,6 +171,11 @@ wait_for 50 sh -c "[ \"\$($T display-message -p -t tstp '#{alternate_on}')\" = 1
 	fail "tstp: the screen did not come back with fg"
 wait_for 50 sh -c "$T capture-pane -p -t tstp | grep -q '^link '" || fail "tstp: no screen after fg"
 $T send-keys -t tstp q
+# Typed before the tool is gone, the next line could go to it with the q.
+wait_for 100 sh -c "[ \"\$($T display-message -p -t tstp '#{alternate_on}')\" = 0 ]" ||
+	fail "tstp: q did not end the tool after fg"
+wait_for 50 sh -c "$T capture-pane -p -t tstp | grep -qx '\\$'" ||
+	fail "tstp: no prompt after the tool"
 $T send-keys -t tstp "echo rc=\$? >$work/tstp.rc; stty -a >$work/tstp.after" Enter
 wait_for 100 test -s "$work/tstp.after" || fail "tstp: q did not end the tool after fg"
 [ "$(cat "$work/tstp.rc")" = rc=0 ] || fail "tstp: $(cat "$work/tstp.rc")"
