@@ -5,11 +5,13 @@
  *
  *   vnet-p2p-ctl --svr PATH create [key=value]... [-- COMMAND [ARG]...]
  *   vnet-p2p-ctl --svr PATH status [--json | --prometheus]
+ *   vnet-p2p-ctl --svr PATH status --watch [SECONDS] [--count N]
  *   vnet-p2p-ctl --svr PATH capture [--port 0|1] [--count N] [-w FILE|-]
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "status_out.h"
 #include "util/unix_socket.h"
 #include "vnp_config.h"
+#include "watch_cmd.h"
 
 #define PORT_FD_FOR_COMMAND 3
 
@@ -52,6 +55,13 @@ static void usage(FILE *out)
 		"      (tx: from the port's client, rx: to it), notifications, last error.\n"
 		"      A table by default; --json: one JSON document; --prometheus: the\n"
 		"      Prometheus text format (for node_exporter's textfile collector).\n"
+		"  status --watch [SECONDS] [--count N]\n"
+		"      Live rates, from two snapshots SECONDS apart (default 1, 0.1..3600,\n"
+		"      fractions allowed): per port and direction packets/s, bits/s and\n"
+		"      drops/s (with each reason), the port's state, and the link's totals.\n"
+		"      On a terminal the screen is redrawn and q quits; otherwise one block\n"
+		"      per interval. Ends on q, SIGINT or SIGTERM, after N screens with\n"
+		"      --count, or with status 1 when the server goes away.\n"
 		"  capture [--port 0|1] [--count N] [-w FILE|-]\n"
 		"      Write the packets crossing the link as pcapng to FILE (default -,\n"
 		"      standard output) until N packets, SIGINT or SIGTERM, or until the\n"
@@ -265,25 +275,100 @@ static int cmd_create(int sock, int argc, char **argv)
 	return rc;
 }
 
-static int status_parse(int argc, char **argv, enum status_format *format)
+struct status_opts {
+	enum status_format format;
+	bool watch;
+	struct watch_opts w;
+};
+
+static bool parse_positive(const char *s, uint64_t *out)
 {
-	*format = STATUS_TABLE;
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return v > 0;
+}
+
+/* The value of --watch is optional: the next word is taken when it looks
+ * like a number (a sign or a point included, so "-1" is refused as a value
+ * rather than as an unknown option) or when it is not an option at all. */
+static bool watch_value_follows(const char *next)
+{
+	return next && (next[0] != '-' || strspn(next + 1, "0123456789.") > 0);
+}
+
+static int status_parse(int argc, char **argv, struct status_opts *o)
+{
+	bool has_count = false;
+
+	o->format = STATUS_TABLE;
+	o->watch = false;
+	o->w = (struct watch_opts){ .interval = 1.0 };
 	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *val = NULL;
 		enum status_format f;
 
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(arg, "--watch") == 0 || strncmp(arg, "--watch=", 8) == 0) {
+			o->watch = true;
+			if (arg[7] == '=')
+				val = arg + 8;
+			else if (watch_value_follows(i + 1 < argc ? argv[i + 1] : NULL))
+				val = argv[++i];
+			if (val && !watch_parse_interval(val, &o->w.interval)) {
+				fprintf(stderr, "vnet-p2p-ctl: status: invalid value '%s' for --watch: "
+						"must be seconds from %g to %g (e.g. 0.5)\n",
+					val, WATCH_MIN_S, WATCH_MAX_S);
+				return -1;
+			}
+			continue;
+		}
+		if (strcmp(arg, "--count") == 0 || strncmp(arg, "--count=", 8) == 0) {
+			if (arg[7] == '=') {
+				val = arg + 8;
+			} else if (i + 1 < argc) {
+				val = argv[++i];
+			} else {
+				fprintf(stderr, "vnet-p2p-ctl: status: --count needs a value\n");
+				return -1;
+			}
+			if (!parse_positive(val, &o->w.count)) {
+				fprintf(stderr, "vnet-p2p-ctl: status: invalid value '%s' for --count: "
+						"must be a whole number from 1\n", val);
+				return -1;
+			}
+			has_count = true;
+			continue;
+		}
+		if (strcmp(arg, "--json") == 0) {
 			f = STATUS_JSON;
-		} else if (strcmp(argv[i], "--prometheus") == 0) {
+		} else if (strcmp(arg, "--prometheus") == 0) {
 			f = STATUS_PROMETHEUS;
 		} else {
-			fprintf(stderr, "vnet-p2p-ctl: status: unknown argument '%s'\n", argv[i]);
+			fprintf(stderr, "vnet-p2p-ctl: status: unknown argument '%s'\n", arg);
 			return -1;
 		}
-		if (*format != STATUS_TABLE && *format != f) {
+		if (o->format != STATUS_TABLE && o->format != f) {
 			fprintf(stderr, "vnet-p2p-ctl: status: --json and --prometheus exclude each other\n");
 			return -1;
 		}
-		*format = f;
+		o->format = f;
+	}
+	if (o->watch && o->format != STATUS_TABLE) {
+		fprintf(stderr, "vnet-p2p-ctl: status: --watch shows rates as a table: it excludes "
+				"--json and --prometheus\n");
+		return -1;
+	}
+	if (has_count && !o->watch) {
+		fprintf(stderr, "vnet-p2p-ctl: status: --count counts the screens of --watch: "
+				"give --watch too\n");
+		return -1;
 	}
 	return 0;
 }
@@ -308,7 +393,7 @@ static int cmd_status(int sock, enum status_format format)
 int main(int argc, char **argv)
 {
 	const char *svr = getenv("VNET_P2P_SVR");
-	enum status_format format = STATUS_TABLE;
+	struct status_opts status;
 	struct capture_opts capture;
 	int i, sock;
 
@@ -340,7 +425,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(argv[i], "status") == 0) {
-		if (status_parse(argc - i - 1, argv + i + 1, &format) < 0)
+		if (status_parse(argc - i - 1, argv + i + 1, &status) < 0)
 			return 1;
 	} else if (strcmp(argv[i], "capture") == 0) {
 		if (capture_parse(argc - i - 1, argv + i + 1, &capture) < 0)
@@ -359,5 +444,9 @@ int main(int argc, char **argv)
 		return cmd_create(sock, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "capture") == 0)
 		return capture_run(sock, &capture);
-	return cmd_status(sock, format);
+	if (status.watch) {
+		status.w.svr = svr;
+		return watch_run(sock, &status.w);
+	}
+	return cmd_status(sock, status.format);
 }

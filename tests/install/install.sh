@@ -3,7 +3,8 @@
 #   install.sh tree     the installed tree is exactly the expected files: the
 #                       programs, the shared library with its soname links
 #                       and only the public API exported, the header, the
-#                       pkg-config file, the man pages and the systemd units
+#                       pkg-config file, the man pages, the bash
+#                       completions and the systemd units
 #   install.sh units    the installed units pass systemd-analyze verify without
 #                       a word, with the drop-in vnet-p2p(8) gives for TAP
 #                       ports too, and the service's sandbox keeps its
@@ -18,6 +19,7 @@ set -eu
 mode=${1:?tree or client}
 : "${MESON:?}" "${BUILD_ROOT:?}" "${SOURCE_ROOT:?}" "${PREFIX:?}" "${BINDIR:?}" "${SBINDIR:?}"
 : "${LIBDIR:?}" "${INCLUDEDIR:?}" "${MANDIR:?}" "${UNITDIR?}" "${VERSION:?}"
+: "${COMPLETIONSDIR:?}"
 
 # Meson points this at the build tree's library; we want the installed one.
 unset LD_LIBRARY_PATH
@@ -63,6 +65,8 @@ tree() {
 		$INCLUDEDIR/vnet-p2p/driver.h
 		$MANDIR/man8/vnet-p2p.8
 		$MANDIR/man8/vnet-p2p-ctl.8
+		$COMPLETIONSDIR/vnet-p2p
+		$COMPLETIONSDIR/vnet-p2p-ctl
 	EOF
 	# UNITDIR is empty when configured with -Dsystemdunitdir=no.
 	[ -n "$UNITDIR" ] && printf '%s\n' "$UNITDIR/vnet-p2p@.service" "$UNITDIR/vnet-p2p@.socket" \
@@ -107,6 +111,11 @@ tree() {
 	# The man pages as written; the units start the installed server.
 	for p in vnet-p2p.8 vnet-p2p-ctl.8; do
 		cmp -s "$SOURCE_ROOT/man/$p" "$dest$MANDIR/man8/$p" || fail "installed $p differs from man/$p"
+	done
+	# The completions as written, where bash-completion looks for them.
+	for p in vnet-p2p vnet-p2p-ctl; do
+		cmp -s "$SOURCE_ROOT/completion/$p" "$dest$COMPLETIONSDIR/$p" ||
+			fail "installed completion $p differs from completion/$p"
 	done
 	if [ -n "$UNITDIR" ]; then
 		grep -qx "ExecStart=$SBINDIR/vnet-p2p \$VNET_P2P_OPTS" "$dest$UNITDIR/vnet-p2p@.service" ||
