@@ -119,8 +119,8 @@ struct gso_rx_frame {
  * F = gso_size rounded down to a multiple of 8 bytes of the fragmentable
  * part (UDP header and data; for IPv6 also a destination options header
  * when the fragment header precedes it), the last the rest, at consecutive
- * offsets. IPv4: header unchanged but for total length, MF/offset (DF as
- * sent), a valid checksum and an ID that is the same in every fragment
+ * offsets. IPv4: header unchanged but for total length, MF/offset (no DF,
+ * as Linux's UFO writes it), a valid checksum and an ID that is the same in every fragment
  * (Linux keeps the sent one; any will do for reassembly). The builder's
  * options are all copied-class, so every fragment must carry them.
  * IPv6: a fragment header (next header 44) after the unfragmentable part

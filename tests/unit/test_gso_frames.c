@@ -198,7 +198,7 @@ static void ref_udp(const uint8_t *s, size_t len, const struct ref *r, unsigned 
 		memcpy(f, s, front);
 		if (!r->ipv6) {
 			wr16(f + r->l3 + 2, (unsigned)(front + chunk - r->l3));
-			wr16(f + r->l3 + 6, (rd16(s + r->l3 + 6) & 0x4000u) | (more ? 0x2000u : 0) |
+			wr16(f + r->l3 + 6, (more ? 0x2000u : 0) |
 						    (unsigned)(at / 8));
 			t_fix_ipv4(f, r);
 			memcpy(f + front, whole + at, chunk);
@@ -950,7 +950,8 @@ static void test_udp4_breakage_rejected(void **state)
 	t_fix_ipv4(fr.buf[2], &sr);
 	expect_reject("option changed", GSO_OUTCOME_ANY, "fragment 2 of 5", "IPv4 options");
 
-	/* DF as sent: kept where it was set, never added. */
+	/* No DF on a fragment, whatever the datagram had (Linux's UFO
+	 * rewrites the fragment word whole). */
 	udp4_fragments();
 	wr16(fr.buf[4] + sr.l3 + 6, 0x4000 | 500);
 	t_fix_ipv4(fr.buf[4], &sr);
@@ -962,9 +963,9 @@ static void test_udp4_breakage_rejected(void **state)
 		frames_free();
 		build(&df);
 		ref_udp(sent, sent_len, &sr, 1000, false, 0);
-		wr16(fr.buf[1] + sr.l3 + 6, 0x2000 | 125);
+		wr16(fr.buf[1] + sr.l3 + 6, 0x4000 | 0x2000 | 125);
 		t_fix_ipv4(fr.buf[1], &sr);
-		expect_reject("DF lost", GSO_OUTCOME_ANY, "fragment 1 of 5", "DF set");
+		expect_reject("DF kept", GSO_OUTCOME_ANY, "fragment 1 of 5", "DF clear");
 		build(&udp4);
 	}
 
