@@ -27,6 +27,7 @@
 #include "fuzz_features.h"
 #include "fuzz_input.h"
 #include "link/forward.h"
+#include "gso_frames.h"
 #include "link/forward_gso.h"
 #include "net/virtio_net.h"
 #include "util/checked.h"
@@ -200,11 +201,14 @@ static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
 	FUZZ_CHECK(vq_error_str(fault->error)[0]);
 }
 
-/* Consumed TX entries are exactly the packets counted one way or another. */
+/* Consumed TX entries are exactly the packets counted one way or another:
+ * a GSO frame cut into segments counts once, when done, however many of
+ * its segments went out before. */
 static void check_counts(const struct end *s, const struct end *d)
 {
 	uint16_t consumed = (uint16_t)(s->vq.last_avail - s->base);
-	uint64_t counted = s->stats.tx_packets + s->stats.drop_bad + s->stats.drop_too_big +
+	uint64_t counted = s->stats.tx_packets - s->stats.tx_gso_segments +
+			   s->stats.tx_gso_segmented + s->stats.drop_bad + s->stats.drop_too_big +
 			   s->stats.drop_no_peer;
 
 	FUZZ_CHECK(consumed == (uint16_t)counted);
@@ -222,6 +226,12 @@ static void check_counts(const struct end *s, const struct end *d)
 static struct capture_buf cap;
 static uint64_t records, bytes; /* taken from it during this input */
 
+/* The frames recorded in a round, as the receiver got them (pointing into
+ * the copy check_capture() keeps until its next call). */
+#define ROUND_FRAMES_MAX 1024
+static struct gso_rx_frame round_frames[ROUND_FRAMES_MAX];
+static size_t round_count;
+
 static void check_capture(const struct end *s)
 {
 	static uint8_t stream[64 * 1024];
@@ -229,6 +239,7 @@ static void check_capture(const struct end *s)
 	const uint8_t *p;
 	size_t n;
 
+	round_count = 0;
 	if (s->fe.capture != &cap)
 		return;
 	while ((n = capture_buf_pending(&cap, &p)) != 0) {
@@ -249,6 +260,9 @@ static void check_capture(const struct end *s)
 		FUZZ_CHECK(total <= len - off);
 		for (size_t i = sizeof rec + rec.len; i < total; i++)
 			FUZZ_CHECK(stream[off + i] == 0);
+		if (round_count < ROUND_FRAMES_MAX)
+			round_frames[round_count++] =
+				(struct gso_rx_frame){ .data = stream + off + sizeof rec, .len = rec.len };
 		records++;
 		bytes += rec.len;
 		off += total;
@@ -279,6 +293,90 @@ static void check_cost(const struct fwd_budget *b, int64_t descs, int64_t max_by
 	/* A packet at a time means at most one. */
 	if (descs == 1)
 		FUZZ_CHECK(packets <= 1);
+}
+
+/* The sender's next TX packet, read along its chain without taking it:
+ * its virtio-net header into hdr and its frame into frame. 0 when it has
+ * none or the walk fails (forwarding then says why). */
+static size_t peek_tx(struct end *e, uint8_t *hdr, uint8_t *frame, size_t cap_len)
+{
+	unsigned hlen = vnet_hdr_len(e->fe.features);
+	struct vq_chain c;
+	uint16_t count, head;
+	size_t got = 0;
+
+	if (vq_avail_count(&e->vq, &count) != VQ_OK || !count ||
+	    vq_avail_head(&e->vq, 0, &head) != VQ_OK)
+		return 0;
+	vq_chain_begin(&e->vq, &c, head, false);
+	for (;;) {
+		uint8_t *p;
+		uint32_t n;
+
+		if (vq_chain_next(&c, UINT32_MAX, &p, &n) != VQ_OK)
+			return 0;
+		if (!n)
+			break;
+		for (uint32_t i = 0; i < n; i++, got++) {
+			if (got < hlen)
+				hdr[got] = p[i];
+			else if (got - hlen < cap_len)
+				frame[got - hlen] = p[i];
+			else
+				return 0;
+		}
+	}
+	return got > hlen ? got - hlen : 0;
+}
+
+/*
+ * A GSO frame the sender got delivered in one round, one packet a round:
+ * what the capture recorded of it must be the frame itself (the receiver
+ * took it whole) or its segments, which must each parse and sum
+ * (tests/integration/gso_frames.c, the same verifier as the integration
+ * tests').
+ */
+static void check_gso(const struct end *s, const struct end *d, const uint8_t *hdr,
+		      const uint8_t *frame, size_t len, bool whole)
+{
+	struct vnet_hdr h;
+	struct vnd_tx_meta m;
+	bool partial = d->fe.features & BIT64(VIRTIO_NET_F_GUEST_CSUM);
+	unsigned seen;
+	char msg[256];
+
+	(void)s;
+	vnet_hdr_decode(hdr, &h);
+	m = (struct vnd_tx_meta){ .needs_csum = h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				  .csum_start = h.csum_start, .csum_offset = h.csum_offset,
+				  .gso_type = h.gso_type, .gso_size = h.gso_size,
+				  .hdr_len = h.hdr_len };
+	if (whole) {
+		FUZZ_CHECK(round_count == 1);
+		FUZZ_CHECK(round_frames[0].len == len && !memcmp(round_frames[0].data, frame, len));
+		return;
+	}
+	/* Frames the verifier does not take for a super-packet were judged
+	 * by the server's own rules (net/gso.c): nothing to compare with. */
+	if (gso_segment_count(frame, len, &m) == 0)
+		return;
+	for (size_t i = 0; i < round_count; i++) {
+		struct vnd_rx_meta *rm = &round_frames[i].meta;
+		bool tcp = (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_UDP;
+
+		*rm = (struct vnd_rx_meta){ 0 };
+		/* What the server tells a receiver of a segment (forward_gso.c). */
+		if (tcp && partial) {
+			rm->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			rm->csum_start = h.csum_start;
+			rm->csum_offset = h.csum_offset;
+		}
+	}
+	if (gso_verify(frame, len, &m, round_frames, round_count, GSO_OUTCOME_SEGMENTED, &seen, msg,
+		       sizeof msg) < 0) {
+		fprintf(stderr, "fuzz_forward: segments do not check out: %s\n", msg);
+		FUZZ_CHECK(0);
+	}
 }
 
 /* Walk one chain directly: every piece must be client memory, in one
@@ -328,9 +426,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t base_s = in_u16(&in), base_d = in_u16(&in);
 	uint8_t fb_s = in_u8(&in), fb_d = in_u8(&in);
 	uint8_t budget_byte = in_u8(&in);
-	/* Descriptors a call may spend: 1 (a packet at a time) to 64; bytes
+	/* Bit 7: a packet a round, each GSO frame's outcome verified (with a
+	 * capture). Else descriptors a call may spend: 1 to 64; bytes
 	 * without end, or a frame's worth. */
-	int64_t budget = 1 + (budget_byte & 63);
+	bool verify = budget_byte & 128;
+	int64_t budget = verify ? 1 : 1 + (budget_byte & 63);
 	int64_t budget_bytes = (budget_byte & 64) ? 1500 : INT64_MAX;
 	uint8_t lb = in_u8(&in);
 	uint16_t split = in_u16(&in);
@@ -366,7 +466,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		d.fe.features |= GSO_GUEST_FEATURES;
 	if (fb_d & FB_GUEST_TSO4)
 		d.fe.features |= BIT64(VIRTIO_NET_F_GUEST_TSO4);
-	if (fb_s & FB_CAPTURE) {
+	if ((fb_s & FB_CAPTURE) || verify) {
 		if (!cap.mem)
 			FUZZ_CHECK(capture_buf_init(&cap, 64 * 1024) == 0);
 		cap.head = cap.tail = 0;
@@ -378,8 +478,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Forwarding rounds, as the link runs them: a budget, then publish. */
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
+		static uint8_t sent_hdr[VNET_HDR_MAX], sent[VNET_FRAME_MAX];
 		struct fwd_budget b = { budget, budget_bytes };
 		uint16_t before = s.vq.last_avail, moved;
+		uint64_t gso = s.stats.tx_gso, whole = d.stats.rx_gso, dropped = cap.dropped[0];
+		bool resumed = s.resume.active;
+		/* The receiver may write the sender's memory when they alias. */
+		size_t sent_len = verify && !alias ? peek_tx(&s, sent_hdr, sent, sizeof sent) : 0;
 
 		st = forward_packets(&s.fe, &d.fe, &b, &fault);
 		moved = (uint16_t)(s.vq.last_avail - before);
@@ -389,6 +494,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_vq(&d.vq);
 		check_counts(&s, &d);
 		check_capture(&s);
+		if (sent_len && !resumed && s.stats.tx_gso == gso + 1 && cap.dropped[0] == dropped)
+			check_gso(&s, &d, sent_hdr, sent, sent_len, d.stats.rx_gso == whole + 1);
 		/* The prefetch hint is our own figure: a delivered frame's length. */
 		FUZZ_CHECK(s.fe.frame_hint <= VNET_FRAME_MAX);
 		vq_used_publish(&s.vq);

@@ -223,6 +223,47 @@ class Image:
         return bytes(self.b[:self.end])
 
 
+FB_HOST_GSO = FB_GUEST_GSO = 0x80  # the sender's / receiver's byte (fuzz_forward.c)
+
+
+def ones_sum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def gso_frame(kind, payload):
+    """A super-packet as Linux hands it over with TSO/UFO: the IPv4 header
+    summed, the L4 checksum seeded with the folded pseudo-header sum."""
+    eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
+    data = frame(payload, 21)
+    udp = kind.startswith("udp")
+    if udp:
+        l4 = struct.pack(">HHHH", 4000, 5000, 8 + payload, 0)
+    else:
+        l4 = struct.pack(">HHIIBBHHH", 4000, 5000, 0x1000, 1, 5 << 4, 0x18, 500, 0, 0)
+    proto = 17 if udp else 6
+    l4_len = len(l4) + payload
+    if kind.endswith("6"):
+        src, dst = bytes(range(16)), bytes(range(16, 32))
+        ip = struct.pack(">IHBB", 6 << 28, l4_len, proto, 64) + src + dst
+        pseudo = src + dst + struct.pack(">IxxxB", l4_len, proto)
+        eth += b"\x86\xdd"
+    else:
+        src, dst = b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02"
+        ip = struct.pack(">BBHHHBBH", 0x45, 0, 20 + l4_len, 7, 0, 64, proto, 0) + src + dst
+        ip = ip[:10] + struct.pack(">H", 0xFFFF - ones_sum(ip)) + ip[12:]
+        pseudo = src + dst + struct.pack(">xBH", proto, l4_len)
+        eth += b"\x08\x00"
+    seed = struct.pack(">H", ones_sum(pseudo))
+    off = 6 if udp else 16
+    l4 = l4[:off] + seed + l4[off + 2:]
+    return eth + ip + l4 + data
+
+
 def net_hdr(hdr_len, flags=0, csum_start=0, csum_offset=0):
     h = struct.pack("<BBHHHH", flags, 0, 0, 0, csum_start, csum_offset)
     return h + (b"\x01\x00" if hdr_len == 12 else b"")
@@ -327,6 +368,32 @@ def fwd_seeds():
         rx.publish(c)
     seeds["rx-empty-tables"] = fwd_input(4, 6, modern, modern, 0, sender(16, modern, 12), rx,
                                          budget=0)
+    # GSO frames (the sender negotiated the HOST_ offloads), one packet a
+    # round with every outcome verified: whole to a receiver with the
+    # GUEST_ ones, segments with checksums left partial or completed, UFO
+    # fragments, and a receiver with too few chains to take all segments
+    # at once (they go out over several rounds).
+    def gso_sender(kind, payload, gso_size):
+        img = Image(16, True)
+        f = gso_frame(kind, payload)
+        l4 = 54 if kind.endswith("6") else 34
+        gtype = {"tcp4": 1, "tcp6": 4, "udp4": 3, "udp6": 3}[kind]
+        hdr = struct.pack("<BBHHHH", 1, gtype, 0, gso_size, l4, 6 if kind.startswith("udp") else 16)
+        hdr += b"\x01\x00"
+        img.put(0x400, hdr + f)
+        img.set_desc(0, 0x400, len(hdr) + len(f))
+        img.publish(0)
+        return img
+    for name, kind, rx_fb, chains, size in (
+            ("whole", "tcp4", modern | FB_GUEST_GSO, 4, 4096),
+            ("segments-partial", "tcp4", modern, 8, 1600),
+            ("segments-full", "tcp6", FB_INDIRECT, 8, 1600),
+            ("udp4-fragments", "udp4", modern, 8, 1600),
+            ("udp6-fragments", "udp6", FB_VERSION_1, 8, 1600),
+            ("few-chains", "tcp4", modern, 2, 1600)):
+        seeds["gso-" + name] = fwd_input(4, 4, modern | FB_HOST_GSO, rx_fb, 0,
+                                         gso_sender(kind, 3000, 1000),
+                                         receiver(16, rx_fb, chains, size), budget=0x80)
     # A frame over the largest one carried (VNET_FRAME_MAX): descriptors may
     # name the same buffer again and again, on both sides.
     src = Image(32, True)

@@ -118,9 +118,10 @@ static void print_table_port(FILE *out, unsigned i, const struct vnp_ctl_port *p
 		(unsigned long long)c[VNP_CTR_RX_PACKETS], (unsigned long long)c[VNP_CTR_RX_BYTES],
 		"-", (unsigned long long)c[VNP_CTR_RX_DROP_TOO_BIG],
 		(unsigned long long)c[VNP_CTR_RX_DROP_BAD]);
-	fprintf(out, "  gso: %llu frames sent (%llu cut into segments), %llu received whole\n",
+	fprintf(out,
+		"  gso: %llu frames sent (%llu cut into %llu segments), %llu received whole\n",
 		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED],
-		(unsigned long long)c[VNP_CTR_RX_GSO]);
+		(unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTS], (unsigned long long)c[VNP_CTR_RX_GSO]);
 	if (p->last_error[0])
 		fprintf(out, "  last error: %s\n", p->last_error);
 }
@@ -187,11 +188,12 @@ static void print_json_port(FILE *out, unsigned i, const struct vnp_ctl_port *p)
 	fprintf(out,
 		",\n      \"tx\": {\"packets\": %llu, \"bytes\": %llu, "
 		"\"drops\": {\"no_peer\": %llu, \"too_big\": %llu, \"bad_chain\": %llu}, "
-		"\"gso\": %llu, \"gso_segmented\": %llu}",
+		"\"gso\": %llu, \"gso_segmented\": %llu, \"gso_segments\": %llu}",
 		(unsigned long long)c[VNP_CTR_TX_PACKETS], (unsigned long long)c[VNP_CTR_TX_BYTES],
 		(unsigned long long)c[VNP_CTR_DROP_NO_PEER],
 		(unsigned long long)c[VNP_CTR_DROP_TOO_BIG], (unsigned long long)c[VNP_CTR_DROP_BAD],
-		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED]);
+		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED],
+		(unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTS]);
 	fprintf(out,
 		",\n      \"rx\": {\"packets\": %llu, \"bytes\": %llu, "
 		"\"drops\": {\"too_big\": %llu, \"bad_chain\": %llu}, \"gso\": %llu}",
@@ -325,6 +327,11 @@ static void print_prometheus(FILE *out, const struct vnp_ctl_status *st)
 		    "take them whole.");
 	for (unsigned i = 0; i < NPORTS; i++)
 		prom_u64(out, "gso_segmented_total", i, "", st->port[i].counter[VNP_CTR_TX_GSO_SEGMENTED]);
+
+	prom_family(out, "gso_segments_total", "counter",
+		    "Segments (or IP fragments) the port's client's GSO frames were cut into.");
+	for (unsigned i = 0; i < NPORTS; i++)
+		prom_u64(out, "gso_segments_total", i, "", st->port[i].counter[VNP_CTR_TX_GSO_SEGMENTS]);
 
 	prom_family(out, "kicks_total", "counter", "Notifications received from the port's client.");
 	for (unsigned i = 0; i < NPORTS; i++)

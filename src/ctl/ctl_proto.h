@@ -71,6 +71,7 @@ enum vnp_ctl_counter {
 	VNP_CTR_RX_DROP_BAD,     /* rx: an RX chain that broke the rules */
 	VNP_CTR_TX_GSO,          /* tx: GSO frames delivered, whole or in segments */
 	VNP_CTR_TX_GSO_SEGMENTED, /* tx: of those, cut into segments for the peer */
+	VNP_CTR_TX_GSO_SEGMENTS, /* tx: the segments (or fragments) they became */
 	VNP_CTR_RX_GSO,          /* rx: GSO frames given to this port's client whole */
 	VNP_CTR_COUNT,
 };

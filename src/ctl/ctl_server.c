@@ -179,6 +179,7 @@ static int handle_status(struct ctl_client *c)
 		o->counter[VNP_CTR_RX_DROP_BAD] = ps.stats.rx_drop_bad;
 		o->counter[VNP_CTR_TX_GSO] = ps.stats.tx_gso;
 		o->counter[VNP_CTR_TX_GSO_SEGMENTED] = ps.stats.tx_gso_segmented;
+		o->counter[VNP_CTR_TX_GSO_SEGMENTS] = ps.stats.tx_gso_segments;
 		o->counter[VNP_CTR_RX_GSO] = ps.stats.rx_gso;
 		o->mem_max = ps.mem_max;
 		snprintf(o->listen_path, sizeof o->listen_path, "%s", ps.cfg.listen_path);

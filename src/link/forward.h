@@ -37,6 +37,7 @@ struct port_stats {
 	uint64_t rx_drop_bad;     /* rx: a bad RX chain */
 	uint64_t tx_gso;          /* tx: GSO frames delivered, whole or in segments */
 	uint64_t tx_gso_segmented; /* tx: of those, cut into segments for the peer */
+	uint64_t tx_gso_segments;  /* tx: the segments (or fragments) they became */
 	uint64_t rx_gso;          /* rx: GSO frames given to this client whole */
 	uint64_t kicks;           /* notifications from the client */
 	uint64_t interrupts;      /* notifications to the client */

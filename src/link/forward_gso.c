@@ -350,6 +350,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 			vq_used_commit(w->vq, pr.chains);
 			w->vq->last_avail = (uint16_t)(w->vq->last_avail + pr.chains);
 			count_delivered(src, dst, pr.next - first, pr.bytes);
+			src->stats->tx_gso_segments += pr.next - first;
 			/* A ring that is full now has room once its client takes what
 			 * came: that is waiting, not too big. */
 			if (st == RX_TOO_BIG && w->chains == w->vq->num)
