@@ -15,8 +15,9 @@
 #     units), and `apt-get purge` removes them again, leaving the machine as
 #     it was. The packages are kept in build-deb/.
 # Needs root for apt-get (sudo otherwise); installs the tools it needs with
-# scripts/deps.sh package. The packages it installs or replaces are purged
-# at the end, whatever happens. scripts/test.sh runs it.
+# scripts/deps.sh package. The packages it installs are purged at the end,
+# whatever happens, and so are ones of the same name found installed
+# before. scripts/test.sh runs it.
 set -eu
 cd "$(dirname "$0")/../.."
 top=$(pwd)
@@ -130,12 +131,19 @@ if [ -s "$work/lintian.log" ]; then sed 's/^/lintian: /' "$work/lintian.log"; fi
 echo "ok: lintian: $(grep -c '^E:' "$work/lintian.log" || true) errors," \
 	"$(grep -c '^W:' "$work/lintian.log" || true) warnings, $(grep -c '^I:' "$work/lintian.log" || true) info"
 
-# 4. Installed as a user installs them, tested, purged (by cleanup).
+# 4. Installed as a user installs them, tested, purged (by cleanup). Any
+# of them already on the machine goes first, so this is a first install.
+installed=yes
 for p in $packages; do
 	v=$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$p" 2>/dev/null || true)
-	case "$v" in installed*) echo "note: $p ${v#installed } is installed; replaced, then purged" ;; esac
+	case "$v" in
+	not-installed* | "") ;;
+	*)
+		echo "note: $p ${v#* } was on this machine: purged first, not put back"
+		$SUDO apt-get purge -y -q "$p" >"$work/purge-first.log" 2>&1 || fail "apt-get purge $p"
+		;;
+	esac
 done
-installed=yes
 (cd "$work" && $SUDO apt-get install -y -q ./*.deb) >"$work/install.log" 2>&1 ||
 	fail "apt-get install ./*.deb"
 for p in $packages; do
