@@ -26,6 +26,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 scripts/deps.sh package >&2
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
+# Wait for another apt or dpkg run to finish instead of failing at once.
+apt_lock=-oDPkg::Lock::Timeout=300
 
 packages="vnet-p2p libvnet-p2p-driver0 libvnet-p2p-driver-dev"
 start=$(date +%s)
@@ -36,7 +38,7 @@ cleanup() {
 	set +e
 	if [ -n "$installed" ]; then
 		# shellcheck disable=SC2086
-		$SUDO apt-get purge -y -q $packages >"$work/purge.log" 2>&1 ||
+		$SUDO apt-get "$apt_lock" purge -y -q $packages >"$work/purge.log" 2>&1 ||
 			{ cat "$work/purge.log"; echo "FAIL: apt-get purge $packages" >&2; rc=1; }
 	fi
 	if [ $rc -ne 0 ]; then
@@ -63,7 +65,7 @@ fi
 if [ ! -f "$src/debian/control" ] || [ ! -f "$src/meson.build" ]; then
 	fail "the copy in $src is incomplete"
 fi
-$SUDO apt-get build-dep -y -q "$src" >"$work/build-dep.log" 2>&1 || fail "apt-get build-dep $src"
+$SUDO apt-get "$apt_lock" build-dep -y -q "$src" >"$work/build-dep.log" 2>&1 || fail "apt-get build-dep $src"
 echo "ok: a clean copy of the source; its build dependencies are installed"
 
 # The source package, for lintian's checks of debian/ (the upstream tarball
@@ -140,11 +142,11 @@ for p in $packages; do
 	not-installed* | "") ;;
 	*)
 		echo "note: $p ${v#* } was on this machine: purged first, not put back"
-		$SUDO apt-get purge -y -q "$p" >"$work/purge-first.log" 2>&1 || fail "apt-get purge $p"
+		$SUDO apt-get "$apt_lock" purge -y -q "$p" >"$work/purge-first.log" 2>&1 || fail "apt-get purge $p"
 		;;
 	esac
 done
-(cd "$work" && $SUDO apt-get install -y -q ./*.deb) >"$work/install.log" 2>&1 ||
+(cd "$work" && $SUDO apt-get "$apt_lock" install -y -q ./*.deb) >"$work/install.log" 2>&1 ||
 	fail "apt-get install ./*.deb"
 for p in $packages; do
 	[ "$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$p")" = "installed $version" ] ||
@@ -158,7 +160,7 @@ rm -f "$top/build-deb/"*.deb
 cp "$work"/*.deb "$top/build-deb/"
 
 # shellcheck disable=SC2086
-$SUDO apt-get purge -y -q $packages >"$work/purge.log" 2>&1 || fail "apt-get purge $packages"
+$SUDO apt-get "$apt_lock" purge -y -q $packages >"$work/purge.log" 2>&1 || fail "apt-get purge $packages"
 installed=
 for p in $packages; do
 	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
