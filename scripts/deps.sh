@@ -2,6 +2,7 @@
 # Install the Debian packages vnet-p2p needs, when missing.
 #   scripts/deps.sh build   to build
 #   scripts/deps.sh demo    to build and run the guest demo
+#   scripts/deps.sh package to build the Debian packages (debian/)
 #   scripts/deps.sh test    to build and run every test
 set -eu
 
@@ -11,12 +12,16 @@ test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps d
 # systemd-analyze and systemd-socket-activate, man pages, readelf and nm;
 # tmux for status --watch on a terminal, bash-completion for the completions
 ops_pkgs="systemd groff-base man-db binutils tmux bash-completion"
+# dpkg-buildpackage with debhelper, lintian, and man for the packages'
+# smoke test (tests/package/package.sh, debian/tests/smoke)
+package_pkgs="build-essential debhelper dpkg-dev lintian man-db"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 demo) want="$build_pkgs $guest_pkgs" ;;
-test) want="$build_pkgs $guest_pkgs $test_pkgs $ops_pkgs" ;;
-*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+package) want="$build_pkgs $package_pkgs" ;;
+test) want="$build_pkgs $guest_pkgs $test_pkgs $ops_pkgs $package_pkgs" ;;
+*) echo "usage: $0 build|demo|package|test" >&2; exit 2 ;;
 esac
 
 missing=""

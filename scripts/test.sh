@@ -2,7 +2,8 @@
 # Build vnet-p2p and run every test: the unit and integration suites three
 # times (clang; gcc with AddressSanitizer + UndefinedBehaviorSanitizer; gcc),
 # the libFuzzer targets for a bounded time, the benchmark in its short mode,
-# and the real-client suite (QEMU guests, DPDK) once, on the gcc build.
+# the Debian packages (built, installed, smoke-tested, purged), and the
+# real-client suite (QEMU guests, DPDK) once, on the gcc build.
 # Stops at the first failure; ends with meson's summary.
 set -eu
 cd "$(dirname "$0")/.."
@@ -35,6 +36,14 @@ fi
 if [ "${VNET_P2P_BENCH:-1}" != 0 ]; then
 	echo "== benchmark, short mode (bench/run.sh --quick)"
 	bench/run.sh --quick --out build-release/bench-quick.json
+fi
+
+# The Debian packages: built from a clean copy with dpkg-buildpackage,
+# checked by lintian, installed, smoke-tested and purged
+# (VNET_P2P_PACKAGE=0 skips).
+if [ "${VNET_P2P_PACKAGE:-1}" != 0 ]; then
+	echo "== Debian packages (tests/package/package.sh)"
+	tests/package/package.sh
 fi
 
 run build gcc ""
