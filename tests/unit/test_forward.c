@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "gso_frames.h"
 #include "link/forward.h"
 #include "link/forward_gso.h"
 #include "net/virtio_net.h"
@@ -1292,6 +1293,125 @@ static void test_drop_without_peer(void **state)
 	assert_int_equal(fault.error, VQ_ERR_AVAIL_IDX);
 }
 
+/* ---- GSO frames whose segments do not all fit at once ---------------------------- */
+
+/* A TCPv4 GSO frame of three 1000-byte segments in one TX descriptor. */
+static uint16_t gso_packet(struct end *e, uint8_t *f, size_t cap, size_t *len,
+			   struct vnd_tx_meta *m)
+{
+	struct gso_spec spec = { .payload_len = 3000, .gso_size = 1000,
+				 .tcp_flags = GSO_TCP_ACK | GSO_TCP_PSH, .seed = 8 };
+	struct vnet_hdr h;
+
+	*len = gso_build(f, cap, &spec, m);
+	assert_true(*len > 0);
+	h = (struct vnet_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = m->gso_type,
+			       .hdr_len = m->hdr_len, .gso_size = m->gso_size,
+			       .csum_start = m->csum_start, .csum_offset = m->csum_offset };
+	return tx_packet(e, &h, 12, f, *len, WHOLE);
+}
+
+/* Segments the receiver got in used elements [first, first + count),
+ * each its own chain: checked with the integration tests' verifier. */
+static void expect_segments(struct ctx *c, const uint8_t *f, size_t len,
+			    const struct vnd_tx_meta *m, unsigned first, unsigned count)
+{
+	static uint8_t got[3][2048];
+	struct gso_rx_frame rx[3];
+	unsigned seen;
+	char msg[256];
+
+	for (unsigned i = 0; i < count; i++) {
+		size_t n = rx_gather(&c->b, first + i, 1, got[i], sizeof got[i]);
+		struct vnet_hdr h;
+
+		vnet_hdr_decode(got[i], &h);
+		rx[i] = (struct gso_rx_frame){ .data = got[i] + 12, .len = n - 12,
+					       .meta = { .flags = h.flags, .gso_type = h.gso_type,
+							 .csum_start = h.csum_start,
+							 .csum_offset = h.csum_offset,
+							 .num_buffers = 1 } };
+	}
+	if (gso_verify(f, len, m, rx, count, GSO_OUTCOME_SEGMENTED, &seen, msg, sizeof msg) < 0)
+		fail_msg("%s", msg);
+}
+
+/* A receiver with room for two of three segments: two go, the frame stays
+ * in the TX ring; with room for the third, the rest goes and the frame is
+ * done, counted once. */
+static void test_gso_segments_over_passes(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t f[4096];
+	struct vnd_tx_meta m;
+	struct fwd_fault fault;
+	size_t len;
+
+	set_features(&c->a, V1 | F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4));
+	set_features(&c->b, V1 | GCSUM);
+	gso_packet(&c->a, f, sizeof f, &len, &m);
+	rx_post(&c->b, 2, 2048);
+	assert_int_equal(run(c, &fault), FWD_BLOCKED);
+	assert_int_equal(c->b.rx.used->idx, 2);
+	assert_int_equal(c->a.tx.used->idx, 0); /* the frame is not done */
+	assert_int_equal(c->a.stats.tx_packets, 2);
+	assert_int_equal(c->a.stats.tx_gso_segments, 2);
+	assert_int_equal(c->a.stats.tx_gso, 0);
+	assert_true(c->a.resume.active);
+
+	rx_post(&c->b, 1, 2048);
+	assert_int_equal(run(c, &fault), FWD_IDLE);
+	assert_int_equal(c->b.rx.used->idx, 3);
+	assert_int_equal(c->a.tx.used->idx, 1);
+	assert_int_equal(c->a.stats.tx_gso, 1);
+	assert_int_equal(c->a.stats.tx_gso_segmented, 1);
+	assert_int_equal(c->a.stats.tx_gso_segments, 3);
+	assert_int_equal(c->b.stats.rx_packets, 3);
+	assert_false(c->a.resume.active);
+	expect_segments(c, f, len, &m, 0, 3);
+}
+
+/* The frame must not change between its parts; a ring started again
+ * (another epoch) starts the frame over. */
+static void test_gso_resumption_checked(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t f[4096];
+	struct vnd_tx_meta m;
+	struct fwd_fault fault;
+	size_t len;
+	uint16_t head;
+
+	set_features(&c->a, V1 | F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4));
+	set_features(&c->b, V1 | GCSUM);
+	head = gso_packet(&c->a, f, sizeof f, &len, &m);
+	rx_post(&c->b, 2, 2048);
+	assert_int_equal(run(c, &fault), FWD_BLOCKED);
+	/* The sender rewrites its frame (the TCP window) meanwhile. */
+	f[34 + 14] ^= 0xff;
+	poke(&c->a, c->a.tx.desc[head].addr + 12, f, len);
+	rx_post(&c->b, 1, 2048);
+	assert_int_equal(run(c, &fault), FWD_IDLE);
+	assert_int_equal(c->a.stats.drop_bad, 1);
+	assert_int_equal(c->a.tx.used->idx, 1);
+	assert_int_equal(c->b.rx.used->idx, 2); /* nothing more of it */
+	assert_false(c->a.resume.active);
+
+	/* Half of another frame, then its TX ring starts again where it was:
+	 * the frame is another one now, from its first segment. */
+	gso_packet(&c->a, f, sizeof f, &len, &m);
+	rx_post(&c->b, 1, 2048); /* with the one left over: room for two */
+	assert_int_equal(run(c, &fault), FWD_BLOCKED);
+	assert_int_equal(c->a.stats.tx_gso_segments, 4);
+	vq_init(&c->a.tx.vq, &c->a.f.mem, c->a.tx.desc, c->a.tx.avail, c->a.tx.used, NUM,
+		c->a.tx.vq.last_avail, false, true);
+	rx_post(&c->b, 3, 2048);
+	assert_int_equal(run(c, &fault), FWD_IDLE);
+	assert_int_equal(c->a.stats.tx_gso_segments, 7);
+	assert_int_equal(c->a.stats.tx_gso, 1);
+	expect_segments(c, f, len, &m, 4, 3);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1303,6 +1423,8 @@ int main(void)
 		T(test_copy_into_multi_descriptor_chain),
 		T(test_batch_and_publish),
 		T(test_budget),
+		T(test_gso_segments_over_passes),
+		T(test_gso_resumption_checked),
 		T(test_frame_hint),
 		T(test_prefetch_of_bad_buffers),
 		T(test_indirect_both_sides),

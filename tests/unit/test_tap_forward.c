@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "gso_frames.h"
 #include "link/tap_forward.h"
 #include "net/virtio_net.h"
 
@@ -224,6 +225,122 @@ static void test_send_bad_descriptor(void **state)
 	assert_int_equal(fault.error, VQ_ERR_ADDR);
 }
 
+/* ---- GSO both ways ------------------------------------------------------------ */
+
+/* A TCPv4 GSO frame as a guest hands it over (gso_frames.h), its header
+ * as the library would write it. */
+static size_t gso_tcp4(uint8_t *f, size_t cap, struct vnet_hdr *h)
+{
+	struct gso_spec spec = { .payload_len = 3000, .gso_size = 1448,
+				 .tcp_flags = GSO_TCP_ACK | GSO_TCP_PSH, .seed = 5 };
+	struct vnd_tx_meta m;
+	size_t len = gso_build(f, cap, &spec, &m);
+
+	assert_true(len > 0);
+	*h = (struct vnet_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = m.gso_type,
+				.hdr_len = m.hdr_len, .gso_size = m.gso_size,
+				.csum_start = m.csum_start, .csum_offset = m.csum_offset };
+	return len;
+}
+
+/* A client that negotiated HOST_TSO4 hands the kernel a GSO frame whole,
+ * its header rebuilt from the checked frame, the frame untouched even
+ * when its headers are split over descriptors. */
+static void test_send_gso(void **state)
+{
+	struct ctx *c = *state;
+	static const uint32_t sizes[] = { 5, 7, 30, 1000, 0 };
+	static uint8_t frame[4000], got[4100];
+	uint8_t hdr[12];
+	struct fwd_fault fault;
+	struct vnet_hdr h, out;
+	size_t len = gso_tcp4(frame, sizeof frame, &h);
+
+	c->client_tx.features |= F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4);
+	h.hdr_len = 7; /* a hint, and wrong: the kernel gets the real one */
+	tx_packet(c, &h, frame, len, sizes);
+	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, DESCS(1024), &fault),
+			 FWD_IDLE);
+	assert_int_equal(kernel_read(c, hdr, got, sizeof got), 12 + len);
+	assert_memory_equal(got, frame, len);
+	vnet_hdr_decode(hdr, &out);
+	assert_int_equal(out.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(out.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(out.gso_size, 1448);
+	assert_int_equal(out.hdr_len, 54);
+	assert_int_equal(out.csum_start, 34);
+	assert_int_equal(out.csum_offset, 16);
+	assert_int_equal(c->client_stats.tx_gso, 1);
+	assert_int_equal(c->tap_stats.rx_gso, 1);
+	assert_int_equal(c->client_stats.tx_bytes, len);
+}
+
+/* Without HOST_TSO4, or with headers that lie, the kernel sees nothing. */
+static void test_send_gso_refused(void **state)
+{
+	struct ctx *c = *state;
+	static const uint32_t whole[] = { 8192, 0 };
+	static uint8_t frame[4000], got[4100];
+	uint8_t hdr[12];
+	struct fwd_fault fault;
+	struct vnet_hdr h;
+	size_t len = gso_tcp4(frame, sizeof frame, &h);
+
+	tx_packet(c, &h, frame, len, whole);
+	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, DESCS(1024), &fault),
+			 FWD_IDLE);
+	assert_int_equal(c->client_stats.drop_bad, 1);
+	c->client_tx.features |= F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4);
+	frame[14] = 0x44; /* IHL 4 */
+	tx_packet(c, &h, frame, len, whole);
+	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, DESCS(1024), &fault),
+			 FWD_IDLE);
+	assert_int_equal(c->client_stats.drop_bad, 2);
+	assert_int_equal(c->client_stats.tx_gso, 0);
+	assert_true(kernel_read(c, hdr, got, sizeof got) < 0);
+}
+
+/* A GSO frame from the kernel (it hands them out only as offloads allow)
+ * reaches a client with GUEST_TSO4 whole, with its GSO fields; a client
+ * without gets none. */
+static void test_receive_gso(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t frame[4000], got[4100];
+	struct fwd_fault fault;
+	struct vnet_hdr h, out;
+	size_t len = gso_tcp4(frame, sizeof frame, &h);
+	uint64_t buf;
+
+	/* One chain of its own takes a frame whole (with MRG_RXBUF the ring
+	 * would need room for the largest a GSO frame can be). */
+	c->client_rx.features |= F(VIRTIO_NET_F_GUEST_TSO4);
+	c->client_rx.features &= ~MRG;
+	c->tap.gso_frames = true;
+	buf = rx_buffer(c, 8192);
+	kernel_send(c, &h, frame, len);
+	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(1024), &fault),
+			 FWD_BLOCKED);
+	vq_used_publish(&c->rx.vq);
+	assert_int_equal(c->rx.used->idx, 1);
+	peek(c, buf, got, 12 + len);
+	assert_memory_equal(got + 12, frame, len);
+	vnet_hdr_decode(got, &out);
+	assert_int_equal(out.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(out.gso_size, 1448);
+	assert_int_equal(out.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(c->client_stats.rx_gso, 1);
+	assert_int_equal(c->tap_stats.tx_gso, 1);
+
+	c->client_rx.features &= ~F(VIRTIO_NET_F_GUEST_TSO4);
+	rx_buffer(c, 8192);
+	kernel_send(c, &h, frame, len);
+	c->tap.readable = true;
+	tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(1024), &fault);
+	assert_int_equal(c->tap_stats.drop_bad, 1);
+	assert_int_equal(c->client_stats.rx_gso, 1);
+}
+
 /* ---- TAP -> client RX ------------------------------------------------------- */
 
 /* A frame over three merged buffers: one read, num_buffers 3, the flags
@@ -364,6 +481,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_bad_descriptor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_gso, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_gso_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_gso, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_merged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_waits_for_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_without_guest_csum, setup, teardown),
