@@ -75,9 +75,10 @@ void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why)
 	log_limited(e->ratelimit, LOG_LVL_INFO, "%s: dropped a packet: %s", e->name, why);
 }
 
-static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
-				    uint16_t rx_avail, struct vq_chain *txc, struct rx_writer *w,
-				    uint32_t *frame_len, struct fwd_fault *fault)
+/* The sender's header and frame, walked together with the receiver's
+ * chains (txc is the sender's chain, taken). */
+static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, struct vq_chain *txc,
+				    struct rx_writer *w, uint32_t *frame_len, struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -93,17 +94,15 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, ui
 	uint32_t tx_left = 0;
 	uint16_t chains;
 
-	vq_chain_begin(src->vq, txc, tx_head, false);
 	if (!fwd_read_header(txc, wire, src_hdr_len, &err)) {
 		if (err)
 			goto src_fault;
-		fwd_tx_consume(src->vq, tx_head);
 		fwd_count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
 		return PKT_DROPPED;
 	}
 	vnet_hdr_decode(wire, &in);
 	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return forward_gso(src, dst, &in, tx_head, rx_avail, txc, w, frame_len, fault);
+		return forward_gso(src, dst, &in, txc, w, frame_len, fault);
 	/* Not all of cw is cleared: the record is set up only when used. */
 	cw.cs = NULL;
 	cw.capture = src->capture;
@@ -125,9 +124,9 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, ui
 	out.num_buffers = 1;
 	vnet_hdr_encode(&out, dst_hdr_len, wire);
 
-	if (rx_start(w, dst->vq, merge, rx_avail, &err) != RX_OK)
-		goto dst_fault;
-	st = rx_write(w, wire, dst_hdr_len, VNET_HDR_NUM_BUFFERS_OFFSET, &num_buffers, &err);
+	st = rx_start(w, dst->vq, merge, &err);
+	if (st == RX_OK)
+		st = rx_write(w, wire, dst_hdr_len, VNET_HDR_NUM_BUFFERS_OFFSET, &num_buffers, &err);
 	if (st != RX_OK)
 		goto rx_stop;
 
@@ -156,21 +155,19 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, ui
 	}
 
 	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && job.field + 2 > *frame_len) {
-		fwd_tx_consume(src->vq, tx_head);
 		fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 		return PKT_DROPPED;
 	}
 	if (cw.cs)
 		csum_job_finish(&job, cw.capture, &cw.rec, job.field);
-	chains = rx_end_frame(w);
+	st = rx_end_frame(w, &chains, &err);
+	if (st != RX_OK)
+		goto rx_stop;
 	if (chains > 1)
 		patch16_write(&num_buffers, chains);
 	if (num_buffers.ptr[0])
 		DEMOTE_LINE(num_buffers.ptr[0]);
 
-	/* Commit: the packet is whole in the receiver's buffers. */
-	rx_commit(w);
-	fwd_tx_consume(src->vq, tx_head);
 	src->stats->tx_packets++;
 	src->stats->tx_bytes += *frame_len;
 	dst->stats->rx_packets++;
@@ -184,7 +181,6 @@ rx_stop:
 	case RX_WAIT:
 		return PKT_WAIT;
 	case RX_TOO_BIG:
-		fwd_tx_consume(src->vq, tx_head);
 		dst->stats->rx_drop_too_big++;
 		fwd_count_drop(src, &src->stats->drop_too_big, "larger than the receiver's buffers");
 		return PKT_DROPPED;
@@ -192,7 +188,6 @@ rx_stop:
 	case RX_OK:
 		break;
 	}
-dst_fault:
 	fault->guilty = 1;
 	fault->error = err;
 	return PKT_FAULT;
@@ -202,20 +197,46 @@ src_fault:
 	return PKT_FAULT;
 }
 
-/* One packet the general way, its walk charged to the budget whatever
- * became of the packet. */
-static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uint16_t tx_head,
-				   uint16_t rx_avail, struct fwd_budget *budget,
-				   struct fwd_fault *fault)
+/* One packet the general way, from both rings' last commits: its walk
+ * charged to the budget whatever became of the packet, and what it took
+ * committed or forgotten as the outcome says. */
+static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
+				   struct fwd_budget *budget, struct fwd_fault *fault)
 {
+	struct vq *tx = src->vq, *rx = dst->vq;
 	struct vq_chain txc;
 	struct rx_writer w;
 	uint32_t frame_len = 0;
 	enum pkt_result r;
+	enum vq_error err;
+	bool got;
 
-	txc.descs = 0;
 	w.walked = w.chain.descs = 0;
-	r = forward_walk(src, dst, tx_head, rx_avail, &txc, &w, &frame_len, fault);
+	vq_take_begin(tx);
+	vq_take_begin(rx);
+	err = vq_take(tx, &txc, false, &got);
+	if (err) {
+		fault->guilty = 0;
+		fault->error = err;
+		return PKT_FAULT;
+	}
+	if (!got)
+		return PKT_NONE;
+	r = forward_walk(src, dst, &txc, &w, &frame_len, fault);
+	if (r == PKT_SENT || r == PKT_DROPPED) {
+		err = fwd_tx_give_back(tx, &txc);
+		if (err) {
+			fault->guilty = 0;
+			fault->error = err;
+			r = PKT_FAULT;
+		}
+	}
+	if (r == PKT_SENT)
+		vq_commit(rx);
+	else
+		vq_take_begin(rx);
+	if (r != PKT_SENT && r != PKT_DROPPED)
+		vq_take_begin(tx);
 	fwd_budget_spend(budget, txc.descs + rx_descs(&w), frame_len);
 	return r;
 }
@@ -224,30 +245,31 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst, uin
  * The shape nearly every packet has, without the general chain walk: the
  * sender's header and frame in one descriptor, and a receive buffer of one
  * descriptor with room for both. Anything else, including anything wrong,
- * goes to forward_one(), which reads and checks everything for itself.
+ * goes to forward_one(), which forgets what was taken here and reads and
+ * checks everything for itself.
  */
 static inline __attribute__((always_inline)) enum pkt_result
 forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq *rx,
-	     struct port_stats *tx_stats, struct port_stats *rx_stats, uint16_t tx_head,
-	     unsigned src_hdr_len, unsigned dst_hdr_len, struct fwd_budget *budget)
+	     struct port_stats *tx_stats, struct port_stats *rx_stats, unsigned src_hdr_len,
+	     unsigned dst_hdr_len, struct fwd_budget *budget)
 {
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
 	uint16_t in_hi;  /* csum_offset */
-	struct vring_desc td, rd;
+	struct vq_desc td, rd;
 	const uint8_t *tp;
 	uint8_t *rp;
 	uint32_t flen;
-	uint16_t rx_head;
+	uint16_t tx_id, rx_id;
 
-	vq_desc_load(tx->desc, tx_head, &td);
-	if (td.flags != 0 || td.len < src_hdr_len)
+	if (!vq_take_single(tx, false, &td, &tx_id))
+		return PKT_GENERAL;
+	if (td.len < src_hdr_len)
 		return PKT_GENERAL;
 	tp = gm_gpa_range(tx->mem, td.addr, td.len);
 	flen = td.len - src_hdr_len;
-	if (!tp || flen > VNET_FRAME_MAX || vq_avail_head(rx, 0, &rx_head) != VQ_OK)
+	if (!tp || flen > VNET_FRAME_MAX || !vq_take_single(rx, true, &rd, &rx_id))
 		return PKT_GENERAL;
-	vq_desc_load(rx->desc, rx_head, &rd);
-	if (rd.flags != VRING_DESC_F_WRITE || rd.len < dst_hdr_len + flen)
+	if (rd.len < dst_hdr_len + flen)
 		return PKT_GENERAL;
 	rp = gm_gpa_range(rx->mem, rd.addr, rd.len);
 	if (!rp)
@@ -284,10 +306,10 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	memcpy(rp + dst_hdr_len, tp + src_hdr_len, flen);
 	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
 
-	vq_used_put(rx, 0, rx_head, dst_hdr_len + flen);
-	vq_used_commit(rx, 1);
-	rx->last_avail++;
-	fwd_tx_consume(tx, tx_head);
+	vq_used_single(rx, rx_id, dst_hdr_len + flen);
+	vq_used_single(tx, tx_id, 0);
+	vq_commit(rx);
+	vq_commit(tx);
 	fwd_budget_spend(budget, 2, flen);
 	tx_stats->tx_packets++;
 	tx_stats->tx_bytes += flen;
@@ -311,15 +333,13 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t bytes)
 {
 	const struct gm_hit *r = &vq->mem->hit;
-	struct vring_desc d;
+	struct vq_desc d;
 	uintptr_t line, end;
 	uint64_t off;
 	uint32_t len;
-	uint16_t head;
 
-	if (vq_avail_head(vq, ahead, &head) != VQ_OK)
+	if (!vq_peek(vq, ahead, &d))
 		return;
-	vq_desc_load(vq->desc, head, &d);
 	off = d.addr - r->gpa;
 	/* An indirect table is only read: nothing to claim there. */
 	if (off >= r->size || (d.flags & VRING_DESC_F_INDIRECT))
@@ -359,40 +379,42 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 	enum fwd_status st = FWD_MORE;
 
 	while (fwd_budget_left(&left)) {
-		uint16_t tx_avail, rx_avail, head;
 		enum pkt_result r;
 		enum vq_error err;
+		bool any;
 
-		err = vq_avail_count(tx, &tx_avail);
-		if (!err && tx_avail)
-			err = vq_avail_head(tx, 0, &head);
+		err = vq_avail(tx, &any);
 		if (err) {
 			fault->guilty = 0;
 			fault->error = err;
 			st = FWD_FAULT;
 			break;
 		}
-		if (!tx_avail) {
+		if (!any) {
 			st = FWD_IDLE;
 			break;
 		}
-		err = vq_avail_count(rx, &rx_avail);
+		err = vq_avail(rx, &any);
 		if (err) {
 			fault->guilty = 1;
 			fault->error = err;
 			st = FWD_FAULT;
 			break;
 		}
-		if (!rx_avail) {
+		if (!any) {
 			st = FWD_BLOCKED;
 			break;
 		}
-		if (prefetch && rx_avail > PREFETCH_AHEAD)
+		if (prefetch)
 			prefetch_rx_buffer(rx, PREFETCH_AHEAD, prefetch);
-		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, head, src_hdr_len, dst_hdr_len,
+		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, src_hdr_len, dst_hdr_len,
 				 &left);
 		if (r == PKT_GENERAL)
-			r = forward_one(src, dst, head, rx_avail, &left, fault);
+			r = forward_one(src, dst, &left, fault);
+		if (r == PKT_NONE) {
+			st = FWD_IDLE;
+			break;
+		}
 		if (r == PKT_WAIT) {
 			st = FWD_BLOCKED;
 			break;
@@ -417,16 +439,12 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 static uint32_t prefetch_bytes(const struct fwd_end *src, const struct fwd_end *dst)
 {
 	uint32_t len = src->frame_hint;
-	uint16_t count, head;
+	struct vq_desc d;
 
-	if (len) {
+	if (len)
 		len += vnet_hdr_len(dst->features);
-	} else {
-		if (vq_avail_count(src->vq, &count) != VQ_OK || !count ||
-		    vq_avail_head(src->vq, 0, &head) != VQ_OK)
-			return 0;
-		len = le32toh(LOAD_ONCE(src->vq->desc[head].len));
-	}
+	else if (vq_peek(src->vq, 0, &d))
+		len = d.len;
 	return len < PREFETCH_MIN_FRAME ? 0 : MIN(len, PREFETCH_MAX_BYTES);
 }
 
@@ -436,15 +454,13 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 	uint32_t bytes = prefetch_bytes(src, dst);
 	uint64_t packets = src->stats->tx_packets, sent = src->stats->tx_bytes;
 	enum fwd_status st;
-	uint16_t rx_avail;
 
 	if (!bytes) {
 		st = forward_batch(src, dst, budget, 0, fault);
 	} else {
-		/* Start the pipeline; the loop keeps it PREFETCH_AHEAD slots ahead. */
-		if (vq_avail_count(dst->vq, &rx_avail) == VQ_OK)
-			for (uint16_t a = 0; a < PREFETCH_AHEAD && a < rx_avail; a++)
-				prefetch_rx_buffer(dst->vq, a, bytes);
+		/* Start the pipeline; the loop keeps it PREFETCH_AHEAD chains ahead. */
+		for (uint16_t a = 0; a < PREFETCH_AHEAD; a++)
+			prefetch_rx_buffer(dst->vq, a, bytes);
 		st = forward_batch(src, dst, budget, bytes, fault);
 	}
 	/* Delivered frames are at most VNET_FRAME_MAX long: the mean fits. */
@@ -457,22 +473,27 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
 			     struct fwd_fault *fault)
 {
-	while (fwd_budget_left(budget)) {
-		uint16_t tx_avail, head;
-		enum vq_error err;
+	struct vq *tx = src->vq;
 
-		err = vq_avail_count(src->vq, &tx_avail);
-		if (!err && !tx_avail)
+	while (fwd_budget_left(budget)) {
+		struct vq_chain c;
+		enum vq_error err;
+		bool got;
+
+		vq_take_begin(tx);
+		err = vq_take(tx, &c, false, &got);
+		if (!err && !got)
 			return FWD_IDLE;
 		if (!err)
-			err = vq_avail_head(src->vq, 0, &head);
+			err = fwd_tx_give_back(tx, &c);
 		if (err) {
+			vq_take_begin(tx);
 			fault->guilty = 0;
 			fault->error = err;
 			return FWD_FAULT;
 		}
-		fwd_tx_consume(src->vq, head);
-		fwd_budget_spend(budget, 1, 0);
+		/* The head, and for a packed ring the rest of its chain in the ring. */
+		fwd_budget_spend(budget, MAX(c.descs, 1u), 0);
 		src->stats->drop_no_peer++;
 		COMMIT_BARRIER();
 	}

@@ -100,25 +100,32 @@ struct fwd_fault {
 	enum vq_error error;
 };
 
-/* What became of one packet (inside src/link). */
+/* What became of one packet (inside src/link). Whatever it is, the
+ * packet's walk leaves both rings' takes tentative: forward_one() commits
+ * or forgets them. */
 enum pkt_result {
-	PKT_SENT,
-	PKT_DROPPED, /* consumed from TX, not delivered */
-	PKT_WAIT,    /* the receiver needs more buffers first; nothing consumed */
+	PKT_SENT,    /* delivered: the sender's chain is given back, the receiver's count */
+	PKT_DROPPED, /* the sender's chain is given back, the receiver's are not taken */
+	PKT_WAIT,    /* the receiver needs more buffers first; nothing taken */
 	PKT_FAULT,
+	PKT_NONE,    /* the sender's chain went away before it was taken */
 	PKT_GENERAL, /* not a shape for the fast path: nothing done yet */
 };
 
 /* Pieces every end that consumes a client's TX ring shares (the peer
  * port's RX ring, or a TAP). */
 
-/* The packet at head leaves the TX ring, delivered or not. */
-static inline void fwd_tx_consume(struct vq *tx, uint16_t head)
+/* The sender's chain leaves its ring, delivered or not: given back, and
+ * its ring committed. VQ_ERR_ID_BUSY and the like blame the sender. */
+static inline enum vq_error fwd_tx_give_back(struct vq *tx, struct vq_chain *c)
 {
-	vq_used_put(tx, 0, head, 0);
-	vq_used_commit(tx, 1);
-	tx->last_avail++;
+	enum vq_error e = vq_used(tx, c, 0);
+
+	if (e == VQ_OK)
+		vq_commit(tx);
+	return e;
 }
+
 /* Copy the sender's header, which may be spread over several buffers;
  * false at a fault (*err set) or when the chain is shorter than len. */
 bool fwd_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err);
@@ -130,8 +137,8 @@ void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why);
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 				struct fwd_budget *budget, struct fwd_fault *fault);
 
-/* No receiver: consume TX packets while the budget lasts (one descriptor
- * each: only heads are read), counting them as dropped. */
+/* No receiver: consume TX packets while the budget lasts, counting them
+ * as dropped (only what it takes to find each chain's end is read). */
 enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
 			     struct fwd_fault *fault);
 

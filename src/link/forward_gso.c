@@ -97,8 +97,7 @@ static void count_delivered(struct fwd_end *src, struct fwd_end *dst, uint32_t f
 /* The receiver takes it whole: its header translated, the headers we
  * checked from our copy, the rest from the sender. */
 static enum rx_step deliver_whole(struct gso_scratch *g, struct fwd_end *src, struct fwd_end *dst,
-				  uint16_t rx_avail, struct rx_writer *w, uint32_t frame_len,
-				  enum vq_error *err)
+				  struct rx_writer *w, uint32_t frame_len, enum vq_error *err)
 {
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
 	bool merge = dst->features & BIT64(VIRTIO_NET_F_MRG_RXBUF);
@@ -115,7 +114,7 @@ static enum rx_step deliver_whole(struct gso_scratch *g, struct fwd_end *src, st
 	vnet_hdr_encode(&out, dst_hdr_len, wire);
 	if (cw.capture)
 		capture_rec_begin(cw.capture, &cw.rec);
-	st = rx_start(w, dst->vq, merge, rx_avail, err);
+	st = rx_start(w, dst->vq, merge, err);
 	if (st == RX_OK)
 		st = rx_write(w, wire, dst_hdr_len, VNET_HDR_NUM_BUFFERS_OFFSET, &num_buffers, err);
 	if (st == RX_OK)
@@ -123,12 +122,12 @@ static enum rx_step deliver_whole(struct gso_scratch *g, struct fwd_end *src, st
 	cursor_at(g, p->head_len, &c);
 	if (st == RX_OK)
 		st = copy_from_sender(g, &c, &cw, w, frame_len - p->head_len, p->head_len, err);
+	if (st == RX_OK)
+		st = rx_end_frame(w, &chains, err);
 	if (st != RX_OK)
 		return st;
-	chains = rx_end_frame(w);
 	if (chains > 1)
 		patch16_write(&num_buffers, chains);
-	rx_commit(w);
 	count_delivered(src, dst, 1, frame_len);
 	src->stats->tx_gso++;
 	dst->stats->rx_gso++;
@@ -164,7 +163,7 @@ struct seg_progress {
 /* Cut into segments (TCP) or fragments (UDP), each a frame of its own in
  * the receiver's ring, from pr->next on, as many as fit. */
 static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
-				     struct fwd_end *dst, uint16_t rx_avail, struct rx_writer *w,
+				     struct fwd_end *dst, struct rx_writer *w,
 				     const uint8_t udp_hdr[8], struct seg_progress *pr,
 				     enum vq_error *err)
 {
@@ -179,7 +178,7 @@ static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 	/* Data offset d is frame offset tmpl_len + d; but the first fragment's
 	 * 8 bytes of UDP header are ours, its checksum done. */
 	cursor_at(g, p->tmpl_len + pr->data_pos + (p->udp && pr->data_pos == 0 ? 8u : 0u), &c);
-	st = rx_start(w, dst->vq, merge, rx_avail, err);
+	st = rx_start(w, dst->vq, merge, err);
 	for (uint32_t i = first; i < p->segments && st == RX_OK; i++) {
 		uint32_t data = MIN((uint32_t)p->seg_data, p->data_len - pr->data_pos);
 		unsigned hlen = gso_segment_header(p, i, data, g->seg_hdr);
@@ -214,13 +213,18 @@ static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 			st = copy_to_rx(&cw, w, udp_hdr, ours, hlen, err);
 		if (st == RX_OK)
 			st = copy_from_sender(g, &c, &cw, w, data - ours, hlen + ours, err);
+		if (cw.cs && st == RX_OK)
+			csum_job_finish(&seg, cw.capture, &cw.rec, seg.field);
+		if (st == RX_OK)
+			st = rx_end_frame(w, &chains, err);
 		if (st != RX_OK)
 			break;
-		if (cw.cs)
-			csum_job_finish(&seg, cw.capture, &cw.rec, seg.field);
-		chains = rx_end_frame(w);
 		if (chains > 1)
 			patch16_write(&num_buffers, chains);
+		/* With a place to note how far it got, each segment counts as
+		 * it is whole; without, the frame goes all at once or waits. */
+		if (src->resume)
+			vq_commit(dst->vq);
 		if (cw.capture)
 			capture_rec_commit(cw.capture, &cw.rec, src->port);
 		pr->next = i + 1;
@@ -231,17 +235,15 @@ static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 	return st;
 }
 
-static enum pkt_result drop(struct fwd_end *src, uint16_t tx_head, uint64_t *counter,
-			    const char *why)
+static enum pkt_result drop(struct fwd_end *src, uint64_t *counter, const char *why)
 {
-	fwd_tx_consume(src->vq, tx_head);
 	fwd_count_drop(src, counter, why);
 	return PKT_DROPPED;
 }
 
 enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const struct vnet_hdr *in,
-			    uint16_t tx_head, uint16_t rx_avail, struct vq_chain *txc,
-			    struct rx_writer *w, uint32_t *frame_len, struct fwd_fault *fault)
+			    struct vq_chain *txc, struct rx_writer *w, uint32_t *frame_len,
+			    struct fwd_fault *fault)
 {
 	struct gso_scratch *g = &scratch;
 	struct gso_resume *r = src->resume;
@@ -269,10 +271,10 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		if (!n)
 			break;
 		if (n > VNET_FRAME_MAX - total)
-			return drop(src, tx_head, &src->stats->drop_too_big,
+			return drop(src, &src->stats->drop_too_big,
 				    "GSO frame larger than the largest frame");
 		if (g->count == GSO_PIECES_MAX)
-			return drop(src, tx_head, &src->stats->drop_bad, "GSO frame in too many pieces");
+			return drop(src, &src->stats->drop_bad, "GSO frame in too many pieces");
 		g->piece[g->count++] = (struct piece){ p, n };
 		total += n;
 	}
@@ -281,16 +283,17 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	gather_copy(g, &c, g->plan.hdr, g->plan.head_len);
 	why = gso_check(in, src->features, total, &g->plan);
 	if (why)
-		return drop(src, tx_head, &src->stats->drop_bad, why);
+		return drop(src, &src->stats->drop_bad, why);
 
-	again = r && r->active && r->epoch == src->vq->epoch &&
-		r->last_avail == src->vq->last_avail && r->head == tx_head;
+	/* The walk reached the chain's end: its buffer id is known. */
+	again = r && r->active && r->epoch == src->vq->epoch && r->place == vq_base(src->vq) &&
+		r->id == txc->id;
 	if (again) {
 		/* Its first segments went out: the rest must come from the same
 		 * frame, or it is not delivered further. */
 		if (r->frame_len != total || memcmp(r->head_bytes, g->plan.hdr, g->plan.head_len)) {
 			r->active = false;
-			return drop(src, tx_head, &src->stats->drop_bad,
+			return drop(src, &src->stats->drop_bad,
 				    "GSO frame changed while its segments were delivered");
 		}
 		pr.next = r->next;
@@ -301,12 +304,11 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 			r->active = false;
 		st = RX_TOO_BIG;
 		if (gso_receiver_takes(&g->plan, dst->features)) {
-			st = deliver_whole(g, src, dst, rx_avail, w, total, &err);
+			st = deliver_whole(g, src, dst, w, total, &err);
 			*frame_len = total;
 		}
 		switch (st) {
 		case RX_OK:
-			fwd_tx_consume(src->vq, tx_head);
 			return PKT_SENT;
 		case RX_WAIT:
 			return PKT_WAIT;
@@ -339,21 +341,19 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	{
 		uint32_t first = pr.next;
 
-		st = deliver_segments(g, src, dst, rx_avail, w, udp_hdr, &pr, &err);
+		st = deliver_segments(g, src, dst, w, udp_hdr, &pr, &err);
 		*frame_len = (uint32_t)MIN(pr.bytes, UINT32_MAX);
 		/* Without a place to note how far it got, a frame goes all at
 		 * once or waits. */
 		if (!r && pr.next < g->plan.segments)
 			pr.chains = 0;
 		if (pr.chains) {
-			/* What fits goes out, whatever comes next. */
-			vq_used_commit(w->vq, pr.chains);
-			w->vq->last_avail = (uint16_t)(w->vq->last_avail + pr.chains);
+			/* What fit went out (committed as it did), whatever comes next. */
 			count_delivered(src, dst, pr.next - first, pr.bytes);
 			src->stats->tx_gso_segments += pr.next - first;
 			/* A ring that is full now has room once its client takes what
 			 * came: that is waiting, not too big. */
-			if (st == RX_TOO_BIG && w->chains == w->vq->num)
+			if (st == RX_TOO_BIG && vq_all_taken(w->vq))
 				st = RX_WAIT;
 		}
 	}
@@ -362,7 +362,6 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 			r->active = false;
 		src->stats->tx_gso++;
 		src->stats->tx_gso_segmented++;
-		fwd_tx_consume(src->vq, tx_head);
 		return PKT_SENT;
 	}
 	switch (st) {
@@ -371,7 +370,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		if (pr.chains) {
 			/* The receiver took some: the rest when it has room. */
 			*r = (struct gso_resume){ .active = true, .epoch = src->vq->epoch,
-						  .last_avail = src->vq->last_avail, .head = tx_head,
+						  .place = vq_base(src->vq), .id = txc->id,
 						  .frame_len = total, .next = pr.next,
 						  .data_pos = pr.data_pos, .frag6_id = g->plan.frag6_id };
 			memcpy(r->head_bytes, g->plan.hdr, g->plan.head_len);
@@ -381,7 +380,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		if (r)
 			r->active = false;
 		dst->stats->rx_drop_too_big++;
-		return drop(src, tx_head, &src->stats->drop_too_big,
+		return drop(src, &src->stats->drop_too_big,
 			    "a GSO frame's segment larger than the receiver's buffers");
 	case RX_FAULT:
 		break;

@@ -26,8 +26,8 @@
 struct gso_resume {
 	bool active;
 	uint32_t epoch;       /* the TX ring's (struct vq) */
-	uint16_t last_avail;  /* the frame's place in it */
-	uint16_t head;
+	uint32_t place;       /* the frame's place in it (vq_base) */
+	uint16_t id;          /* and its buffer */
 	uint32_t frame_len;
 	uint32_t next;        /* the next segment */
 	uint32_t data_pos;    /* data bytes delivered */
@@ -37,9 +37,12 @@ struct gso_resume {
 };
 
 /* The frame whose header in was read from txc (the sender's chain, at its
- * first frame byte). frame_len gets the bytes copied into the receiver. */
+ * first frame byte). frame_len gets the bytes copied into the receiver.
+ * Segments delivered before the frame has to wait are committed in the
+ * receiver's ring; everything else is left to the caller, as
+ * forward.h's pkt_result says. */
 enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const struct vnet_hdr *in,
-			    uint16_t tx_head, uint16_t rx_avail, struct vq_chain *txc,
-			    struct rx_writer *w, uint32_t *frame_len, struct fwd_fault *fault);
+			    struct vq_chain *txc, struct rx_writer *w, uint32_t *frame_len,
+			    struct fwd_fault *fault);
 
 #endif

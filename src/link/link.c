@@ -102,18 +102,16 @@ static void sync_tap(struct link *l, struct port *tp)
 
 /* A frontend that lost track (a restarted DPDK virtio-user sends base 0
  * whatever its ring holds) would otherwise look like one that jumps its
- * avail index: resume where the used ring says the device stopped, as
- * other vhost-user devices do. QEMU restores base = used->idx itself. */
+ * avail index: the ring resumes where its used ring says the device
+ * stopped (vq_resync). QEMU restores base = used->idx itself. */
 static void resync_used_index(struct port *p, unsigned idx, struct vq *vq)
 {
-	uint16_t used = LOAD_ONCE(vq->used->idx);
+	uint16_t from, to;
 
-	if (used == vq->used_idx)
-		return;
-	log_limited(p->ratelimit, LOG_LVL_WARN,
-		    "%s: ring %u starts at %u but its used index is %u: resuming there", p->name, idx,
-		    vq->used_idx, used);
-	vq->used_idx = vq->last_avail = vq->avail_seen = used;
+	if (vq_resync(vq, &from, &to))
+		log_limited(p->ratelimit, LOG_LVL_WARN,
+			    "%s: ring %u starts at %u but its used index is %u: resuming there",
+			    p->name, idx, from, to);
 }
 
 /* Rings that just started get their notification wishes written. */
@@ -179,7 +177,7 @@ static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
 		uint64_t before = tp->stats.tx_packets;
 		struct fwd_fault fault;
 		enum fwd_status st;
-		uint16_t seen, count;
+		bool grew;
 
 		if (!fwd_budget_left(&budget)) {
 			res->more = true;
@@ -187,7 +185,7 @@ static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
 		}
 		st = tap_receive_packets(&tp->tap, &s, &d, &budget, &fault);
 		res->moved += (unsigned)(tp->stats.tx_packets - before);
-		vq_used_publish(rx);
+		vq_publish(rx);
 
 		switch (st) {
 		case FWD_FAULT:
@@ -206,9 +204,8 @@ static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
 			port_tap_watch_input(tp, false);
 			if (pass != PASS_SLEEP || port_ring_polled(client, VNET_RX_QUEUE))
 				return;
-			seen = rx->avail_seen;
 			vq_kicks_enable(rx);
-			if (vq_avail_refresh(rx, &count) != VQ_OK || rx->avail_seen == seen)
+			if (vq_avail_grew(rx, &grew) != VQ_OK || !grew)
 				return;
 			continue;
 		}
@@ -242,11 +239,12 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 		tap_end_init(&d, dst);
 
 	if (pass == PASS_DRAIN)
-		vq_avail_freeze(tx);
+		vq_freeze(tx);
 	for (;;) {
-		uint16_t before = tx->last_avail, count, seen;
+		uint32_t before = tx->committed;
 		struct fwd_fault fault;
 		enum fwd_status st;
+		bool more;
 
 		/* Every way round this loop spends from one budget: a client
 		 * that adds buffers just in time cannot keep it going. A drain
@@ -265,10 +263,10 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 			st = rx ? forward_packets(&s, &d, &budget, &fault)
 				: drop_packets(&s, &budget, &fault);
 		src->tx_frame_hint = s.frame_hint;
-		res->moved += (uint16_t)(tx->last_avail - before);
-		vq_used_publish(tx);
+		res->moved += tx->committed - before;
+		vq_publish(tx);
 		if (rx)
-			vq_used_publish(rx);
+			vq_publish(rx);
 
 		switch (st) {
 		case FWD_FAULT:
@@ -292,15 +290,14 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 			if (tx_polled)
 				return;
 			vq_kicks_enable(tx);
-			if (vq_avail_refresh(tx, &count) != VQ_OK || count == 0)
+			if (vq_avail(tx, &more) != VQ_OK || !more)
 				return;
 			continue;
 		case FWD_BLOCKED:
 			if (rx_polled)
 				return;
-			seen = rx->avail_seen;
 			vq_kicks_enable(rx);
-			if (vq_avail_refresh(rx, &count) != VQ_OK || rx->avail_seen == seen)
+			if (vq_avail_grew(rx, &more) != VQ_OK || !more)
 				return;
 			continue;
 		}
@@ -315,7 +312,17 @@ static void emit_interrupts(struct link *l)
 		for (unsigned i = 0; i < VU_RINGS; i++) {
 			struct vq *vq = port_vq(port, i);
 
-			if (vq && vq_needs_signal(vq)) {
+			enum vq_error e;
+			bool signal;
+
+			if (!vq)
+				continue;
+			e = vq_needs_signal(vq, &signal);
+			if (e) {
+				vu_dev_fail(&port->dev, "%s on ring %u", vq_error_str(e), i);
+				continue;
+			}
+			if (signal) {
 				vu_dev_call(&port->dev, i);
 				port->stats.interrupts++;
 			}

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Writing frames into a receiver's RX chains (internal to src/link): one
- * frame, or several (the segments of one GSO frame), taken all or nothing.
- * Chains are claimed in avail order; used elements are written as frames
- * end, and nothing counts until rx_commit(): a frame that turns out too big,
- * or a receiver short of buffers, leaves the ring as it was.
+ * frame, or several (the segments of one GSO frame). Chains are taken from
+ * the ring (virtio/virtqueue.h) tentatively and given back used as frames
+ * end; nothing counts until the writer's caller commits the ring: a frame
+ * that turns out too big, or a receiver short of buffers, leaves the ring
+ * as it was.
  */
 #ifndef VNP_RX_WRITER_H
 #define VNP_RX_WRITER_H
@@ -21,11 +22,9 @@ struct rx_writer {
 	struct vq *vq;
 	struct vq_chain chain;
 	bool merge;            /* MRG_RXBUF: a frame may take several chains */
-	uint16_t avail;        /* RX chains known to be available */
 	uint16_t chains;       /* chains taken, the current one included */
 	uint16_t first;        /* the current frame's first chain */
 	uint32_t walked;       /* descriptors of the frames before the current one */
-	uint16_t head;         /* the current chain */
 	uint32_t chain_bytes;  /* written into the current chain */
 	uint8_t *ptr;
 	uint32_t room;
@@ -48,27 +47,23 @@ static inline void patch16_write(const struct patch16 *p, uint16_t v)
 	*p->ptr[1] = b[1];
 }
 
-/* Take chain number w->chains for a new frame. */
+/* Take the receiver's next chain, for a new frame or for more of one. */
 static inline enum rx_step rx_take_chain(struct rx_writer *w, bool new_frame, enum vq_error *err)
 {
-	if (w->chains == w->avail) {
-		*err = vq_avail_refresh(w->vq, &w->avail);
-		if (*err)
-			return RX_FAULT;
-		/* With every buffer of the ring taken, waiting cannot help. */
-		if (w->chains == w->avail)
-			return w->chains == w->vq->num ? RX_TOO_BIG : RX_WAIT;
-	}
-	*err = vq_avail_head(w->vq, w->chains, &w->head);
-	if (*err)
-		return RX_FAULT;
-	/* A frame's chains share one bound on descriptors; a new frame has its own. */
+	bool got;
+
 	if (new_frame) {
 		w->walked += w->chain.descs;
-		vq_chain_begin(w->vq, &w->chain, w->head, true);
+		*err = vq_take(w->vq, &w->chain, true, &got);
 	} else {
-		vq_chain_continue(&w->chain, w->head);
+		/* A frame's chains share one bound on descriptors. */
+		*err = vq_take_more(w->vq, &w->chain, &got);
 	}
+	if (*err)
+		return RX_FAULT;
+	/* With every buffer of the ring taken, waiting cannot help. */
+	if (!got)
+		return vq_all_taken(w->vq) ? RX_TOO_BIG : RX_WAIT;
 	w->chains++;
 	w->chain_bytes = 0;
 	w->room = 0;
@@ -77,16 +72,23 @@ static inline enum rx_step rx_take_chain(struct rx_writer *w, bool new_frame, en
 
 /* Start with the first frame in the receiver's next chain. */
 static inline enum rx_step rx_start(struct rx_writer *w, struct vq *vq, bool merge,
-				    uint16_t avail, enum vq_error *err)
+				    enum vq_error *err)
 {
 	w->vq = vq;
 	w->merge = merge;
-	w->avail = avail;
 	w->chains = 0;
 	w->first = 0;
 	w->walked = 0;
 	w->chain.descs = 0;
+	vq_take_begin(vq);
 	return rx_take_chain(w, true, err);
+}
+
+/* The current chain is done with, chain_bytes written into it. */
+static inline enum rx_step rx_chain_used(struct rx_writer *w, enum vq_error *err)
+{
+	*err = vq_used(w->vq, &w->chain, w->chain_bytes);
+	return *err ? RX_FAULT : RX_OK;
 }
 
 /* Make w->room > 0, moving to the receiver's next chain when merging. */
@@ -102,9 +104,10 @@ static inline enum rx_step rx_next_piece(struct rx_writer *w, enum vq_error *err
 			return RX_OK;
 		if (!w->merge)
 			return RX_TOO_BIG;
-		/* This chain is full: record it and take the next one. */
-		vq_used_put(w->vq, (uint16_t)(w->chains - 1), w->head, w->chain_bytes);
-		st = rx_take_chain(w, false, err);
+		/* This chain is full: give it back and take the next one. */
+		st = rx_chain_used(w, err);
+		if (st == RX_OK)
+			st = rx_take_chain(w, false, err);
 		if (st != RX_OK)
 			return st;
 	}
@@ -139,12 +142,12 @@ static inline enum rx_step rx_write(struct rx_writer *w, const uint8_t *src, uns
 	return RX_OK;
 }
 
-/* The current frame is whole: its last chain's used element is written.
- * Returns the chains it took (its num_buffers). */
-static inline uint16_t rx_end_frame(struct rx_writer *w)
+/* The current frame is whole: its last chain goes back used. *chains gets
+ * the chains it took (its num_buffers). */
+static inline enum rx_step rx_end_frame(struct rx_writer *w, uint16_t *chains, enum vq_error *err)
 {
-	vq_used_put(w->vq, (uint16_t)(w->chains - 1), w->head, w->chain_bytes);
-	return (uint16_t)(w->chains - w->first);
+	*chains = (uint16_t)(w->chains - w->first);
+	return rx_chain_used(w, err);
 }
 
 /* The next frame of the same walk starts in the next chain. */
@@ -158,13 +161,6 @@ static inline enum rx_step rx_next_frame(struct rx_writer *w, enum vq_error *err
 static inline uint32_t rx_descs(const struct rx_writer *w)
 {
 	return w->walked + w->chain.descs;
-}
-
-/* Every frame written counts now. */
-static inline void rx_commit(struct rx_writer *w)
-{
-	vq_used_commit(w->vq, w->chains);
-	w->vq->last_avail = (uint16_t)(w->vq->last_avail + w->chains);
 }
 
 #endif

@@ -16,9 +16,11 @@
 
 struct tap_buffers {
 	struct iovec iov[TAP_IOV_MAX];
-	/* RX: the chains gathered for one frame and the bytes gathered in each. */
-	uint16_t head[TAP_IOV_MAX];
+	/* RX: the chains gathered for one frame, the bytes gathered in each,
+	 * and the ring as it was after each was taken. */
+	struct vq_done done[TAP_IOV_MAX];
 	uint32_t cap[TAP_IOV_MAX];
+	struct vq_mark after[TAP_IOV_MAX];
 	/* RX: where each header byte goes in the client's buffers. */
 	uint8_t *hdr_at[VNET_HDR_MAX];
 	/* The header as the kernel sees it, in our memory in both directions. */
@@ -66,8 +68,7 @@ static void count_write_error(int e, struct fwd_end *src, struct fwd_end *tap_en
 }
 
 static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-				 uint16_t head, struct vq_chain *walk, uint32_t *bytes,
-				 struct fwd_fault *fault);
+			      struct vq_chain *c, uint32_t *bytes, enum vq_error *err);
 
 /*
  * A GSO frame for the kernel, gathered in b->iov[1..*cnt) (or whole in the
@@ -134,40 +135,53 @@ static const char *gso_for_kernel(struct tap_buffers *b, int *cnt, bool linear,
 	return NULL;
 }
 
-/* One packet, its walk charged to the budget whatever became of it. */
+/* One packet, its walk charged to the budget whatever became of it; its
+ * chain given back unless it is at fault. */
 static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-				uint16_t head, struct fwd_budget *budget, struct fwd_fault *fault)
+			     struct fwd_budget *budget, struct fwd_fault *fault)
 {
+	struct vq *tx = src->vq;
 	struct vq_chain c;
 	uint32_t bytes = 0;
+	enum vq_error err;
 	enum tap_pkt r;
+	bool got;
 
-	c.descs = 0;
-	r = send_walk(t, src, tap_end, head, &c, &bytes, fault);
-	fwd_budget_spend(budget, c.descs, bytes);
-	return r;
+	vq_take_begin(tx);
+	err = vq_take(tx, &c, false, &got);
+	if (!err && !got)
+		return TAP_IDLE;
+	if (!err) {
+		r = send_walk(t, src, tap_end, &c, &bytes, &err);
+		if (r == TAP_DONE)
+			err = fwd_tx_give_back(tx, &c);
+		fwd_budget_spend(budget, c.descs, bytes);
+	}
+	if (err) {
+		vq_take_begin(tx);
+		fault->guilty = 0;
+		fault->error = err;
+		return TAP_FAULT;
+	}
+	return TAP_DONE;
 }
 
+/* The walk of one packet; TAP_DONE whether delivered or dropped. */
 static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-				 uint16_t head, struct vq_chain *walk, uint32_t *bytes,
-				 struct fwd_fault *fault)
+			      struct vq_chain *c, uint32_t *bytes, enum vq_error *err)
 {
 	struct tap_buffers *b = t->buf;
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	uint8_t wire[VNET_HDR_MAX];
 	struct vnet_hdr in, out = { 0 };
-	struct vq_chain *c = walk;
-	enum vq_error err;
 	uint32_t frame_len = 0;
 	int cnt = 1;
 	bool linear = false;
 	ssize_t n;
 
-	vq_chain_begin(src->vq, c, head, false);
-	if (!fwd_read_header(c, wire, src_hdr_len, &err)) {
-		if (err)
-			goto fault;
-		fwd_tx_consume(src->vq, head);
+	if (!fwd_read_header(c, wire, src_hdr_len, err)) {
+		if (*err)
+			return TAP_FAULT;
 		fwd_count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
 		return TAP_DONE;
 	}
@@ -176,13 +190,12 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 		uint8_t *p;
 		uint32_t len;
 
-		err = vq_chain_next(c, UINT32_MAX, &p, &len);
-		if (err)
-			goto fault;
+		*err = vq_chain_next(c, UINT32_MAX, &p, &len);
+		if (*err)
+			return TAP_FAULT;
 		if (!len)
 			break;
 		if (len > VNET_FRAME_MAX - frame_len) {
-			fwd_tx_consume(src->vq, head);
 			fwd_count_drop(src, &src->stats->drop_too_big, "larger than the largest frame");
 			return TAP_DONE;
 		}
@@ -208,7 +221,6 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 	}
 	*bytes = frame_len;
 	if (frame_len < ETH_HEADER_LEN) {
-		fwd_tx_consume(src->vq, head);
 		fwd_count_drop(src, &src->stats->drop_bad, "shorter than an Ethernet header");
 		return TAP_DONE;
 	}
@@ -216,14 +228,12 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 		const char *why = gso_for_kernel(b, &cnt, linear, frame_len, &in, src->features, &out);
 
 		if (why) {
-			fwd_tx_consume(src->vq, head);
 			fwd_count_drop(src, &src->stats->drop_bad, why);
 			return TAP_DONE;
 		}
 	} else if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		/* Only what we offered travels: a checksum request inside the frame. */
 		if ((uint32_t)in.csum_start + in.csum_offset + 2 > frame_len) {
-			fwd_tx_consume(src->vq, head);
 			fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 			return TAP_DONE;
 		}
@@ -238,10 +248,9 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 	if (n < 0 && errno == EFAULT) {
 		log_warn("%s: the kernel could not read its TX buffers (shared memory truncated?)",
 			 src->name);
-		err = VQ_ERR_ADDR;
-		goto fault;
+		*err = VQ_ERR_ADDR;
+		return TAP_FAULT;
 	}
-	fwd_tx_consume(src->vq, head);
 	if (n < 0) {
 		count_write_error(errno, src, tap_end);
 		return TAP_DONE;
@@ -257,32 +266,20 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 	if (src->capture)
 		capture_packetv(src->capture, src->port, b->iov + 1, cnt - 1);
 	return TAP_DONE;
-
-fault:
-	fault->guilty = 0;
-	fault->error = err;
-	return TAP_FAULT;
 }
 
 enum fwd_status tap_send_packets(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
 				 struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	while (fwd_budget_left(budget)) {
-		uint16_t avail, head;
-		enum vq_error err;
-
-		err = vq_avail_count(src->vq, &avail);
-		if (!err && avail)
-			err = vq_avail_head(src->vq, 0, &head);
-		if (err) {
-			fault->guilty = 0;
-			fault->error = err;
-			return FWD_FAULT;
-		}
-		if (!avail)
+		switch (send_one(t, src, tap_end, budget, fault)) {
+		case TAP_IDLE:
 			return FWD_IDLE;
-		if (send_one(t, src, tap_end, head, budget, fault) == TAP_FAULT)
+		case TAP_FAULT:
 			return FWD_FAULT;
+		default:
+			break;
+		}
 		COMPILER_BARRIER();
 	}
 	return FWD_MORE;
@@ -300,43 +297,38 @@ struct rx_gather {
 /*
  * Take the client's RX chains in order until need bytes are gathered (one
  * chain without MRG_RXBUF). Only what the frame may need is walked; every
- * descriptor is read once, by the chain walker, and checked there.
+ * descriptor is read once, by the chain walker, and checked there. The
+ * chains stay taken tentatively: receive_one() keeps those the frame
+ * filled.
  */
 static enum tap_pkt gather_rx(struct tap *t, struct vq *vq, bool merge, uint64_t need,
-				 uint16_t avail, struct rx_gather *g, enum vq_error *err)
+			      struct rx_gather *g, enum vq_error *err)
 {
 	struct tap_buffers *b = t->buf;
 	unsigned hdr_len = t->hdr_len;
-
 	struct vq_chain *c = &g->chain;
 
 	c->descs = 0;
 	g->chains = 0;
 	g->cap = 0;
 	g->iovcnt = 1;
+	vq_take_begin(vq);
 	for (;;) {
-		uint16_t head;
+		bool got;
 
-		if (g->chains == avail) {
-			*err = vq_avail_refresh(vq, &avail);
-			if (*err)
-				return TAP_FAULT;
-			/* With every buffer of the ring posted, waiting would not help. */
-			if (g->chains == avail)
-				return g->chains == vq->num ? TAP_DONE : TAP_WAIT;
-		}
 		if (g->chains == TAP_IOV_MAX)
 			return TAP_DONE;
-		*err = vq_avail_head(vq, g->chains, &head);
-		if (*err)
-			return TAP_FAULT;
-		b->head[g->chains] = head;
-		b->cap[g->chains] = 0;
 		/* One packet's chains share one bound on descriptors walked. */
 		if (g->chains == 0)
-			vq_chain_begin(vq, c, head, true);
+			*err = vq_take(vq, c, true, &got);
 		else
-			vq_chain_continue(c, head);
+			*err = vq_take_more(vq, c, &got);
+		if (*err)
+			return TAP_FAULT;
+		if (!got)
+			/* With every buffer of the ring taken, waiting would not help. */
+			return g->chains && vq_all_taken(vq) ? TAP_DONE : TAP_WAIT;
+		b->cap[g->chains] = 0;
 		g->chains++;
 		while (g->cap < need && g->iovcnt < TAP_IOV_MAX) {
 			uint8_t *p;
@@ -355,6 +347,10 @@ static enum tap_pkt gather_rx(struct tap *t, struct vq *vq, bool merge, uint64_t
 				g->cap += n;
 			}
 		}
+		*err = vq_chain_end(c, &b->done[g->chains - 1]);
+		if (*err)
+			return TAP_FAULT;
+		vq_mark(vq, &b->after[g->chains - 1]);
 		if (!merge || g->cap >= need || g->iovcnt == TAP_IOV_MAX)
 			return TAP_DONE;
 	}
@@ -441,8 +437,53 @@ static void capture_frame(struct fwd_end *tap_end, struct iovec *iov, uint32_t l
 	capture_packetv(tap_end->capture, tap_end->port, iov, n);
 }
 
+/* The frame in the client's chains; what it took counts from here. */
+static enum tap_pkt deliver_frame(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
+				  uint32_t frame_len, const struct vnet_hdr *out_in, enum vq_error *err)
+{
+	struct tap_buffers *b = t->buf;
+	struct vq *vq = dst->vq;
+	bool merge = dst->features & BIT64(VIRTIO_NET_F_MRG_RXBUF);
+	unsigned hdr_len = t->hdr_len;
+	uint32_t left = hdr_len + frame_len;
+	struct vnet_hdr out = *out_in;
+	uint8_t wire[VNET_HDR_MAX];
+	uint16_t used = 0;
+
+	/* Which chains the frame filled: those after them were not needed. */
+	for (uint32_t n = 0; n < left; used++)
+		n += b->cap[used];
+	vq_rewind(vq, &b->after[used - 1]);
+	for (uint16_t i = 0; i < used; i++) {
+		uint32_t len = MIN(left, b->cap[i]);
+
+		*err = vq_used_done(vq, &b->done[i], len);
+		if (*err)
+			return TAP_FAULT;
+		left -= len;
+	}
+	out.num_buffers = merge ? used : 1;
+	vnet_hdr_encode(&out, hdr_len, wire);
+	for (unsigned i = 0; i < hdr_len; i++)
+		*b->hdr_at[i] = wire[i];
+	vq_commit(vq);
+	tap_end->stats->tx_packets++;
+	tap_end->stats->tx_bytes += frame_len;
+	dst->stats->rx_packets++;
+	dst->stats->rx_bytes += frame_len;
+	if (out.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		tap_end->stats->tx_gso++;
+		dst->stats->rx_gso++;
+	}
+	if (tap_end->capture)
+		capture_frame(tap_end, b->iov + 1, frame_len);
+	return TAP_DONE;
+}
+
+/* One frame from the kernel; the client's chains it did not fill are
+ * left in its ring. */
 static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
-				   uint16_t avail, struct fwd_budget *budget, struct fwd_fault *fault)
+				struct fwd_budget *budget, enum vq_error *err)
 {
 	struct tap_buffers *b = t->buf;
 	struct vq *vq = dst->vq;
@@ -452,9 +493,7 @@ static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct f
 	struct vnet_hdr in, out;
 	struct rx_gather g;
 	enum tap_pkt r;
-	enum vq_error err = VQ_OK;
-	uint32_t frame_len, left;
-	uint16_t used = 0;
+	uint32_t frame_len;
 	const char *why;
 	ssize_t n;
 
@@ -467,11 +506,9 @@ static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct f
 		 * frames get. */
 		uint32_t want = merge && !t->gso_frames ? t->frame_max : VNET_FRAME_MAX;
 
-		r = gather_rx(t, vq, merge, hdr_len + want, avail, &g, &err);
+		r = gather_rx(t, vq, merge, hdr_len + want, &g, err);
 		fwd_budget_spend(budget, g.chain.descs, 0);
-		if (r == TAP_FAULT)
-			goto fault;
-		if (r == TAP_DONE)
+		if (r != TAP_WAIT)
 			break;
 		/* Short of room: once per wait, see whether the MTU shrank. */
 		if (t->mtu_rechecked)
@@ -480,6 +517,8 @@ static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct f
 		if (!tap_refresh_mtu(t) || t->frame_max >= before)
 			return TAP_WAIT;
 	}
+	if (r == TAP_FAULT)
+		return TAP_FAULT;
 	if (g.cap < hdr_len) {
 		r = discard_one(t, tap_end, &tap_end->stats->drop_too_big,
 				"the client's receive buffer cannot hold a header");
@@ -494,8 +533,8 @@ static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct f
 		if (errno == EFAULT) {
 			log_warn("%s: the kernel could not write its RX buffers (shared memory truncated?)",
 				 dst->name);
-			err = VQ_ERR_ADDR;
-			goto fault;
+			*err = VQ_ERR_ADDR;
+			return TAP_FAULT;
 		}
 		return read_error(t, tap_end, errno);
 	}
@@ -512,7 +551,7 @@ static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct f
 			t->frame_max = MIN(frame_len, VNET_FRAME_MAX);
 		dst->stats->rx_drop_too_big++;
 		fwd_count_drop(tap_end, &tap_end->stats->drop_too_big,
-			   "larger than the client's receive buffers");
+			       "larger than the client's receive buffers");
 		return TAP_DONE;
 	}
 	memcpy(wire, b->hdr, hdr_len);
@@ -522,59 +561,32 @@ static enum tap_pkt receive_one(struct tap *t, struct fwd_end *tap_end, struct f
 		fwd_count_drop(tap_end, &tap_end->stats->drop_bad, why);
 		return TAP_DONE;
 	}
-
-	/* Which chains the frame filled, and how much of each. */
-	left = hdr_len + frame_len;
-	while (left) {
-		uint32_t len = MIN(left, b->cap[used]);
-
-		vq_used_put(vq, used, b->head[used], len);
-		left -= len;
-		used++;
-	}
-	out.num_buffers = merge ? used : 1;
-	vnet_hdr_encode(&out, hdr_len, wire);
-	for (unsigned i = 0; i < hdr_len; i++)
-		*b->hdr_at[i] = wire[i];
-
-	vq_used_commit(vq, used);
-	vq->last_avail = (uint16_t)(vq->last_avail + used);
-	tap_end->stats->tx_packets++;
-	tap_end->stats->tx_bytes += frame_len;
-	dst->stats->rx_packets++;
-	dst->stats->rx_bytes += frame_len;
-	if (out.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		tap_end->stats->tx_gso++;
-		dst->stats->rx_gso++;
-	}
-	if (tap_end->capture)
-		capture_frame(tap_end, b->iov + 1, frame_len);
-	return TAP_DONE;
-
-fault:
-	fault->guilty = 1;
-	fault->error = err;
-	return TAP_FAULT;
+	return deliver_frame(t, tap_end, dst, frame_len, &out, err);
 }
 
 enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, struct fwd_end *dst,
 				    struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	while (fwd_budget_left(budget)) {
-		uint16_t avail;
-		enum vq_error err;
+		enum vq_error err = VQ_OK;
+		enum tap_pkt r;
+		bool any;
 
 		if (!t->readable)
 			return FWD_IDLE;
-		err = vq_avail_count(dst->vq, &avail);
+		err = vq_avail(dst->vq, &any);
 		if (err) {
 			fault->guilty = 1;
 			fault->error = err;
 			return FWD_FAULT;
 		}
-		if (!avail)
+		if (!any)
 			return FWD_BLOCKED;
-		switch (receive_one(t, tap_end, dst, avail, budget, fault)) {
+		r = receive_one(t, tap_end, dst, budget, &err);
+		/* Chains the frame did not take, or a frame not delivered, leave
+		 * the ring as it was. */
+		vq_take_begin(dst->vq);
+		switch (r) {
 		case TAP_DONE:
 			break;
 		case TAP_WAIT:
@@ -582,6 +594,8 @@ enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, stru
 		case TAP_IDLE:
 			return FWD_IDLE;
 		case TAP_FAULT:
+			fault->guilty = 1;
+			fault->error = err;
 			return FWD_FAULT;
 		}
 		COMPILER_BARRIER();

@@ -2,6 +2,7 @@
 #include "vhost/vu_dev.h"
 
 #include <errno.h>
+#include <linux/virtio_config.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,38 +109,78 @@ static uint64_t offered_features(struct vu_dev *dev)
 
 /* ---- rings: translation, start, stop ------------------------------------- */
 
-static bool ring_translate(struct vu_dev *dev, unsigned idx)
+static bool ring_packed(const struct vu_dev *dev)
+{
+	return dev->features & (1ull << VIRTIO_F_RING_PACKED);
+}
+
+/* The ring's three areas in our mapping of the client's memory, for a
+ * ring that starts (fresh) or one that runs on over a changed memory
+ * table or changed features. */
+static bool ring_translate(struct vu_dev *dev, unsigned idx, bool fresh)
 {
 	struct vu_ring *r = &dev->ring[idx];
+	bool packed = ring_packed(dev);
 	bool event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-	uint8_t *desc, *avail, *used;
+	unsigned driver_align = vq_driver_area_align(packed);
+	unsigned device_align = vq_device_area_align(packed);
+	struct vq_params p = {
+		.mem = &dev->mem,
+		.num = r->num,
+		.packed = packed,
+		.event_idx = event_idx,
+		.indirect = dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC),
+		.base = r->base,
+	};
 
-	if (r->addr.desc_user_addr % 16 || r->addr.avail_user_addr % 2 ||
-	    r->addr.used_user_addr % 4) {
+	if (!fresh && packed != r->vq.packed) {
+		vu_dev_fail(dev, "ring %u changed its format while running", idx);
+		return false;
+	}
+	if (r->addr.desc_user_addr % 16 || r->addr.avail_user_addr % driver_align ||
+	    r->addr.used_user_addr % device_align) {
 		vu_dev_fail(dev, "ring %u addresses are misaligned", idx);
 		return false;
 	}
-	desc = gm_uva_range(&dev->mem, r->addr.desc_user_addr, vq_desc_bytes(r->num));
-	avail = gm_uva_range(&dev->mem, r->addr.avail_user_addr, vq_avail_bytes(r->num, event_idx));
-	used = gm_uva_range(&dev->mem, r->addr.used_user_addr, vq_used_bytes(r->num, event_idx));
-	if (!desc || !avail || !used) {
-		vu_dev_fail(dev, "ring %u lies outside the client's memory (desc 0x%llx avail 0x%llx used 0x%llx)",
+	p.desc = gm_uva_range(&dev->mem, r->addr.desc_user_addr, vq_desc_area_bytes(packed, r->num));
+	p.driver_area = gm_uva_range(&dev->mem, r->addr.avail_user_addr,
+				     vq_driver_area_bytes(packed, r->num, event_idx));
+	p.device_area = gm_uva_range(&dev->mem, r->addr.used_user_addr,
+				     vq_device_area_bytes(packed, r->num, event_idx));
+	if (!p.desc || !p.driver_area || !p.device_area) {
+		vu_dev_fail(dev, "ring %u lies outside the client's memory (desc 0x%llx %s 0x%llx %s 0x%llx)",
 			    idx, (unsigned long long)r->addr.desc_user_addr,
+			    packed ? "driver area" : "avail",
 			    (unsigned long long)r->addr.avail_user_addr,
+			    packed ? "device area" : "used",
 			    (unsigned long long)r->addr.used_user_addr);
 		return false;
 	}
 	/* The client's addresses were aligned; where its region lands in our
 	 * mapping must keep them so (an odd userspace_addr would not). */
-	if ((uintptr_t)desc % 16 || (uintptr_t)avail % 2 || (uintptr_t)used % 4) {
+	if ((uintptr_t)p.desc % 16 || (uintptr_t)p.driver_area % driver_align ||
+	    (uintptr_t)p.device_area % device_align) {
 		vu_dev_fail(dev, "ring %u is misaligned in the mapping of its region", idx);
 		return false;
 	}
-	r->vq.desc = (struct vring_desc *)(void *)desc;
-	r->vq.avail = (struct vring_avail *)(void *)avail;
-	r->vq.used = (struct vring_used *)(void *)used;
-	r->vq.event_idx = event_idx;
-	r->vq.indirect = dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+	if (!fresh) {
+		vq_move(&r->vq, &p);
+		return true;
+	}
+	if (!vq_num_valid(packed, r->num)) {
+		vu_dev_fail(dev, "ring %u size %u refused: a split ring's size is a power of 2 (the "
+			    "features changed after its size was set)", idx, r->num);
+		return false;
+	}
+	if (!vq_base_valid(packed, r->num, r->base)) {
+		vu_dev_fail(dev, "ring %u base 0x%x does not fit a %s ring of %u", idx, r->base,
+			    packed ? "packed" : "split", r->num);
+		return false;
+	}
+	if (vq_init(&r->vq, &p) < 0) {
+		vu_dev_fail(dev, "ring %u: out of memory for its bookkeeping", idx);
+		return false;
+	}
 	return true;
 }
 
@@ -154,13 +195,22 @@ static void ring_try_start(struct vu_dev *dev, unsigned idx)
 	 * a ring outside it is an error. */
 	if (dev->mem.count == 0)
 		return;
-	vq_init(&r->vq, &dev->mem, NULL, NULL, NULL, r->num, r->base, false, false);
-	if (!ring_translate(dev, idx))
+	if (!ring_translate(dev, idx, true))
 		return;
 	r->started = true;
-	log_debug("%s: ring %u started (size %u, base %u%s)", dev->name, idx, r->num, r->base,
+	log_debug("%s: ring %u started (%s, size %u, base 0x%x%s)", dev->name, idx,
+		  r->vq.packed ? "packed" : "split", r->num, r->base,
 		  r->kick_fd < 0 ? ", polled" : "");
 	dev->ops->rings_changed(dev->ctx);
+}
+
+/* A ring the datapath no longer uses: a restart without SET_VRING_BASE
+ * resumes where it stopped. */
+static void ring_halt(struct vu_ring *r)
+{
+	r->started = false;
+	r->base = vq_base(&r->vq);
+	vq_fini(&r->vq);
 }
 
 static void ring_stop(struct vu_dev *dev, unsigned idx)
@@ -170,10 +220,8 @@ static void ring_stop(struct vu_dev *dev, unsigned idx)
 	if (!r->started)
 		return;
 	dev->ops->ring_stopping(dev->ctx, idx);
-	r->started = false;
-	/* A restart without SET_VRING_BASE resumes where we stopped. */
-	r->base = r->vq.last_avail;
-	log_debug("%s: ring %u stopped at %u", dev->name, idx, r->base);
+	ring_halt(r);
+	log_debug("%s: ring %u stopped at 0x%x", dev->name, idx, r->base);
 	dev->ops->rings_changed(dev->ctx);
 }
 
@@ -188,7 +236,7 @@ static void rings_retranslate(struct vu_dev *dev)
 {
 	for (unsigned i = 0; i < VU_RINGS && !dev->failed; i++)
 		if (dev->ring[i].started)
-			ring_translate(dev, i);
+			ring_translate(dev, i, false);
 	rings_try_start(dev);
 }
 
@@ -229,10 +277,8 @@ void vu_dev_fail(struct vu_dev *dev, const char *fmt, ...)
 		struct vu_ring *r = &dev->ring[i];
 
 		/* No draining: the client's rings cannot be trusted any more. */
-		if (r->started) {
-			r->started = false;
-			r->base = r->vq.last_avail;
-		}
+		if (r->started)
+			ring_halt(r);
 		if (!was_failed)
 			signal_eventfd(r->err_fd);
 	}
@@ -472,11 +518,14 @@ static int handle_set_vring_num(struct vu_dev *dev, struct vu_msg *msg, struct r
 	(void)reply;
 	if (r->started)
 		return refuse(dev, EBUSY, "ring %u size changed while running", st.index);
-	if (!is_power_of_2(st.num) || st.num > dev->max_queue_size) {
+	/* Checked for the format negotiated so far, and again when the ring
+	 * starts (features may still change). */
+	if (st.num > dev->max_queue_size || !vq_num_valid(ring_packed(dev), st.num)) {
 		vu_dev_fail(dev,
-			    "ring %u size %u refused: must be a power of 2 of at most %u (server -s %u; "
+			    "ring %u size %u refused: must be at most %u%s (server -s %u; "
 			    "QEMU: rx_queue_size/tx_queue_size)",
-			    st.index, st.num, dev->max_queue_size, dev->max_queue_size);
+			    st.index, st.num, dev->max_queue_size,
+			    ring_packed(dev) ? "" : " and a power of 2", dev->max_queue_size);
 		return -EINVAL;
 	}
 	r->num = (uint16_t)st.num;
@@ -491,11 +540,14 @@ static int handle_set_vring_base(struct vu_dev *dev, struct vu_msg *msg, struct 
 	(void)reply;
 	if (r->started)
 		return refuse(dev, EBUSY, "ring %u base changed while running", st.index);
-	if (st.num > UINT16_MAX) {
-		vu_dev_fail(dev, "ring %u base %u is not a split-ring index", st.index, st.num);
+	/* Checked for what is known so far, and again when the ring starts. */
+	if (!vq_base_valid(ring_packed(dev), r->num ? r->num : 32768, st.num)) {
+		vu_dev_fail(dev, "ring %u base 0x%x does not fit a %s ring%s", st.index, st.num,
+			    ring_packed(dev) ? "packed" : "split",
+			    ring_packed(dev) ? " (index, wrap counter)" : " (a 16-bit index)");
 		return -EINVAL;
 	}
-	r->base = (uint16_t)st.num;
+	r->base = st.num;
 	return 0;
 }
 
@@ -510,7 +562,7 @@ static int handle_set_vring_addr(struct vu_dev *dev, struct vu_msg *msg, struct 
 	r->addr = addr;
 	r->addr_set = true;
 	if (r->started)
-		ring_translate(dev, addr.index);
+		ring_translate(dev, addr.index, false);
 	else
 		ring_try_start(dev, addr.index);
 	return 0;

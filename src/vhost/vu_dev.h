@@ -37,7 +37,7 @@ struct vu_ring {
 	struct vq vq;    /* the datapath's view, valid while started */
 	/* As configured by the client. */
 	uint16_t num;    /* 0 until SET_VRING_NUM */
-	uint16_t base;
+	uint32_t base;   /* as SET_VRING_BASE gave it, checked when the ring starts */
 	bool addr_set;
 	struct vhost_user_vring_addr addr;
 	bool kick_set;   /* SET_VRING_KICK seen; kick_fd -1 then means "poll me" */

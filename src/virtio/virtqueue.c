@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * What both ring formats share: sizes, start and stop, the chain walk's
+ * use of each descriptor, and the choice of format behind every
+ * operation of virtqueue.h.
+ */
 #include "virtio/virtqueue.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "util/checked.h"
+#include "virtio/vq_format.h"
 
 _Static_assert(VQ_PACKET_DESCS_MAX == 1024, "vq_error_str names the bound");
 
@@ -23,97 +30,137 @@ const char *vq_error_str(enum vq_error e)
 	case VQ_ERR_INDIRECT_LEN: return "indirect table of a bad length";
 	case VQ_ERR_INDIRECT_ADDR: return "indirect table outside one memory region";
 	case VQ_ERR_TOO_MANY: return "more than 1024 descriptors for one packet";
+	case VQ_ERR_ID: return "buffer id out of range";
+	case VQ_ERR_ID_BUSY: return "buffer id reused while in use";
+	case VQ_ERR_INDIRECT_FLAGS: return "NEXT or INDIRECT inside a packed indirect table";
+	case VQ_ERR_EVENT: return "event suppression fields out of range";
 	}
 	return "unknown error";
 }
 
-uint64_t vq_desc_bytes(unsigned num) { return 16ull * num; }
+/* ---- shapes ----------------------------------------------------------------- */
 
-uint64_t vq_avail_bytes(unsigned num, bool event_idx)
+uint64_t vq_desc_area_bytes(bool packed, unsigned num)
 {
+	(void)packed; /* 16 bytes a descriptor in both formats */
+	return 16ull * num;
+}
+
+uint64_t vq_driver_area_bytes(bool packed, unsigned num, bool event_idx)
+{
+	if (packed)
+		return sizeof(struct vring_packed_desc_event);
 	return 4ull + 2ull * num + (event_idx ? 2 : 0);
 }
 
-uint64_t vq_used_bytes(unsigned num, bool event_idx)
+uint64_t vq_device_area_bytes(bool packed, unsigned num, bool event_idx)
 {
+	if (packed)
+		return sizeof(struct vring_packed_desc_event);
 	return 4ull + 8ull * num + (event_idx ? 2 : 0);
 }
 
-void vq_init(struct vq *vq, struct guest_mem *mem, struct vring_desc *desc,
-	     struct vring_avail *avail, struct vring_used *used, uint16_t num, uint16_t base,
-	     bool event_idx, bool indirect)
+unsigned vq_driver_area_align(bool packed) { return packed ? 4 : 2; }
+unsigned vq_device_area_align(bool packed)
+{
+	(void)packed; /* the used ring's u32 elements, or the event area */
+	return 4;
+}
+
+bool vq_num_valid(bool packed, unsigned num)
+{
+	/* Packed rings hold up to 2^15 entries, of any number. */
+	if (packed)
+		return num >= 1 && num <= 32768;
+	return is_power_of_2(num) && num <= 32768;
+}
+
+bool vq_base_valid(bool packed, unsigned num, uint32_t base)
+{
+	if (!packed)
+		return base <= UINT16_MAX;
+	/* The used half is 0 (DPDK) or an index like the avail half (QEMU). */
+	return (base & 0x7fff) < num && ((base >> 16) == 0 || ((base >> 16) & 0x7fff) < num);
+}
+
+int vq_init(struct vq *vq, const struct vq_params *p)
 {
 	static uint32_t epochs;
 
 	memset(vq, 0, sizeof *vq);
 	vq->epoch = ++epochs;
-	vq->desc = desc;
-	vq->avail = avail;
-	vq->used = used;
-	vq->mem = mem;
-	vq->num = num;
-	vq->mask = (uint16_t)(num - 1);
-	vq->last_avail = base;
-	vq->avail_seen = base;
-	vq->used_idx = base;
-	vq->event_idx = event_idx;
-	vq->indirect = indirect;
+	vq->mem = p->mem;
+	vq->num = p->num;
+	vq->packed = p->packed;
+	vq->event_idx = p->event_idx;
+	vq->indirect = p->indirect;
+	vq->frozen_left = -1;
+	if (p->packed)
+		return packed_init(vq, p);
+	split_init(vq, p);
+	return 0;
 }
 
-enum vq_error vq_avail_refresh(struct vq *vq, uint16_t *count)
+void vq_fini(struct vq *vq)
 {
-	uint16_t idx, n;
+	if (vq->packed)
+		packed_fini(vq);
+}
 
-	if (vq->avail_frozen) {
-		*count = (uint16_t)(vq->avail_seen - vq->last_avail);
-		return VQ_OK;
+uint32_t vq_base(const struct vq *vq)
+{
+	return vq->packed ? packed_base(vq) : split_base(vq);
+}
+
+void vq_move(struct vq *vq, const struct vq_params *p)
+{
+	vq->event_idx = p->event_idx;
+	vq->indirect = p->indirect;
+	if (vq->packed) {
+		vq->ring = p->desc;
+		vq->driver_event = p->driver_area;
+		vq->device_event = p->device_area;
+	} else {
+		vq->desc = p->desc;
+		vq->avail = p->driver_area;
+		vq->used = p->device_area;
 	}
-	idx = LOAD_ONCE(vq->avail->idx);
-	n = (uint16_t)(idx - vq->last_avail);
-
-	/* Too far ahead, or behind what the driver already made available:
-	 * entries cannot be taken back. */
-	if (n > vq->num || n < (uint16_t)(vq->avail_seen - vq->last_avail))
-		return VQ_ERR_AVAIL_IDX;
-	/* Entries and descriptors are read only after the index. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	vq->avail_seen = idx;
-	*count = n;
-	return VQ_OK;
 }
 
-enum vq_error vq_avail_freeze(struct vq *vq)
+/* ---- taking ------------------------------------------------------------------ */
+
+void vq_take_begin(struct vq *vq)
 {
-	uint16_t count;
-	enum vq_error e = vq_avail_refresh(vq, &count);
-
-	vq->avail_frozen = true;
-	return e;
+	if (vq->packed)
+		packed_take_begin(vq);
+	else
+		split_take_begin(vq);
 }
 
-void vq_chain_begin(struct vq *vq, struct vq_chain *c, uint16_t head, bool device_writes)
+enum vq_error vq_avail_slow(struct vq *vq, bool *any)
+{
+	return vq->packed ? packed_avail_check(vq, any) : split_avail(vq, any);
+}
+
+enum vq_error vq_take(struct vq *vq, struct vq_chain *c, bool device_writes, bool *got)
+{
+	c->descs = 0;
+	c->device_writes = device_writes;
+	return vq_take_more(vq, c, got);
+}
+
+enum vq_error vq_take_more(struct vq *vq, struct vq_chain *c, bool *got)
 {
 	c->vq = vq;
-	c->table = (const uint8_t *)vq->desc;
-	c->table_size = vq->num;
 	c->hops = 0;
-	c->descs = 0;
-	c->next = head;
-	c->has_next = true;
 	c->in_indirect = false;
-	c->device_writes = device_writes;
+	c->head_loaded = false;
+	c->slots = 0;
 	c->ptr = NULL;
 	c->chunk = 0;
 	c->addr = 0;
 	c->left = 0;
-}
-
-void vq_chain_continue(struct vq_chain *c, uint16_t head)
-{
-	uint32_t descs = c->descs;
-
-	vq_chain_begin(c->vq, c, head, c->device_writes);
-	c->descs = descs;
+	return vq->packed ? packed_take(vq, c, got) : split_take(vq, c, got);
 }
 
 /* Translate the next part of the current descriptor, which was checked
@@ -131,90 +178,133 @@ static enum vq_error next_chunk(struct vq_chain *c)
 	return VQ_OK;
 }
 
+enum vq_error chain_use_desc(struct vq_chain *c, const struct vq_desc *d)
+{
+	uint64_t contig;
+
+	if (!!(d->flags & VRING_DESC_F_WRITE) != c->device_writes)
+		return VQ_ERR_DIRECTION;
+	/* An empty buffer's address is never used: it may be anything. */
+	if (d->len == 0)
+		return VQ_OK;
+	/* The whole buffer now, not just the bytes a packet happens to use. */
+	if (!range_fits_u64(d->addr, d->len))
+		return VQ_ERR_ADDR;
+	c->ptr = gm_gpa_to_host(c->vq->mem, d->addr, d->len, &contig);
+	if (!c->ptr ||
+	    (contig < d->len && !gm_gpa_valid(c->vq->mem, d->addr + contig, d->len - contig)))
+		return VQ_ERR_ADDR;
+	c->chunk = (uint32_t)contig;
+	c->addr = d->addr + contig;
+	c->left = d->len - (uint32_t)contig;
+	return VQ_OK;
+}
+
 enum vq_error vq_chain_advance(struct vq_chain *c)
 {
 	if (c->left)
 		return next_chunk(c);
-	while (c->has_next) {
-		struct vring_desc d;
-		uint64_t contig;
+	return c->vq->packed ? packed_advance(c) : split_advance(c);
+}
 
-		if (c->next >= c->table_size)
-			return VQ_ERR_NEXT;
-		if (++c->hops > c->table_size)
-			return VQ_ERR_LOOP;
-		if (++c->descs > VQ_PACKET_DESCS_MAX)
-			return VQ_ERR_TOO_MANY;
-		vq_desc_load(c->table, c->next, &d);
+enum vq_error vq_chain_end(struct vq_chain *c, struct vq_done *done)
+{
+	enum vq_error e = VQ_OK;
 
-		if (d.flags & VRING_DESC_F_INDIRECT) {
-			const uint8_t *table;
+	if (c->vq->packed)
+		e = packed_chain_end(c);
+	done->id = c->id;
+	done->slots = c->slots;
+	return e;
+}
 
-			if (!c->vq->indirect)
-				return VQ_ERR_INDIRECT_FEATURE;
-			if (c->in_indirect)
-				return VQ_ERR_INDIRECT_NESTED;
-			if (d.flags & VRING_DESC_F_NEXT)
-				return VQ_ERR_INDIRECT_NEXT;
-			if (d.len == 0 || d.len % sizeof(struct vring_desc) ||
-			    d.len / sizeof(struct vring_desc) > c->vq->num)
-				return VQ_ERR_INDIRECT_LEN;
-			table = gm_gpa_range(c->vq->mem, d.addr, d.len);
-			if (!table)
-				return VQ_ERR_INDIRECT_ADDR;
-			c->table = table;
-			c->table_size = d.len / (uint32_t)sizeof(struct vring_desc);
-			c->hops = 0;
-			c->next = 0;
-			c->in_indirect = true;
-			continue;
-		}
-		if (!!(d.flags & VRING_DESC_F_WRITE) != c->device_writes)
-			return VQ_ERR_DIRECTION;
-		c->has_next = d.flags & VRING_DESC_F_NEXT;
-		c->next = d.next;
-		if (d.len == 0)
-			continue;
-		/* The whole buffer now, not just the bytes a packet happens to use. */
-		if (!range_fits_u64(d.addr, d.len))
-			return VQ_ERR_ADDR;
-		c->ptr = gm_gpa_to_host(c->vq->mem, d.addr, d.len, &contig);
-		if (!c->ptr || (contig < d.len && !gm_gpa_valid(c->vq->mem, d.addr + contig,
-								  d.len - contig)))
-			return VQ_ERR_ADDR;
-		c->chunk = (uint32_t)contig;
-		c->addr = d.addr + contig;
-		c->left = d.len - (uint32_t)contig;
+enum vq_error vq_used_done(struct vq *vq, const struct vq_done *done, uint32_t len)
+{
+	if (!vq->packed) {
+		split_used(vq, done->id, len);
 		return VQ_OK;
 	}
+	if (packed_busy(vq, done->id))
+		return VQ_ERR_ID_BUSY;
+	packed_used(vq, done->id, done->slots, len);
 	return VQ_OK;
 }
 
-void vq_used_publish(struct vq *vq)
+enum vq_error vq_used(struct vq *vq, struct vq_chain *c, uint32_t len)
 {
-	if (!vq->used_pending)
-		return;
-	vq->used_idx = (uint16_t)(vq->used_idx + vq->used_pending);
-	vq->used_pending = 0;
-	vq->unsignalled = true;
-	/* Elements become visible before the index that covers them. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	STORE_ONCE(vq->used->idx, vq->used_idx);
+	struct vq_done done;
+	enum vq_error e = vq_chain_end(c, &done);
+
+	return e ? e : vq_used_done(vq, &done, len);
 }
 
-static uint16_t *avail_event(struct vq *vq)
+bool vq_all_taken(const struct vq *vq)
 {
-	return (uint16_t *)(void *)&vq->used->ring[vq->num];
+	if (vq->packed)
+		return vq->take_slot == vq->avail_slot && vq->take_wrap != vq->avail_wrap;
+	return vq->taken == vq->num;
 }
+
+void vq_mark(const struct vq *vq, struct vq_mark *m)
+{
+	m->taken = vq->taken;
+	m->slot = vq->take_slot;
+	m->wrap = vq->take_wrap;
+}
+
+void vq_rewind(struct vq *vq, const struct vq_mark *m)
+{
+	vq->taken = m->taken;
+	vq->take_slot = m->slot;
+	vq->take_wrap = m->wrap;
+}
+
+void vq_commit(struct vq *vq)
+{
+	vq->committed += vq->taken;
+	if (vq->packed)
+		packed_commit(vq);
+	else
+		split_commit(vq);
+}
+
+void vq_publish(struct vq *vq)
+{
+	if (vq->packed)
+		packed_publish(vq);
+	else
+		split_publish(vq);
+}
+
+bool vq_take_single(struct vq *vq, bool device_writes, struct vq_desc *d, uint16_t *id)
+{
+	return vq->packed ? packed_take_single(vq, device_writes, d, id)
+			  : split_take_single(vq, device_writes, d, id);
+}
+
+void vq_used_single(struct vq *vq, uint16_t id, uint32_t len)
+{
+	if (vq->packed)
+		packed_used(vq, id, 1, len); /* its id was checked when taken */
+	else
+		split_used(vq, id, len);
+}
+
+bool vq_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
+{
+	return vq->packed ? packed_peek(vq, ahead, d) : split_peek(vq, ahead, d);
+}
+
+/* ---- notifications ---------------------------------------------------------------- */
 
 void vq_kicks_enable(struct vq *vq)
 {
-	if (vq->event_idx)
-		STORE_ONCE(*avail_event(vq), vq->avail_seen);
-	else if (!vq->kicks_on)
-		STORE_ONCE(vq->used->flags, 0);
+	if (vq->packed)
+		packed_kicks(vq, true);
+	else
+		split_kicks(vq, true);
 	vq->kicks_on = true;
-	/* The driver must see this before we look at avail->idx again, or a
+	/* The driver must see this before we look at the ring again, or a
 	 * buffer added in between goes unnoticed with nobody kicking. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
@@ -223,12 +313,10 @@ void vq_kicks_disable(struct vq *vq)
 {
 	if (!vq->kicks_on)
 		return;
-	if (vq->event_idx)
-		/* An event index behind everything the driver may still add is
-		 * never crossed: no kicks. */
-		STORE_ONCE(*avail_event(vq), (uint16_t)(vq->last_avail - 1));
+	if (vq->packed)
+		packed_kicks(vq, false);
 	else
-		STORE_ONCE(vq->used->flags, VRING_USED_F_NO_NOTIFY);
+		split_kicks(vq, false);
 	vq->kicks_on = false;
 }
 
@@ -241,24 +329,43 @@ void vq_kicks_reset(struct vq *vq, bool on)
 		vq_kicks_disable(vq);
 }
 
-bool vq_needs_signal(struct vq *vq)
+enum vq_error vq_avail_grew(struct vq *vq, bool *grew)
 {
-	uint16_t old, event;
-	bool valid;
+	return vq->packed ? packed_avail_grew(vq, grew) : split_avail_grew(vq, grew);
+}
 
+enum vq_error vq_needs_signal(struct vq *vq, bool *signal)
+{
+	*signal = false;
 	if (!vq->unsignalled)
-		return false;
+		return VQ_OK;
 	vq->unsignalled = false;
-	/* Our used->idx store must be visible before we read the driver's wish. */
+	/* Our used elements must be visible before we read the driver's wish. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!vq->event_idx)
-		return !(LOAD_ONCE(vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
-	old = vq->signalled_used;
-	valid = vq->signalled_valid;
-	vq->signalled_used = vq->used_idx;
-	vq->signalled_valid = true;
-	if (!valid)
-		return true;
-	event = LOAD_ONCE(vq->avail->ring[vq->num]);
-	return vring_need_event(event, vq->used_idx, old);
+	return vq->packed ? packed_needs_signal(vq, signal) : split_needs_signal(vq, signal);
+}
+
+/* ---- starting and stopping ------------------------------------------------------ */
+
+void vq_freeze(struct vq *vq)
+{
+	if (vq->packed)
+		packed_freeze(vq);
+	else
+		split_freeze(vq);
+}
+
+bool vq_resync(struct vq *vq, uint16_t *from, uint16_t *to)
+{
+	uint16_t used;
+
+	if (vq->packed)
+		return false;
+	used = LOAD_ONCE(vq->used->idx);
+	if (used == vq->used_idx)
+		return false;
+	*from = vq->used_idx;
+	*to = used;
+	vq->used_idx = vq->last_avail = vq->avail_seen = used;
+	return true;
 }

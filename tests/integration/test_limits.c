@@ -85,7 +85,7 @@ static void test_queue_size_limit(void **state)
 	vnd_config_init(&cfg);
 	cfg.queue_size = 128;
 	assert_int_equal(client_try_open(&s, NULL, &cfg, &a), -EIO);
-	assert_true(server_log_contains(&s, "ring 0 size 128 refused: must be a power of 2 of at most 64",
+	assert_true(server_log_contains(&s, "ring 0 size 128 refused: must be at most 64 and a power of 2",
 					2000));
 	assert_true(server_log_contains(&s, "QEMU: rx_queue_size/tx_queue_size", 2000));
 

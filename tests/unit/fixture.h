@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit-test fixture: a client's memory built by hand (memfd regions mapped
- * through the server's own guest_mem), with split rings and buffers placed
- * at chosen guest-physical addresses.
+ * through the server's own guest_mem), with rings of either format and
+ * buffers placed at chosen guest-physical addresses, and a driver's side
+ * of those rings (fix_post, fix_used) that hides the format.
  */
 #ifndef VNP_TEST_FIXTURE_H
 #define VNP_TEST_FIXTURE_H
@@ -32,18 +33,56 @@ void fix_fini(struct fixture *f);
 uint64_t fix_alloc(struct fixture *f, uint64_t len, uint64_t align);
 uint8_t *fix_host(struct fixture *f, uint64_t gpa);
 
+#define FIX_RING_MAX 1024 /* the largest ring the driver side keeps books for */
+
 /* A ring of num entries in the fixture's memory. */
 struct fix_ring {
 	struct vq vq;
+	bool packed;
+	unsigned num;
+	/* split */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	unsigned num;
 	uint16_t avail_idx;
+	uint16_t next_desc;  /* fix_post: the next descriptor it uses */
+	uint16_t used_seen;  /* fix_used: used elements read */
+	/* packed */
+	struct vring_packed_desc *ring;
+	struct vring_packed_desc_event *driver_event;
+	struct vring_packed_desc_event *device_event;
+	uint16_t avail_slot; /* where the driver writes next */
+	bool avail_wrap;
+	uint16_t used_slot;  /* where the driver looks for the next used element */
+	bool used_wrap;
+	uint16_t next_id;
+	uint16_t slots_of[FIX_RING_MAX]; /* per buffer id: ring slots its chain took */
 };
 
+/* A split ring. */
 void fix_ring_init(struct fixture *f, struct fix_ring *r, unsigned num, bool event_idx,
 		   bool indirect);
+/* Either format, started at base (as SET_VRING_BASE would give it). */
+void fix_ring_init_fmt(struct fixture *f, struct fix_ring *r, unsigned num, bool packed,
+		       bool event_idx, bool indirect, uint32_t base);
+/* The device side again, from where it stands (a ring stopped and started). */
+void fix_ring_restart(struct fixture *f, struct fix_ring *r);
+
+/* One buffer of a chain, as a driver posts it. */
+struct fix_buf {
+	uint64_t addr;
+	uint32_t len;
+	bool write;
+};
+
+/* Post a chain of n buffers; returns its buffer id (split: its head). */
+uint16_t fix_post(struct fix_ring *r, const struct fix_buf *b, unsigned n);
+/* Post one descriptor pointing at an indirect table of n buffers, built
+ * in fresh fixture memory; returns its buffer id. */
+uint16_t fix_post_indirect(struct fixture *f, struct fix_ring *r, const struct fix_buf *b,
+			   unsigned n);
+/* The next used element the device published, if any. */
+bool fix_used(struct fix_ring *r, uint16_t *id, uint32_t *len);
 void fix_desc(struct fix_ring *r, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
 	      uint16_t next);
 void fix_publish(struct fix_ring *r, uint16_t head);

@@ -206,8 +206,8 @@ static enum fwd_status run(struct ctx *c, struct fwd_fault *fault)
 	fault->guilty = -1;
 	fault->error = VQ_OK;
 	st = forward_packets(&c->a.fe_tx, &c->b.fe_rx, DESCS(4096), fault);
-	vq_used_publish(&c->a.tx.vq);
-	vq_used_publish(&c->b.rx.vq);
+	vq_publish(&c->a.tx.vq);
+	vq_publish(&c->b.rx.vq);
 	return st;
 }
 
@@ -356,8 +356,8 @@ static void test_batch_and_publish(void **state)
 	assert_int_equal(c->b.rx.used->idx, 0);
 	assert_int_equal(c->a.tx.vq.used_pending, 3);
 	assert_int_equal(c->b.rx.vq.used_pending, 3);
-	vq_used_publish(&c->a.tx.vq);
-	vq_used_publish(&c->b.rx.vq);
+	vq_publish(&c->a.tx.vq);
+	vq_publish(&c->b.rx.vq);
 	assert_int_equal(c->a.tx.used->idx, 3);
 	assert_int_equal(c->b.rx.used->idx, 3);
 	assert_tx_used(&c->a, 0, 0);
@@ -1273,7 +1273,7 @@ static void test_drop_without_peer(void **state)
 	assert_int_equal(c->a.stats.drop_no_peer, 3);
 	assert_int_equal(c->a.tx.used->idx, 0); /* not published yet */
 	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_IDLE);
-	vq_used_publish(&c->a.tx.vq);
+	vq_publish(&c->a.tx.vq);
 	assert_int_equal(c->a.tx.used->idx, 5);
 	for (unsigned i = 0; i < 5; i++)
 		assert_tx_used(&c->a, i, heads[i]);
@@ -1403,8 +1403,14 @@ static void test_gso_resumption_checked(void **state)
 	rx_post(&c->b, 1, 2048); /* with the one left over: room for two */
 	assert_int_equal(run(c, &fault), FWD_BLOCKED);
 	assert_int_equal(c->a.stats.tx_gso_segments, 4);
-	vq_init(&c->a.tx.vq, &c->a.f.mem, c->a.tx.desc, c->a.tx.avail, c->a.tx.used, NUM,
-		c->a.tx.vq.last_avail, false, true);
+	{
+		struct vq_params p = { .mem = &c->a.f.mem, .num = NUM, .indirect = true,
+				       .desc = c->a.tx.desc, .driver_area = c->a.tx.avail,
+				       .device_area = c->a.tx.used, .base = vq_base(&c->a.tx.vq) };
+
+		vq_fini(&c->a.tx.vq);
+		assert_int_equal(vq_init(&c->a.tx.vq, &p), 0);
+	}
 	rx_post(&c->b, 3, 2048);
 	assert_int_equal(run(c, &fault), FWD_IDLE);
 	assert_int_equal(c->a.stats.tx_gso_segments, 7);

@@ -183,7 +183,7 @@ static void test_send_pieces(void **state)
 	assert_int_equal(c->client_stats.tx_packets, 1);
 	assert_int_equal(c->client_stats.tx_bytes, sizeof frame);
 	assert_int_equal(c->tap_stats.rx_packets, 1);
-	vq_used_publish(&c->tx.vq);
+	vq_publish(&c->tx.vq);
 	assert_int_equal(c->tx.used->idx, 1);
 }
 
@@ -207,7 +207,7 @@ static void test_send_drops(void **state)
 	assert_int_equal(c->client_stats.drop_bad, 3);
 	assert_int_equal(c->client_stats.tx_packets, 0);
 	assert_true(kernel_read(c, hdr, got, sizeof got) < 0); /* nothing written */
-	vq_used_publish(&c->tx.vq);
+	vq_publish(&c->tx.vq);
 	assert_int_equal(c->tx.used->idx, 3);
 }
 
@@ -321,7 +321,7 @@ static void test_receive_gso(void **state)
 	kernel_send(c, &h, frame, len);
 	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(1024), &fault),
 			 FWD_BLOCKED);
-	vq_used_publish(&c->rx.vq);
+	vq_publish(&c->rx.vq);
 	assert_int_equal(c->rx.used->idx, 1);
 	peek(c, buf, got, 12 + len);
 	assert_memory_equal(got + 12, frame, len);
@@ -363,7 +363,7 @@ static void test_receive_merged(void **state)
 	/* The ring is used up: whether the TAP holds more only a read would tell. */
 	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(64), &fault),
 			 FWD_BLOCKED);
-	vq_used_publish(&c->rx.vq);
+	vq_publish(&c->rx.vq);
 	assert_int_equal(c->rx.used->idx, 3);
 	assert_int_equal(c->rx.used->ring[0].len + c->rx.used->ring[1].len + c->rx.used->ring[2].len,
 			 12 + sizeof frame);
@@ -404,7 +404,7 @@ static void test_receive_waits_for_room(void **state)
 	assert_int_equal(tap_receive_packets(&c->tap, &c->tap_end, &c->client_rx, DESCS(64), &fault),
 			 FWD_IDLE);
 	assert_false(c->tap.readable);
-	vq_used_publish(&c->rx.vq);
+	vq_publish(&c->rx.vq);
 	assert_int_equal(c->rx.used->idx, 1);
 	assert_int_equal(c->rx.used->ring[0].len, 12 + sizeof frame);
 }
@@ -431,7 +431,7 @@ static void test_receive_without_guest_csum(void **state)
 			 FWD_IDLE);
 	assert_int_equal(c->tap_stats.drop_bad, 1);
 	assert_int_equal(c->tap_stats.tx_packets, 1);
-	vq_used_publish(&c->rx.vq);
+	vq_publish(&c->rx.vq);
 	assert_int_equal(c->rx.used->idx, 1);
 	assert_int_equal(c->rx.used->ring[0].id, 0); /* the dropped frame left its buffer */
 	peek(c, buf, got, sizeof got);

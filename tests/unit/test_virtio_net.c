@@ -149,7 +149,7 @@ static void test_offered_features(void **state)
 				  BIT64(VIRTIO_RING_F_EVENT_IDX) | BIT64(VIRTIO_NET_F_CSUM) |
 				  BIT64(VIRTIO_NET_F_GUEST_CSUM) | BIT64(VIRTIO_NET_F_MRG_RXBUF) |
 				  BIT64(VIRTIO_F_ANY_LAYOUT) | BIT64(VIRTIO_F_IN_ORDER) |
-				  BIT64(VIRTIO_NET_F_HOST_TSO4) | BIT64(VIRTIO_NET_F_HOST_TSO6) |
+				  BIT64(VIRTIO_F_RING_PACKED) | BIT64(VIRTIO_NET_F_HOST_TSO4) | BIT64(VIRTIO_NET_F_HOST_TSO6) |
 				  BIT64(VIRTIO_NET_F_HOST_ECN) | BIT64(VIRTIO_NET_F_HOST_UFO) |
 				  BIT64(VIRTIO_NET_F_GUEST_TSO4) | BIT64(VIRTIO_NET_F_GUEST_TSO6) |
 				  BIT64(VIRTIO_NET_F_GUEST_ECN) | BIT64(VIRTIO_NET_F_GUEST_UFO);
@@ -157,8 +157,7 @@ static void test_offered_features(void **state)
 	(void)state;
 	assert_int_equal(without, expected);
 	assert_int_equal(with, expected | BIT64(VIRTIO_NET_F_MAC));
-	assert_false(with & (BIT64(VIRTIO_NET_F_CTRL_VQ) | BIT64(VIRTIO_NET_F_MQ) |
-			     BIT64(VIRTIO_F_RING_PACKED)));
+	assert_false(with & (BIT64(VIRTIO_NET_F_CTRL_VQ) | BIT64(VIRTIO_NET_F_MQ)));
 	/* The transport adds PROTOCOL_FEATURES, not the personality. */
 	assert_false(with & BIT64(30));
 }
