@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,6 +43,33 @@ const char *ctl_binary(void)
 
 	assert_non_null(p);
 	return p;
+}
+
+/* A control connection to the server, or the test fails saying why. */
+static int harness_connect(struct server *s)
+{
+	int sock = ctl_connect(s->svr);
+
+	if (sock < 0)
+		fail_msg("cannot connect to %s: %s (server %s)", s->svr, strerror(-sock),
+			 server_alive(s) ? "running" : "gone");
+	return sock;
+}
+
+void ctl_close_synced(int sock)
+{
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	uint64_t deadline = now_ms() + 10000;
+	char junk[256];
+
+	/* The server closes its end when it reads our EOF; our read sees its
+	 * close only after that end has left the server's descriptor table. */
+	shutdown(sock, SHUT_WR);
+	while (now_ms() < deadline) {
+		if (poll(&pfd, 1, 100) > 0 && read(sock, junk, sizeof junk) <= 0)
+			break;
+	}
+	close(sock);
 }
 
 void server_start(struct server *s, const char *const *extra)
@@ -81,7 +109,7 @@ void server_start(struct server *s, const char *const *extra)
 		int sock = ctl_connect(s->svr);
 
 		if (sock >= 0) {
-			close(sock);
+			ctl_close_synced(sock);
 			return;
 		}
 		usleep(10000);
@@ -141,21 +169,19 @@ int server_create(struct server *s, const char *const *args, int *fd, char *msg,
 
 	while (args && args[n])
 		n++;
-	sock = ctl_connect(s->svr);
-	assert_true(sock >= 0);
+	sock = harness_connect(s);
 	rc = ctl_create(sock, args, n, -1, &created, fd, msg, msglen);
-	close(sock);
+	ctl_close_synced(sock);
 	return rc < 0 ? rc : (int)created.port;
 }
 
 void server_status(struct server *s, struct vnp_ctl_status *st)
 {
 	char msg[256];
-	int sock = ctl_connect(s->svr);
+	int sock = harness_connect(s);
 
-	assert_true(sock >= 0);
 	assert_int_equal(ctl_status(sock, st, msg, sizeof msg), 0);
-	close(sock);
+	ctl_close_synced(sock);
 }
 
 int run_capture(const char *const *argv, char *out, size_t outlen)

@@ -49,6 +49,9 @@ bool server_log_contains(struct server *s, const char *text, int timeout_ms);
  * descriptor in *fd (-1 for listen= ports), or -errno with msg. */
 int server_create(struct server *s, const char *const *args, int *fd, char *msg, size_t msglen);
 void server_status(struct server *s, struct vnp_ctl_status *st);
+/* Close a control connection and wait (up to 10 s) until the server has
+ * closed its end, so that no count of its descriptors includes it. */
+void ctl_close_synced(int sock);
 
 /* Run a program to completion, capturing stderr; returns its exit status. */
 int run_capture(const char *const *argv, char *out, size_t outlen);

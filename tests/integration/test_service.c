@@ -179,16 +179,24 @@ static void test_sigint_cleans_up(void **state)
 	stop_signal_case(SIGINT);
 }
 
-/* The line that announces the control endpoint, as the server wrote it. */
+/* The line that announces the control endpoint, as the server wrote it.
+ * The server logs it just after it starts listening, so a test that has
+ * connected may still have to wait for it. */
 static void startup_line(struct spawned *sp, char *line, size_t len)
 {
-	FILE *f = fopen(sp->log, "r");
+	uint64_t deadline = now_ms() + 5000;
 	bool found = false;
 
-	assert_non_null(f);
-	while (!found && fgets(line, (int)len, f))
-		found = strstr(line, "control endpoint") != NULL;
-	fclose(f);
+	do {
+		FILE *f = fopen(sp->log, "r");
+
+		assert_non_null(f);
+		while (!found && fgets(line, (int)len, f))
+			found = strstr(line, "control endpoint") != NULL;
+		fclose(f);
+		if (!found)
+			usleep(10000);
+	} while (!found && now_ms() < deadline);
 	if (!found)
 		fail_msg("no start-up line in %s", sp->log);
 }

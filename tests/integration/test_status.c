@@ -130,8 +130,10 @@ static char *ctl_output(struct server *s, const char *format)
 	const char *argv[] = { ctl_binary(), "--svr", s->svr, "status", format, NULL };
 	static char out[65536];
 	char err[1024];
+	int rc = run_output(argv, out, sizeof out, err, sizeof err);
 
-	assert_int_equal(run_output(argv, out, sizeof out, err, sizeof err), 0);
+	if (rc != 0)
+		fail_msg("vnet-p2p-ctl status %s: exit %d: %s", format ? format : "", rc, err);
 	assert_string_equal(err, "");
 	assert_true(strlen(out) < sizeof out - 1);
 	return out;
