@@ -153,7 +153,7 @@ static int handle_status(struct ctl_client *c)
 
 	memset(&st, 0, sizeof st);
 	st.nports = LINK_PORTS;
-	st.captures = capture_count(c->srv->link);
+	st.captures = capture_count(link_capture(c->srv->link));
 	for (unsigned i = 0; i < LINK_PORTS; i++) {
 		struct vnp_ctl_port *o = &st.port[i];
 		struct port_status ps;
@@ -202,12 +202,12 @@ static int handle_capture(struct ctl_client *c)
 
 	if (c->hdr.len != 0)
 		return reply_error(c, VNP_CTL_CAPTURE, EINVAL, "capture takes no arguments");
-	if (capture_count(c->srv->link))
+	if (capture_count(link_capture(c->srv->link)))
 		return reply_error(c, VNP_CTL_CAPTURE, EBUSY,
 				   "a capture is running already (one at a time)");
 	/* One watch per descriptor: ours goes before the capture adds its own. */
 	evloop_del(c->srv->loop, &c->watch);
-	rc = capture_attach(c->srv->link, c->fd, err, sizeof err);
+	rc = capture_attach(link_capture(c->srv->link), c->fd, err, sizeof err);
 	if (rc < 0) {
 		reply_error(c, VNP_CTL_CAPTURE, -rc, err);
 		return rc;
@@ -215,7 +215,7 @@ static int handle_capture(struct ctl_client *c)
 	c->in_use = false;
 	/* The capture sends nothing before the loop turns: this reply is first. */
 	if (reply(c, VNP_CTL_CAPTURE, 0, &info, sizeof info, -1) < 0)
-		capture_detach(c->srv->link);
+		capture_detach(link_capture(c->srv->link));
 	return HANDED_OVER;
 }
 

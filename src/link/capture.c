@@ -9,11 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "link/port.h"
+#include "evloop/evloop.h"
 #include "util/log.h"
 
 struct capture {
-	struct link *link;
+	struct capture_slot *slot;
 	int fd;
 	struct evloop_watch watch;
 	bool want_out; /* the socket is full: wait for EPOLLOUT */
@@ -27,11 +27,11 @@ static void capture_close(struct capture *c, const char *why)
 	log_info("capture ended (%s): %llu frames recorded, %llu dropped by the capture", why,
 		 (unsigned long long)(b->packets[0] + b->packets[1]),
 		 (unsigned long long)(b->dropped[0] + b->dropped[1]));
-	evloop_del(c->link->loop, &c->watch);
+	evloop_del(c->slot->loop, &c->watch);
 	close(c->fd);
 	capture_buf_free(b);
-	c->link->capture = NULL;
-	c->link->recording = NULL;
+	c->slot->active = NULL;
+	c->slot->recording = NULL;
 	free(c);
 }
 
@@ -43,7 +43,7 @@ static void watch_events(struct capture *c)
 
 	if (c->want_out)
 		ev |= EPOLLOUT;
-	evloop_mod(c->link->loop, &c->watch, ev);
+	evloop_mod(c->slot->loop, &c->watch, ev);
 }
 
 /* Returns false when the capture is over and c is gone. */
@@ -96,7 +96,7 @@ static void on_event(void *arg, uint32_t events)
 		}
 		if (n == 0) {
 			/* It shut down its side: the rest, the end record, close. */
-			c->link->recording = NULL;
+			c->slot->recording = NULL;
 			capture_buf_end(&c->buf);
 			watch_events(c);
 		} else if (errno != EAGAIN && errno != EINTR) {
@@ -112,12 +112,12 @@ static void on_event(void *arg, uint32_t events)
 		send_pending(c);
 }
 
-int capture_attach(struct link *l, int fd, char *err, size_t errlen)
+int capture_attach(struct capture_slot *l, int fd, char *err, size_t errlen)
 {
 	struct capture *c;
 	int rc;
 
-	if (l->capture) {
+	if (l->active) {
 		snprintf(err, errlen, "a capture is running already (one at a time)");
 		return -EBUSY;
 	}
@@ -128,7 +128,7 @@ int capture_attach(struct link *l, int fd, char *err, size_t errlen)
 	}
 	rc = capture_buf_init(&c->buf, CAPTURE_BUFFER_BYTES);
 	if (rc == 0) {
-		c->link = l;
+		c->slot = l;
 		c->fd = fd;
 		rc = evloop_add(l->loop, &c->watch, fd, EPOLLIN | EPOLLRDHUP, on_event, c);
 		if (rc < 0)
@@ -139,33 +139,33 @@ int capture_attach(struct link *l, int fd, char *err, size_t errlen)
 		free(c);
 		return rc;
 	}
-	l->capture = c;
+	l->active = c;
 	l->recording = &c->buf;
 	log_info("capture started (%u KiB buffer)", CAPTURE_BUFFER_BYTES / 1024);
 	return 0;
 }
 
-unsigned capture_count(const struct link *l)
+unsigned capture_count(const struct capture_slot *l)
 {
-	return l->capture ? 1 : 0;
+	return l->active ? 1 : 0;
 }
 
-struct capture_buf *capture_recording(const struct link *l)
+struct capture_buf *capture_recording(const struct capture_slot *l)
 {
 	return l->recording;
 }
 
-void capture_flush(struct link *l)
+void capture_flush(struct capture_slot *l)
 {
-	struct capture *c = l->capture;
+	struct capture *c = l->active;
 
 	if (c && !c->want_out && c->buf.head != c->buf.tail)
 		send_pending(c);
 }
 
-void capture_detach(struct link *l)
+void capture_detach(struct capture_slot *l)
 {
-	struct capture *c = l->capture;
+	struct capture *c = l->active;
 
 	if (!c)
 		return;

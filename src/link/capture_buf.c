@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "ctl/ctl_proto.h"
+#include "link/capture_record.h"
 #include "util/checked.h"
 
 #define REC_HDR sizeof(struct vnp_cap_record)

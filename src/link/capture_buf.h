@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The capture buffer: a bounded ring of capture records (the stream format
- * of ctl/ctl_proto.h), filled by the datapath and drained by the event
+ * of link/capture_record.h), filled by the datapath and drained by the event
  * loop into the capture's socket. A frame that finds no room is dropped
  * from the capture only, and counted: a slow reader never holds up the
  * link. Records are written in place, so the datapath copies each frame

@@ -6,6 +6,7 @@
 
 #include "link/copy_work.h"
 #include "link/forward_gso.h"
+#include "link/rx_prefetch.h"
 #include "link/rx_writer.h"
 #include "net/csum.h"
 #include "net/virtio_net.h"
@@ -14,66 +15,6 @@
 /* Locals die when a client-memory fault unwinds the datapath; this makes
  * sure a packet's commit is in memory before the next client access. */
 #define COMMIT_BARRIER() __asm__ __volatile__("" ::: "memory")
-
-/* A line we are about to overwrite is best fetched for ownership, or the
- * first store stalls the copy behind it while the client's core gives the
- * line up. PREFETCHW does that on every x86-64 that has it and is a no-op
- * on those that do not; the builtin emits it only for -march's that list
- * it. */
-#if defined(__x86_64__)
-#define PREFETCH_FOR_WRITE(p) __asm__ volatile("prefetchw %0" ::"m"(*(const char *)(p)))
-#else
-#define PREFETCH_FOR_WRITE(p) __builtin_prefetch((const void *)(p), 1)
-#endif
-
-/* The receiver's core reads a frame's header next (num_buffers first):
- * with the header's line pushed out to the shared cache, that read is a
- * hit there instead of a snoop into our core. CLDEMOTE is a hint, a no-op
- * where it is not implemented; elsewhere there is nothing to say. */
-#if defined(__x86_64__)
-#define DEMOTE_LINE(p) __asm__ volatile("cldemote %0" ::"m"(*(const char *)(p)))
-#else
-#define DEMOTE_LINE(p) ((void)(p))
-#endif
-
-/* How many packets ahead buffers are prefetched: enough to cover a
- * cross-core miss with the copies in between, few enough to stay within
- * the core's outstanding misses. */
-#define PREFETCH_AHEAD 4
-
-/* Smaller frames gain nothing measurable from the prefetch (their copy is
- * a line or two, and the client sets the pace), so they skip its cost.
- * The batch's prefetch_bytes() decides for all its packets. */
-#define PREFETCH_MIN_FRAME 512
-
-/* Every line of a receive buffer is claimed, up to this much: the copy of
- * a large frame otherwise waits for one line after the other, since each
- * lies in the client's core or the shared cache. Beyond it the hardware's
- * own streaming keeps up, and a few packets' worth of claims stays within
- * the core's outstanding misses. */
-#define PREFETCH_MAX_BYTES 2048
-#define CACHE_LINE 64
-
-bool fwd_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_error *err)
-{
-	for (unsigned off = 0; off < len;) {
-		uint8_t *p;
-		uint32_t n;
-
-		*err = vq_chain_next(c, len - off, &p, &n);
-		if (*err || n == 0)
-			return false;
-		memcpy(hdr + off, p, n);
-		off += n;
-	}
-	return true;
-}
-
-void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why)
-{
-	(*counter)++;
-	log_limited(e->ratelimit, LOG_LVL_INFO, "%s: dropped a packet: %s", e->name, why);
-}
 
 /* The sender's header and frame, walked together with the receiver's
  * chains (txc is the sender's chain, taken). */
@@ -154,7 +95,8 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, st
 		*frame_len += n;
 	}
 
-	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && job.field + 2 > *frame_len) {
+	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    !fwd_csum_fits(in.csum_start, in.csum_offset, *frame_len)) {
 		fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 		return PKT_DROPPED;
 	}
@@ -188,13 +130,9 @@ rx_stop:
 	case RX_OK:
 		break;
 	}
-	fault->guilty = 1;
-	fault->error = err;
-	return PKT_FAULT;
+	return pkt_fault(fault, 1, err);
 src_fault:
-	fault->guilty = 0;
-	fault->error = err;
-	return PKT_FAULT;
+	return pkt_fault(fault, 0, err);
 }
 
 /* One packet the general way, from both rings' last commits: its walk
@@ -215,21 +153,15 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
 	vq_take_begin(tx);
 	vq_take_begin(rx);
 	err = vq_take(tx, &txc, false, &got);
-	if (err) {
-		fault->guilty = 0;
-		fault->error = err;
-		return PKT_FAULT;
-	}
+	if (err)
+		return pkt_fault(fault, 0, err);
 	if (!got)
 		return PKT_NONE;
 	r = forward_walk(src, dst, &txc, &w, &frame_len, fault);
 	if (r == PKT_SENT || r == PKT_DROPPED) {
 		err = fwd_tx_give_back(tx, &txc);
-		if (err) {
-			fault->guilty = 0;
-			fault->error = err;
-			r = PKT_FAULT;
-		}
+		if (err)
+			r = pkt_fault(fault, 0, err);
 	}
 	if (r == PKT_SENT)
 		vq_commit(rx);
@@ -290,7 +222,7 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 		uint16_t start = (uint16_t)(in_lo >> 48);
 
 		if (!(dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM)) ||
-		    (uint32_t)start + in_hi + 2 > flen)
+		    !fwd_csum_fits(start, in_hi, flen))
 			return PKT_GENERAL;
 		lo = VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48;
 		hi |= in_hi;
@@ -320,47 +252,6 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	return PKT_SENT;
 }
 
-/*
- * Claim the receive buffer `ahead` slots on while this packet is copied,
- * as far as `bytes` of it (the frames waiting are about that long): its
- * lines were last touched by the client's core or have left ours, and a
- * store to such a line stalls the copy behind it. Only a hint, kept cheap:
- * the descriptor is copied once and used without its checks, which the
- * packet's own turn makes on its own copy, and only the last region
- * hit is tried. A prefetch of a bad address cannot fault, and none
- * reaches past the lines of that region.
- */
-static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t bytes)
-{
-	const struct gm_hit *r = &vq->mem->hit;
-	struct vq_desc d;
-	uintptr_t line, end;
-	uint64_t off;
-	uint32_t len;
-
-	if (!vq_peek(vq, ahead, &d))
-		return;
-	off = d.addr - r->gpa;
-	/* An indirect table is only read: nothing to claim there. */
-	if (off >= r->size || (d.flags & VRING_DESC_F_INDIRECT))
-		return;
-	len = MIN(d.len, bytes);
-	if (len > r->size - off)
-		len = (uint32_t)(r->size - off);
-	/* Every line from the one holding the first byte to the one holding
-	 * the last, four to a turn: a frame of 1500 bytes takes 24. */
-	line = (uintptr_t)(r->host + off) & ~(uintptr_t)(CACHE_LINE - 1);
-	end = (uintptr_t)(r->host + off) + len;
-	for (; line + 3 * CACHE_LINE < end; line += 4 * CACHE_LINE) {
-		PREFETCH_FOR_WRITE(line);
-		PREFETCH_FOR_WRITE(line + CACHE_LINE);
-		PREFETCH_FOR_WRITE(line + 2 * CACHE_LINE);
-		PREFETCH_FOR_WRITE(line + 3 * CACHE_LINE);
-	}
-	for (; line < end; line += CACHE_LINE)
-		PREFETCH_FOR_WRITE(line);
-}
-
 /* The loop over a batch, made twice by the compiler: with the receive
  * buffers prefetched (prefetch bytes of each) and without (0), so no
  * packet pays for the choice. */
@@ -385,9 +276,7 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 
 		err = vq_avail(tx, &any);
 		if (err) {
-			fault->guilty = 0;
-			fault->error = err;
-			st = FWD_FAULT;
+			st = fwd_fail(fault, 0, err);
 			break;
 		}
 		if (!any) {
@@ -396,9 +285,7 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 		}
 		err = vq_avail(rx, &any);
 		if (err) {
-			fault->guilty = 1;
-			fault->error = err;
-			st = FWD_FAULT;
+			st = fwd_fail(fault, 1, err);
 			break;
 		}
 		if (!any) {
@@ -427,25 +314,6 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 	}
 	*budget = left;
 	return st;
-}
-
-/*
- * How much of each receive buffer to prefetch in this batch: about as much
- * as the frames of the sender's last batch took, or 0 when that is too
- * little for the prefetch to pay. Before the first batch, the first
- * waiting descriptor's length stands in: a hint read apart from the
- * packet's own checked copy, deciding nothing but the prefetch.
- */
-static uint32_t prefetch_bytes(const struct fwd_end *src, const struct fwd_end *dst)
-{
-	uint32_t len = src->frame_hint;
-	struct vq_desc d;
-
-	if (len)
-		len += vnet_hdr_len(dst->features);
-	else if (vq_peek(src->vq, 0, &d))
-		len = d.len;
-	return len < PREFETCH_MIN_FRAME ? 0 : MIN(len, PREFETCH_MAX_BYTES);
 }
 
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
@@ -488,9 +356,7 @@ enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
 			err = fwd_tx_give_back(tx, &c);
 		if (err) {
 			vq_take_begin(tx);
-			fault->guilty = 0;
-			fault->error = err;
-			return FWD_FAULT;
+			return fwd_fail(fault, 0, err);
 		}
 		/* The head, and for a packed ring the rest of its chain in the ring. */
 		fwd_budget_spend(budget, MAX(c.descs, 1u), 0);

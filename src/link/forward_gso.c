@@ -263,11 +263,8 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		uint32_t n;
 
 		err = vq_chain_next(txc, UINT32_MAX, &p, &n);
-		if (err) {
-			fault->guilty = 0;
-			fault->error = err;
-			return PKT_FAULT;
-		}
+		if (err)
+			return pkt_fault(fault, 0, err);
 		if (!n)
 			break;
 		if (n > VNET_FRAME_MAX - total)
@@ -313,9 +310,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		case RX_WAIT:
 			return PKT_WAIT;
 		case RX_FAULT:
-			fault->guilty = 1;
-			fault->error = err;
-			return PKT_FAULT;
+			return pkt_fault(fault, 1, err);
 		case RX_TOO_BIG:
 			/* Whole it does not fit, or the receiver cannot take it: in
 			 * segments. */
@@ -385,7 +380,5 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	case RX_FAULT:
 		break;
 	}
-	fault->guilty = 1;
-	fault->error = err;
-	return PKT_FAULT;
+	return pkt_fault(fault, 1, err);
 }

@@ -10,7 +10,7 @@
 #ifndef VNP_FORWARD_GSO_H
 #define VNP_FORWARD_GSO_H
 
-#include "link/forward.h"
+#include "link/fwd_end.h"
 #include "link/rx_writer.h"
 #include "net/gso.h"
 #include "net/virtio_net.h"

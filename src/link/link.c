@@ -5,7 +5,7 @@
  * batch, publish each used ring once, re-enable and re-check, then signal
  * each client at most once.
  */
-#include "link/port.h"
+#include "link/link.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,9 +17,12 @@
 #include <unistd.h>
 
 #include "link/capture.h"
+#include "link/forward.h"
+#include "link/port.h"
 #include "link/tap_forward.h"
 #include "net/virtio_net.h"
 #include "util/checked.h"
+#include "virtio/fault_guard.h"
 
 /* Work per direction and pass before the other direction and the control
  * path get a turn (struct fwd_budget): descriptors walked and bytes
@@ -34,6 +37,42 @@
  * kicks) again; bounds their wait to a few hundred microseconds. */
 #define LINK_PASSES_PER_TURN 8
 
+/*
+ * One direction of the wire, for the link's life (the original's Pipe):
+ * from one port's TX ring into the other port's RX ring, or a TAP. Its
+ * ends are set up once; a pass refreshes only what a client or a capture
+ * can change (rings, features, the recording), and what the direction
+ * learns of its traffic (the frame hint, a GSO frame half delivered)
+ * stays with it.
+ */
+struct direction {
+	struct fwd_end from; /* the sender: its client's TX ring, or a TAP */
+	struct fwd_end to;   /* the receiver: its client's RX ring, or a TAP */
+	struct gso_resume resume;
+};
+
+struct link {
+	struct evloop *loop;
+	struct link_options opts;
+	struct port_env env;
+	struct port port[LINK_PORTS];
+	struct port_logs logs[LINK_PORTS];
+	struct direction dir[LINK_PORTS]; /* dir[i]: from port i to the other */
+	bool pending;    /* kicks or state changes wait for service */
+	uint64_t last_progress_ns; /* when packets last moved */
+	bool in_service;
+	/* Poll mode and rings the client asked us to poll: a one-shot timer,
+	 * armed only when the loop is about to block. A busy link never
+	 * sleeps, so it takes no timer interrupts (each one can cost a VM
+	 * exit and tens of microseconds). */
+	int timer_fd;
+	struct evloop_watch timer_watch;
+	unsigned poll_usec;   /* the poll period wanted; 0: none */
+	bool timer_armed;     /* the one-shot is counting down */
+	struct fault_guard guard;
+	struct capture_slot capture;
+};
+
 static struct port *peer_of(struct link *l, struct port *p)
 {
 	return &l->port[1 - p->index];
@@ -44,33 +83,33 @@ static struct vq *port_vq(struct port *p, unsigned idx)
 	return p->in_use ? vu_dev_vq(&p->dev, idx) : NULL;
 }
 
-static void fwd_end_init(struct fwd_end *e, struct port *p, struct vq *vq)
+/* The parts of an end that never change: whose counters and logs. */
+static void end_init(struct fwd_end *e, struct port *p)
+{
+	memset(e, 0, sizeof *e);
+	e->stats = &p->stats;
+	e->ratelimit = p->ratelimit;
+	e->name = p->name;
+	e->port = p->index;
+}
+
+static void direction_init(struct link *l, unsigned i)
+{
+	struct direction *d = &l->dir[i];
+
+	end_init(&d->from, &l->port[i]);
+	end_init(&d->to, &l->port[1 - i]);
+	d->from.resume = &d->resume;
+}
+
+/* An end as this pass finds it: a client's ring (vq; NULL when it does
+ * not run) with its features, or a TAP (no ring, no features). */
+static void end_refresh(struct link *l, struct fwd_end *e, struct port *p, struct vq *vq)
 {
 	e->vq = vq;
-	e->features = p->dev.features;
-	e->stats = &p->stats;
-	e->ratelimit = p->ratelimit;
-	e->name = p->name;
-	e->port = p->index;
-	e->capture = p->link->recording;
-	e->frame_hint = p->tx_frame_hint;
-	e->resume = &p->gso_resume;
+	e->features = port_is_tap(p) ? 0 : vu_dev_features(&p->dev);
+	e->capture = l->capture.recording;
 }
-
-/* The TAP end of a link: a fwd_end without a ring, counting in its port. */
-static void tap_end_init(struct fwd_end *e, struct port *p)
-{
-	e->vq = NULL;
-	e->features = 0;
-	e->stats = &p->stats;
-	e->ratelimit = p->ratelimit;
-	e->name = p->name;
-	e->port = p->index;
-	e->capture = capture_recording(p->link);
-	e->frame_hint = 0;
-	e->resume = NULL;
-}
-
 /* The kernel hears about the client on the other port: its header size and
  * checksum offload, and a carrier only while the client's port runs. */
 static void sync_tap(struct link *l, struct port *tp)
@@ -81,7 +120,7 @@ static void sync_tap(struct link *l, struct port *tp)
 	int rc = 0;
 
 	if (running) {
-		uint64_t f = client->dev.features;
+		uint64_t f = vu_dev_features(&client->dev);
 
 		rc = tap_configure(&tp->tap, vnet_hdr_len(f), f);
 		if (rc == 0 && !tp->tap.carrier) {
@@ -155,24 +194,24 @@ static struct fwd_budget pass_budget(void)
  * the client has no room, or the budget is spent. While the client has no
  * room the TAP's input is not watched: the kernel's queue holds (and past
  * its length drops) the frames, and an RX kick brings us back. */
-static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
+static void service_from_tap(struct link *l, struct direction *dir, enum pass pass,
 			     struct pass_result *res)
 {
+	struct port *tp = &l->port[dir->from.port];
 	struct port *client = peer_of(l, tp);
 	struct vq *rx = port_state(client) == PORT_RUNNING ? port_vq(client, VNET_RX_QUEUE) : NULL;
-	struct fwd_end s, d;
-
+	struct fwd_end *s = &dir->from, *d = &dir->to;
 	struct fwd_budget budget = pass_budget();
 
-	tap_end_init(&s, tp);
+	end_refresh(l, s, tp, NULL);
+	end_refresh(l, d, client, rx);
 	if (!rx) {
 		/* Nobody to take them: frames left from before are dropped. */
 		port_tap_watch_input(tp, true);
-		if (tap_discard_packets(&tp->tap, &s, &budget) == FWD_MORE)
+		if (tap_discard_packets(&tp->tap, s, &budget) == FWD_MORE)
 			res->more = true;
 		return;
 	}
-	fwd_end_init(&d, client, rx);
 	for (;;) {
 		uint64_t before = tp->stats.tx_packets;
 		struct fwd_fault fault;
@@ -183,7 +222,7 @@ static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
 			res->more = true;
 			return;
 		}
-		st = tap_receive_packets(&tp->tap, &s, &d, &budget, &fault);
+		st = tap_receive_packets(&tp->tap, s, d, &budget, &fault);
 		res->moved += (unsigned)(tp->stats.tx_packets - before);
 		vq_publish(rx);
 
@@ -213,30 +252,28 @@ static void service_from_tap(struct link *l, struct port *tp, enum pass pass,
 }
 
 /* One direction: forward until idle, blocked or out of budget. */
-static void service_direction(struct link *l, struct port *src, enum pass pass,
+static void service_direction(struct link *l, struct direction *dir, enum pass pass,
 			      struct pass_result *res)
 {
+	struct port *src = &l->port[dir->from.port];
 	struct port *dst = peer_of(l, src);
 	struct vq *tx = port_vq(src, VNET_TX_QUEUE);
 	struct vq *rx = port_vq(dst, VNET_RX_QUEUE);
 	bool to_tap = port_is_tap(dst);
 	bool tx_polled, rx_polled;
 	struct fwd_budget budget = pass_budget();
-	struct fwd_end s, d;
+	struct fwd_end *s = &dir->from, *d = &dir->to;
 
 	if (port_is_tap(src)) {
-		service_from_tap(l, src, pass, res);
+		service_from_tap(l, dir, pass, res);
 		return;
 	}
 	if (!tx)
 		return;
 	tx_polled = pass != PASS_SLEEP || port_ring_polled(src, VNET_TX_QUEUE);
 	rx_polled = pass != PASS_SLEEP || !rx || port_ring_polled(dst, VNET_RX_QUEUE);
-	fwd_end_init(&s, src, tx);
-	if (rx)
-		fwd_end_init(&d, dst, rx);
-	else if (to_tap)
-		tap_end_init(&d, dst);
+	end_refresh(l, s, src, tx);
+	end_refresh(l, d, dst, rx);
 
 	if (pass == PASS_DRAIN)
 		vq_freeze(tx);
@@ -258,11 +295,10 @@ static void service_direction(struct link *l, struct port *src, enum pass pass,
 		}
 		vq_kicks_disable(tx);
 		if (to_tap)
-			st = tap_send_packets(&dst->tap, &s, &d, &budget, &fault);
+			st = tap_send_packets(&dst->tap, s, d, &budget, &fault);
 		else
-			st = rx ? forward_packets(&s, &d, &budget, &fault)
-				: drop_packets(&s, &budget, &fault);
-		src->tx_frame_hint = s.frame_hint;
+			st = rx ? forward_packets(s, d, &budget, &fault)
+				: drop_packets(s, &budget, &fault);
 		res->moved += tx->committed - before;
 		vq_publish(tx);
 		if (rx)
@@ -336,7 +372,7 @@ static void blame_fault(struct link *l, void *addr)
 	for (unsigned p = 0; p < LINK_PORTS; p++) {
 		struct port *port = &l->port[p];
 
-		if (port->in_use && gm_maps_host(&port->dev.mem, addr)) {
+		if (port->in_use && vu_dev_maps(&port->dev, addr)) {
 			vu_dev_fail(&port->dev, "its shared memory faulted at %p (file truncated?)", addr);
 			return;
 		}
@@ -373,10 +409,10 @@ static struct pass_result run_service(struct link *l, enum pass pass, struct por
 		if (port_is_tap(&l->port[p]))
 			sync_tap(l, &l->port[p]);
 	if (drain_port) {
-		service_direction(l, drain_port, PASS_DRAIN, &res);
+		service_direction(l, &l->dir[drain_port->index], PASS_DRAIN, &res);
 	} else {
 		for (unsigned p = 0; p < LINK_PORTS; p++)
-			service_direction(l, &l->port[p], pass, &res);
+			service_direction(l, &l->dir[p], pass, &res);
 	}
 	emit_interrupts(l);
 	fault_guard_leave(&l->guard);
@@ -384,14 +420,16 @@ static struct pass_result run_service(struct link *l, enum pass pass, struct por
 	return res;
 }
 
-void link_schedule(struct link *l)
+static void link_schedule(void *ctx)
 {
+	struct link *l = ctx;
+
 	l->pending = true;
 }
 
-void link_drain_tx(struct link *l, struct port *p)
+static void link_drain_tx(void *ctx, struct port *p)
 {
-	run_service(l, PASS_DRAIN, p);
+	run_service(ctx, PASS_DRAIN, p);
 }
 
 static void on_timer(void *arg, uint32_t events)
@@ -444,18 +482,19 @@ static void before_sleep(void *arg)
 			l->last_progress_ns = now;
 		l->pending |= r.more || r.moved || linger;
 		/* What the pass recorded goes out before the next one. */
-		capture_flush(l);
+		capture_flush(&l->capture);
 	}
 	if (l->pending)
 		evloop_want_more(l->loop);
 	else if (l->poll_usec && !l->timer_armed)
 		arm_timer(l, l->poll_usec);
 	/* What the pass recorded goes out now; a full socket waits for EPOLLOUT. */
-	capture_flush(l);
+	capture_flush(&l->capture);
 }
 
-void link_rings_changed(struct link *l)
+static void link_rings_changed(void *ctx)
 {
+	struct link *l = ctx;
 	unsigned want = 0;
 
 	/* A timer runs only while some started ring must be polled: in the
@@ -494,8 +533,16 @@ struct link *link_new(struct evloop *loop, const struct link_options *opts)
 
 	if (!l)
 		return NULL;
+	static const struct port_hooks hooks = {
+		.schedule = link_schedule,
+		.rings_changed = link_rings_changed,
+		.drain_tx = link_drain_tx,
+	};
+
 	l->loop = loop;
 	l->opts = *opts;
+	l->env = (struct port_env){ .loop = loop, .opts = &l->opts, .hooks = &hooks, .ctx = l };
+	l->capture.loop = loop;
 	if (!l->opts.mem_max)
 		l->opts.mem_max = link_default_mem_max();
 	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -507,7 +554,9 @@ struct link *link_new(struct evloop *loop, const struct link_options *opts)
 		return NULL;
 	}
 	for (unsigned p = 0; p < LINK_PORTS; p++)
-		port_init(&l->port[p], l, p);
+		port_init(&l->port[p], &l->env, &l->logs[p], p);
+	for (unsigned i = 0; i < LINK_PORTS; i++)
+		direction_init(l, i);
 	evloop_set_before_sleep(loop, before_sleep, l);
 	return l;
 }
@@ -516,7 +565,7 @@ void link_free(struct link *l)
 {
 	if (!l)
 		return;
-	capture_detach(l);
+	capture_detach(&l->capture);
 	for (unsigned p = 0; p < LINK_PORTS; p++)
 		port_release(&l->port[p]);
 	/* Whatever the releases published gets its interrupts. */
@@ -554,6 +603,11 @@ int link_create_port(struct link *l, const struct port_config *cfg, int client_l
 	return -ENOMEM;
 }
 
+struct capture_slot *link_capture(struct link *l)
+{
+	return &l->capture;
+}
+
 void link_port_status(struct link *l, unsigned index, struct port_status *out)
 {
 	struct port *p = &l->port[index];
@@ -563,10 +617,10 @@ void link_port_status(struct link *l, unsigned index, struct port_status *out)
 	if (!p->in_use)
 		return;
 	out->cfg = p->cfg;
-	out->features = p->dev.features;
-	out->mem_max = p->dev.mem_max;
+	out->features = vu_dev_features(&p->dev);
+	out->mem_max = vu_dev_mem_max(&p->dev);
 	for (unsigned i = 0; i < VU_RINGS; i++)
-		out->queue_size[i] = p->dev.ring[i].num;
+		out->queue_size[i] = (uint16_t)vu_dev_ring_size(&p->dev, i);
 	out->stats = p->stats;
-	snprintf(out->last_error, sizeof out->last_error, "%s", p->dev.last_error);
+	snprintf(out->last_error, sizeof out->last_error, "%s", vu_dev_last_error(&p->dev));
 }

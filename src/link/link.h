@@ -11,20 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "link/forward.h"
+#include "link/link_options.h"
 #include "link/port_config.h"
+#include "link/port_state.h"
+#include "link/port_stats.h"
 
+struct capture_slot;
 struct evloop;
-struct trusted_mem;
 
 #define LINK_PORTS 2
-
-struct link_options {
-	unsigned max_queue_size;         /* -s */
-	unsigned poll_usec;              /* -p; 0: event-driven */
-	const struct trusted_mem *trusted; /* -d */
-	uint64_t mem_max;                /* a port's mem-max unless its create says; 0: default */
-};
 
 /* The default mem-max: a quarter of the address space the server may map
  * (RLIMIT_AS, or x86-64's 128 TiB), 32 TiB unless limited. Both ports at
@@ -32,21 +27,6 @@ struct link_options {
  * so no client can make the other port's memory, or the server's own
  * buffers, fail to map. */
 uint64_t link_default_mem_max(void);
-
-enum port_state {
-	PORT_FREE,      /* not created */
-	PORT_CREATED,   /* created, no client session yet */
-	PORT_CONNECTED, /* a client is talking vhost-user, rings not all running */
-	PORT_RUNNING,   /* both rings run */
-	PORT_FAILED,    /* the client broke the rules; waits for a reset */
-};
-
-static inline const char *port_state_name(enum port_state s)
-{
-	static const char *const names[] = { "free", "created", "connected", "running", "failed" };
-
-	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
 
 struct port_status {
 	enum port_state state;
@@ -80,5 +60,8 @@ int link_create_port(struct link *link, const struct port_config *cfg, int clien
 		     int *port_fd, char *err, size_t errlen);
 
 void link_port_status(struct link *link, unsigned index, struct port_status *out);
+
+/* Where the link's capture is attached (link/capture.h). */
+struct capture_slot *link_capture(struct link *link);
 
 #endif

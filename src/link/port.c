@@ -22,16 +22,16 @@ enum port_state port_state(const struct port *p)
 		return PORT_FREE;
 	if (port_is_tap(p))
 		return p->tap.carrier ? PORT_RUNNING : PORT_CONNECTED;
-	if (p->dev.failed)
+	if (vu_dev_failed(&p->dev))
 		return PORT_FAILED;
-	if (p->dev.ring[VNET_RX_QUEUE].started && p->dev.ring[VNET_TX_QUEUE].started)
+	if (vu_dev_ring_started(&p->dev, VNET_RX_QUEUE) && vu_dev_ring_started(&p->dev, VNET_TX_QUEUE))
 		return PORT_RUNNING;
 	return p->session ? PORT_CONNECTED : PORT_CREATED;
 }
 
 bool port_ring_polled(const struct port *p, unsigned idx)
 {
-	return p->link->opts.poll_usec || p->dev.ring[idx].kick_fd < 0;
+	return p->env->opts->poll_usec || vu_dev_ring_kickless(&p->dev, idx);
 }
 
 /* ---- the device personality and datapath hooks for vu_dev -------------- */
@@ -55,14 +55,14 @@ static void port_ring_stopping(void *ctx, unsigned idx)
 	struct port *p = ctx;
 
 	if (idx == VNET_TX_QUEUE)
-		link_drain_tx(p->link, p);
+		p->env->hooks->drain_tx(p->env->ctx, p);
 }
 
 static void port_rings_changed(void *ctx)
 {
 	struct port *p = ctx;
 
-	link_rings_changed(p->link);
+	p->env->hooks->rings_changed(p->env->ctx);
 }
 
 static void on_kick(void *arg, uint32_t events);
@@ -72,11 +72,11 @@ static void port_watch_kick(void *ctx, unsigned idx, int fd)
 	struct port *p = ctx;
 	struct evloop_watch *w = &p->kick_watch[idx];
 
-	evloop_del(p->link->loop, w);
+	evloop_del(p->env->loop, w);
 	/* Edge-triggered: a kick is one wake-up however it was made. Watched
 	 * level-triggered and read once, a semaphore eventfd (EFD_SEMAPHORE)
 	 * loaded with a huge count would stay readable and spin the server. */
-	if (fd >= 0 && evloop_add(p->link->loop, w, fd, EPOLLIN | EPOLLET, on_kick, p) < 0)
+	if (fd >= 0 && evloop_add(p->env->loop, w, fd, EPOLLIN | EPOLLET, on_kick, p) < 0)
 		vu_dev_fail(&p->dev, "cannot watch the kick descriptor of ring %u", idx);
 }
 
@@ -113,11 +113,11 @@ static void on_kick(void *arg, uint32_t events)
 		if (n == (ssize_t)sizeof v) {
 			p->stats.kicks++;
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			evloop_del(p->link->loop, &p->kick_watch[i]);
+			evloop_del(p->env->loop, &p->kick_watch[i]);
 			vu_dev_fail(&p->dev, "kick descriptor of ring %u broke: %s", i, strerror(errno));
 		}
 	}
-	link_schedule(p->link);
+	p->env->hooks->schedule(p->env->ctx);
 }
 
 static void start_listening(struct port *p);
@@ -136,14 +136,14 @@ static void on_tap_event(void *arg, uint32_t events)
 	}
 	p->tap.readable = true;
 	p->stats.kicks++;
-	link_schedule(p->link);
+	p->env->hooks->schedule(p->env->ctx);
 }
 
 void port_tap_watch_input(struct port *p, bool on)
 {
 	if (on == p->tap_input_watched || !p->tap_watch.cb)
 		return;
-	if (evloop_mod(p->link->loop, &p->tap_watch, on ? EPOLLIN : 0) == 0)
+	if (evloop_mod(p->env->loop, &p->tap_watch, on ? EPOLLIN : 0) == 0)
 		p->tap_input_watched = on;
 }
 
@@ -160,7 +160,7 @@ static int open_tap(struct port *p, const struct port_config *cfg, int client_li
 	rc = tap_open(&p->tap, cfg->tap_name, cfg->has_mac ? cfg->mac : NULL, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = evloop_add(p->link->loop, &p->tap_watch, p->tap.fd, EPOLLIN, on_tap_event, p);
+	rc = evloop_add(p->env->loop, &p->tap_watch, p->tap.fd, EPOLLIN, on_tap_event, p);
 	if (rc < 0) {
 		tap_close(&p->tap);
 		snprintf(err, errlen, "tap: cannot watch '%s'", cfg->tap_name);
@@ -174,7 +174,7 @@ static int open_tap(struct port *p, const struct port_config *cfg, int client_li
 static void disconnect(struct port *p, const char *why)
 {
 	log_limited(p->session_log, LOG_LVL_INFO, "%s: client disconnected: %s", p->name, why);
-	evloop_del(p->link->loop, &p->conn_watch);
+	evloop_del(p->env->loop, &p->conn_watch);
 	/* Resetting drains its TX ring into the peer while the memory is mapped. */
 	vu_dev_reset(&p->dev);
 	vu_conn_close(&p->conn);
@@ -233,7 +233,7 @@ static int attach_connection(struct port *p, int fd)
 	int rc;
 
 	vu_conn_init(&p->conn, fd);
-	rc = evloop_add(p->link->loop, &p->conn_watch, fd, EPOLLIN, on_conn_event, p);
+	rc = evloop_add(p->env->loop, &p->conn_watch, fd, EPOLLIN, on_conn_event, p);
 	if (rc < 0) {
 		vu_conn_close(&p->conn);
 		return rc;
@@ -272,7 +272,7 @@ static void start_listening(struct port *p)
 {
 	if (p->listen_watch.cb)
 		return;
-	if (evloop_add(p->link->loop, &p->listen_watch, p->listen_fd, EPOLLIN, on_listen_event, p) < 0)
+	if (evloop_add(p->env->loop, &p->listen_watch, p->listen_fd, EPOLLIN, on_listen_event, p) < 0)
 		log_err("%s: cannot watch its listening socket", p->name);
 }
 
@@ -292,19 +292,21 @@ static void on_lease_event(void *arg, uint32_t events)
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-void port_init(struct port *p, struct link *link, unsigned index)
+void port_init(struct port *p, const struct port_env *env, struct port_logs *logs,
+	       unsigned index)
 {
 	memset(p, 0, sizeof *p);
-	p->link = link;
+	p->env = env;
+	p->logs = logs;
 	p->index = index;
 	snprintf(p->name, sizeof p->name, "port%u", index);
-	p->ratelimit = &link->logs[index].datapath;
-	p->session_log = &link->logs[index].session;
+	p->ratelimit = &logs->datapath;
+	p->session_log = &logs->session;
 	p->listen_fd = p->lease_fd = -1;
 	tap_init(&p->tap);
 	vu_conn_init(&p->conn, -1);
-	vu_dev_init(&p->dev, &port_dev_ops, p, p->name, link->opts.max_queue_size,
-		    PORT_DS_MAX_DEFAULT, link->opts.trusted, &link->logs[index].device);
+	vu_dev_init(&p->dev, &port_dev_ops, p, p->name, env->opts->max_queue_size,
+		    PORT_DS_MAX_DEFAULT, env->opts->trusted, &logs->device);
 }
 
 int port_open(struct port *p, const struct port_config *cfg, int client_listen_fd, int *port_fd,
@@ -312,10 +314,9 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 {
 	int pair[2], rc;
 
-	port_init(p, p->link, p->index);
+	port_init(p, p->env, p->logs, p->index);
 	p->cfg = *cfg;
-	p->dev.ds_max = cfg->ds_max;
-	p->dev.mem_max = cfg->mem_max ? cfg->mem_max : p->link->opts.mem_max;
+	vu_dev_set_limits(&p->dev, cfg->ds_max, cfg->mem_max ? cfg->mem_max : p->env->opts->mem_max);
 	*port_fd = -1;
 
 	if (!port_config_check(cfg, err, errlen))
@@ -342,7 +343,7 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 		p->listen_fd = client_listen_fd;
 		p->lease_fd = pair[0];
 		*port_fd = pair[1];
-		evloop_add(p->link->loop, &p->lease_watch, p->lease_fd, EPOLLIN | EPOLLRDHUP,
+		evloop_add(p->env->loop, &p->lease_watch, p->lease_fd, EPOLLIN | EPOLLRDHUP,
 			   on_lease_event, p);
 	} else {
 		/* Non-blocking on our side only: the client gets an ordinary socket. */
@@ -368,7 +369,7 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 
 void port_release(struct port *p)
 {
-	struct evloop *loop = p->link->loop;
+	struct evloop *loop = p->env->loop;
 
 	if (!p->in_use)
 		return;
@@ -389,6 +390,6 @@ void port_release(struct port *p)
 	evloop_del(loop, &p->tap_watch);
 	tap_close(&p->tap);
 	log_limited(p->session_log, LOG_LVL_INFO, "%s: released", p->name);
-	port_init(p, p->link, p->index);
-	link_rings_changed(p->link);
+	port_init(p, p->env, p->logs, p->index);
+	p->env->hooks->rings_changed(p->env->ctx);
 }

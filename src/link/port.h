@@ -10,16 +10,43 @@
 
 #include "evloop/evloop.h"
 #include "link/forward_gso.h"
-#include "link/link.h"
+#include "link/link_options.h"
+#include "link/port_config.h"
+#include "link/port_state.h"
+#include "link/port_stats.h"
 #include "link/tap.h"
 #include "vhost/vu_conn.h"
 #include "vhost/vu_dev.h"
-#include "virtio/fault_guard.h"
+struct port;
 
-struct capture;
+/* What a port asks of whoever holds it (the link). */
+struct port_hooks {
+	void (*schedule)(void *ctx);             /* kicks or changes wait for service */
+	void (*rings_changed)(void *ctx);        /* rings started or stopped, or the port failed */
+	void (*drain_tx)(void *ctx, struct port *p); /* its TX ring stops: forward what it holds */
+};
+
+/* What a port is given for its life: the loop its fds join, the server's
+ * options, and the hooks. */
+struct port_env {
+	struct evloop *loop;
+	const struct link_options *opts;
+	const struct port_hooks *hooks;
+	void *ctx;
+};
+
+/* Per port index, for the link's life: a client that reconnects, or a
+ * creator that releases and creates the port again, in a loop, finds the
+ * budget it used up. */
+struct port_logs {
+	struct log_ratelimit datapath;
+	struct log_ratelimit session;
+	struct log_ratelimit device;  /* the vhost-user session's refusals and failures */
+};
 
 struct port {
-	struct link *link;
+	const struct port_env *env;
+	struct port_logs *logs;
 	unsigned index;
 	char name[8];
 	bool in_use;
@@ -52,43 +79,11 @@ struct port {
 	 * sessions and the port itself (struct port_logs). */
 	struct log_ratelimit *ratelimit; /* the datapath: drops, ring resyncs, the TAP */
 	struct log_ratelimit *session_log; /* clients connecting, leaving, refused */
-	uint32_t tx_frame_hint; /* the datapath's prefetch hint (fwd_end.frame_hint) */
 	struct gso_resume gso_resume; /* a GSO frame of its client half delivered */
 };
 
-/* Per port index, for the link's life: a client that reconnects, or a
- * creator that releases and creates the port again, in a loop, finds the
- * budget it used up. */
-struct port_logs {
-	struct log_ratelimit datapath;
-	struct log_ratelimit session;
-	struct log_ratelimit device;  /* the vhost-user session's refusals and failures */
-};
-
-struct link {
-	struct evloop *loop;
-	struct link_options opts;
-	struct port port[LINK_PORTS];
-	struct port_logs logs[LINK_PORTS];
-	bool pending;    /* kicks or state changes wait for service */
-	uint64_t last_progress_ns; /* when packets last moved */
-	bool in_service;
-	/* Poll mode and rings the client asked us to poll: a one-shot timer,
-	 * armed only when the loop is about to block. A busy link never
-	 * sleeps, so it takes no timer interrupts (each one can cost a VM
-	 * exit and tens of microseconds). */
-	int timer_fd;
-	struct evloop_watch timer_watch;
-	unsigned poll_usec;   /* the poll period wanted; 0: none */
-	bool timer_armed;     /* the one-shot is counting down */
-	struct fault_guard guard;
-	struct capture *capture; /* the capture subscriber, or NULL */
-	/* Where the datapath records delivered frames, or NULL: one load per
-	 * batch (kept by capture.c). */
-	struct capture_buf *recording;
-};
-
-void port_init(struct port *p, struct link *link, unsigned index);
+void port_init(struct port *p, const struct port_env *env, struct port_logs *logs,
+	       unsigned index);
 int port_open(struct port *p, const struct port_config *cfg, int client_listen_fd, int *port_fd,
 	      char *err, size_t errlen);
 void port_release(struct port *p);
@@ -98,10 +93,5 @@ static inline bool port_is_tap(const struct port *p) { return p->tap.fd >= 0; }
 void port_tap_watch_input(struct port *p, bool on);
 /* Whether the datapath must poll ring idx instead of waiting for kicks. */
 bool port_ring_polled(const struct port *p, unsigned idx);
-
-/* Services port.c asks of the link. */
-void link_schedule(struct link *link);
-void link_rings_changed(struct link *link);
-void link_drain_tx(struct link *link, struct port *p);
 
 #endif

@@ -159,8 +159,7 @@ static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end 
 	}
 	if (err) {
 		vq_take_begin(tx);
-		fault->guilty = 0;
-		fault->error = err;
+		fwd_fail(fault, 0, err);
 		return TAP_FAULT;
 	}
 	return TAP_DONE;
@@ -233,7 +232,7 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 		}
 	} else if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		/* Only what we offered travels: a checksum request inside the frame. */
-		if ((uint32_t)in.csum_start + in.csum_offset + 2 > frame_len) {
+		if (!fwd_csum_fits(in.csum_start, in.csum_offset, frame_len)) {
 			fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
 			return TAP_DONE;
 		}
@@ -575,11 +574,8 @@ enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, stru
 		if (!t->readable)
 			return FWD_IDLE;
 		err = vq_avail(dst->vq, &any);
-		if (err) {
-			fault->guilty = 1;
-			fault->error = err;
-			return FWD_FAULT;
-		}
+		if (err)
+			return fwd_fail(fault, 1, err);
 		if (!any)
 			return FWD_BLOCKED;
 		r = receive_one(t, tap_end, dst, budget, &err);
@@ -594,9 +590,7 @@ enum fwd_status tap_receive_packets(struct tap *t, struct fwd_end *tap_end, stru
 		case TAP_IDLE:
 			return FWD_IDLE;
 		case TAP_FAULT:
-			fault->guilty = 1;
-			fault->error = err;
-			return FWD_FAULT;
+			return fwd_fail(fault, 1, err);
 		}
 		COMPILER_BARRIER();
 	}

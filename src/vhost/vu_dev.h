@@ -112,6 +112,37 @@ static inline struct vq *vu_dev_vq(struct vu_dev *dev, unsigned idx)
 	return dev->ring[idx].started ? &dev->ring[idx].vq : NULL;
 }
 
+/* What the session stands at, for the link and status (read only). */
+static inline uint64_t vu_dev_features(const struct vu_dev *dev) { return dev->features; }
+static inline bool vu_dev_failed(const struct vu_dev *dev) { return dev->failed; }
+static inline const char *vu_dev_last_error(const struct vu_dev *dev) { return dev->last_error; }
+static inline uint64_t vu_dev_mem_max(const struct vu_dev *dev) { return dev->mem_max; }
+static inline unsigned vu_dev_ring_size(const struct vu_dev *dev, unsigned idx)
+{
+	return dev->ring[idx].num;
+}
+static inline bool vu_dev_ring_started(const struct vu_dev *dev, unsigned idx)
+{
+	return dev->ring[idx].started;
+}
+/* Whether the client gave ring idx no kick fd: it must be polled. */
+static inline bool vu_dev_ring_kickless(const struct vu_dev *dev, unsigned idx)
+{
+	return dev->ring[idx].kick_fd < 0;
+}
+/* Whether addr lies in the client's memory as we map it. */
+static inline bool vu_dev_maps(const struct vu_dev *dev, const void *addr)
+{
+	return gm_maps_host(&dev->mem, addr);
+}
+
+/* The limits its creator gave the port (ds-max=, mem-max=). */
+static inline void vu_dev_set_limits(struct vu_dev *dev, unsigned ds_max, uint64_t mem_max)
+{
+	dev->ds_max = ds_max;
+	dev->mem_max = mem_max;
+}
+
 /* Signal the client's call eventfd of a ring. */
 void vu_dev_call(struct vu_dev *dev, unsigned idx);
 

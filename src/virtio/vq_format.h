@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Inside the virtqueue module (virtio/): each ring format's side of the
- * operations virtqueue.h offers, and the once-only loads both formats'
- * descriptors share. virtqueue.c picks the format; nothing else includes
- * this.
+ * operations virtqueue.h offers, and the descriptor loads both formats
+ * share. virtqueue.c picks the format; nothing outside src/virtio
+ * includes this.
  */
 #ifndef VNP_VQ_FORMAT_H
 #define VNP_VQ_FORMAT_H
 
-#include "virtio/virtqueue.h"
+#include "virtio/load_once.h"
+#include "virtio/vq_types.h"
 
 /* Descriptor i of a table, loaded once: 16 bytes, in two loads. Split and
  * packed descriptors differ only in what the last four bytes mean. */
@@ -41,8 +42,10 @@ static inline bool packed_avail(uint16_t flags, bool wrap)
 }
 
 /* The descriptor the walk needs next is checked and translated here, in
- * one place for both formats (virtqueue.c). */
+ * one place for both formats (vq_chain.c); the rest of a buffer that
+ * continues in another region, the same way. */
 enum vq_error chain_use_desc(struct vq_chain *c, const struct vq_desc *d);
+enum vq_error chain_next_chunk(struct vq_chain *c);
 
 /* split (vq_split.c) */
 void split_init(struct vq *vq, const struct vq_params *p);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cache tuning of the copy into a receiver's buffers (internal to
+ * src/link): the lines about to be written are claimed ahead of the copy,
+ * and the line the receiver reads first is pushed towards it. Hints only:
+ * nothing here decides what is copied, and a wrong hint costs time, not
+ * correctness. The figures behind each number are in bench/HISTORY.md.
+ */
+#ifndef VNP_RX_PREFETCH_H
+#define VNP_RX_PREFETCH_H
+
+#include <stdint.h>
+
+#include "link/fwd_end.h"
+#include "net/virtio_net.h"
+#include "util/checked.h"
+#include "virtio/virtqueue.h"
+
+/* A line we are about to overwrite is best fetched for ownership, or the
+ * first store stalls the copy behind it while the client's core gives the
+ * line up. PREFETCHW does that on every x86-64 that has it and is a no-op
+ * on those that do not; the builtin emits it only for -march's that list
+ * it. */
+#if defined(__x86_64__)
+#define PREFETCH_FOR_WRITE(p) __asm__ volatile("prefetchw %0" ::"m"(*(const char *)(p)))
+#else
+#define PREFETCH_FOR_WRITE(p) __builtin_prefetch((const void *)(p), 1)
+#endif
+
+/* The receiver's core reads a frame's header next (num_buffers first):
+ * with the header's line pushed out to the shared cache, that read is a
+ * hit there instead of a snoop into our core. CLDEMOTE is a hint, a no-op
+ * where it is not implemented; elsewhere there is nothing to say. */
+#if defined(__x86_64__)
+#define DEMOTE_LINE(p) __asm__ volatile("cldemote %0" ::"m"(*(const char *)(p)))
+#else
+#define DEMOTE_LINE(p) ((void)(p))
+#endif
+
+/* How many packets ahead buffers are prefetched: enough to cover a
+ * cross-core miss with the copies in between, few enough to stay within
+ * the core's outstanding misses. */
+#define PREFETCH_AHEAD 4
+
+/* Smaller frames gain nothing measurable from the prefetch (their copy is
+ * a line or two, and the client sets the pace), so they skip its cost.
+ * The batch's prefetch_bytes() decides for all its packets. */
+#define PREFETCH_MIN_FRAME 512
+
+/* Every line of a receive buffer is claimed, up to this much: the copy of
+ * a large frame otherwise waits for one line after the other, since each
+ * lies in the client's core or the shared cache. Beyond it the hardware's
+ * own streaming keeps up, and a few packets' worth of claims stays within
+ * the core's outstanding misses. */
+#define PREFETCH_MAX_BYTES 2048
+#define CACHE_LINE 64
+
+/*
+ * Claim the receive buffer `ahead` slots on while this packet is copied,
+ * as far as `bytes` of it (the frames waiting are about that long): its
+ * lines were last touched by the client's core or have left ours, and a
+ * store to such a line stalls the copy behind it. Only a hint, kept cheap:
+ * the descriptor is copied once and used without its checks, which the
+ * packet's own turn makes on its own copy, and only the last region
+ * hit is tried. A prefetch of a bad address cannot fault, and none
+ * reaches past the lines of that region.
+ */
+static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t bytes)
+{
+	const struct gm_hit *r = &vq->mem->hit;
+	struct vq_desc d;
+	uintptr_t line, end;
+	uint64_t off;
+	uint32_t len;
+
+	if (!vq_peek(vq, ahead, &d))
+		return;
+	off = d.addr - r->gpa;
+	/* An indirect table is only read: nothing to claim there. */
+	if (off >= r->size || (d.flags & VRING_DESC_F_INDIRECT))
+		return;
+	len = MIN(d.len, bytes);
+	if (len > r->size - off)
+		len = (uint32_t)(r->size - off);
+	/* Every line from the one holding the first byte to the one holding
+	 * the last, four to a turn: a frame of 1500 bytes takes 24. */
+	line = (uintptr_t)(r->host + off) & ~(uintptr_t)(CACHE_LINE - 1);
+	end = (uintptr_t)(r->host + off) + len;
+	for (; line + 3 * CACHE_LINE < end; line += 4 * CACHE_LINE) {
+		PREFETCH_FOR_WRITE(line);
+		PREFETCH_FOR_WRITE(line + CACHE_LINE);
+		PREFETCH_FOR_WRITE(line + 2 * CACHE_LINE);
+		PREFETCH_FOR_WRITE(line + 3 * CACHE_LINE);
+	}
+	for (; line < end; line += CACHE_LINE)
+		PREFETCH_FOR_WRITE(line);
+}
+
+/*
+ * How much of each receive buffer to prefetch in this batch: about as much
+ * as the frames of the sender's last batch took, or 0 when that is too
+ * little for the prefetch to pay. Before the first batch, the first
+ * waiting descriptor's length stands in: a hint read apart from the
+ * packet's own checked copy, deciding nothing but the prefetch.
+ */
+static inline uint32_t prefetch_bytes(const struct fwd_end *src, const struct fwd_end *dst)
+{
+	uint32_t len = src->frame_hint;
+	struct vq_desc d;
+
+	if (len)
+		len += vnet_hdr_len(dst->features);
+	else if (vq_peek(src->vq, 0, &d))
+		len = d.len;
+	return len < PREFETCH_MIN_FRAME ? 0 : MIN(len, PREFETCH_MAX_BYTES);
+}
+
+#endif
