@@ -32,6 +32,7 @@
 #include "ctl/capture_reader.h"
 #include "ctl/ctl_client.h"
 #include "pcapng.h"
+#include "util/parse_num.h"
 #include "vnp_config.h"
 
 /* How long the output may take for the rest after a signal. */
@@ -68,21 +69,6 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static bool parse_count(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return v > 0;
-}
-
 int capture_parse(int argc, char **argv, struct capture_opts *o)
 {
 	o->port = -1;
@@ -116,7 +102,7 @@ int capture_parse(int argc, char **argv, struct capture_opts *o)
 			}
 			o->port = val[0] - '0';
 		} else if (strcmp(opt, "--count") == 0) {
-			if (!parse_count(val, &o->count)) {
+			if (!(parse_decimal(val, UINT64_MAX, &o->count) && o->count > 0)) {
 				fprintf(stderr, "vnet-p2p-ctl: capture: invalid value '%s' for --count: "
 						"must be a positive integer\n", val);
 				return -1;

@@ -25,6 +25,7 @@
 #include "util/unix_socket.h"
 #include "vnp_config.h"
 #include "watch_cmd.h"
+#include "util/parse_num.h"
 
 #define PORT_FD_FOR_COMMAND 3
 
@@ -281,21 +282,6 @@ struct status_opts {
 	struct watch_opts w;
 };
 
-static bool parse_positive(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return v > 0;
-}
-
 /* The value of --watch is optional: the next word is taken when it looks
  * like a number (a sign or a point included, so "-1" is refused as a value
  * rather than as an unknown option) or when it is not an option at all. */
@@ -338,7 +324,7 @@ static int status_parse(int argc, char **argv, struct status_opts *o)
 				fprintf(stderr, "vnet-p2p-ctl: status: --count needs a value\n");
 				return -1;
 			}
-			if (!parse_positive(val, &o->w.count)) {
+			if (!(parse_decimal(val, UINT64_MAX, &o->w.count) && o->w.count > 0)) {
 				fprintf(stderr, "vnet-p2p-ctl: status: invalid value '%s' for --count: "
 						"must be a whole number from 1\n", val);
 				return -1;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/ctl_send.h"
 #include "util/unix_socket.h"
 
 #define REPLY_TIMEOUT_MS 10000
@@ -14,28 +15,6 @@
 int ctl_connect(const char *svr_path)
 {
 	return unix_connect(svr_path);
-}
-
-static int send_request(int sock, uint16_t op, const void *payload, uint32_t len, int fd)
-{
-	uint8_t buf[sizeof(struct vnp_ctl_header) + VNP_CTL_PAYLOAD_MAX];
-	struct vnp_ctl_header hdr = {
-		.magic = VNP_CTL_MAGIC,
-		.version = VNP_CTL_VERSION,
-		.op = op,
-		.len = len,
-	};
-	ssize_t n;
-
-	if (len > VNP_CTL_PAYLOAD_MAX)
-		return -E2BIG;
-	memcpy(buf, &hdr, sizeof hdr);
-	if (len)
-		memcpy(buf + sizeof hdr, payload, len);
-	n = unix_send_fds(sock, buf, sizeof hdr + len, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, 0);
-	if (n < 0)
-		return (int)n;
-	return (size_t)n == sizeof hdr + len ? 0 : -EIO;
 }
 
 /* Read exactly len bytes, collecting at most one descriptor. */
@@ -129,7 +108,7 @@ int ctl_create(int sock, const char *const *args, int nargs, int listen_fd,
 		memcpy(payload + len, args[i], n);
 		len += (uint32_t)n;
 	}
-	rc = send_request(sock, VNP_CTL_CREATE, payload, len, listen_fd);
+	rc = ctl_send(sock, VNP_CTL_CREATE, 0, payload, len, listen_fd, 0);
 	if (rc < 0) {
 		snprintf(msg, msglen, "cannot send the request: %s", strerror(-rc));
 		return rc;
@@ -153,7 +132,7 @@ static int fixed_reply_request(int sock, uint16_t op, void *out, uint32_t size, 
 {
 	int fd, rc;
 
-	rc = send_request(sock, op, NULL, 0, -1);
+	rc = ctl_send(sock, op, 0, NULL, 0, -1, 0);
 	if (rc < 0) {
 		snprintf(msg, msglen, "cannot send the request: %s", strerror(-rc));
 		return rc;

@@ -12,9 +12,11 @@
 
 #include "ctl/create_request.h"
 #include "ctl/ctl_proto.h"
+#include "ctl/ctl_send.h"
 #include "evloop/evloop.h"
 #include "link/capture.h"
 #include "link/link.h"
+#include "util/frame_reader.h"
 #include "util/log.h"
 #include "util/unix_socket.h"
 
@@ -38,10 +40,10 @@ struct ctl_client {
 	int fd;
 	struct evloop_watch watch;
 	uint64_t since_ns; /* connected, or last answered: the wait began */
-	uint32_t have;
+	struct frame_reader in; /* reads into hdr, payload, passed_fd */
 	struct vnp_ctl_header hdr;
 	uint8_t payload[VNP_CTL_PAYLOAD_MAX];
-	int passed_fd; /* a descriptor that came with the request */
+	int passed_fd; /* a descriptor that came with the request; a handler that keeps it sets -1 */
 	struct ctl_server *srv;
 };
 
@@ -67,27 +69,12 @@ static void client_close(struct ctl_client *c)
 	c->in_use = false;
 }
 
+/* Replies are small and the socket fresh: a client that cannot take one
+ * at once is not reading, and loses its connection. */
 static int reply(struct ctl_client *c, uint16_t op, int32_t status, const void *payload,
 		 uint32_t len, int fd)
 {
-	uint8_t buf[sizeof(struct vnp_ctl_header) + VNP_CTL_PAYLOAD_MAX];
-	struct vnp_ctl_header hdr = {
-		.magic = VNP_CTL_MAGIC,
-		.version = VNP_CTL_VERSION,
-		.op = op,
-		.len = len,
-		.status = status,
-	};
-	ssize_t n;
-
-	memcpy(buf, &hdr, sizeof hdr);
-	if (len)
-		memcpy(buf + sizeof hdr, payload, len);
-	/* Replies are small and the socket fresh: a client that cannot take
-	 * one at once is not reading, and loses its connection. */
-	n = unix_send_fds(c->fd, buf, sizeof hdr + len, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
-			  MSG_DONTWAIT);
-	return n == (ssize_t)(sizeof hdr + len) ? 0 : -EIO;
+	return ctl_send(c->fd, op, status, payload, len, fd, MSG_DONTWAIT) < 0 ? -EIO : 0;
 }
 
 static int reply_error(struct ctl_client *c, uint16_t op, int err, const char *msg)
@@ -236,64 +223,51 @@ static int handle_request(struct ctl_client *c)
 	return reply_error(c, c->hdr.op, EOPNOTSUPP, "unknown request");
 }
 
+/* The header is whole: a request of another version, or no request at
+ * all, gets an answer and loses its connection before any payload. */
+static bool header_acceptable(struct ctl_client *c)
+{
+	if (c->hdr.magic == VNP_CTL_MAGIC && c->hdr.version != VNP_CTL_VERSION) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg,
+			 "control protocol version %u is not supported: this server speaks "
+			 "version %u (use the vnet-p2p-ctl of the same release)",
+			 c->hdr.version, VNP_CTL_VERSION);
+		log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client: %s", msg);
+		reply_error(c, c->hdr.op, EPROTO, msg);
+		return false;
+	}
+	if (c->hdr.magic != VNP_CTL_MAGIC || c->hdr.len > VNP_CTL_PAYLOAD_MAX) {
+		log_limited(&c->srv->ratelimit, LOG_LVL_WARN,
+			    "control client sent a malformed request header");
+		reply_error(c, c->hdr.op, EPROTO, "malformed request");
+		return false;
+	}
+	return true;
+}
+
 static void on_client_event(void *arg, uint32_t events)
 {
 	struct ctl_client *c = arg;
-	const uint32_t hsize = sizeof c->hdr;
-	int fds[1], nfds, rc;
-	ssize_t n;
-	uint8_t *dst;
-	uint32_t want;
+	char err[96];
+	int rc;
 
 	(void)events;
-	if (c->have < hsize) {
-		dst = (uint8_t *)&c->hdr + c->have;
-		want = hsize - c->have;
-	} else {
-		dst = c->payload + (c->have - hsize);
-		want = hsize + c->hdr.len - c->have;
-	}
-	n = unix_recv_fds(c->fd, dst, want, fds, &nfds, 1, MSG_DONTWAIT);
-	if (n == -EAGAIN)
-		return;
-	if (n <= 0) {
-		if (n == -EMSGSIZE)
-			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client sent more than one descriptor");
-		client_close(c);
-		return;
-	}
-	if (nfds) {
-		if (c->passed_fd >= 0) {
-			close(fds[0]);
-			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client sent more than one descriptor");
-			client_close(c);
-			return;
-		}
-		c->passed_fd = fds[0];
-	}
-	c->have += (uint32_t)n;
-	if (c->have == hsize) {
-		if (c->hdr.magic == VNP_CTL_MAGIC && c->hdr.version != VNP_CTL_VERSION) {
-			char msg[128];
+	for (;;) {
+		enum frame_read r = frame_read(&c->in, err, sizeof err);
 
-			snprintf(msg, sizeof msg,
-				 "control protocol version %u is not supported: this server speaks "
-				 "version %u (use the vnet-p2p-ctl of the same release)",
-				 c->hdr.version, VNP_CTL_VERSION);
-			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client: %s", msg);
-			reply_error(c, c->hdr.op, EPROTO, msg);
-			client_close(c);
+		if (r == FRAME_DONE)
+			break;
+		if (r == FRAME_AGAIN)
 			return;
-		}
-		if (c->hdr.magic != VNP_CTL_MAGIC || c->hdr.len > VNP_CTL_PAYLOAD_MAX) {
-			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client sent a malformed request header");
-			reply_error(c, c->hdr.op, EPROTO, "malformed request");
+		if (r == FRAME_INVALID)
+			log_limited(&c->srv->ratelimit, LOG_LVL_WARN, "control client: %s", err);
+		if (r != FRAME_HEADER || !header_acceptable(c)) {
 			client_close(c);
 			return;
 		}
 	}
-	if (c->have < hsize || c->have < hsize + c->hdr.len)
-		return;
 	rc = handle_request(c);
 	if (rc == HANDED_OVER)
 		return;
@@ -302,11 +276,15 @@ static void on_client_event(void *arg, uint32_t events)
 		return;
 	}
 	/* Ready for the next request on the same connection. */
-	c->have = 0;
-	if (c->passed_fd >= 0)
-		close(c->passed_fd);
-	c->passed_fd = -1;
+	frame_reader_next(&c->in);
 	c->since_ns = monotonic_ns();
+}
+
+static uint32_t ctl_payload_len(const void *hdr)
+{
+	const struct vnp_ctl_header *h = hdr;
+
+	return h->len;
 }
 
 static bool peer_is_owner(int fd)
@@ -349,7 +327,7 @@ static void on_timer(void *arg, uint32_t events)
 		if (now - c->since_ns > CTL_REQUEST_TIMEOUT_NS) {
 			log_limited(&srv->ratelimit, LOG_LVL_WARN,
 				    "control client %s for 10 s: connection closed",
-				    c->have ? "did not finish its request" : "sent nothing");
+				    c->in.have ? "did not finish its request" : "sent nothing");
 			client_close(c);
 			continue;
 		}
@@ -389,7 +367,8 @@ static void on_listen_event(void *arg, uint32_t events)
 	memset(c, 0, sizeof *c);
 	c->srv = srv;
 	c->fd = fd;
-	c->passed_fd = -1;
+	frame_reader_init(&c->in, fd, &c->hdr, sizeof c->hdr, c->payload, VNP_CTL_PAYLOAD_MAX,
+			  ctl_payload_len, &c->passed_fd, 1);
 	c->since_ns = monotonic_ns();
 	if (evloop_add(srv->loop, &c->watch, fd, EPOLLIN, on_client_event, c) < 0) {
 		close(fd);

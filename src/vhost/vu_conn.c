@@ -2,82 +2,50 @@
 #include "vhost/vu_conn.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/unix_socket.h"
 
-#define HDR_SIZE ((uint32_t)sizeof(struct vhost_user_header))
+static uint32_t vu_payload_len(const void *hdr)
+{
+	const struct vhost_user_header *h = hdr;
+
+	return h->size;
+}
 
 void vu_conn_init(struct vu_conn *c, int fd)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = fd;
-	for (int i = 0; i < VHOST_USER_MAX_FDS; i++)
-		c->msg.fds[i] = -1;
+	frame_reader_init(&c->in, fd, &c->msg.hdr, sizeof c->msg.hdr, c->msg.payload,
+			  VHOST_USER_PAYLOAD_MAX, vu_payload_len, c->msg.fds, VHOST_USER_MAX_FDS);
 }
 
 enum vu_read vu_conn_read(struct vu_conn *c, char *err, size_t errlen)
 {
 	for (;;) {
-		uint8_t *dst;
-		uint32_t want;
-		int fds[VHOST_USER_MAX_FDS];
-		int nfds = 0;
-		ssize_t n;
-
-		if (c->have < HDR_SIZE) {
-			dst = (uint8_t *)&c->msg.hdr + c->have;
-			want = HDR_SIZE - c->have;
-		} else {
-			uint32_t got = c->have - HDR_SIZE;
-
-			/* Checked before a byte of the payload is read. */
-			if (c->msg.hdr.size > VHOST_USER_PAYLOAD_MAX) {
-				snprintf(err, errlen, "message %u claims %u payload bytes (at most %u)",
-					 c->msg.hdr.request, c->msg.hdr.size, VHOST_USER_PAYLOAD_MAX);
-				return VU_READ_INVALID;
-			}
-			if (got == c->msg.hdr.size)
-				return VU_READ_MESSAGE;
-			dst = c->msg.payload + got;
-			want = c->msg.hdr.size - got;
-		}
-		n = unix_recv_fds(c->fd, dst, want, fds, &nfds, VHOST_USER_MAX_FDS, MSG_DONTWAIT);
-		if (n == -EAGAIN || n == -EWOULDBLOCK)
+		switch (frame_read(&c->in, err, errlen)) {
+		case FRAME_HEADER:
+			continue; /* the handler table checks the header whole */
+		case FRAME_DONE:
+			c->msg.nfds = c->in.nfds;
+			return VU_READ_MESSAGE;
+		case FRAME_AGAIN:
 			return VU_READ_AGAIN;
-		if (n == -EMSGSIZE) {
-			snprintf(err, errlen, "more than %d descriptors on one message",
-				 VHOST_USER_MAX_FDS);
+		case FRAME_CLOSED:
+			return VU_READ_CLOSED;
+		case FRAME_INVALID:
 			return VU_READ_INVALID;
 		}
-		if (n < 0) {
-			snprintf(err, errlen, "receive failed: %s", strerror((int)-n));
-			return VU_READ_CLOSED;
-		}
-		if (n == 0) {
-			close_fds(fds, nfds);
-			return VU_READ_CLOSED;
-		}
-		if (c->msg.nfds + nfds > VHOST_USER_MAX_FDS) {
-			close_fds(fds, nfds);
-			snprintf(err, errlen, "more than %d descriptors on one message",
-				 VHOST_USER_MAX_FDS);
-			return VU_READ_INVALID;
-		}
-		memcpy(c->msg.fds + c->msg.nfds, fds, sizeof(int) * (size_t)nfds);
-		c->msg.nfds += nfds;
-		c->have += (uint32_t)n;
 	}
 }
 
 void vu_conn_msg_done(struct vu_conn *c)
 {
-	close_fds(c->msg.fds, c->msg.nfds);
+	frame_reader_next(&c->in);
 	c->msg.nfds = 0;
-	c->have = 0;
 }
 
 int vu_conn_send(struct vu_conn *c, const void *buf, size_t len)
@@ -97,4 +65,5 @@ void vu_conn_close(struct vu_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	c->in.sock = -1;
 }

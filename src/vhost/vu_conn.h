@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Framing of vhost-user messages on a non-blocking stream socket: a header,
- * its payload, and the descriptors that came with them. A message is read
- * in as many pieces as the peer likes without ever blocking the server, and
- * never past its own end, so descriptors stay with their message.
+ * A vhost-user connection: messages read with util/frame_reader (a
+ * header, its payload, the descriptors that came with them), replies sent
+ * without blocking.
  */
 #ifndef VNP_VU_CONN_H
 #define VNP_VU_CONN_H
@@ -11,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/frame_reader.h"
 #include "vhost/vhost_user_proto.h"
 
 struct vu_msg {
@@ -22,7 +22,7 @@ struct vu_msg {
 
 struct vu_conn {
 	int fd;
-	uint32_t have; /* bytes of the current message read so far */
+	struct frame_reader in; /* reads into msg (it points there: never copy a vu_conn) */
 	struct vu_msg msg;
 };
 
