@@ -177,13 +177,13 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
  * The shape nearly every packet has, without the general chain walk: the
  * sender's header and frame in one descriptor, and a receive buffer of one
  * descriptor with room for both. Anything else, including anything wrong,
- * goes to forward_one(), which forgets what was taken here and reads and
- * checks everything for itself.
+ * goes to forward_one(), which reads and checks everything for itself:
+ * nothing is taken here before the packet is sure to go this way.
  */
 static inline __attribute__((always_inline)) enum pkt_result
 forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq *rx,
 	     struct port_stats *tx_stats, struct port_stats *rx_stats, unsigned src_hdr_len,
-	     unsigned dst_hdr_len, struct fwd_budget *budget)
+	     unsigned dst_hdr_len, struct fwd_budget *budget, bool tx_packed, bool rx_packed)
 {
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
 	uint16_t in_hi;  /* csum_offset */
@@ -193,13 +193,13 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	uint32_t flen;
 	uint16_t tx_id, rx_id;
 
-	if (!vq_take_single(tx, false, &td, &tx_id))
+	if (!vq_peek_single(tx, tx_packed, false, &td, &tx_id))
 		return PKT_GENERAL;
 	if (td.len < src_hdr_len)
 		return PKT_GENERAL;
 	tp = gm_gpa_range(tx->mem, td.addr, td.len);
 	flen = td.len - src_hdr_len;
-	if (!tp || flen > VNET_FRAME_MAX || !vq_take_single(rx, true, &rd, &rx_id))
+	if (!tp || flen > VNET_FRAME_MAX || !vq_peek_single(rx, rx_packed, true, &rd, &rx_id))
 		return PKT_GENERAL;
 	if (rd.len < dst_hdr_len + flen)
 		return PKT_GENERAL;
@@ -238,10 +238,9 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	memcpy(rp + dst_hdr_len, tp + src_hdr_len, flen);
 	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
 
-	vq_used_single(rx, rx_id, dst_hdr_len + flen);
-	vq_used_single(tx, tx_id, 0);
-	vq_commit(rx);
-	vq_commit(tx);
+	/* Both chains taken, given back and committed. */
+	vq_single_done(rx, rx_packed, rx_id, dst_hdr_len + flen);
+	vq_single_done(tx, tx_packed, tx_id, 0);
 	fwd_budget_spend(budget, 2, flen);
 	tx_stats->tx_packets++;
 	tx_stats->tx_bytes += flen;
@@ -252,12 +251,12 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	return PKT_SENT;
 }
 
-/* The loop over a batch, made twice by the compiler: with the receive
- * buffers prefetched (prefetch bytes of each) and without (0), so no
- * packet pays for the choice. */
+/* The loop over a batch, made once per pairing of ring formats by the
+ * compiler (batch_for below), so no packet tests a format; prefetch is
+ * the bytes of each receive buffer to claim ahead, 0 for none. */
 static inline __attribute__((always_inline)) enum fwd_status
 forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budget,
-	      uint32_t prefetch, struct fwd_fault *fault)
+	      uint32_t prefetch, struct fwd_fault *fault, bool tx_packed, bool rx_packed)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -274,30 +273,37 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 		enum vq_error err;
 		bool any;
 
-		err = vq_avail(tx, &any);
-		if (err) {
-			st = fwd_fail(fault, 0, err);
-			break;
-		}
-		if (!any) {
-			st = FWD_IDLE;
-			break;
-		}
-		err = vq_avail(rx, &any);
-		if (err) {
-			st = fwd_fail(fault, 1, err);
-			break;
-		}
-		if (!any) {
-			st = FWD_BLOCKED;
-			break;
-		}
 		if (prefetch)
-			prefetch_rx_buffer(rx, PREFETCH_AHEAD, prefetch);
-		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, src_hdr_len, dst_hdr_len,
-				 &left);
-		if (r == PKT_GENERAL)
-			r = forward_one(src, dst, &left, fault);
+			prefetch_rx_buffer(rx, rx_packed, PREFETCH_AHEAD, prefetch);
+		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, src_hdr_len, dst_hdr_len, &left,
+				 tx_packed, rx_packed);
+		if (r == PKT_GENERAL) {
+			/* The general way needs to know whether anything waits at all:
+			 * both rings are looked at again (a split ring's index read
+			 * anew). */
+			err = vq_avail(tx, &any);
+			if (err) {
+				st = fwd_fail(fault, 0, err);
+				break;
+			}
+			if (!any) {
+				st = FWD_IDLE;
+				break;
+			}
+			err = vq_avail(rx, &any);
+			if (err) {
+				st = fwd_fail(fault, 1, err);
+				break;
+			}
+			if (!any) {
+				st = FWD_BLOCKED;
+				break;
+			}
+			r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, src_hdr_len,
+					 dst_hdr_len, &left, tx_packed, rx_packed);
+			if (r == PKT_GENERAL)
+				r = forward_one(src, dst, &left, fault);
+		}
 		if (r == PKT_NONE) {
 			st = FWD_IDLE;
 			break;
@@ -316,21 +322,35 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 	return st;
 }
 
+#define BATCH_FOR(name, tx_packed, rx_packed)                                                 \
+	static enum fwd_status name(struct fwd_end *src, struct fwd_end *dst,               \
+				    struct fwd_budget *budget, uint32_t prefetch,            \
+				    struct fwd_fault *fault)                                 \
+	{                                                                                   \
+		return forward_batch(src, dst, budget, prefetch, fault, tx_packed, rx_packed); \
+	}
+BATCH_FOR(batch_split_split, false, false)
+BATCH_FOR(batch_split_packed, false, true)
+BATCH_FOR(batch_packed_split, true, false)
+BATCH_FOR(batch_packed_packed, true, true)
+
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 				struct fwd_budget *budget, struct fwd_fault *fault)
 {
+	static enum fwd_status (*const batch[2][2])(struct fwd_end *, struct fwd_end *,
+						      struct fwd_budget *, uint32_t,
+						      struct fwd_fault *) = {
+		{ batch_split_split, batch_split_packed },
+		{ batch_packed_split, batch_packed_packed },
+	};
 	uint32_t bytes = prefetch_bytes(src, dst);
 	uint64_t packets = src->stats->tx_packets, sent = src->stats->tx_bytes;
 	enum fwd_status st;
 
-	if (!bytes) {
-		st = forward_batch(src, dst, budget, 0, fault);
-	} else {
-		/* Start the pipeline; the loop keeps it PREFETCH_AHEAD chains ahead. */
-		for (uint16_t a = 0; a < PREFETCH_AHEAD; a++)
-			prefetch_rx_buffer(dst->vq, a, bytes);
-		st = forward_batch(src, dst, budget, bytes, fault);
-	}
+	/* Start the pipeline; the loop keeps it PREFETCH_AHEAD chains ahead. */
+	for (uint16_t a = 0; bytes && a < PREFETCH_AHEAD; a++)
+		prefetch_rx_buffer(dst->vq, dst->vq->packed, a, bytes);
+	st = batch[src->vq->packed][dst->vq->packed](src, dst, budget, bytes, fault);
 	/* Delivered frames are at most VNET_FRAME_MAX long: the mean fits. */
 	packets = src->stats->tx_packets - packets;
 	if (packets)

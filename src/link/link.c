@@ -278,7 +278,7 @@ static void service_direction(struct link *l, struct direction *dir, enum pass p
 	if (pass == PASS_DRAIN)
 		vq_freeze(tx);
 	for (;;) {
-		uint32_t before = tx->committed;
+		uint16_t before = vq_consumed(tx);
 		struct fwd_fault fault;
 		enum fwd_status st;
 		bool more;
@@ -299,7 +299,7 @@ static void service_direction(struct link *l, struct direction *dir, enum pass p
 		else
 			st = rx ? forward_packets(s, d, &budget, &fault)
 				: drop_packets(s, &budget, &fault);
-		res->moved += tx->committed - before;
+		res->moved += (uint16_t)(vq_consumed(tx) - before);
 		vq_publish(tx);
 		if (rx)
 			vq_publish(rx);

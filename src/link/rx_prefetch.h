@@ -65,7 +65,8 @@
  * hit is tried. A prefetch of a bad address cannot fault, and none
  * reaches past the lines of that region.
  */
-static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t bytes)
+static inline __attribute__((always_inline)) void
+prefetch_rx_buffer(struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes)
 {
 	const struct gm_hit *r = &vq->mem->hit;
 	struct vq_desc d;
@@ -73,7 +74,7 @@ static inline void prefetch_rx_buffer(struct vq *vq, uint16_t ahead, uint32_t by
 	uint64_t off;
 	uint32_t len;
 
-	if (!vq_peek(vq, ahead, &d))
+	if (!vq_peek(vq, packed, ahead, &d))
 		return;
 	off = d.addr - r->gpa;
 	/* An indirect table is only read: nothing to claim there. */
@@ -110,7 +111,7 @@ static inline uint32_t prefetch_bytes(const struct fwd_end *src, const struct fw
 
 	if (len)
 		len += vnet_hdr_len(dst->features);
-	else if (vq_peek(src->vq, 0, &d))
+	else if (vq_peek(src->vq, src->vq->packed, 0, &d))
 		len = d.len;
 	return len < PREFETCH_MIN_FRAME ? 0 : MIN(len, PREFETCH_MAX_BYTES);
 }

@@ -208,23 +208,10 @@ bool vq_all_taken(const struct vq *vq)
 	return vq->taken == vq->num;
 }
 
-void vq_mark(const struct vq *vq, struct vq_mark *m)
-{
-	m->taken = vq->taken;
-	m->slot = vq->take_slot;
-	m->wrap = vq->take_wrap;
-}
 
-void vq_rewind(struct vq *vq, const struct vq_mark *m)
-{
-	vq->taken = m->taken;
-	vq->take_slot = m->slot;
-	vq->take_wrap = m->wrap;
-}
 
 void vq_commit(struct vq *vq)
 {
-	vq->committed += vq->taken;
 	if (vq->packed)
 		packed_commit(vq);
 	else
@@ -239,24 +226,8 @@ void vq_publish(struct vq *vq)
 		split_publish(vq);
 }
 
-bool vq_take_single(struct vq *vq, bool device_writes, struct vq_desc *d, uint16_t *id)
-{
-	return vq->packed ? packed_take_single(vq, device_writes, d, id)
-			  : split_take_single(vq, device_writes, d, id);
-}
 
-void vq_used_single(struct vq *vq, uint16_t id, uint32_t len)
-{
-	if (vq->packed)
-		packed_used(vq, id, 1, len); /* its id was checked when taken */
-	else
-		split_used(vq, id, len);
-}
 
-bool vq_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
-{
-	return vq->packed ? packed_peek(vq, ahead, d) : split_peek(vq, ahead, d);
-}
 
 /* ---- notifications ---------------------------------------------------------------- */
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "virtio/load_once.h"
+#include "virtio/vq_hot.h"
 #include "virtio/vq_types.h"
 
 const char *vq_error_str(enum vq_error e);
@@ -128,8 +129,10 @@ enum vq_error vq_used(struct vq *vq, struct vq_chain *c, uint32_t len);
  * waiting for more cannot help. */
 bool vq_all_taken(const struct vq *vq);
 
-void vq_mark(const struct vq *vq, struct vq_mark *m);
-void vq_rewind(struct vq *vq, const struct vq_mark *m);
+/* A point among the tentative takes (struct vq_mark) to go back to with
+ * vq_rewind(): the chains taken after it are taken again by the next
+ * vq_take. No used element may have been written after the mark. Both
+ * inline (vq_hot.h). */
 
 /* The chains taken and their used elements count now. */
 void vq_commit(struct vq *vq);
@@ -139,18 +142,21 @@ void vq_publish(struct vq *vq);
 
 /* ---- the shape nearly every packet has ---------------------------------- */
 
-/* A chain of one descriptor, taken whole: its copy in *d (not checked
- * beyond its flags: the caller translates it) and *id, and true; false
- * (nothing taken) when the next chain is of another shape, or none waits.
- * For the fast path; anything else goes the general way. */
-bool vq_take_single(struct vq *vq, bool device_writes, struct vq_desc *d, uint16_t *id);
-/* Its used element (len bytes written). */
-void vq_used_single(struct vq *vq, uint16_t id, uint32_t len);
+/* Inline (vq_hot.h), each given the ring's format (vq->packed, or a
+ * constant in code specialised for one format), for a ring with nothing
+ * taken tentatively (right after vq_commit or vq_take_begin):
+ * vq_peek_single(vq, packed, device_writes, &d, &id): whether the next
+ * chain is one descriptor in the right direction, free to use (split:
+ * without reading the driver's index again); its copy in d (not checked
+ * beyond its flags: the caller translates it) and its buffer id. Nothing
+ * is taken: anything else goes the general way.
+ * vq_single_done(vq, packed, id, len): that chain taken, given back with
+ * len bytes written, and committed, in one step. */
 
-/* A hint only: the first descriptor of the chain `ahead` chains after the
- * next one, where a chain is assumed to be one descriptor; false when not
- * there. Not checked: nothing but prefetching may use it. */
-bool vq_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d);
+/* vq_peek(vq, packed, ahead, &d), inline too: a hint only, the first
+ * descriptor of the chain `ahead` chains after the next one, where a
+ * chain is assumed to be one descriptor; false when not there. Not
+ * checked: nothing but prefetching may use it. */
 
 /* ---- notifications -------------------------------------------------------- */
 

@@ -17,23 +17,9 @@
 #include "util/checked.h"
 #include "virtio/vq_format.h"
 
-#define F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
-#define F_USED (1u << VRING_PACKED_DESC_F_USED)
 #define WRAP_BIT 15
 #define INDEX_MASK 0x7fffu
 
-/* A position one further on: the slot after the last wraps to 0 and turns
- * the wrap counter. */
-static void step(const struct vq *vq, uint16_t *slot, bool *wrap, uint16_t n)
-{
-	uint32_t s = (uint32_t)*slot + n;
-
-	if (s >= vq->num) {
-		s -= vq->num;
-		*wrap = !*wrap;
-	}
-	*slot = (uint16_t)s;
-}
 
 int packed_init(struct vq *vq, const struct vq_params *p)
 {
@@ -53,8 +39,10 @@ int packed_init(struct vq *vq, const struct vq_params *p)
 	vq->empty_slot = avail;
 	vq->empty_wrap = avail_wrap;
 	vq->pending = calloc(p->num, sizeof *vq->pending);
-	vq->busy = calloc(((size_t)p->num + 7) / 8, 1);
-	if (!vq->pending || !vq->busy) {
+	/* Generation 1 first: a zeroed table says no id is in use. */
+	vq->id_gen = calloc(p->num, sizeof *vq->id_gen);
+	vq->generation = 1;
+	if (!vq->pending || !vq->id_gen) {
 		packed_fini(vq);
 		return -ENOMEM;
 	}
@@ -64,9 +52,9 @@ int packed_init(struct vq *vq, const struct vq_params *p)
 void packed_fini(struct vq *vq)
 {
 	free(vq->pending);
-	free(vq->busy);
+	free(vq->id_gen);
 	vq->pending = NULL;
-	vq->busy = NULL;
+	vq->id_gen = NULL;
 }
 
 uint32_t packed_base(const struct vq *vq)
@@ -78,58 +66,8 @@ uint32_t packed_base(const struct vq *vq)
 	return half | half << 16;
 }
 
-/* The flags of slot, loaded once: whether it is available (then, and only
- * then, the rest of the descriptor may be read). */
-static bool slot_avail(const struct vq *vq, uint16_t slot, bool wrap, uint16_t *flags)
-{
-	const uint8_t *p = (const uint8_t *)&vq->ring[slot];
-	uint16_t f = load_le16_once(p + 14);
 
-	if (!packed_avail(f, wrap))
-		return false;
-	/* The descriptor's other fields, and the rest of its chain, were
-	 * written before its flags. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	*flags = f;
-	return true;
-}
 
-/* The rest of an available descriptor, its flags already loaded. */
-static void slot_load(const struct vq *vq, uint16_t slot, uint16_t flags, struct vq_desc *d)
-{
-	const uint8_t *p = (const uint8_t *)&vq->ring[slot];
-	uint64_t addr = load_le64_once(p);
-	uint32_t lenid[2];
-
-	/* len and id in one load; the flags were read apart, once. */
-	__builtin_memcpy(lenid, p + 8, 4);
-	{
-		uint16_t id;
-
-		__builtin_memcpy(&id, p + 12, 2);
-		KEEP_LOADED(lenid[0]);
-		KEEP_LOADED(id);
-		d->len = le32toh(lenid[0]);
-		d->link = le16toh(id);
-	}
-	d->addr = addr;
-	d->flags = flags;
-}
-
-/* Whether another chain may be taken now: one is available at the take
- * position, and the ring could hold its used element. A driver that
- * makes a slot available again before we gave it back gets nothing
- * more until we publish: our used elements never outnumber the ring. */
-static bool may_take(struct vq *vq, uint16_t *flags)
-{
-	if (vq->frozen_left == 0 || (uint32_t)vq->npending + vq->taken >= vq->num)
-		return false;
-	if (slot_avail(vq, vq->take_slot, vq->take_wrap, flags))
-		return true;
-	vq->empty_slot = vq->take_slot;
-	vq->empty_wrap = vq->take_wrap;
-	return false;
-}
 
 enum vq_error packed_avail_check(struct vq *vq, bool *any)
 {
@@ -275,41 +213,13 @@ enum vq_error packed_chain_end(struct vq_chain *c)
 	return VQ_OK;
 }
 
-bool packed_busy(const struct vq *vq, uint16_t id)
-{
-	return vq->busy[id / 8] & (1u << (id % 8));
-}
 
-static void set_busy(struct vq *vq, uint16_t id, bool on)
-{
-	if (on)
-		vq->busy[id / 8] |= (uint8_t)(1u << (id % 8));
-	else
-		vq->busy[id / 8] &= (uint8_t)~(1u << (id % 8));
-}
 
-void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len)
-{
-	struct vq_pending *p = &vq->pending[vq->npending + vq->ntent];
-
-	/* The id was checked when read (below num) and not busy (vq_used). */
-	set_busy(vq, id, true);
-	p->slot = vq->used_slot;
-	p->id = id;
-	/* Used: AVAIL and USED both as our wrap counter; WRITE when written. */
-	p->flags = (uint16_t)((vq->used_wrap ? F_AVAIL | F_USED : 0) | (len ? VRING_DESC_F_WRITE : 0));
-	/* Id and length go into the descriptor at publication: the ring is
-	 * the driver's until then (a chain given back tentatively may still be
-	 * taken again, its descriptors as they were). */
-	p->len = len;
-	vq->ntent++;
-	step(vq, &vq->used_slot, &vq->used_wrap, slots);
-}
 
 void packed_take_begin(struct vq *vq)
 {
 	for (uint16_t i = 0; i < vq->ntent; i++)
-		set_busy(vq, vq->pending[vq->npending + i].id, false);
+		set_busy(vq, vq->pending[i].id, false);
 	vq->ntent = 0;
 	vq->taken = 0;
 	vq->take_slot = vq->avail_slot;
@@ -328,10 +238,13 @@ void packed_commit(struct vq *vq)
 
 		vq->frozen_left = n >= (uint32_t)vq->frozen_left ? 0 : vq->frozen_left - (int32_t)n;
 	}
+	vq->consumed = (uint16_t)(vq->consumed + vq->taken);
 	vq->avail_slot = vq->take_slot;
 	vq->avail_wrap = vq->take_wrap;
 	vq->commit_used_slot = vq->used_slot;
 	vq->commit_used_wrap = vq->used_wrap;
+	for (uint16_t i = 0; i < vq->ntent; i++)
+		packed_emit(vq, vq->pending[i]);
 	vq->npending = (uint16_t)(vq->npending + vq->ntent);
 	vq->ntent = 0;
 	vq->taken = 0;
@@ -339,63 +252,33 @@ void packed_commit(struct vq *vq)
 
 void packed_publish(struct vq *vq)
 {
-	if (!vq->npending)
-		return;
-	for (uint16_t i = 0; i < vq->npending; i++) {
-		struct vq_pending *p = &vq->pending[i];
-		uint8_t *d = (uint8_t *)&vq->ring[p->slot];
-		uint32_t len = htole32(p->len);
-		uint16_t id = htole16(p->id);
+	const struct vq_pending e = vq->first;
+	uint8_t *d = (uint8_t *)&vq->ring[e.place & INDEX_MASK];
+	uint16_t flags = (uint16_t)((e.place >> WRAP_BIT ? F_AVAIL | F_USED : 0) |
+				    (e.len ? VRING_DESC_F_WRITE : 0));
+	uint32_t len = htole32(e.len);
+	uint16_t id = htole16(e.id);
 
-		__builtin_memcpy(d + 8, &len, 4);
-		__builtin_memcpy(d + 12, &id, 2);
+	if (!vq->has_first)
+		return;
+	/* Every other element is in the ring already; the first one's flags,
+	 * last and behind a barrier, make them all visible at once. */
+	__builtin_memcpy(d + 8, &len, 4);
+	__builtin_memcpy(d + 12, &id, 2);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	STORE_ONCE(vq->ring[e.place & INDEX_MASK].flags, htole16(flags));
+	vq->has_first = false;
+	/* Every id given back is free again. */
+	if (++vq->generation == 0) {
+		memset(vq->id_gen, 0, sizeof *vq->id_gen * vq->num);
+		vq->generation = 1;
 	}
-	/* Ids and lengths before any flags; the first element's flags last,
-	 * so the driver sees the batch whole or not at all. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (uint16_t i = vq->npending; i-- > 1;)
-		STORE_ONCE(vq->ring[vq->pending[i].slot].flags, htole16(vq->pending[i].flags));
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	STORE_ONCE(vq->ring[vq->pending[0].slot].flags, htole16(vq->pending[0].flags));
-	for (uint16_t i = 0; i < vq->npending; i++)
-		set_busy(vq, vq->pending[i].id, false);
 	vq->pub_slot = vq->commit_used_slot;
 	vq->pub_wrap = vq->commit_used_wrap;
 	vq->npending = 0;
 	vq->unsignalled = true;
 }
 
-bool packed_take_single(struct vq *vq, bool device_writes, struct vq_desc *d, uint16_t *id)
-{
-	uint16_t flags;
-
-	if (!may_take(vq, &flags))
-		return false;
-	/* One descriptor with data, in the right direction, nothing else. */
-	if ((flags & ~(F_AVAIL | F_USED)) != (device_writes ? VRING_DESC_F_WRITE : 0))
-		return false;
-	slot_load(vq, vq->take_slot, flags, d);
-	if (d->link >= vq->num || packed_busy(vq, d->link))
-		return false;
-	*id = d->link;
-	vq->taken++;
-	step(vq, &vq->take_slot, &vq->take_wrap, 1);
-	return true;
-}
-
-bool packed_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
-{
-	uint16_t slot = vq->take_slot, flags;
-	bool wrap = vq->take_wrap;
-
-	if (ahead >= vq->num)
-		return false;
-	step(vq, &slot, &wrap, ahead);
-	if (!slot_avail(vq, slot, wrap, &flags))
-		return false;
-	slot_load(vq, slot, flags, d);
-	return true;
-}
 
 void packed_kicks(struct vq *vq, bool on)
 {

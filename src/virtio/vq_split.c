@@ -114,17 +114,6 @@ enum vq_error split_advance(struct vq_chain *c)
 	return VQ_OK;
 }
 
-void split_used(struct vq *vq, uint16_t id, uint32_t len)
-{
-	uint16_t slot = (uint16_t)(vq->used_idx + vq->used_pending + vq->used_tent) & vq->mask;
-	struct vring_used_elem *e = &vq->used->ring[slot];
-
-	/* The used ring is the driver's to read only up to used->idx: these
-	 * stay unseen until published. */
-	STORE_ONCE(e->id, htole32(id));
-	STORE_ONCE(e->len, htole32(len));
-	vq->used_tent++;
-}
 
 void split_take_begin(struct vq *vq)
 {
@@ -132,13 +121,6 @@ void split_take_begin(struct vq *vq)
 	vq->used_tent = 0;
 }
 
-void split_commit(struct vq *vq)
-{
-	vq->last_avail = (uint16_t)(vq->last_avail + vq->taken);
-	vq->used_pending = (uint16_t)(vq->used_pending + vq->used_tent);
-	vq->taken = 0;
-	vq->used_tent = 0;
-}
 
 void split_publish(struct vq *vq)
 {
@@ -152,36 +134,7 @@ void split_publish(struct vq *vq)
 	STORE_ONCE(vq->used->idx, htole16(vq->used_idx));
 }
 
-bool split_take_single(struct vq *vq, bool device_writes, struct vq_desc *d, uint16_t *id)
-{
-	uint16_t head;
 
-	if ((uint16_t)(vq->avail_seen - vq->last_avail) <= vq->taken)
-		return false;
-	head = LOAD_ONCE(vq->avail->ring[(uint16_t)(vq->last_avail + vq->taken) & vq->mask]);
-	/* Anything odd, a bad head included, is for the general way to see. */
-	if (head >= vq->num)
-		return false;
-	desc_load(vq->desc, head, false, d);
-	if (d->flags != (device_writes ? VRING_DESC_F_WRITE : 0))
-		return false;
-	*id = head;
-	vq->taken++;
-	return true;
-}
-
-bool split_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
-{
-	uint16_t head;
-
-	if ((uint16_t)(vq->avail_seen - vq->last_avail) <= (uint32_t)vq->taken + ahead)
-		return false;
-	head = LOAD_ONCE(vq->avail->ring[(uint16_t)(vq->last_avail + vq->taken + ahead) & vq->mask]);
-	if (head >= vq->num)
-		return false;
-	desc_load(vq->desc, head, false, d);
-	return true;
-}
 
 static uint16_t *avail_event(struct vq *vq)
 {

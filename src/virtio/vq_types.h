@@ -56,10 +56,9 @@ struct vq_desc {
 
 /* Packed rings: a used element committed or written, not yet visible. */
 struct vq_pending {
-	uint16_t slot;  /* where its descriptor is */
-	uint16_t flags; /* what its flags become: USED, AVAIL, maybe WRITE */
-	uint16_t id;    /* its buffer, in use until published */
 	uint32_t len;   /* bytes written */
+	uint16_t id;    /* its buffer, in use until published */
+	uint16_t place; /* where its descriptor is: the slot, the wrap counter in bit 15 */
 };
 
 struct vq {
@@ -73,7 +72,6 @@ struct vq {
 	bool signalled_valid;
 	uint32_t epoch;      /* differs for every vq_init: a ring started again is another */
 	uint16_t taken;      /* chains taken since vq_take_begin or vq_commit */
-	uint32_t committed;  /* chains taken and committed, ever (it wraps) */
 	int32_t frozen_left; /* a stopping ring: what may still be taken; -1: not frozen */
 
 	/* split (virtio 1.2, 2.7) */
@@ -93,6 +91,7 @@ struct vq {
 	struct vring_packed_desc_event *driver_event; /* we read: used buffer notifications */
 	struct vring_packed_desc_event *device_event; /* we write: available buffer notifications */
 	uint16_t avail_slot;   /* next descriptor to take, committed */
+	uint16_t consumed;     /* chains taken and committed, ever (it wraps; vq_consumed) */
 	bool avail_wrap;
 	uint16_t take_slot;    /* next descriptor to take, tentatively */
 	bool take_wrap;
@@ -103,9 +102,17 @@ struct vq {
 	uint16_t pub_slot;     /* where the last published element ended */
 	bool pub_wrap;
 	uint16_t npending;     /* used elements committed, not published */
-	uint16_t ntent;        /* used elements written after those */
+	uint16_t ntent;        /* used elements given back tentatively (in pending) */
 	struct vq_pending *pending; /* num of them */
-	uint8_t *busy;         /* a bit per buffer id: used, not yet published */
+	/* The first element committed since the last publication: the only
+	 * one held back (the others go into the ring as they are committed;
+	 * the driver reads nothing past a slot not yet used). */
+	struct vq_pending first;
+	bool has_first;
+	/* Per buffer id, the publication it was given back in: an id is in
+	 * use (given back, not yet published) while that is `generation`. */
+	uint32_t *id_gen;
+	uint32_t generation;
 	uint16_t signalled_slot;
 	bool signalled_wrap;
 	uint16_t empty_slot;   /* where the last look found nothing available */
@@ -154,9 +161,7 @@ struct vq_done {
 	uint16_t slots;
 };
 
-/* A point among the tentative takes, to go back to: the chains taken
- * after it are taken again by the next vq_take. No used element may have
- * been written after the mark. */
+/* A point among the tentative takes, to go back to (virtqueue.h). */
 struct vq_mark {
 	uint16_t taken;
 	uint16_t slot;

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the virtqueue module: what every packet does to a ring, inline in
+ * its users (virtqueue.h includes this; nothing else should): taking a
+ * chain of one descriptor, giving one back, and the loads both formats
+ * share. Everything else stays behind virtqueue.c.
+ */
+#ifndef VNP_VQ_HOT_H
+#define VNP_VQ_HOT_H
+
+#include <endian.h>
+
+#include "virtio/load_once.h"
+#include "virtio/vq_types.h"
+
+/* Per packet: inlined whatever the compiler thinks of their size. */
+#define VQ_HOT static inline __attribute__((always_inline))
+
+#define F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define F_USED (1u << VRING_PACKED_DESC_F_USED)
+
+/* Descriptor i of a table, loaded once: 16 bytes, in two loads. Split and
+ * packed descriptors differ only in what the last four bytes mean. */
+VQ_HOT void desc_load(const void *table, uint32_t i, bool packed, struct vq_desc *d)
+{
+	const uint8_t *p = (const uint8_t *)table + (size_t)i * 16;
+	uint64_t addr = load_le64_once(p);
+	uint64_t rest = load_le64_once(p + 8);
+
+	d->addr = addr;
+	d->len = (uint32_t)rest;
+	if (packed) {
+		d->link = (uint16_t)(rest >> 32);  /* id */
+		d->flags = (uint16_t)(rest >> 48);
+	} else {
+		d->flags = (uint16_t)(rest >> 32);
+		d->link = (uint16_t)(rest >> 48);  /* next */
+	}
+}
+
+/* Whether a packed descriptor's flags say "available" for the driver's
+ * wrap counter: AVAIL matching it, USED not. A zeroed ring is not
+ * available on wrap 0 (AVAIL and USED both clear: equal). */
+VQ_HOT bool packed_avail(uint16_t flags, bool wrap)
+{
+	bool avail = flags & (1u << VRING_PACKED_DESC_F_AVAIL);
+	bool used = flags & (1u << VRING_PACKED_DESC_F_USED);
+
+	return avail == wrap && used != wrap;
+}
+
+
+/* ---- packed ---- */
+
+/* A position one further on: the slot after the last wraps to 0 and turns
+ * the wrap counter. */
+VQ_HOT void step(const struct vq *vq, uint16_t *slot, bool *wrap, uint16_t n)
+{
+	uint32_t s = (uint32_t)*slot + n;
+
+	if (s >= vq->num) {
+		s -= vq->num;
+		*wrap = !*wrap;
+	}
+	*slot = (uint16_t)s;
+}
+
+/* The flags of slot, loaded once: whether it is available (then, and only
+ * then, the rest of the descriptor may be read). */
+VQ_HOT bool slot_avail(const struct vq *vq, uint16_t slot, bool wrap, uint16_t *flags)
+{
+	const uint8_t *p = (const uint8_t *)&vq->ring[slot];
+	uint16_t f = load_le16_once(p + 14);
+
+	if (!packed_avail(f, wrap))
+		return false;
+	/* The descriptor's other fields, and the rest of its chain, were
+	 * written before its flags. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	*flags = f;
+	return true;
+}
+
+/* The rest of an available descriptor, its flags already loaded. */
+VQ_HOT void slot_load(const struct vq *vq, uint16_t slot, uint16_t flags, struct vq_desc *d)
+{
+	const uint8_t *p = (const uint8_t *)&vq->ring[slot];
+	uint64_t addr = load_le64_once(p);
+	uint32_t lenid[2];
+
+	/* len and id in one load; the flags were read apart, once. */
+	__builtin_memcpy(lenid, p + 8, 4);
+	{
+		uint16_t id;
+
+		__builtin_memcpy(&id, p + 12, 2);
+		KEEP_LOADED(lenid[0]);
+		KEEP_LOADED(id);
+		d->len = le32toh(lenid[0]);
+		d->link = le16toh(id);
+	}
+	d->addr = addr;
+	d->flags = flags;
+}
+
+/* Whether another chain may be taken now: one is available at the take
+ * position, and the ring could hold its used element. A driver that
+ * makes a slot available again before we gave it back gets nothing
+ * more until we publish: our used elements never outnumber the ring. */
+VQ_HOT bool may_take(struct vq *vq, uint16_t *flags)
+{
+	if (vq->frozen_left == 0 || (uint32_t)vq->npending + vq->taken >= vq->num)
+		return false;
+	if (slot_avail(vq, vq->take_slot, vq->take_wrap, flags))
+		return true;
+	vq->empty_slot = vq->take_slot;
+	vq->empty_wrap = vq->take_wrap;
+	return false;
+}
+
+VQ_HOT bool packed_busy(const struct vq *vq, uint16_t id)
+{
+	return vq->id_gen[id] == vq->generation;
+}
+
+/* In use until the next publication moves the generation on; or free
+ * again at once (a tentative element forgotten). */
+VQ_HOT void set_busy(struct vq *vq, uint16_t id, bool on)
+{
+	vq->id_gen[id] = on ? vq->generation : vq->generation - 1;
+}
+
+/* A used element for the ring: the first since the last publication
+ * is held back until it (vq_publish), any other goes in now, len, id and
+ * flags in one store. Only committed elements come here. */
+VQ_HOT void packed_emit(struct vq *vq, struct vq_pending e)
+{
+	uint16_t flags;
+
+	if (!vq->has_first) {
+		vq->first = e;
+		vq->has_first = true;
+		return;
+	}
+	flags = (uint16_t)((e.place >> 15 ? F_AVAIL | F_USED : 0) | (e.len ? VRING_DESC_F_WRITE : 0));
+	STORE_ONCE(*(uint64_t *)(void *)&vq->ring[e.place & 0x7fffu].len,
+		   htole64((uint64_t)e.len | (uint64_t)e.id << 32 | (uint64_t)flags << 48));
+}
+
+/* A chain given back tentatively: kept aside until committed (the ring is
+ * the driver's until then: a chain forgotten may be taken again, its
+ * descriptors as they were). The id was checked when read (below num)
+ * and not busy (vq_used_done). */
+VQ_HOT void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len)
+{
+	set_busy(vq, id, true);
+	vq->pending[vq->ntent++] =
+		(struct vq_pending){ .len = len, .id = id,
+				     .place = (uint16_t)(vq->used_slot | vq->used_wrap << 15) };
+	step(vq, &vq->used_slot, &vq->used_wrap, slots);
+}
+
+/* The next chain if it is one descriptor with data in the right
+ * direction and a buffer id free to use; nothing changes but what the
+ * look records (may_take). */
+VQ_HOT bool packed_peek_single(struct vq *vq, bool device_writes, struct vq_desc *d,
+			       uint16_t *id)
+{
+	uint16_t flags;
+
+	if (!may_take(vq, &flags))
+		return false;
+	if ((flags & ~(F_AVAIL | F_USED)) != (device_writes ? VRING_DESC_F_WRITE : 0))
+		return false;
+	slot_load(vq, vq->take_slot, flags, d);
+	if (d->link >= vq->num || packed_busy(vq, d->link))
+		return false;
+	*id = d->link;
+	return true;
+}
+
+/* The chain peeked taken, given back used and committed at once: the
+ * fast path's whole turn, with nothing tentative outstanding. */
+VQ_HOT void packed_single_done(struct vq *vq, uint16_t id, uint32_t len)
+{
+	set_busy(vq, id, true);
+	packed_emit(vq, (struct vq_pending){ .len = len, .id = id,
+					      .place = (uint16_t)(vq->used_slot |
+								  vq->used_wrap << 15) });
+	step(vq, &vq->take_slot, &vq->take_wrap, 1);
+	vq->avail_slot = vq->take_slot;
+	vq->avail_wrap = vq->take_wrap;
+	step(vq, &vq->used_slot, &vq->used_wrap, 1);
+	vq->commit_used_slot = vq->used_slot;
+	vq->commit_used_wrap = vq->used_wrap;
+	vq->npending++;
+	vq->consumed++;
+	if (vq->frozen_left > 0)
+		vq->frozen_left--;
+}
+
+/* A hint (vq_peek): the chain `ahead` after the next, if available. */
+VQ_HOT bool packed_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
+{
+	uint16_t slot = vq->take_slot, flags;
+	bool wrap = vq->take_wrap;
+
+	if (ahead >= vq->num)
+		return false;
+	step(vq, &slot, &wrap, ahead);
+	if (!slot_avail(vq, slot, wrap, &flags))
+		return false;
+	slot_load(vq, slot, flags, d);
+	return true;
+}
+
+/* ---- split ---- */
+
+VQ_HOT void split_used(struct vq *vq, uint16_t id, uint32_t len)
+{
+	uint16_t slot = (uint16_t)(vq->used_idx + vq->used_pending + vq->used_tent) & vq->mask;
+	struct vring_used_elem *e = &vq->used->ring[slot];
+
+	/* The used ring is the driver's to read only up to used->idx: these
+	 * stay unseen until published. */
+	STORE_ONCE(e->id, htole32(id));
+	STORE_ONCE(e->len, htole32(len));
+	vq->used_tent++;
+}
+
+VQ_HOT bool split_peek_single(const struct vq *vq, bool device_writes, struct vq_desc *d,
+			      uint16_t *id)
+{
+	uint16_t pos = vq->last_avail; /* nothing is taken tentatively */
+	uint16_t head;
+
+	if (pos == vq->avail_seen)
+		return false;
+	head = LOAD_ONCE(vq->avail->ring[pos & vq->mask]);
+	/* Anything odd, a bad head included, is for the general way to see. */
+	if (head >= vq->num)
+		return false;
+	desc_load(vq->desc, head, false, d);
+	if (d->flags != (device_writes ? VRING_DESC_F_WRITE : 0))
+		return false;
+	*id = head;
+	return true;
+}
+
+/* The chain peeked taken, given back used and committed at once (with
+ * nothing tentative outstanding, the element goes right after the
+ * committed ones). */
+VQ_HOT void split_single_done(struct vq *vq, uint16_t id, uint32_t len)
+{
+	struct vring_used_elem *e =
+		&vq->used->ring[(uint16_t)(vq->used_idx + vq->used_pending) & vq->mask];
+
+	STORE_ONCE(e->id, htole32(id));
+	STORE_ONCE(e->len, htole32(len));
+	vq->last_avail++;
+	vq->used_pending++;
+}
+
+VQ_HOT void split_commit(struct vq *vq)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail + vq->taken);
+	vq->used_pending = (uint16_t)(vq->used_pending + vq->used_tent);
+	vq->taken = 0;
+	vq->used_tent = 0;
+}
+
+/* A hint (vq_peek). */
+VQ_HOT bool split_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
+{
+	uint16_t head;
+
+	if ((uint16_t)(vq->avail_seen - vq->last_avail) <= (uint32_t)vq->taken + ahead)
+		return false;
+	head = LOAD_ONCE(vq->avail->ring[(uint16_t)(vq->last_avail + vq->taken + ahead) & vq->mask]);
+	if (head >= vq->num)
+		return false;
+	desc_load(vq->desc, head, false, d);
+	return true;
+}
+
+/* ---- either ---- */
+
+/* The fast path's three steps. `packed` is the ring's format, passed in
+ * so that a caller specialised for one format drops the other's code. */
+VQ_HOT bool vq_peek_single(struct vq *vq, bool packed, bool device_writes, struct vq_desc *d,
+			   uint16_t *id)
+{
+	return packed ? packed_peek_single(vq, device_writes, d, id)
+		      : split_peek_single(vq, device_writes, d, id);
+}
+
+/* A hint only (virtqueue.h): `packed` as for vq_peek_single. */
+VQ_HOT bool vq_peek(const struct vq *vq, bool packed, uint16_t ahead, struct vq_desc *d)
+{
+	return packed ? packed_peek(vq, ahead, d) : split_peek(vq, ahead, d);
+}
+
+/* Chains taken and committed so far, counting on from any start (it
+ * wraps): the difference of two readings is what moved between them. */
+VQ_HOT uint16_t vq_consumed(const struct vq *vq)
+{
+	return vq->packed ? vq->consumed : vq->last_avail;
+}
+
+VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint16_t id, uint32_t len)
+{
+	if (packed)
+		packed_single_done(vq, id, len);
+	else
+		split_single_done(vq, id, len);
+}
+
+VQ_HOT void vq_mark(const struct vq *vq, struct vq_mark *m)
+{
+	m->taken = vq->taken;
+	m->slot = vq->take_slot;
+	m->wrap = vq->take_wrap;
+}
+
+VQ_HOT void vq_rewind(struct vq *vq, const struct vq_mark *m)
+{
+	vq->taken = m->taken;
+	vq->take_slot = m->slot;
+	vq->take_wrap = m->wrap;
+}
+
+#endif
