@@ -10,7 +10,10 @@
  * under any load.
  *
  *   vnet-p2p-fwd-cost [--tx split|packed] [--rx split|packed] [--size BYTES]
- *                     [--packets N] [--burst N]
+ *                     [--packets N] [--burst N] [--verify]
+ *
+ * --verify stamps every frame with its number and checks each one the
+ * receiver gets (header, length, stamp, payload): the same loop as a test.
  */
 #include <endian.h>
 #include <errno.h>
@@ -49,6 +52,18 @@ static uint64_t gpa_alloc(uint64_t *next, uint64_t len, uint64_t align)
 static void *at_gpa(uint64_t gpa)
 {
 	return host + (gpa - GPA);
+}
+
+static bool verify;
+static uint64_t next_sent, next_received;
+
+/* The frame of the packet numbered n, as the sender writes it and the
+ * receiver must find it: the number, then bytes that follow from it. */
+static void stamp(uint8_t *frame, uint32_t len, uint64_t n)
+{
+	memcpy(frame, &n, sizeof n);
+	for (uint32_t i = sizeof n; i < len; i++)
+		frame[i] = (uint8_t)(n * 31 + i);
 }
 
 /* One ring as its driver sees it. */
@@ -108,8 +123,12 @@ static void drv_init(struct drv *d, uint64_t *next, struct guest_mem *mem, bool 
 static void drv_post(struct drv *d, unsigned n, uint32_t len)
 {
 	if (!d->packed) {
-		for (unsigned k = 0; k < n; k++, d->next++)
+		for (unsigned k = 0; k < n; k++, d->next++) {
+			if (verify && !d->device_writes)
+				stamp((uint8_t *)at_gpa(d->bufs + (uint64_t)(d->next % RING) * BUF) + HDR,
+				      len - HDR, next_sent++);
 			d->avail->ring[d->next % RING] = htole16(d->next % RING);
+		}
 		__atomic_store_n(&d->avail->idx, htole16(d->next), __ATOMIC_RELEASE);
 		d->outstanding += n;
 		return;
@@ -121,6 +140,9 @@ static void drv_post(struct drv *d, unsigned n, uint32_t len)
 
 		if (d->device_writes)
 			flags |= VRING_DESC_F_WRITE;
+		if (verify && !d->device_writes)
+			stamp((uint8_t *)at_gpa(d->bufs + (uint64_t)d->slot * BUF) + HDR, len - HDR,
+			      next_sent++);
 		e->addr = htole64(d->bufs + (uint64_t)d->slot * BUF);
 		e->len = htole32(len);
 		e->id = htole16(d->slot);
@@ -133,23 +155,51 @@ static void drv_post(struct drv *d, unsigned n, uint32_t len)
 	d->outstanding += n;
 }
 
-/* Take back what the device used. */
-static void drv_reclaim(struct drv *d)
+static void check_frame(const uint8_t *buf, uint32_t used_len, uint32_t size)
+{
+	uint8_t want[BUF];
+	uint16_t num_buffers;
+
+	stamp(want, size, next_received);
+	memcpy(&num_buffers, buf + 10, 2);
+	if (used_len != HDR + size || le16toh(num_buffers) != 1 || buf[0] != 0 || buf[1] != 0 ||
+	    memcmp(buf + HDR, want, size)) {
+		fprintf(stderr, "frame %llu arrived wrong (used length %u, num_buffers %u)\n",
+			(unsigned long long)next_received, used_len, le16toh(num_buffers));
+		exit(1);
+	}
+	next_received++;
+}
+
+/* Take back what the device used; the receiver's frames checked with
+ * --verify (size: the frame length expected). */
+static void drv_reclaim(struct drv *d, uint32_t size)
 {
 	if (!d->packed) {
 		uint16_t idx = le16toh(__atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE));
 
+		for (; verify && d->device_writes && d->used_seen != idx; d->used_seen++) {
+			struct vring_used_elem e = d->used->ring[d->used_seen % RING];
+
+			check_frame(at_gpa(d->bufs + (uint64_t)le32toh(e.id) * BUF), le32toh(e.len),
+				    size);
+			d->outstanding--;
+		}
 		d->outstanding -= (uint16_t)(idx - d->used_seen);
 		d->used_seen = idx;
 		return;
 	}
 	for (;;) {
-		uint16_t f = le16toh(__atomic_load_n(&d->ring[d->used_slot].flags, __ATOMIC_ACQUIRE));
+		struct vring_packed_desc *e = &d->ring[d->used_slot];
+		uint16_t f = le16toh(__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE));
 		bool avail = f & (1u << VRING_PACKED_DESC_F_AVAIL);
 		bool used = f & (1u << VRING_PACKED_DESC_F_USED);
 
 		if (avail != used || used != d->used_wrap)
 			return;
+		if (verify && d->device_writes)
+			check_frame(at_gpa(d->bufs + (uint64_t)le16toh(e->id) * BUF), le32toh(e->len),
+				    size);
 		d->outstanding--;
 		if (++d->used_slot == RING) {
 			d->used_slot = 0;
@@ -199,9 +249,11 @@ int main(int argc, char **argv)
 			packets = strtoull(v, NULL, 10), i++;
 		else if (!strcmp(argv[i], "--burst"))
 			burst = (unsigned)strtoul(v, NULL, 10), i++;
+		else if (!strcmp(argv[i], "--verify"))
+			verify = true;
 		else {
 			fprintf(stderr, "usage: %s [--tx split|packed] [--rx split|packed] "
-					"[--size BYTES] [--packets N] [--burst N]\n", argv[0]);
+					"[--size BYTES] [--packets N] [--burst N] [--verify]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -244,8 +296,8 @@ int main(int argc, char **argv)
 		}
 		vq_publish(&tx.vq);
 		vq_publish(&rx.vq);
-		drv_reclaim(&tx);
-		drv_reclaim(&rx);
+		drv_reclaim(&tx, size);
+		drv_reclaim(&rx, size);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("tx %s rx %s size %u burst %u: %llu packets, %.1f ns/packet\n",
@@ -253,5 +305,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)s_stats.tx_packets,
 	       ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
 		       (double)s_stats.tx_packets);
+	if (verify && next_received + RING < s_stats.tx_packets) {
+		fprintf(stderr, "%llu frames checked of %llu sent\n",
+			(unsigned long long)next_received, (unsigned long long)s_stats.tx_packets);
+		return 1;
+	}
 	return s_stats.drop_bad || s_stats.drop_too_big ? 1 : 0;
 }

@@ -183,16 +183,18 @@ VQ_HOT bool packed_peek_single(struct vq *vq, bool device_writes, struct vq_desc
  * fast path's whole turn, with nothing tentative outstanding. */
 VQ_HOT void packed_single_done(struct vq *vq, uint16_t id, uint32_t len)
 {
+	/* With nothing tentative, every position agrees: the used element
+	 * goes where the chain was taken (chains are given back in order,
+	 * each over the slots it took). */
+	uint16_t slot = vq->take_slot;
+	bool wrap = vq->take_wrap;
+
 	set_busy(vq, id, true);
 	packed_emit(vq, (struct vq_pending){ .len = len, .id = id,
-					      .place = (uint16_t)(vq->used_slot |
-								  vq->used_wrap << 15) });
-	step(vq, &vq->take_slot, &vq->take_wrap, 1);
-	vq->avail_slot = vq->take_slot;
-	vq->avail_wrap = vq->take_wrap;
-	step(vq, &vq->used_slot, &vq->used_wrap, 1);
-	vq->commit_used_slot = vq->used_slot;
-	vq->commit_used_wrap = vq->used_wrap;
+					      .place = (uint16_t)(slot | wrap << 15) });
+	step(vq, &slot, &wrap, 1);
+	vq->take_slot = vq->avail_slot = vq->used_slot = vq->commit_used_slot = slot;
+	vq->take_wrap = vq->avail_wrap = vq->used_wrap = vq->commit_used_wrap = wrap;
 	vq->npending++;
 	vq->consumed++;
 	if (vq->frozen_left > 0)
