@@ -242,12 +242,15 @@ bool vq_all_taken(const struct vq *vq)
 {
 	if (vq->packed)
 		return vq->take_slot == vq->avail_slot && vq->take_wrap != vq->avail_wrap;
-	return vq->taken == vq->num;
+	/* Every avail entry, or every descriptor: chains of several use up
+	 * the table before the avail ring. */
+	return vq->taken == vq->num || vq->taken_descs >= vq->num;
 }
 
 void vq_mark(const struct vq *vq, struct vq_mark *m)
 {
 	m->taken = vq->taken;
+	m->descs = vq->taken_descs;
 	m->slot = vq->take_slot;
 	m->wrap = vq->take_wrap;
 }
@@ -255,6 +258,7 @@ void vq_mark(const struct vq *vq, struct vq_mark *m)
 void vq_rewind(struct vq *vq, const struct vq_mark *m)
 {
 	vq->taken = m->taken;
+	vq->taken_descs = m->descs;
 	vq->take_slot = m->slot;
 	vq->take_wrap = m->wrap;
 }

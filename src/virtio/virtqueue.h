@@ -123,6 +123,8 @@ struct vq {
 	struct vring_used *used;
 	uint16_t mask;         /* num - 1: ring positions to slots */
 	uint16_t last_avail;   /* next avail entry to take, committed */
+	uint32_t taken_descs;  /* descriptors of the chains taken since vq_take_begin or
+				* vq_commit, as far as walked (vq_all_taken) */
 	uint16_t avail_seen;   /* avail->idx as last read */
 	uint16_t used_idx;     /* used->idx as we last published it */
 	uint16_t used_pending; /* elements committed after used_idx, not yet published */
@@ -296,7 +298,8 @@ enum vq_error vq_used_done(struct vq *vq, const struct vq_done *done, uint32_t l
 enum vq_error vq_used(struct vq *vq, struct vq_chain *c, uint32_t len);
 
 /* Whether every descriptor of the ring is taken (tentatively or not):
- * waiting for more cannot help. */
+ * waiting for more cannot help. A split ring knows the descriptors of
+ * the chains it walked (the avail entries of the rest). */
 bool vq_all_taken(const struct vq *vq);
 
 /* A point among the tentative takes, to go back to: the chains taken
@@ -304,6 +307,7 @@ bool vq_all_taken(const struct vq *vq);
  * been written after the mark. */
 struct vq_mark {
 	uint16_t taken;
+	uint32_t descs;
 	uint16_t slot;
 	bool wrap;
 };
@@ -352,8 +356,10 @@ enum vq_error vq_needs_signal(struct vq *vq, bool *signal);
 
 /* ---- starting and stopping ------------------------------------------------------ */
 
-/* The ring stops: what is taken from it from now on is at most what it
- * held now (one ring's worth at most), however fast the driver adds more. */
+/* The ring stops: what is taken from it from now on is one ring's worth
+ * at most, however fast the driver adds more: a split ring gives what it
+ * held now, a packed ring the chains that start within one ring's worth
+ * of slots from here (it cannot tell what it held without walking it). */
 void vq_freeze(struct vq *vq);
 
 /* A restarted split ring whose driver lost track (DPDK's virtio-user sends

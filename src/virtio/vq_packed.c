@@ -116,13 +116,24 @@ static void slot_load(const struct vq *vq, uint16_t slot, uint16_t flags, struct
 	d->flags = flags;
 }
 
+/* Ring slots taken since the last commit. */
+static uint32_t taken_slots(const struct vq *vq)
+{
+	uint32_t from = vq->avail_slot, to = vq->take_slot;
+
+	return to >= from && vq->take_wrap == vq->avail_wrap ? to - from : to + vq->num - from;
+}
+
 /* Whether another chain may be taken now: one is available at the take
  * position, and the ring could hold its used element. A driver that
  * makes a slot available again before we gave it back gets nothing
- * more until we publish: our used elements never outnumber the ring. */
+ * more until we publish: our used elements never outnumber the ring.
+ * A stopping ring counts the slots taken tentatively too, or a batch of
+ * takes before one commit would run past its bound. */
 static bool may_take(struct vq *vq, uint16_t *flags)
 {
-	if (vq->frozen_left == 0 || (uint32_t)vq->npending + vq->taken >= vq->num)
+	if ((vq->frozen_left >= 0 && taken_slots(vq) >= (uint32_t)vq->frozen_left) ||
+	    (uint32_t)vq->npending + vq->taken >= vq->num)
 		return false;
 	if (slot_avail(vq, vq->take_slot, vq->take_wrap, flags))
 		return true;
@@ -322,9 +333,7 @@ void packed_commit(struct vq *vq)
 {
 	if (vq->frozen_left > 0) {
 		/* What a stopping ring gives: counted in slots. */
-		uint32_t from = vq->avail_slot, to = vq->take_slot;
-		uint32_t n = to >= from && vq->take_wrap == vq->avail_wrap ? to - from
-									  : to + vq->num - from;
+		uint32_t n = taken_slots(vq);
 
 		vq->frozen_left = n >= (uint32_t)vq->frozen_left ? 0 : vq->frozen_left - (int32_t)n;
 	}
@@ -359,6 +368,10 @@ void packed_publish(struct vq *vq)
 	STORE_ONCE(vq->ring[vq->pending[0].slot].flags, htole16(vq->pending[0].flags));
 	for (uint16_t i = 0; i < vq->npending; i++)
 		set_busy(vq, vq->pending[i].id, false);
+	/* Tentative elements written after the committed ones stay tentative:
+	 * they move to the front, where the next element after them, and
+	 * vq_take_begin() forgetting them, look for them. */
+	memmove(vq->pending, vq->pending + vq->npending, vq->ntent * sizeof *vq->pending);
 	vq->pub_slot = vq->commit_used_slot;
 	vq->pub_wrap = vq->commit_used_wrap;
 	vq->npending = 0;

@@ -82,6 +82,10 @@ enum vq_error split_advance(struct vq_chain *c)
 			return VQ_ERR_LOOP;
 		if (++c->descs > VQ_PACKET_DESCS_MAX)
 			return VQ_ERR_TOO_MANY;
+		/* The ring's own descriptors the driver cannot use until we give
+		 * them back (vq_all_taken): a table's entries are not among them. */
+		if (!c->in_indirect)
+			c->vq->taken_descs++;
 		desc_load(c->table, c->next, false, &d);
 
 		if (d.flags & VRING_DESC_F_INDIRECT) {
@@ -129,6 +133,7 @@ void split_used(struct vq *vq, uint16_t id, uint32_t len)
 void split_take_begin(struct vq *vq)
 {
 	vq->taken = 0;
+	vq->taken_descs = 0;
 	vq->used_tent = 0;
 }
 
@@ -137,6 +142,7 @@ void split_commit(struct vq *vq)
 	vq->last_avail = (uint16_t)(vq->last_avail + vq->taken);
 	vq->used_pending = (uint16_t)(vq->used_pending + vq->used_tent);
 	vq->taken = 0;
+	vq->taken_descs = 0;
 	vq->used_tent = 0;
 }
 
@@ -167,6 +173,7 @@ bool split_take_single(struct vq *vq, bool device_writes, struct vq_desc *d, uin
 		return false;
 	*id = head;
 	vq->taken++;
+	vq->taken_descs++;
 	return true;
 }
 
@@ -224,7 +231,15 @@ enum vq_error split_needs_signal(struct vq *vq, bool *signal)
 enum vq_error split_avail_grew(struct vq *vq, bool *grew)
 {
 	uint16_t seen = vq->avail_seen;
-	enum vq_error e = refresh(vq);
+	enum vq_error e;
+
+	/* A stopping ring takes nothing added after the freeze: reading the
+	 * index again would move avail_seen past its bound. */
+	if (vq->frozen_left >= 0) {
+		*grew = false;
+		return VQ_OK;
+	}
+	e = refresh(vq);
 
 	*grew = vq->avail_seen != seen;
 	return e;
