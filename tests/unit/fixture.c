@@ -210,7 +210,8 @@ uint64_t fix_table(struct fixture *f, struct fix_ring *r, const struct fix_buf *
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t addr = htole64(b[i].addr);
 		uint32_t len = htole32(b[i].len);
-		uint16_t flags = (uint16_t)((b[i].write ? VRING_DESC_F_WRITE : 0) | (extra ? extra[i] : 0));
+		uint16_t flags = (uint16_t)((b[i].write ? VRING_DESC_F_WRITE : 0) |
+					    (extra ? extra[i] : 0));
 		uint16_t link = 0;
 
 		/* A split table links its entries; a packed one is read in order. */
