@@ -205,7 +205,9 @@ bool vq_all_taken(const struct vq *vq)
 {
 	if (vq->packed)
 		return vq->take_slot == vq->avail_slot && vq->take_wrap != vq->avail_wrap;
-	return vq->taken == vq->num;
+	/* Every avail entry, or every descriptor: chains of several use up
+	 * the table before the avail ring. */
+	return vq->taken == vq->num || vq->taken_descs >= vq->num;
 }
 
 

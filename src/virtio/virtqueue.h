@@ -126,7 +126,8 @@ enum vq_error vq_used_done(struct vq *vq, const struct vq_done *done, uint32_t l
 enum vq_error vq_used(struct vq *vq, struct vq_chain *c, uint32_t len);
 
 /* Whether every descriptor of the ring is taken (tentatively or not):
- * waiting for more cannot help. */
+ * waiting for more cannot help. A split ring knows the descriptors of
+ * the chains it walked (the avail entries of the rest). */
 bool vq_all_taken(const struct vq *vq);
 
 /* A point among the tentative takes (struct vq_mark) to go back to with
@@ -179,8 +180,10 @@ enum vq_error vq_needs_signal(struct vq *vq, bool *signal);
 
 /* ---- starting and stopping ------------------------------------------------------ */
 
-/* The ring stops: what is taken from it from now on is at most what it
- * held now (one ring's worth at most), however fast the driver adds more. */
+/* The ring stops: what is taken from it from now on is one ring's worth
+ * at most, however fast the driver adds more: a split ring gives what it
+ * held now, a packed ring the chains that start within one ring's worth
+ * of slots from here (it cannot tell what it held without walking it). */
 void vq_freeze(struct vq *vq);
 
 /* A restarted split ring whose driver lost track (DPDK's virtio-user sends

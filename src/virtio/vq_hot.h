@@ -103,13 +103,24 @@ VQ_HOT void slot_load(const struct vq *vq, uint16_t slot, uint16_t flags, struct
 	d->flags = flags;
 }
 
+/* Ring slots taken since the last commit. */
+VQ_HOT uint32_t taken_slots(const struct vq *vq)
+{
+	uint32_t from = vq->avail_slot, to = vq->take_slot;
+
+	return to >= from && vq->take_wrap == vq->avail_wrap ? to - from : to + vq->num - from;
+}
+
 /* Whether another chain may be taken now: one is available at the take
  * position, and the ring could hold its used element. A driver that
  * makes a slot available again before we gave it back gets nothing
- * more until we publish: our used elements never outnumber the ring. */
+ * more until we publish: our used elements never outnumber the ring.
+ * A stopping ring counts the slots taken tentatively too, or a batch of
+ * takes before one commit would run past its bound. */
 VQ_HOT bool may_take(struct vq *vq, uint16_t *flags)
 {
-	if (vq->frozen_left == 0 || (uint32_t)vq->npending + vq->taken >= vq->num)
+	if ((vq->frozen_left >= 0 && taken_slots(vq) >= (uint32_t)vq->frozen_left) ||
+	    (uint32_t)vq->npending + vq->taken >= vq->num)
 		return false;
 	if (slot_avail(vq, vq->take_slot, vq->take_wrap, flags))
 		return true;
@@ -268,6 +279,7 @@ VQ_HOT void split_commit(struct vq *vq)
 	vq->last_avail = (uint16_t)(vq->last_avail + vq->taken);
 	vq->used_pending = (uint16_t)(vq->used_pending + vq->used_tent);
 	vq->taken = 0;
+	vq->taken_descs = 0;
 	vq->used_tent = 0;
 }
 
@@ -320,6 +332,7 @@ VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint16_t id, uint32_t len
 VQ_HOT void vq_mark(const struct vq *vq, struct vq_mark *m)
 {
 	m->taken = vq->taken;
+	m->descs = vq->taken_descs;
 	m->slot = vq->take_slot;
 	m->wrap = vq->take_wrap;
 }
@@ -327,6 +340,7 @@ VQ_HOT void vq_mark(const struct vq *vq, struct vq_mark *m)
 VQ_HOT void vq_rewind(struct vq *vq, const struct vq_mark *m)
 {
 	vq->taken = m->taken;
+	vq->taken_descs = m->descs;
 	vq->take_slot = m->slot;
 	vq->take_wrap = m->wrap;
 }

@@ -232,9 +232,7 @@ void packed_commit(struct vq *vq)
 {
 	if (vq->frozen_left > 0) {
 		/* What a stopping ring gives: counted in slots. */
-		uint32_t from = vq->avail_slot, to = vq->take_slot;
-		uint32_t n = to >= from && vq->take_wrap == vq->avail_wrap ? to - from
-									  : to + vq->num - from;
+		uint32_t n = taken_slots(vq);
 
 		vq->frozen_left = n >= (uint32_t)vq->frozen_left ? 0 : vq->frozen_left - (int32_t)n;
 	}

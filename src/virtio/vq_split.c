@@ -82,6 +82,10 @@ enum vq_error split_advance(struct vq_chain *c)
 			return VQ_ERR_LOOP;
 		if (++c->descs > VQ_PACKET_DESCS_MAX)
 			return VQ_ERR_TOO_MANY;
+		/* The ring's own descriptors the driver cannot use until we give
+		 * them back (vq_all_taken): a table's entries are not among them. */
+		if (!c->in_indirect)
+			c->vq->taken_descs++;
 		desc_load(c->table, c->next, false, &d);
 
 		if (d.flags & VRING_DESC_F_INDIRECT) {
@@ -118,6 +122,7 @@ enum vq_error split_advance(struct vq_chain *c)
 void split_take_begin(struct vq *vq)
 {
 	vq->taken = 0;
+	vq->taken_descs = 0;
 	vq->used_tent = 0;
 }
 
@@ -177,7 +182,15 @@ enum vq_error split_needs_signal(struct vq *vq, bool *signal)
 enum vq_error split_avail_grew(struct vq *vq, bool *grew)
 {
 	uint16_t seen = vq->avail_seen;
-	enum vq_error e = refresh(vq);
+	enum vq_error e;
+
+	/* A stopping ring takes nothing added after the freeze: reading the
+	 * index again would move avail_seen past its bound. */
+	if (vq->frozen_left >= 0) {
+		*grew = false;
+		return VQ_OK;
+	}
+	e = refresh(vq);
 
 	*grew = vq->avail_seen != seen;
 	return e;

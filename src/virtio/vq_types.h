@@ -80,6 +80,8 @@ struct vq {
 	struct vring_used *used;
 	uint16_t mask;         /* num - 1: ring positions to slots */
 	uint16_t last_avail;   /* next avail entry to take, committed */
+	uint32_t taken_descs;  /* descriptors of the chains taken since vq_take_begin or
+				* vq_commit, as far as walked (vq_all_taken) */
 	uint16_t avail_seen;   /* avail->idx as last read */
 	uint16_t used_idx;     /* used->idx as we last published it */
 	uint16_t used_pending; /* elements committed after used_idx, not yet published */
@@ -164,6 +166,7 @@ struct vq_done {
 /* A point among the tentative takes, to go back to (virtqueue.h). */
 struct vq_mark {
 	uint16_t taken;
+	uint32_t descs;
 	uint16_t slot;
 	bool wrap;
 };

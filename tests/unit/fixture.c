@@ -100,9 +100,14 @@ void fix_ring_init(struct fixture *f, struct fix_ring *r, unsigned num, bool eve
 
 void fix_ring_restart(struct fixture *f, struct fix_ring *r)
 {
+	fix_ring_restart_at(f, r, vq_base(&r->vq));
+}
+
+void fix_ring_restart_at(struct fixture *f, struct fix_ring *r, uint32_t base)
+{
 	struct vq_params p = { .mem = &f->mem, .num = (uint16_t)r->num, .packed = r->packed,
 			       .event_idx = r->vq.event_idx, .indirect = r->vq.indirect,
-			       .base = vq_base(&r->vq) };
+			       .base = base };
 
 	p.desc = r->packed ? (void *)r->ring : (void *)r->desc;
 	p.driver_area = r->packed ? (void *)r->driver_event : (void *)r->avail;
@@ -127,21 +132,28 @@ static void packed_write(struct fix_ring *r, uint16_t slot, uint64_t addr, uint3
 	}
 }
 
-static uint16_t avail_flags(bool wrap)
+uint16_t fix_avail_flags(bool wrap)
 {
 	return wrap ? (uint16_t)(1u << VRING_PACKED_DESC_F_AVAIL)
 		    : (uint16_t)(1u << VRING_PACKED_DESC_F_USED);
 }
 
+void fix_pdesc(struct fix_ring *r, uint16_t slot, uint64_t addr, uint32_t len, uint16_t id,
+	       uint16_t flags)
+{
+	assert_true(r->packed && slot < r->num);
+	packed_write(r, slot, addr, len, id, flags, true);
+}
+
 static uint16_t post_packed(struct fix_ring *r, const struct fix_buf *b, unsigned n,
-			    uint16_t extra_flags)
+			    const uint16_t *extra)
 {
 	uint16_t id = r->next_id;
 	uint16_t first = r->avail_slot, first_flags = 0;
 
 	r->next_id = (uint16_t)((r->next_id + 1) % r->num);
 	for (unsigned i = 0; i < n; i++) {
-		uint16_t flags = avail_flags(r->avail_wrap) | extra_flags;
+		uint16_t flags = fix_avail_flags(r->avail_wrap) | (extra ? extra[i] : 0);
 
 		if (b[i].write)
 			flags |= VRING_DESC_F_WRITE;
@@ -164,16 +176,23 @@ static uint16_t post_packed(struct fix_ring *r, const struct fix_buf *b, unsigne
 
 uint16_t fix_post(struct fix_ring *r, const struct fix_buf *b, unsigned n)
 {
+	return fix_post_flags(r, b, n, NULL);
+}
+
+uint16_t fix_post_flags(struct fix_ring *r, const struct fix_buf *b, unsigned n,
+			const uint16_t *extra)
+{
 	uint16_t head;
 
 	assert_true(n >= 1);
 	if (r->packed)
-		return post_packed(r, b, n, 0);
+		return post_packed(r, b, n, extra);
 	head = r->next_desc;
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t at = (uint16_t)((head + i) % r->num);
 		uint16_t flags = (uint16_t)((b[i].write ? VRING_DESC_F_WRITE : 0) |
-					    (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+					    (i + 1 < n ? VRING_DESC_F_NEXT : 0) |
+					    (extra ? extra[i] : 0));
 
 		fix_desc(r, at, b[i].addr, b[i].len, flags, (uint16_t)((at + 1) % r->num));
 	}
@@ -182,17 +201,17 @@ uint16_t fix_post(struct fix_ring *r, const struct fix_buf *b, unsigned n)
 	return head;
 }
 
-uint16_t fix_post_indirect(struct fixture *f, struct fix_ring *r, const struct fix_buf *b,
-			   unsigned n)
+uint64_t fix_table(struct fixture *f, struct fix_ring *r, const struct fix_buf *b, unsigned n,
+		   const uint16_t *extra)
 {
 	uint64_t table = fix_alloc(f, 16ull * n, 16);
 	uint8_t *t = fix_host(f, table);
-	struct fix_buf one = { .addr = table, .len = 16 * n };
 
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t addr = htole64(b[i].addr);
 		uint32_t len = htole32(b[i].len);
-		uint16_t flags = b[i].write ? VRING_DESC_F_WRITE : 0;
+		uint16_t flags = (uint16_t)((b[i].write ? VRING_DESC_F_WRITE : 0) |
+					    (extra ? extra[i] : 0));
 		uint16_t link = 0;
 
 		/* A split table links its entries; a packed one is read in order. */
@@ -212,15 +231,26 @@ uint16_t fix_post_indirect(struct fixture *f, struct fix_ring *r, const struct f
 			memcpy(t + 16 * i + 14, &link, 2);
 		}
 	}
-	if (r->packed)
-		return post_packed(r, &one, 1, VRING_DESC_F_INDIRECT);
-	{
-		uint16_t head = r->next_desc;
+	return table;
+}
 
-		fix_desc(r, head, table, 16 * n, VRING_DESC_F_INDIRECT, 0);
-		r->next_desc = (uint16_t)((head + 1) % r->num);
-		fix_publish(r, head);
-		return head;
+uint16_t fix_post_indirect(struct fixture *f, struct fix_ring *r, const struct fix_buf *b,
+			   unsigned n)
+{
+	struct fix_buf one = { .addr = fix_table(f, r, b, n, NULL), .len = 16 * n };
+	uint16_t indirect = VRING_DESC_F_INDIRECT;
+
+	return fix_post_flags(r, &one, 1, &indirect);
+}
+
+void fix_unpost(struct fix_ring *r)
+{
+	if (r->packed) {
+		r->avail_slot = r->vq.avail_slot;
+		r->avail_wrap = r->vq.avail_wrap;
+	} else {
+		/* avail->idx stays until the next post writes it again. */
+		r->avail_idx = r->vq.last_avail;
 	}
 }
 

@@ -67,6 +67,8 @@ void fix_ring_init_fmt(struct fixture *f, struct fix_ring *r, unsigned num, bool
 		       bool event_idx, bool indirect, uint32_t base);
 /* The device side again, from where it stands (a ring stopped and started). */
 void fix_ring_restart(struct fixture *f, struct fix_ring *r);
+/* The same from base, as a frontend gives it back (DPDK: the low half). */
+void fix_ring_restart_at(struct fixture *f, struct fix_ring *r, uint32_t base);
 
 /* One buffer of a chain, as a driver posts it. */
 struct fix_buf {
@@ -77,10 +79,33 @@ struct fix_buf {
 
 /* Post a chain of n buffers; returns its buffer id (split: its head). */
 uint16_t fix_post(struct fix_ring *r, const struct fix_buf *b, unsigned n);
+/* The same with extra[i] (VRING_DESC_F_*, e.g. INDIRECT) added to the
+ * flags of descriptor i (extra may be NULL): for chains a driver should
+ * not post. */
+uint16_t fix_post_flags(struct fix_ring *r, const struct fix_buf *b, unsigned n,
+			const uint16_t *extra);
+/* An indirect table of n buffers in fresh fixture memory, in the ring's
+ * format (split entries linked in order, packed ones consecutive), with
+ * extra[i] added to entry i's flags (extra may be NULL); returns its
+ * guest-physical address. */
+uint64_t fix_table(struct fixture *f, struct fix_ring *r, const struct fix_buf *b, unsigned n,
+		   const uint16_t *extra);
 /* Post one descriptor pointing at an indirect table of n buffers, built
  * in fresh fixture memory; returns its buffer id. */
 uint16_t fix_post_indirect(struct fixture *f, struct fix_ring *r, const struct fix_buf *b,
 			   unsigned n);
+/* Packed: the AVAIL and USED bits that make a descriptor available on
+ * the driver's wrap counter wrap. */
+uint16_t fix_avail_flags(bool wrap);
+/* Packed: write slot's descriptor as given, its flags last, whatever the
+ * driver side's books say (for drivers that lie). */
+void fix_pdesc(struct fix_ring *r, uint16_t slot, uint64_t addr, uint32_t len, uint16_t id,
+	       uint16_t flags);
+/* The driver side forgets what it posted after what the device committed:
+ * the next post goes in its place (the device may have looked at it, not
+ * committed it). Only one chain may replace one: a split avail index
+ * never goes back. */
+void fix_unpost(struct fix_ring *r);
 /* The next used element the device published, if any. */
 bool fix_used(struct fix_ring *r, uint16_t *id, uint32_t *len);
 void fix_desc(struct fix_ring *r, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,

@@ -32,6 +32,7 @@
 #define V1 (1ull << VIRTIO_F_VERSION_1)
 #define EVIDX (1ull << VIRTIO_RING_F_EVENT_IDX)
 #define INDIR (1ull << VIRTIO_RING_F_INDIRECT_DESC)
+#define PACKED (1ull << VIRTIO_F_RING_PACKED)
 #define ACK (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)
 #define NEED VHOST_USER_NEED_REPLY_MASK
 
@@ -1067,6 +1068,307 @@ static void test_resets(void **state)
 	assert_false(f->dev.owned);
 }
 
+/* ---- packed rings ----------------------------------------------------------------- */
+
+/* With RING_PACKED a ring may have any size from 1 to -s; 0 and more
+ * than -s fail the port, with no word of a power of 2. */
+static void test_packed_vring_num(void **state)
+{
+	struct fake *f = *state;
+	static const uint32_t bad[] = { 0, 257, 32768, 65536, 0xffffffffu };
+	static const uint32_t good[] = { 1, 3, 100, 250, 255, 256 };
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		negotiate(f, V1 | PACKED, 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, bad[i]), 0);
+		assert_true(f->dev.failed);
+		expect_error(f, "at most 256");
+		assert_null(strstr(f->dev.last_error, "power of 2"));
+		assert_int_equal(f->dev.ring[1].num, 0);
+		vu_dev_reset(&f->dev);
+	}
+	negotiate(f, V1 | PACKED, 0);
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, good[i]), 0);
+		assert_false(f->dev.failed);
+		assert_int_equal(f->dev.ring[1].num, good[i]);
+	}
+	/* With -s 32768 the largest packed ring is fine, one more is not. */
+	vu_dev_reset(&f->dev);
+	fake_init(f, 32768, 2);
+	negotiate(f, V1 | PACKED, 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 32767), 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 32768), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.ring[1].num, 32768);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 32769), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "at most 32768");
+}
+
+/* A packed base is an index with its wrap counter, the used side in the
+ * high half as QEMU sends it, or nothing there as DPDK sends it. An index
+ * at or beyond the ring's size is refused at SET_VRING_BASE when the size
+ * is known, else when the ring starts. */
+static void test_packed_vring_base(void **state)
+{
+	struct fake *f = *state;
+	static const uint32_t early[] = { 0x8000, 0x80008000u, 0x0005, 0x8100, 0x7fff7fffu };
+	static const uint32_t fits[] = { 0x80f9, 0x80f980f9u, 0x00f9, 0x0000, 0x80000000u };
+	static const uint32_t beyond[] = { 0x80fa, 0x80fa80f9u, 0x80f980fau, 0xffff, 0x7fff };
+	struct vhost_user_vring_addr a = ring_addr(0);
+	struct vq *vq;
+
+	negotiate(f, V1 | PACKED, 0);
+	for (size_t i = 0; i < sizeof early / sizeof early[0]; i++) {
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, early[i]), 0);
+		assert_false(f->dev.failed);
+		assert_int_equal(f->dev.ring[0].base, early[i]);
+	}
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 250), 0);
+	for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 1, fits[i]), 0);
+		assert_false(f->dev.failed);
+		assert_int_equal(f->dev.ring[1].base, fits[i]);
+	}
+	for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++) {
+		negotiate(f, V1 | PACKED, 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 250), 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 1, beyond[i]), 0);
+		assert_true(f->dev.failed);
+		expect_error(f, "does not fit a packed ring");
+		assert_int_not_equal(f->dev.ring[1].base, beyond[i]);
+		vu_dev_reset(&f->dev);
+	}
+
+	/* The size set after the base: the ring does not start. */
+	negotiate(f, V1 | PACKED, 0);
+	send_mem_table(f, 1, NULL, 1);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 0x8100), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 256), 0);
+	send_ring_addr(f, &a);
+	assert_false(f->dev.failed);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "ring 0 base 0x8100 does not fit a packed ring of 256");
+	assert_false(f->dev.ring[0].started);
+	vu_dev_reset(&f->dev);
+
+	/* Started from either form: where the base says, both sides. */
+	negotiate(f, V1 | PACKED, 0);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, 0, 250, 0x80f980f9u);
+	assert_true(f->dev.ring[0].started);
+	vq = &f->dev.ring[0].vq;
+	assert_true(vq->packed);
+	assert_int_equal(vq->num, 250);
+	assert_int_equal(vq->avail_slot, 249);
+	assert_true(vq->avail_wrap);
+	assert_int_equal(vq->used_slot, 249);
+	assert_true(vq->used_wrap);
+	configure_ring(f, 1, 256, 0x0005);
+	assert_true(f->dev.ring[1].started);
+	vq = &f->dev.ring[1].vq;
+	assert_int_equal(vq->avail_slot, 5);
+	assert_false(vq->avail_wrap);
+	assert_int_equal(vq->used_slot, 5);
+	assert_false(vq->used_wrap);
+	assert_int_equal(vq_base(vq), 0x00050005);
+	assert_false(f->dev.failed);
+}
+
+/* GET_VRING_BASE of a packed ring answers the avail side in the low
+ * half and again in the high half (QEMU reads the used side there; all
+ * is given back by then); the answer is accepted as a base again and
+ * the ring resumes there. */
+static void test_packed_get_vring_base(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_vring_state st;
+	struct vq *vq;
+
+	negotiate(f, V1 | PACKED, 0);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, 0, 250, 0x8000);
+	assert_true(f->dev.ring[0].started);
+	vq = &f->dev.ring[0].vq;
+	vq->avail_slot = 7; /* the datapath moved on, past the ring's end */
+	vq->avail_wrap = false;
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
+	assert_int_equal(st.index, 0);
+	assert_int_equal(st.num, 0x00070007);
+	assert_false(f->dev.ring[0].started);
+	assert_int_equal(f->stopping[0], 1);
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
+	assert_int_equal(st.num, 0x00070007);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, st.num), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_true(f->dev.ring[0].started);
+	assert_int_equal(vq->avail_slot, 7);
+	assert_false(vq->avail_wrap);
+	assert_int_equal(vq->used_slot, 7);
+	assert_false(vq->used_wrap);
+
+	/* Started from DPDK's low half alone: answered with both halves. */
+	configure_ring(f, 1, 256, 0x8005);
+	assert_true(f->dev.ring[1].started);
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 1, 0), 0);
+	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
+	assert_int_equal(st.index, 1);
+	assert_int_equal(st.num, 0x80058005u);
+	assert_false(f->dev.failed);
+}
+
+/* SET_MEM_TABLE of adjacent regions of the given sizes from GPA0/UVA0. */
+static void send_regions(struct fake *f, const uint64_t *sizes, unsigned n)
+{
+	uint8_t payload[8 + 32 * 2];
+	struct vhost_user_mem_table_head head = { .nregions = n };
+	int fds[2];
+	uint64_t at = 0;
+
+	assert_true(n <= 2);
+	memcpy(payload, &head, sizeof head);
+	for (unsigned i = 0; i < n; i++) {
+		struct vhost_user_region r = { GPA0 + at, sizes[i], UVA0 + at, 0 };
+
+		memcpy(payload + 8 + i * 32, &r, 32);
+		fds[i] = region_fd(sizes[i]);
+		at += sizes[i];
+	}
+	assert_int_equal(send_msg(f, VHOST_USER_SET_MEM_TABLE, 0, payload, 8 + n * 32, fds, (int)n), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(f->dev.mem.count, n);
+}
+
+/* Start ring 0 (64 entries) of a packed port at these areas; whether it
+ * started. A refused one fails the port. */
+static bool start_packed_at(struct fake *f, const uint64_t *sizes, unsigned n, uint64_t driver,
+			    uint64_t device)
+{
+	struct vhost_user_vring_addr a = ring_addr(0);
+
+	negotiate(f, V1 | PACKED | EVIDX, 0);
+	send_regions(f, sizes, n);
+	a.avail_user_addr = driver;
+	a.used_user_addr = device;
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 64), 0);
+	send_ring_addr(f, &a);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_true(f->dev.ring[0].started != f->dev.failed);
+	return f->dev.ring[0].started;
+}
+
+/* A packed ring's event suppression areas are 4 bytes, 4-aligned, each
+ * wholly inside one region: misaligned, straddling a region's end (into
+ * nothing or into the next region) or outside, the ring does not start
+ * and nothing of it is touched. */
+static void test_packed_ring_areas(void **state)
+{
+	struct fake *f = *state;
+	const uint64_t one[1] = { REGION }, odd[1] = { REGION + 2 }, odd2[2] = { REGION + 2, REGION };
+	const uint64_t drv = UVA0 + 4096, dev = UVA0 + 8192;
+	struct vhost_user_vring_addr a = ring_addr(0);
+	const struct {
+		const uint64_t *sizes;
+		unsigned n;
+		uint64_t driver, device;
+		const char *why;
+	} refused[] = {
+		{ one, 1, drv + 2, dev, "misaligned" },
+		{ one, 1, drv, dev + 2, "misaligned" },
+		{ one, 1, drv + 1, dev, "misaligned" },
+		{ one, 1, UVA0 + REGION, dev, "outside" },
+		{ one, 1, drv, UVA0 + REGION, "outside" },
+		{ odd, 1, UVA0 + REGION, dev, "outside" },  /* 2 bytes in, 2 beyond */
+		{ odd, 1, drv, UVA0 + REGION, "outside" },
+		{ odd2, 2, UVA0 + REGION, dev, "outside" }, /* into the next region */
+		{ odd2, 2, drv, UVA0 + REGION, "outside" },
+	};
+
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		assert_false(start_packed_at(f, refused[i].sizes, refused[i].n, refused[i].driver,
+					     refused[i].device));
+		expect_error(f, refused[i].why);
+		assert_null(vu_dev_vq(&f->dev, 0));
+		vu_dev_reset(&f->dev);
+	}
+	/* The last four whole bytes of a region: fine. */
+	assert_true(start_packed_at(f, one, 1, UVA0 + REGION - 4, UVA0 + REGION - 8));
+	assert_ptr_equal(f->dev.ring[0].vq.driver_event,
+			 f->dev.mem.region[0].host + REGION - 4);
+	assert_ptr_equal(f->dev.ring[0].vq.device_event,
+			 f->dev.mem.region[0].host + REGION - 8);
+	vu_dev_reset(&f->dev);
+	assert_true(start_packed_at(f, odd2, 2, UVA0 + REGION - 4, UVA0 + REGION - 8));
+	vu_dev_reset(&f->dev);
+	/* A split ring's avail ring needs 2-alignment only: the same address
+	 * that is misaligned for a packed ring is fine for it. */
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	a.avail_user_addr += 2;
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 64), 0);
+	send_ring_addr(f, &a);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_true(f->dev.ring[0].started);
+	assert_false(f->dev.failed);
+}
+
+/* The ring format cannot change under a running ring: SET_FEATURES that
+ * turns RING_PACKED on or off fails the port. Other features may change;
+ * a ring not running is set up for the format it starts with. */
+static void test_packed_format_change(void **state)
+{
+	struct fake *f = *state;
+	struct vhost_user_vring_addr a = ring_addr(0);
+
+	negotiate(f, V1, 0);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, 0, 64, 0);
+	assert_true(f->dev.ring[0].started);
+	assert_false(f->dev.ring[0].vq.packed);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1 | PACKED, NULL, 0), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "ring 0 changed its format while running");
+	assert_false(f->dev.ring[0].started);
+	assert_null(vu_dev_vq(&f->dev, 0));
+	vu_dev_reset(&f->dev);
+
+	negotiate(f, V1 | PACKED, 0);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, 0, 64, 0x8000);
+	assert_true(f->dev.ring[0].started);
+	assert_true(f->dev.ring[0].vq.packed);
+	assert_false(f->dev.ring[0].vq.event_idx);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1 | PACKED | EVIDX, NULL, 0), 0);
+	assert_false(f->dev.failed);
+	assert_true(f->dev.ring[0].started);
+	assert_true(f->dev.ring[0].vq.event_idx);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1 | EVIDX, NULL, 0), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "ring 0 changed its format while running");
+	assert_false(f->dev.ring[0].started);
+	vu_dev_reset(&f->dev);
+
+	/* Not running: a size set for a packed ring is checked again for the
+	 * format the ring starts with. */
+	negotiate(f, V1 | PACKED, 0);
+	send_mem_table(f, 1, NULL, 1);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 250), 0);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1, NULL, 0), 0);
+	assert_false(f->dev.failed);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 0), 0);
+	send_ring_addr(f, &a);
+	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "size 250 refused");
+	assert_false(f->dev.ring[0].started);
+}
+
 /* ---- config space ------------------------------------------------------------------ */
 
 static void send_get_config(struct fake *f, uint32_t offset, uint32_t size, uint32_t msg_size)
@@ -1169,6 +1471,11 @@ int main(void)
 		T(test_remove_region_under_ring),
 		T(test_failure_and_recovery),
 		T(test_resets),
+		T(test_packed_vring_num),
+		T(test_packed_vring_base),
+		T(test_packed_get_vring_base),
+		T(test_packed_ring_areas),
+		T(test_packed_format_change),
 		T(test_get_config),
 		T(test_stray_descriptors),
 	};
