@@ -122,6 +122,15 @@ static void print_table_port(FILE *out, unsigned i, const struct vnp_ctl_port *p
 		"  gso: %llu frames sent (%llu cut into %llu segments), %llu received whole\n",
 		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED],
 		(unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTS], (unsigned long long)c[VNP_CTR_RX_GSO]);
+	if (p->queues > 1) {
+		fprintf(out, "  queue pairs: %u, %u running\n", p->queues, p->queues_active);
+		fprintf(out, "  %-18s %14s %14s %14s\n", "", "tx packets", "rx packets", "tx drops");
+		for (unsigned q = 0; q < p->queues && q < VNP_CTL_QUEUES_MAX; q++)
+			fprintf(out, "  pair %-13u %14llu %14llu %14llu\n", q,
+				(unsigned long long)p->queue[q].tx_packets,
+				(unsigned long long)p->queue[q].rx_packets,
+				(unsigned long long)p->queue[q].drops);
+	}
 	if (p->last_error[0])
 		fprintf(out, "  last error: %s\n", p->last_error);
 }
@@ -185,6 +194,15 @@ static void print_json_port(FILE *out, unsigned i, const struct vnp_ctl_port *p)
 	json_features(out, p->features);
 	fprintf(out, ",\n      \"queue_size\": {\"rx\": %u, \"tx\": %u}",
 		p->queue_size[VNET_RX_QUEUE], p->queue_size[VNET_TX_QUEUE]);
+	fprintf(out, ",\n      \"queues\": %u,\n      \"queues_active\": %u,\n      \"queue\": [",
+		p->queues, p->queues_active);
+	for (unsigned q = 0; q < p->queues && q < VNP_CTL_QUEUES_MAX; q++)
+		fprintf(out, "%s{\"pair\": %u, \"tx_packets\": %llu, \"rx_packets\": %llu, "
+			     "\"tx_drops\": %llu}",
+			q ? ", " : "", q, (unsigned long long)p->queue[q].tx_packets,
+			(unsigned long long)p->queue[q].rx_packets,
+			(unsigned long long)p->queue[q].drops);
+	fputs("]", out);
 	fprintf(out,
 		",\n      \"tx\": {\"packets\": %llu, \"bytes\": %llu, "
 		"\"drops\": {\"no_peer\": %llu, \"too_big\": %llu, \"bad_chain\": %llu}, "
@@ -275,6 +293,31 @@ static void print_prometheus(FILE *out, const struct vnp_ctl_status *st)
 	for (unsigned i = 0; i < NPORTS; i++) {
 		prom_u64(out, "queue_size", i, ",queue=\"rx\"", st->port[i].queue_size[VNET_RX_QUEUE]);
 		prom_u64(out, "queue_size", i, ",queue=\"tx\"", st->port[i].queue_size[VNET_TX_QUEUE]);
+	}
+
+	prom_family(out, "queue_pairs", "gauge",
+		    "Queue pairs the port offers (queues=), by whether both rings run.");
+	for (unsigned i = 0; i < NPORTS; i++) {
+		prom_u64(out, "queue_pairs", i, ",running=\"no\"",
+			 st->port[i].queues - st->port[i].queues_active);
+		prom_u64(out, "queue_pairs", i, ",running=\"yes\"", st->port[i].queues_active);
+	}
+
+	prom_family(out, "queue_packets_total", "counter",
+		    "Packets by queue pair: tx delivered from its TX ring, rx into its RX ring, "
+		    "drop sent from its TX ring and not delivered.");
+	for (unsigned i = 0; i < NPORTS; i++) {
+		for (unsigned q = 0; q < st->port[i].queues && q < VNP_CTL_QUEUES_MAX; q++) {
+			char label[48];
+			const struct vnp_ctl_queue *e = &st->port[i].queue[q];
+
+			snprintf(label, sizeof label, ",pair=\"%u\",direction=\"tx\"", q);
+			prom_u64(out, "queue_packets_total", i, label, e->tx_packets);
+			snprintf(label, sizeof label, ",pair=\"%u\",direction=\"rx\"", q);
+			prom_u64(out, "queue_packets_total", i, label, e->rx_packets);
+			snprintf(label, sizeof label, ",pair=\"%u\",direction=\"drop\"", q);
+			prom_u64(out, "queue_packets_total", i, label, e->drops);
+		}
 	}
 
 	prom_family(out, "packets_total", "counter",

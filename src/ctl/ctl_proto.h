@@ -17,7 +17,7 @@
 #include "link/capture_record.h"
 
 #define VNP_CTL_MAGIC 0x50324e56u /* "VN2P" */
-#define VNP_CTL_VERSION 3
+#define VNP_CTL_VERSION 4
 #define VNP_CTL_PAYLOAD_MAX 4096u
 
 enum vnp_ctl_op {
@@ -78,6 +78,15 @@ enum vnp_ctl_counter {
 	VNP_CTR_COUNT,
 };
 
+/* One queue pair's share of its port's counters. */
+struct vnp_ctl_queue {
+	uint64_t tx_packets; /* sent from its TX ring, delivered */
+	uint64_t rx_packets; /* delivered into its RX ring */
+	uint64_t drops;      /* sent from its TX ring, not delivered */
+};
+
+#define VNP_CTL_QUEUES_MAX 16
+
 struct vnp_ctl_port {
 	uint32_t state; /* enum port_state */
 	uint32_t ds_max;
@@ -92,6 +101,10 @@ struct vnp_ctl_port {
 	char listen_path[108];
 	char tap_name[16]; /* a TAP end's interface; empty otherwise */
 	char last_error[160];
+	uint16_t queues;        /* queue pairs offered (queues=) */
+	uint16_t queues_active; /* of those, with both rings running */
+	uint32_t pad3;
+	struct vnp_ctl_queue queue[VNP_CTL_QUEUES_MAX];
 };
 
 struct vnp_ctl_status {

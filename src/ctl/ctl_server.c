@@ -172,6 +172,14 @@ static int handle_status(struct ctl_client *c)
 		snprintf(o->listen_path, sizeof o->listen_path, "%s", ps.cfg.listen_path);
 		snprintf(o->tap_name, sizeof o->tap_name, "%s", ps.cfg.tap_name);
 		snprintf(o->last_error, sizeof o->last_error, "%s", ps.last_error);
+		o->queues = (uint16_t)ps.cfg.queues;
+		o->queues_active = (uint16_t)ps.queues_active;
+		_Static_assert(VNP_CTL_QUEUES_MAX == PORT_QUEUES_MAX, "every pair in the status");
+		for (unsigned q = 0; q < ps.cfg.queues; q++) {
+			o->queue[q].tx_packets = ps.queue[q].tx_packets;
+			o->queue[q].rx_packets = ps.queue[q].rx_packets;
+			o->queue[q].drops = ps.queue[q].drops;
+		}
 	}
 	return reply(c, VNP_CTL_STATUS, 0, &st, sizeof st, -1);
 }

@@ -49,6 +49,7 @@ struct direction {
 	struct fwd_end from; /* the sender: its client's TX ring, or a TAP */
 	struct fwd_end to;   /* the receiver: its client's RX ring, or a TAP */
 	struct gso_resume resume;
+	unsigned pair;       /* the sender's queue pair whose TX ring this is */
 };
 
 struct link {
@@ -57,7 +58,9 @@ struct link {
 	struct port_env env;
 	struct port port[LINK_PORTS];
 	struct port_logs logs[LINK_PORTS];
-	struct direction dir[LINK_PORTS]; /* dir[i]: from port i to the other */
+	/* dir[i][q]: from port i's TX ring of pair q to the other port */
+	struct direction dir[LINK_PORTS][VU_PAIRS_MAX];
+	unsigned turn;   /* which pair's directions go first this pass */
 	bool pending;    /* kicks or state changes wait for service */
 	uint64_t last_progress_ns; /* when packets last moved */
 	bool in_service;
@@ -93,13 +96,39 @@ static void end_init(struct fwd_end *e, struct port *p)
 	e->port = p->index;
 }
 
-static void direction_init(struct link *l, unsigned i)
+static void direction_init(struct link *l, unsigned i, unsigned pair)
 {
-	struct direction *d = &l->dir[i];
+	struct direction *d = &l->dir[i][pair];
 
 	end_init(&d->from, &l->port[i]);
 	end_init(&d->to, &l->port[1 - i]);
 	d->from.resume = &d->resume;
+	d->pair = pair;
+}
+
+static unsigned rx_ring(unsigned pair) { return 2 * pair + VNET_RX_QUEUE; }
+static unsigned tx_ring(unsigned pair) { return 2 * pair + VNET_TX_QUEUE; }
+
+/*
+ * Steering: the receiver's RX ring for what the sender's TX ring of pair
+ * q carries. The receiver's running RX rings, in pair order, taken at
+ * index q modulo their number: a sender's TX ring always feeds one RX
+ * ring while the receiver's pairs stay, so no flow (which a sender keeps
+ * on one TX ring) is reordered; equal numbers of pairs map one to one,
+ * like the lanes of a wire; and no frame is parsed to decide. A TAP end
+ * has one pair: everything goes to and comes from pair 0.
+ */
+static struct vq *steer(struct port *dst, unsigned q, unsigned *pair)
+{
+	unsigned running[VU_PAIRS_MAX], n = 0;
+
+	for (unsigned i = 0; i < VU_PAIRS_MAX; i++)
+		if (vu_dev_vq(&dst->dev, rx_ring(i)) && dst->in_use)
+			running[n++] = i;
+	if (!n)
+		return NULL;
+	*pair = running[q % n];
+	return vu_dev_vq(&dst->dev, rx_ring(*pair));
 }
 
 /* An end as this pass finds it: a client's ring (vq; NULL when it does
@@ -156,7 +185,7 @@ static void resync_used_index(struct port *p, unsigned idx, struct vq *vq)
 /* Rings that just started get their notification wishes written. */
 static void setup_fresh_rings(struct port *p)
 {
-	for (unsigned i = 0; i < VU_RINGS; i++) {
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
 		struct vq *vq = port_vq(p, i);
 		unsigned bit = 1u << i;
 
@@ -168,7 +197,7 @@ static void setup_fresh_rings(struct port *p)
 			continue;
 		resync_used_index(p, i, vq);
 		/* TX kicks bring packets; RX kicks are wanted only when blocked. */
-		vq_kicks_reset(vq, i == VNET_TX_QUEUE && !port_ring_polled(p, i));
+		vq_kicks_reset(vq, i % 2 == VNET_TX_QUEUE && !port_ring_polled(p, i));
 		p->known_started |= bit;
 	}
 }
@@ -199,7 +228,8 @@ static void service_from_tap(struct link *l, struct direction *dir, enum pass pa
 {
 	struct port *tp = &l->port[dir->from.port];
 	struct port *client = peer_of(l, tp);
-	struct vq *rx = port_state(client) == PORT_RUNNING ? port_vq(client, VNET_RX_QUEUE) : NULL;
+	unsigned rx_pair = 0;
+	struct vq *rx = port_state(client) == PORT_RUNNING ? steer(client, 0, &rx_pair) : NULL;
 	struct fwd_end *s = &dir->from, *d = &dir->to;
 	struct fwd_budget budget = pass_budget();
 
@@ -224,13 +254,15 @@ static void service_from_tap(struct link *l, struct direction *dir, enum pass pa
 		}
 		st = tap_receive_packets(&tp->tap, s, d, &budget, &fault);
 		res->moved += (unsigned)(tp->stats.tx_packets - before);
+		tp->queue[0].tx_packets += tp->stats.tx_packets - before;
+		client->queue[rx_pair].rx_packets += tp->stats.tx_packets - before;
 		vq_publish(rx);
 
 		switch (st) {
 		case FWD_FAULT:
 			client->stats.rx_drop_bad++;
 			vu_dev_fail(&client->dev, "%s on ring %u", vq_error_str(fault.error),
-				    VNET_RX_QUEUE);
+				    rx_ring(rx_pair));
 			return;
 		case FWD_MORE:
 			res->more = true;
@@ -241,7 +273,7 @@ static void service_from_tap(struct link *l, struct direction *dir, enum pass pa
 			return;
 		case FWD_BLOCKED:
 			port_tap_watch_input(tp, false);
-			if (pass != PASS_SLEEP || port_ring_polled(client, VNET_RX_QUEUE))
+			if (pass != PASS_SLEEP || port_ring_polled(client, rx_ring(rx_pair)))
 				return;
 			vq_kicks_enable(rx);
 			if (vq_avail_grew(rx, &grew) != VQ_OK || !grew)
@@ -252,26 +284,17 @@ static void service_from_tap(struct link *l, struct direction *dir, enum pass pa
 }
 
 /* One direction: forward until idle, blocked or out of budget. */
-static void service_direction(struct link *l, struct direction *dir, enum pass pass,
-			      struct pass_result *res)
+static void serve_direction(struct link *l, struct direction *dir, struct port *src,
+			    struct port *dst, struct vq *tx, struct vq *rx, unsigned rx_pair,
+			    enum pass pass, struct pass_result *res)
 {
-	struct port *src = &l->port[dir->from.port];
-	struct port *dst = peer_of(l, src);
-	struct vq *tx = port_vq(src, VNET_TX_QUEUE);
-	struct vq *rx = port_vq(dst, VNET_RX_QUEUE);
 	bool to_tap = port_is_tap(dst);
 	bool tx_polled, rx_polled;
 	struct fwd_budget budget = pass_budget();
 	struct fwd_end *s = &dir->from, *d = &dir->to;
 
-	if (port_is_tap(src)) {
-		service_from_tap(l, dir, pass, res);
-		return;
-	}
-	if (!tx)
-		return;
-	tx_polled = pass != PASS_SLEEP || port_ring_polled(src, VNET_TX_QUEUE);
-	rx_polled = pass != PASS_SLEEP || !rx || port_ring_polled(dst, VNET_RX_QUEUE);
+	tx_polled = pass != PASS_SLEEP || port_ring_polled(src, tx_ring(dir->pair));
+	rx_polled = pass != PASS_SLEEP || !rx || port_ring_polled(dst, rx_ring(rx_pair));
 	end_refresh(l, s, src, tx);
 	end_refresh(l, d, dst, rx);
 
@@ -313,7 +336,7 @@ static void service_direction(struct link *l, struct direction *dir, enum pass p
 				src->stats.drop_bad++;
 			vu_dev_fail(fault.guilty ? &dst->dev : &src->dev, "%s on ring %u",
 				    vq_error_str(fault.error),
-				    fault.guilty ? VNET_RX_QUEUE : VNET_TX_QUEUE);
+				    fault.guilty ? rx_ring(rx_pair) : tx_ring(dir->pair));
 			return;
 		case FWD_MORE:
 			if (pass == PASS_DRAIN)
@@ -340,14 +363,48 @@ static void service_direction(struct link *l, struct direction *dir, enum pass p
 	}
 }
 
+static uint64_t drops_of(const struct port_stats *st)
+{
+	return st->drop_no_peer + st->drop_too_big + st->drop_bad;
+}
+
+/* One direction of one queue pair: forward until idle, blocked or out of
+ * its own budget, and count what moved in both pairs' shares. */
+static void service_direction(struct link *l, struct direction *dir, enum pass pass,
+			      struct pass_result *res)
+{
+	struct port *src = &l->port[dir->from.port];
+	struct port *dst = peer_of(l, src);
+	unsigned rx_pair = 0;
+	uint64_t sent, lost, got;
+	struct vq *tx, *rx = NULL;
+
+	if (port_is_tap(src)) {
+		if (dir->pair == 0)
+			service_from_tap(l, dir, pass, res);
+		return;
+	}
+	tx = port_vq(src, tx_ring(dir->pair));
+	if (!tx)
+		return;
+	if (dst->in_use && !port_is_tap(dst))
+		rx = steer(dst, dir->pair, &rx_pair);
+	sent = src->stats.tx_packets;
+	lost = drops_of(&src->stats);
+	got = dst->stats.rx_packets;
+	serve_direction(l, dir, src, dst, tx, rx, rx_pair, pass, res);
+	src->queue[dir->pair].tx_packets += src->stats.tx_packets - sent;
+	src->queue[dir->pair].drops += drops_of(&src->stats) - lost;
+	dst->queue[rx_pair].rx_packets += dst->stats.rx_packets - got;
+}
+
 static void emit_interrupts(struct link *l)
 {
 	for (unsigned p = 0; p < LINK_PORTS; p++) {
 		struct port *port = &l->port[p];
 
-		for (unsigned i = 0; i < VU_RINGS; i++) {
+		for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
 			struct vq *vq = port_vq(port, i);
-
 			enum vq_error e;
 			bool signal;
 
@@ -385,7 +442,8 @@ static void blame_fault(struct link *l, void *addr)
 /* Run the datapath with client-memory faults turned into port failures.
  * After a fault the pass runs again: the faulty port is failed by then,
  * and the healthy one gets its committed work published. */
-static struct pass_result run_service(struct link *l, enum pass pass, struct port *drain_port)
+static struct pass_result run_service(struct link *l, enum pass pass, struct port *drain_port,
+				      unsigned drain_pair)
 {
 	volatile unsigned faults = 0;
 	struct pass_result res;
@@ -409,10 +467,18 @@ static struct pass_result run_service(struct link *l, enum pass pass, struct por
 		if (port_is_tap(&l->port[p]))
 			sync_tap(l, &l->port[p]);
 	if (drain_port) {
-		service_direction(l, &l->dir[drain_port->index], PASS_DRAIN, &res);
+		service_direction(l, &l->dir[drain_port->index][drain_pair], PASS_DRAIN, &res);
 	} else {
-		for (unsigned p = 0; p < LINK_PORTS; p++)
-			service_direction(l, &l->dir[p], pass, &res);
+		/* Every pair of both ports gets its own budget each pass; which
+		 * pair goes first turns, so none is always last. */
+		unsigned pairs = MAX(l->port[0].cfg.queues, l->port[1].cfg.queues);
+
+		l->turn++;
+		for (unsigned k = 0; k < pairs; k++)
+			for (unsigned p = 0; p < LINK_PORTS; p++)
+				if (l->port[p].in_use)
+					service_direction(l, &l->dir[p][(l->turn + k) % pairs], pass,
+							  &res);
 	}
 	emit_interrupts(l);
 	fault_guard_leave(&l->guard);
@@ -427,9 +493,9 @@ static void link_schedule(void *ctx)
 	l->pending = true;
 }
 
-static void link_drain_tx(void *ctx, struct port *p)
+static void link_drain_tx(void *ctx, struct port *p, unsigned pair)
 {
-	run_service(ctx, PASS_DRAIN, p);
+	run_service(ctx, PASS_DRAIN, p, pair);
 }
 
 static void on_timer(void *arg, uint32_t events)
@@ -477,7 +543,7 @@ static void before_sleep(void *arg)
 		/* Cleared before the pass: a port failing or a ring changing
 		 * during it asks for another pass, and that wish must survive. */
 		l->pending = false;
-		r = run_service(l, linger ? PASS_LINGER : PASS_SLEEP, NULL);
+		r = run_service(l, linger ? PASS_LINGER : PASS_SLEEP, NULL, 0);
 		if (r.moved)
 			l->last_progress_ns = now;
 		l->pending |= r.more || r.moved || linger;
@@ -502,7 +568,7 @@ static void link_rings_changed(void *ctx)
 	for (unsigned p = 0; p < LINK_PORTS; p++) {
 		struct port *port = &l->port[p];
 
-		for (unsigned i = 0; i < VU_RINGS; i++) {
+		for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
 			if (!port_vq(port, i))
 				port->known_started &= ~(1u << i); /* set up again on restart */
 			if (!port_vq(port, i) || !port_ring_polled(port, i))
@@ -556,7 +622,8 @@ struct link *link_new(struct evloop *loop, const struct link_options *opts)
 	for (unsigned p = 0; p < LINK_PORTS; p++)
 		port_init(&l->port[p], &l->env, &l->logs[p], p);
 	for (unsigned i = 0; i < LINK_PORTS; i++)
-		direction_init(l, i);
+		for (unsigned q = 0; q < VU_PAIRS_MAX; q++)
+			direction_init(l, i, q);
 	evloop_set_before_sleep(loop, before_sleep, l);
 	return l;
 }
@@ -569,7 +636,7 @@ void link_free(struct link *l)
 	for (unsigned p = 0; p < LINK_PORTS; p++)
 		port_release(&l->port[p]);
 	/* Whatever the releases published gets its interrupts. */
-	run_service(l, PASS_SLEEP, NULL);
+	run_service(l, PASS_SLEEP, NULL, 0);
 	evloop_set_before_sleep(l->loop, NULL, NULL);
 	evloop_del(l->loop, &l->timer_watch);
 	close(l->timer_fd);
@@ -619,8 +686,12 @@ void link_port_status(struct link *l, unsigned index, struct port_status *out)
 	out->cfg = p->cfg;
 	out->features = vu_dev_features(&p->dev);
 	out->mem_max = vu_dev_mem_max(&p->dev);
-	for (unsigned i = 0; i < VU_RINGS; i++)
+	for (unsigned i = 0; i < 2; i++)
 		out->queue_size[i] = (uint16_t)vu_dev_ring_size(&p->dev, i);
 	out->stats = p->stats;
+	_Static_assert(sizeof out->queue == sizeof p->queue, "every pair's share");
+	memcpy(out->queue, p->queue, sizeof out->queue);
+	for (unsigned q = 0; q < VU_PAIRS_MAX; q++)
+		out->queues_active += vu_dev_vq(&p->dev, rx_ring(q)) && vu_dev_vq(&p->dev, tx_ring(q));
 	snprintf(out->last_error, sizeof out->last_error, "%s", vu_dev_last_error(&p->dev));
 }

@@ -35,6 +35,8 @@ struct port_status {
 	uint64_t mem_max;     /* its mem-max, the default filled in */
 	uint16_t queue_size[2];
 	struct port_stats stats;
+	unsigned queues_active;                /* pairs with both rings running */
+	struct queue_stats queue[PORT_QUEUES_MAX]; /* per pair, cfg.queues of them */
 	char last_error[160];
 };
 

@@ -13,6 +13,8 @@
 #include "net/virtio_net.h"
 #include "util/unix_socket.h"
 
+_Static_assert(PORT_QUEUES_MAX == VU_PAIRS_MAX, "queues= is what the device side can take");
+
 /* Messages handled per wake-up, so a chatty client cannot starve the wire. */
 #define MESSAGES_PER_TURN 32
 
@@ -40,22 +42,22 @@ static uint64_t port_device_features(void *ctx)
 {
 	struct port *p = ctx;
 
-	return vnet_offered_features(p->cfg.has_mac);
+	return vnet_offered_features(p->cfg.has_mac, p->cfg.queues);
 }
 
 static int port_read_config(void *ctx, uint32_t offset, uint32_t len, uint8_t *out)
 {
 	struct port *p = ctx;
 
-	return vnet_config_read(p->cfg.mac, p->cfg.has_mac, offset, len, out);
+	return vnet_config_read(p->cfg.mac, p->cfg.has_mac, p->cfg.queues, offset, len, out);
 }
 
 static void port_ring_stopping(void *ctx, unsigned idx)
 {
 	struct port *p = ctx;
 
-	if (idx == VNET_TX_QUEUE)
-		p->env->hooks->drain_tx(p->env->ctx, p);
+	if (idx % 2 == VNET_TX_QUEUE)
+		p->env->hooks->drain_tx(p->env->ctx, p, idx / 2);
 }
 
 static void port_rings_changed(void *ctx)
@@ -103,7 +105,7 @@ static void on_kick(void *arg, uint32_t events)
 	struct port *p = arg;
 
 	(void)events;
-	for (unsigned i = 0; i < VU_RINGS; i++) {
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
 		uint64_t v;
 		ssize_t n;
 
@@ -316,7 +318,8 @@ int port_open(struct port *p, const struct port_config *cfg, int client_listen_f
 
 	port_init(p, p->env, p->logs, p->index);
 	p->cfg = *cfg;
-	vu_dev_set_limits(&p->dev, cfg->ds_max, cfg->mem_max ? cfg->mem_max : p->env->opts->mem_max);
+	vu_dev_set_limits(&p->dev, cfg->ds_max, cfg->mem_max ? cfg->mem_max : p->env->opts->mem_max,
+			  cfg->queues);
 	*port_fd = -1;
 
 	if (!port_config_check(cfg, err, errlen))

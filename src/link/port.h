@@ -23,7 +23,7 @@ struct port;
 struct port_hooks {
 	void (*schedule)(void *ctx);             /* kicks or changes wait for service */
 	void (*rings_changed)(void *ctx);        /* rings started or stopped, or the port failed */
-	void (*drain_tx)(void *ctx, struct port *p); /* its TX ring stops: forward what it holds */
+	void (*drain_tx)(void *ctx, struct port *p, unsigned pair); /* a TX ring stops: forward what it holds */
 };
 
 /* What a port is given for its life: the loop its fds join, the server's
@@ -65,7 +65,7 @@ struct port {
 	struct evloop_watch conn_watch;
 	bool session; /* the client has sent at least one message */
 	struct vu_dev dev;
-	struct evloop_watch kick_watch[VU_RINGS];
+	struct evloop_watch kick_watch[VU_RINGS_MAX];
 	unsigned known_started; /* rings the link has set up (bit per ring) */
 
 	/* A TAP end (tap=): the far end is a Linux TAP interface, not a
@@ -75,6 +75,7 @@ struct port {
 	bool tap_input_watched; /* EPOLLIN is in the watch */
 
 	struct port_stats stats;
+	struct queue_stats queue[VU_PAIRS_MAX]; /* each pair's share of stats */
 	/* Lines its clients can cause, on budgets that outlive the port's
 	 * sessions and the port itself (struct port_logs). */
 	struct log_ratelimit *ratelimit; /* the datapath: drops, ring resyncs, the TAP */

@@ -11,6 +11,7 @@ void port_config_init(struct port_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->ds_max = PORT_DS_MAX_DEFAULT;
+	cfg->queues = 1;
 }
 
 bool parse_mac(const char *s, uint8_t mac[6])
@@ -88,6 +89,17 @@ enum port_config_result port_config_apply(struct port_config *cfg, const char *k
 		cfg->mem_max = v;
 		return PORT_CONFIG_OK;
 	}
+	if (KEY_IS("queues")) {
+		uint64_t v;
+
+		if (!eq || !parse_decimal(value, PORT_QUEUES_MAX, &v) || v < 1) {
+			snprintf(err, errlen, "queues: invalid value '%.64s': must be a number in 1..%d",
+				 value, PORT_QUEUES_MAX);
+			return PORT_CONFIG_INVALID;
+		}
+		cfg->queues = (unsigned)v;
+		return PORT_CONFIG_OK;
+	}
 	if (KEY_IS("mac")) {
 		if (!eq || !parse_mac(value, cfg->mac)) {
 			snprintf(err, errlen,
@@ -130,6 +142,14 @@ bool port_config_check(const struct port_config *cfg, char *err, size_t errlen)
 	if (cfg->tap_name[0] && cfg->listen_path[0]) {
 		snprintf(err, errlen, "tap= and listen= exclude each other: a TAP end has no "
 				      "vhost-user socket");
+		return false;
+	}
+	if (cfg->tap_name[0] && cfg->queues > 1) {
+		snprintf(err, errlen, "tap= takes queues=1 only: a TAP end has one queue pair");
+		return false;
+	}
+	if (cfg->tap_name[0] && cfg->queues > 1) {
+		snprintf(err, errlen, "tap= takes queues=1 only: a TAP end has one queue pair");
 		return false;
 	}
 	return true;

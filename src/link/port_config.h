@@ -15,12 +15,14 @@
 /* mem-max: the most bytes of client memory the port maps at once. */
 #define PORT_MEM_MAX_MIN (1ull << 20)
 #define PORT_MEM_MAX_LIMIT (1ull << 47) /* x86-64's user address space */
+#define PORT_QUEUES_MAX 16 /* queues: queue pairs (vhost/vu_dev.h's VU_PAIRS_MAX) */
 #define PORT_PATH_MAX 108 /* sun_path */
 #define PORT_TAP_NAME_MAX 16 /* IFNAMSIZ, with the NUL */
 
 struct port_config {
 	unsigned ds_max;
 	uint64_t mem_max; /* 0: the server's default (struct link_options) */
+	unsigned queues;  /* queue pairs offered (MQ with more than one) */
 	bool has_mac;
 	uint8_t mac[6];
 	char listen_path[PORT_PATH_MAX]; /* empty: no listening socket */
@@ -41,8 +43,8 @@ enum port_config_result {
 enum port_config_result port_config_apply(struct port_config *cfg, const char *kv, char *err,
 					  size_t errlen);
 
-/* Rules between keys, checked once all are applied: tap= and listen=
- * exclude each other. Returns false with the reason in err. */
+/* Rules between keys, checked once all are applied: tap= excludes
+ * listen= and queues= above 1. Returns false with the reason in err. */
 bool port_config_check(const struct port_config *cfg, char *err, size_t errlen);
 
 /* "xx:xx:xx:xx:xx:xx", one or two hex digits per group. */

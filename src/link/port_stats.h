@@ -31,4 +31,12 @@ struct port_stats {
 	uint64_t interrupts;      /* notifications to the client */
 };
 
+/* One queue pair's share of its port's counters (the TX ring's packets
+ * delivered and dropped, the RX ring's packets received). */
+struct queue_stats {
+	uint64_t tx_packets;
+	uint64_t rx_packets;
+	uint64_t drops;
+};
+
 #endif

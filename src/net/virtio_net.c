@@ -8,9 +8,13 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "virtio is little-endian and legacy headers use host order; only LE hosts supported");
 
-uint64_t vnet_offered_features(bool has_mac)
+uint64_t vnet_offered_features(bool has_mac, unsigned pairs)
 {
-	return VNET_FEATURES_BASE | (has_mac ? BIT64(VIRTIO_NET_F_MAC) : 0);
+	/* Several pairs need the control queue the spec ties MQ to; front
+	 * ends (QEMU, DPDK's virtio-user) serve it themselves and enable the
+	 * pairs with SET_VRING_ENABLE. */
+	return VNET_FEATURES_BASE | (has_mac ? BIT64(VIRTIO_NET_F_MAC) : 0) |
+	       (pairs > 1 ? BIT64(VIRTIO_NET_F_MQ) | BIT64(VIRTIO_NET_F_CTRL_VQ) : 0);
 }
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -44,8 +48,8 @@ void vnet_hdr_encode(const struct vnet_hdr *h, unsigned len, uint8_t *wire)
 		put16(wire + VNET_HDR_NUM_BUFFERS_OFFSET, h->num_buffers);
 }
 
-int vnet_config_read(const uint8_t mac[6], bool has_mac, uint32_t offset, uint32_t len,
-		     uint8_t *out)
+int vnet_config_read(const uint8_t mac[6], bool has_mac, unsigned pairs, uint32_t offset,
+		     uint32_t len, uint8_t *out)
 {
 	uint8_t space[VNET_CONFIG_SPACE_SIZE] = { 0 };
 
@@ -53,8 +57,9 @@ int vnet_config_read(const uint8_t mac[6], bool has_mac, uint32_t offset, uint32
 		return -EINVAL;
 	if (has_mac)
 		memcpy(space, mac, 6);
-	/* max_virtqueue_pairs: one pair, for drivers that read it regardless. */
-	put16(space + 8, 1);
+	/* max_virtqueue_pairs (read with MQ; one pair for drivers that read it
+	 * regardless). */
+	put16(space + 8, (uint16_t)(pairs ? pairs : 1));
 	memcpy(out, space + offset, len);
 	return 0;
 }

@@ -43,7 +43,9 @@
 	 BIT64(VIRTIO_F_ANY_LAYOUT) | BIT64(VIRTIO_F_IN_ORDER) | BIT64(VIRTIO_F_RING_PACKED) | \
 	 VNET_FEATURES_GSO)
 
-uint64_t vnet_offered_features(bool has_mac);
+/* What a port offers: its MAC when it has one, MQ with more than one
+ * queue pair. */
+uint64_t vnet_offered_features(bool has_mac, unsigned pairs);
 
 /* Header length for negotiated features: 12 with VERSION_1 or MRG_RXBUF,
  * else the legacy 10. */
@@ -70,8 +72,8 @@ void vnet_hdr_encode(const struct vnet_hdr *h, unsigned len, uint8_t *wire);
 
 /* Device config space as GET_CONFIG reads it; bytes past what we define read
  * as zero. Returns 0, or -EINVAL for a range outside the space. */
-int vnet_config_read(const uint8_t mac[6], bool has_mac, uint32_t offset, uint32_t len,
-		     uint8_t *out);
+int vnet_config_read(const uint8_t mac[6], bool has_mac, unsigned pairs, uint32_t offset,
+		     uint32_t len, uint8_t *out);
 #define VNET_CONFIG_SPACE_SIZE 256u
 
 /* Feature names for logs and status, e.g. "VERSION_1 MRG_RXBUF". */

@@ -45,6 +45,7 @@ void options_usage(const char *prog, int to_stderr)
 		"                           create a port at start-up, with the keys of a\n"
 		"                           create request: listen=PATH or tap=NAME (one is\n"
 		"                           required), ds-max=N, mem-max=SIZE,\n"
+		"                           queues=N (1..16 queue pairs),\n"
 		"                           mac=xx:xx:xx:xx:xx:xx\n"
 		"                           (at most twice: one link has two ports)\n"
 		"  -v, --verbose            more log output (repeatable)\n"

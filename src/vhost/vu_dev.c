@@ -16,7 +16,6 @@
 #include "virtio/trusted_mem.h"
 
 #define PROTOCOL_FEATURES_BIT (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
-#define ALL_RINGS ((1u << VU_RINGS) - 1)
 
 /* ---- the rule table: what each request may carry ---------------------- */
 
@@ -227,14 +226,14 @@ static void ring_stop(struct vu_dev *dev, unsigned idx)
 
 static void rings_try_start(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < VU_RINGS; i++)
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++)
 		ring_try_start(dev, i);
 }
 
 /* After the memory or features changed under running rings. */
 static void rings_retranslate(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < VU_RINGS && !dev->failed; i++)
+	for (unsigned i = 0; i < VU_RINGS_MAX && !dev->failed; i++)
 		if (dev->ring[i].started)
 			ring_translate(dev, i, false);
 	rings_try_start(dev);
@@ -273,7 +272,13 @@ void vu_dev_fail(struct vu_dev *dev, const char *fmt, ...)
 	log_limited(dev->ratelimit, LOG_LVL_ERR, "%s: failed: %s", dev->name, dev->last_error);
 	dev->failed = true;
 	dev->stopped_since_failure = 0;
-	for (unsigned i = 0; i < VU_RINGS; i++) {
+	dev->rings_at_failure = 0;
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++)
+		if (dev->ring[i].num || dev->ring[i].started)
+			dev->rings_at_failure |= 1u << i;
+	if (!dev->rings_at_failure)
+		dev->rings_at_failure = 3; /* a pair, however little was set up */
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
 		struct vu_ring *r = &dev->ring[i];
 
 		/* No draining: the client's rings cannot be trusted any more. */
@@ -347,7 +352,7 @@ static int handle_set_owner(struct vu_dev *dev, struct vu_msg *msg, struct reply
 
 static void reset_rings_and_features(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < VU_RINGS; i++)
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++)
 		ring_reset(dev, i);
 	dev->features = 0;
 	dev->failed = false;
@@ -580,7 +585,7 @@ static int handle_get_vring_base(struct vu_dev *dev, struct vu_msg *msg, struct 
 	reply->size = sizeof st;
 	if (dev->failed) {
 		dev->stopped_since_failure |= 1u << st.index;
-		if (dev->stopped_since_failure == ALL_RINGS) {
+		if ((dev->stopped_since_failure & dev->rings_at_failure) == dev->rings_at_failure) {
 			dev->failed = false;
 			log_info("%s: client stopped every ring; the port may start again", dev->name);
 			dev->ops->rings_changed(dev->ctx);
@@ -690,9 +695,8 @@ static int handle_set_protocol_features(struct vu_dev *dev, struct vu_msg *msg,
 
 static int handle_get_queue_num(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
 {
-	(void)dev;
 	(void)msg;
-	reply_u64(reply, 1); /* one queue pair */
+	reply_u64(reply, dev->pairs);
 	return 0;
 }
 
@@ -836,24 +840,26 @@ static int expected_fds(const struct request_rule *rule, const struct vu_msg *ms
 	return -1;
 }
 
-static int check_ring_index(const struct request_rule *rule, const struct vu_msg *msg)
+/* The ring a message names, or -1 when it names none. */
+static int64_t ring_index_of(const struct request_rule *rule, const struct vu_msg *msg)
 {
 	uint64_t v;
 	uint32_t idx;
 
 	switch (rule->ring_rule) {
 	case RING_NONE:
-		return 0;
+		return -1;
 	case RING_STATE:
 		memcpy(&idx, msg->payload, sizeof idx);
-		return idx < VU_RINGS ? 0 : -1;
+		return idx;
 	case RING_U64:
 		v = payload_u64(msg);
+		/* Other bits set: no ring of ours. */
 		if (v & ~(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
-			return -1;
-		return (v & VHOST_USER_VRING_IDX_MASK) < VU_RINGS ? 0 : -1;
+			return VU_RINGS_MAX;
+		return (int64_t)(v & VHOST_USER_VRING_IDX_MASK);
 	}
-	return -1;
+	return VU_RINGS_MAX;
 }
 
 static int send_reply(struct vu_dev *dev, uint32_t request, const struct reply *reply)
@@ -877,6 +883,7 @@ int vu_dev_handle(struct vu_dev *dev, struct vu_msg *msg)
 	bool need_reply = msg->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
 	struct reply reply = { 0 };
 	int min_fds = 0, max_fds = 0, rc;
+	int64_t ring;
 
 	if ((msg->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION) {
 		log_limited(dev->ratelimit, LOG_LVL_WARN, "%s: message with protocol version %u",
@@ -894,8 +901,13 @@ int vu_dev_handle(struct vu_dev *dev, struct vu_msg *msg)
 		   msg->nfds > max_fds) {
 		rc = refuse(dev, EINVAL, "%s with %d descriptors (expected %d)", rule->name,
 			    msg->nfds, min_fds);
-	} else if (check_ring_index(rule, msg) < 0) {
-		rc = refuse(dev, EINVAL, "%s for a ring that does not exist", rule->name);
+	} else if ((ring = ring_index_of(rule, msg)) >= vu_dev_rings(dev)) {
+		/* A client that uses rings beyond what it negotiated is broken. */
+		vu_dev_fail(dev, "%s for ring %lld: it has %u (%u queue pair%s%s)", rule->name,
+			    (long long)ring, vu_dev_rings(dev), vu_dev_rings(dev) / 2,
+			    vu_dev_rings(dev) > 2 ? "s" : "",
+			    vu_dev_rings(dev) < 2 * dev->pairs ? " without PROTOCOL_F_MQ" : "");
+		rc = -EINVAL;
 	} else {
 		log_debug("%s: %s", dev->name, rule->name);
 		rc = rule->handle(dev, msg, &reply);
@@ -927,9 +939,10 @@ void vu_dev_init(struct vu_dev *dev, const struct vu_dev_ops *ops, void *ctx,
 	dev->max_queue_size = max_queue_size;
 	dev->ds_max = ds_max;
 	dev->mem_max = UINT64_MAX; /* the owner sets the budget it wants */
+	dev->pairs = 1;
 	dev->trusted = trusted;
 	dev->ratelimit = ratelimit;
-	for (unsigned i = 0; i < VU_RINGS; i++)
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++)
 		dev->ring[i].kick_fd = dev->ring[i].call_fd = dev->ring[i].err_fd = -1;
 }
 

@@ -25,13 +25,15 @@
 struct trusted_mem;
 struct vu_msg;
 
-#define VU_RINGS 2
+/* Queue pairs a port may have (queues=): RX ring 2i, TX ring 2i + 1. */
+#define VU_PAIRS_MAX 16
+#define VU_RINGS_MAX (2 * VU_PAIRS_MAX)
 
 /* Protocol features the server offers. */
 #define VU_PROTOCOL_FEATURES                                                        \
 	((1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | \
 	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                                \
-	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | (1ull << VHOST_USER_PROTOCOL_F_MQ))
 
 struct vu_ring {
 	struct vq vq;    /* the datapath's view, valid while started */
@@ -72,17 +74,19 @@ struct vu_dev {
 	unsigned max_queue_size;    /* -s */
 	unsigned ds_max;            /* ds-max */
 	uint64_t mem_max;           /* mem-max: bytes of client memory mapped at once */
+	unsigned pairs;             /* queues: the queue pairs offered (GET_QUEUE_NUM) */
 	const struct trusted_mem *trusted;
 	/* Negotiated state. */
 	uint64_t features;
 	uint64_t protocol_features;
 	bool owned;
 	struct guest_mem mem;
-	struct vu_ring ring[VU_RINGS];
+	struct vu_ring ring[VU_RINGS_MAX];
 	/* A port fails on a client error and stays failed until the client
 	 * stops every ring (a driver reset) or resets the device. */
 	bool failed;
-	unsigned stopped_since_failure; /* bit per ring */
+	uint32_t stopped_since_failure; /* bit per ring */
+	uint32_t rings_at_failure;      /* the rings set up when it failed: all must stop */
 	char last_error[160];
 	/* Where lines the client causes are counted: owned by the caller so
 	 * that the budget outlives a session (a client that reconnects in a
@@ -136,11 +140,21 @@ static inline bool vu_dev_maps(const struct vu_dev *dev, const void *addr)
 	return gm_maps_host(&dev->mem, addr);
 }
 
-/* The limits its creator gave the port (ds-max=, mem-max=). */
-static inline void vu_dev_set_limits(struct vu_dev *dev, unsigned ds_max, uint64_t mem_max)
+/* The limits its creator gave the port (ds-max=, mem-max=, queues=,
+ * the last 1 to VU_PAIRS_MAX). */
+static inline void vu_dev_set_limits(struct vu_dev *dev, unsigned ds_max, uint64_t mem_max,
+				     unsigned pairs)
 {
 	dev->ds_max = ds_max;
 	dev->mem_max = mem_max;
+	dev->pairs = pairs;
+}
+
+/* The rings the client may use: two per queue pair it may have (all the
+ * port offers once it negotiated PROTOCOL_F_MQ, else one pair). */
+static inline unsigned vu_dev_rings(const struct vu_dev *dev)
+{
+	return dev->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_MQ) ? 2 * dev->pairs : 2;
 }
 
 /* Signal the client's call eventfd of a ring. */

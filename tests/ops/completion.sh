@@ -116,12 +116,12 @@ checks() {
 	expect "vnet-p2p-ctl create d" ds-max=
 	expect "vnet-p2p-ctl create m" mem-max= mac=
 	expect "vnet-p2p-ctl create mem-max=64M m" mac=
-	expect "vnet-p2p-ctl create " ds-max= mem-max= mac= listen= tap=
-	expect "vnet-p2p-ctl --svr $w/svr.sock create ds-max=4 " mem-max= mac= listen= tap=
+	expect "vnet-p2p-ctl create " ds-max= mem-max= queues= mac= listen= tap=
+	expect "vnet-p2p-ctl --svr $w/svr.sock create ds-max=4 " mem-max= queues= mac= listen= tap=
 	expect "vnet-p2p-ctl create listen=$w/p" "listen=$w/port.sock"
 	expect "vnet-p2p-ctl create listen=$w/d" "listen=$w/dir"
 	expect "vnet-p2p-ctl create tap=l" tap=lo
-	expect "vnet-p2p-ctl create mac=02:00:00:00:00:01 " ds-max= mem-max= listen= tap=
+	expect "vnet-p2p-ctl create mac=02:00:00:00:00:01 " ds-max= mem-max= queues= listen= tap=
 	expect "vnet-p2p-ctl create mac=02:00:0" ""
 	expect "vnet-p2p-ctl create -" --path --
 	expect "vnet-p2p-ctl create --path -" --
@@ -145,11 +145,11 @@ checks() {
 
 	# vnet-p2p: options, their values, --port's keys after commas
 	expect "vnet-p2p --p" --poll --port
-	expect "vnet-p2p --port " ds-max= mem-max= mac= listen= tap=
+	expect "vnet-p2p --port " ds-max= mem-max= queues= mac= listen= tap=
 	expect "vnet-p2p --port listen=$w/p" "listen=$w/port.sock"
 	expect "vnet-p2p --port listen=$w/port.sock,d" "listen=$w/port.sock,ds-max="
 	expect "vnet-p2p --port listen=$w/port.sock," "listen=$w/port.sock,ds-max=" \
-		"listen=$w/port.sock,mem-max=" "listen=$w/port.sock,mac=" "listen=$w/port.sock,tap="
+		"listen=$w/port.sock,mem-max=" "listen=$w/port.sock,queues=" "listen=$w/port.sock,mac=" "listen=$w/port.sock,tap="
 	expect "vnet-p2p --port tap=vnp0,mem-max=1G,m" "tap=vnp0,mem-max=1G,mac="
 	expect "vnet-p2p --port ds-max=4,mac=02:00:00:00:00:01,t" "ds-max=4,mac=02:00:00:00:00:01,tap="
 	expect "vnet-p2p --port=t" --port=tap=

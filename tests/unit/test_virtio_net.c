@@ -94,28 +94,28 @@ static void test_config_layout(void **state)
 
 	(void)state;
 	memset(out, 0xee, sizeof out);
-	assert_int_equal(vnet_config_read(MAC, true, 0, 6, out), 0);
+	assert_int_equal(vnet_config_read(MAC, true, 1, 0, 6, out), 0);
 	assert_memory_equal(out, MAC, 6);
 	assert_int_equal(out[6], 0xee); /* only len bytes written */
 
 	memset(out, 0xee, sizeof out);
-	assert_int_equal(vnet_config_read(MAC, true, 0, VNET_CONFIG_SPACE_SIZE, out), 0);
+	assert_int_equal(vnet_config_read(MAC, true, 1, 0, VNET_CONFIG_SPACE_SIZE, out), 0);
 	assert_memory_equal(out, MAC, 6);
 	assert_memory_equal(out + 6, ((const uint8_t[]){ 0, 0, 1, 0 }), 4);
 	for (unsigned i = 10; i < VNET_CONFIG_SPACE_SIZE; i++)
 		assert_int_equal(out[i], 0);
 
 	/* A window in the middle of the MAC. */
-	assert_int_equal(vnet_config_read(MAC, true, 3, 4, out), 0);
+	assert_int_equal(vnet_config_read(MAC, true, 1, 3, 4, out), 0);
 	assert_memory_equal(out, ((const uint8_t[]){ 0x33, 0x44, 0xfe, 0 }), 4);
 
 	/* Without a MAC the bytes read as zero. */
-	assert_int_equal(vnet_config_read(MAC, false, 0, 6, out), 0);
+	assert_int_equal(vnet_config_read(MAC, false, 1, 0, 6, out), 0);
 	assert_memory_equal(out, ((const uint8_t[]){ 0, 0, 0, 0, 0, 0 }), 6);
 
 	/* The last byte, and an empty read at the very end. */
-	assert_int_equal(vnet_config_read(MAC, true, VNET_CONFIG_SPACE_SIZE - 1, 1, out), 0);
-	assert_int_equal(vnet_config_read(MAC, true, VNET_CONFIG_SPACE_SIZE, 0, out), 0);
+	assert_int_equal(vnet_config_read(MAC, true, 1, VNET_CONFIG_SPACE_SIZE - 1, 1, out), 0);
+	assert_int_equal(vnet_config_read(MAC, true, 1, VNET_CONFIG_SPACE_SIZE, 0, out), 0);
 }
 
 /* Ranges outside the space are refused, including ones whose end wraps
@@ -126,13 +126,13 @@ static void test_config_out_of_range(void **state)
 
 	(void)state;
 	memset(out, 0xee, sizeof out);
-	assert_int_equal(vnet_config_read(MAC, true, 250, 7, out), -EINVAL);
-	assert_int_equal(vnet_config_read(MAC, true, 0, VNET_CONFIG_SPACE_SIZE + 1, out), -EINVAL);
-	assert_int_equal(vnet_config_read(MAC, true, VNET_CONFIG_SPACE_SIZE + 1, 0, out), -EINVAL);
-	assert_int_equal(vnet_config_read(MAC, true, VNET_CONFIG_SPACE_SIZE, 1, out), -EINVAL);
-	assert_int_equal(vnet_config_read(MAC, true, 0xfffffff0u, 0x20, out), -EINVAL);
-	assert_int_equal(vnet_config_read(MAC, true, 1, UINT32_MAX, out), -EINVAL);
-	assert_int_equal(vnet_config_read(MAC, true, UINT32_MAX, UINT32_MAX, out), -EINVAL);
+	assert_int_equal(vnet_config_read(MAC, true, 1, 250, 7, out), -EINVAL);
+	assert_int_equal(vnet_config_read(MAC, true, 1, 0, VNET_CONFIG_SPACE_SIZE + 1, out), -EINVAL);
+	assert_int_equal(vnet_config_read(MAC, true, 1, VNET_CONFIG_SPACE_SIZE + 1, 0, out), -EINVAL);
+	assert_int_equal(vnet_config_read(MAC, true, 1, VNET_CONFIG_SPACE_SIZE, 1, out), -EINVAL);
+	assert_int_equal(vnet_config_read(MAC, true, 1, 0xfffffff0u, 0x20, out), -EINVAL);
+	assert_int_equal(vnet_config_read(MAC, true, 1, 1, UINT32_MAX, out), -EINVAL);
+	assert_int_equal(vnet_config_read(MAC, true, 1, UINT32_MAX, UINT32_MAX, out), -EINVAL);
 	for (unsigned i = 0; i < sizeof out; i++)
 		assert_int_equal(out[i], 0xee);
 }
@@ -141,7 +141,7 @@ static void test_config_out_of_range(void **state)
  * segmentation offloads both ways; never multiqueue or packed rings. */
 static void test_offered_features(void **state)
 {
-	uint64_t with = vnet_offered_features(true), without = vnet_offered_features(false);
+	uint64_t with = vnet_offered_features(true, 1), without = vnet_offered_features(false, 1);
 
 	/* Spelled out bit by bit, not via VNET_FEATURES_BASE, so that adding
 	 * or losing a feature has to change this test too. */

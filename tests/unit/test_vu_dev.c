@@ -48,8 +48,8 @@ struct fake {
 	size_t reply_len;
 	int replies;
 	int rings_changed;
-	int stopping[VU_RINGS];
-	int watched[VU_RINGS];
+	int stopping[VU_RINGS_MAX];
+	int watched[VU_RINGS_MAX];
 	int fds_at_start;
 	struct log_ratelimit ratelimit;
 };
@@ -57,13 +57,13 @@ struct fake {
 static uint64_t fake_features(void *ctx)
 {
 	(void)ctx;
-	return vnet_offered_features(true);
+	return vnet_offered_features(true, 1);
 }
 
 static int fake_config(void *ctx, uint32_t off, uint32_t len, uint8_t *out)
 {
 	(void)ctx;
-	return vnet_config_read(MAC, true, off, len, out);
+	return vnet_config_read(MAC, true, 1, off, len, out);
 }
 
 static void fake_stopping(void *ctx, unsigned idx)
@@ -292,12 +292,12 @@ static void test_get_features(void **state)
 
 	assert_int_equal(send_msg(f, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0), 0);
 	v = reply_u64(f, VHOST_USER_GET_FEATURES);
-	assert_int_equal(v, vnet_offered_features(true) | PF);
+	assert_int_equal(v, vnet_offered_features(true, 1) | PF);
 	assert_true(v & (1ull << VIRTIO_NET_F_MAC));
 	assert_false(v & (1ull << VIRTIO_NET_F_MQ));
 	/* QEMU may pad argument-less requests with a u64 of zero. */
 	assert_int_equal(send_u64(f, VHOST_USER_GET_FEATURES, 0, 0, NULL, 0), 0);
-	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), vnet_offered_features(true) | PF);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), vnet_offered_features(true, 1) | PF);
 
 	assert_int_equal(send_msg(f, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0), 0);
 	v = reply_u64(f, VHOST_USER_GET_PROTOCOL_FEATURES);
@@ -305,9 +305,13 @@ static void test_get_features(void **state)
 	assert_true(v & ACK);
 	assert_true(v & (1ull << VHOST_USER_PROTOCOL_F_CONFIG));
 	assert_true(v & (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS));
-	assert_false(v & (1ull << VHOST_USER_PROTOCOL_F_MQ));
+	/* MQ: GET_QUEUE_NUM answers the pairs the port has (queues=). */
+	assert_true(v & (1ull << VHOST_USER_PROTOCOL_F_MQ));
 	assert_int_equal(send_msg(f, VHOST_USER_GET_QUEUE_NUM, 0, NULL, 0, NULL, 0), 0);
 	assert_int_equal(reply_u64(f, VHOST_USER_GET_QUEUE_NUM), 1);
+	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 4);
+	assert_int_equal(send_msg(f, VHOST_USER_GET_QUEUE_NUM, 0, NULL, 0, NULL, 0), 0);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_QUEUE_NUM), 4);
 	assert_int_equal(f->rings_changed, 0);
 }
 
@@ -316,7 +320,7 @@ static void test_get_features(void **state)
 static void test_set_features_unoffered(void **state)
 {
 	struct fake *f = *state;
-	uint64_t offered = vnet_offered_features(true) | PF;
+	uint64_t offered = vnet_offered_features(true, 1) | PF;
 
 	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1, NULL, 0), 0);
 	assert_int_equal(f->dev.features, V1);
@@ -332,7 +336,8 @@ static void test_set_features_unoffered(void **state)
 	assert_int_equal(f->dev.last_error[0], '\0');
 
 	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0,
-				  VU_PROTOCOL_FEATURES | (1ull << VHOST_USER_PROTOCOL_F_MQ), NULL, 0),
+				  VU_PROTOCOL_FEATURES | (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD), NULL,
+				  0),
 			 0);
 	assert_true(f->dev.failed);
 	expect_error(f, "protocol features");
@@ -400,7 +405,7 @@ static void test_reply_ack(void **state)
 	assert_int_not_equal(reply_u64(f, VHOST_USER_SET_LOG_FD), 0);
 	/* A request with a reply of its own gets only that, not an ack too. */
 	assert_int_equal(send_msg(f, VHOST_USER_GET_FEATURES, NEED, NULL, 0, NULL, 0), 0);
-	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), vnet_offered_features(true) | PF);
+	assert_int_equal(reply_u64(f, VHOST_USER_GET_FEATURES), vnet_offered_features(true, 1) | PF);
 	/* Without NEED_REPLY nothing is sent, even for a refusal. */
 	assert_int_equal(send_msg(f, 63, 0, NULL, 0, NULL, 0), 0);
 	assert_int_equal(f->replies, 0);
@@ -458,44 +463,112 @@ static void test_vring_num_limits(void **state)
 	expect_error(f, "at most 32768");
 }
 
-/* There are two rings: index 2 and beyond is refused for every ring
- * request, without failing the port and without touching ring state. */
-static void test_ring_index_refused(void **state)
+/* A ring beyond those the client may use (two, or two per pair the port
+ * has once PROTOCOL_F_MQ is negotiated) fails the port, whatever the
+ * message; stray bits in a u64 ring message too. Descriptors sent with
+ * such messages are not kept (teardown counts them). */
+static void ring_beyond(struct fake *f, uint32_t req, uint64_t idx, const char *rings)
+{
+	struct vhost_user_vring_addr a = ring_addr(0);
+
+	switch (req) {
+	case VHOST_USER_SET_VRING_ADDR:
+		a.index = (uint32_t)idx;
+		assert_int_equal(send_msg(f, req, 0, &a, sizeof a, NULL, 0), 0);
+		break;
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR:
+		assert_int_equal(send_ring_eventfd(f, req, idx), 0);
+		break;
+	default:
+		assert_int_equal(send_state(f, req, 0, (uint32_t)idx, 1), 0);
+		break;
+	}
+	assert_true(f->dev.failed);
+	expect_error(f, rings);
+	vu_dev_reset(&f->dev);
+	assert_false(f->dev.failed);
+}
+
+static void test_ring_index_beyond_pairs(void **state)
 {
 	struct fake *f = *state;
-	struct vhost_user_vring_addr a = ring_addr(0);
-	struct fake before;
+	static const uint32_t reqs[] = { VHOST_USER_SET_VRING_NUM, VHOST_USER_SET_VRING_BASE,
+					 VHOST_USER_SET_VRING_ENABLE, VHOST_USER_SET_VRING_ADDR,
+					 VHOST_USER_GET_VRING_BASE, VHOST_USER_SET_VRING_KICK,
+					 VHOST_USER_SET_VRING_CALL, VHOST_USER_SET_VRING_ERR };
 
-	negotiate(f, PF, ACK);
-	memcpy(&before.dev.ring, &f->dev.ring, sizeof before.dev.ring);
-	for (uint32_t idx = 2; idx < 5; idx += 2) {
-		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, NEED, idx, 64), 0);
-		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_NUM), 0);
-		expect_error(f, "SET_VRING_NUM for a ring that does not exist");
-		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, NEED, idx, 1), 0);
-		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_BASE), 0);
-		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, NEED, idx, 1), 0);
-		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_ENABLE), 0);
-		a.index = idx;
-		assert_int_equal(send_msg(f, VHOST_USER_SET_VRING_ADDR, NEED, &a, sizeof a, NULL, 0), 0);
-		assert_int_not_equal(reply_u64(f, VHOST_USER_SET_VRING_ADDR), 0);
-		/* GET_VRING_BASE still answers: the client waits. */
-		assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, idx, 0), 0);
-		assert_int_equal(f->replies, 1);
-		/* The u64 ring messages, with an eventfd that must not leak. */
-		assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, idx), 0);
-		assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_CALL, idx), 0);
-		assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_ERR, idx), 0);
-		expect_error(f, "SET_VRING_ERR for a ring that does not exist");
+	for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+		/* One pair: rings 0 and 1. */
+		negotiate(f, PF, ACK);
+		ring_beyond(f, reqs[i], 2, "it has 2 (1 queue pair)");
+		/* Four pairs, but MQ not negotiated: still one. */
+		vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 4);
+		negotiate(f, PF, ACK);
+		ring_beyond(f, reqs[i], 2, "without PROTOCOL_F_MQ");
+		/* With MQ: rings 0 to 7. */
+		vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 4);
+		negotiate(f, PF, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
+		ring_beyond(f, reqs[i], 8, "it has 8 (4 queue pairs)");
+		vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 1);
 	}
-	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0xff), 0);
+	negotiate(f, PF, ACK);
+	ring_beyond(f, VHOST_USER_SET_VRING_KICK, 0xff, "ring 255");
 	/* Stray bits beside index and "no fd". */
-	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_CALL, 1 | (1ull << 9)), 0);
-	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_CALL, 1 | (1ull << 63)), 0);
+	negotiate(f, PF, ACK);
+	ring_beyond(f, VHOST_USER_SET_VRING_CALL, 1 | (1ull << 9), "SET_VRING_CALL");
+	negotiate(f, PF, ACK);
+	ring_beyond(f, VHOST_USER_SET_VRING_CALL, 1 | (1ull << 63), "SET_VRING_CALL");
+	/* Within the pairs: fine. */
+	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 4);
+	negotiate(f, PF, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 7, 64), 0);
 	assert_false(f->dev.failed);
-	assert_int_equal(memcmp(&before.dev.ring, &f->dev.ring, sizeof before.dev.ring), 0);
-	assert_int_equal(f->watched[0], -2);
-	assert_int_equal(f->watched[1], -2);
+	assert_int_equal(f->dev.ring[7].num, 64);
+}
+
+/* Several pairs: each ring starts when it is set up and enabled, and a
+ * pair disabled (the driver uses fewer, ethtool -L) stops, its TX ring
+ * drained first; enabled again, it starts where it stopped. A port that
+ * fails recovers once the client stopped every ring it had set up. */
+static void test_mq_pairs(void **state)
+{
+	struct fake *f = *state;
+
+	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 2);
+	negotiate(f, PF | V1, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
+	send_mem_table(f, 1, NULL, 1);
+	for (unsigned i = 0; i < 4; i++) {
+		configure_ring(f, i, 64, 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, i, 1), 0);
+	}
+	for (unsigned i = 0; i < 4; i++)
+		assert_non_null(vu_dev_vq(&f->dev, i));
+	/* The second pair off: its rings stop, TX drained. */
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 2, 0), 0);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 3, 0), 0);
+	assert_null(vu_dev_vq(&f->dev, 2));
+	assert_null(vu_dev_vq(&f->dev, 3));
+	assert_int_equal(f->stopping[3], 1);
+	assert_non_null(vu_dev_vq(&f->dev, 0));
+	assert_non_null(vu_dev_vq(&f->dev, 1));
+	/* On again: where it stopped. */
+	f->dev.ring[3].base = 5; /* as GET_VRING_BASE would have said */
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 3, 1), 0);
+	assert_int_equal(vq_base(&f->dev.ring[3].vq), 5);
+	assert_non_null(vu_dev_vq(&f->dev, 3));
+	assert_false(f->dev.failed);
+
+	/* Failed: the client must stop all four rings, not just the first
+	 * pair, before the port may start again. */
+	vu_dev_fail(&f->dev, "test");
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, i, 0), 0);
+	assert_true(f->dev.failed);
+	for (unsigned i = 2; i < 4; i++)
+		assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, i, 0), 0);
+	assert_false(f->dev.failed);
 }
 
 /* "No fd" with an fd attached, or neither: refused by the descriptor
@@ -1453,7 +1526,8 @@ int main(void)
 		T(test_reply_ack),
 		T(test_bad_version),
 		T(test_vring_num_limits),
-		T(test_ring_index_refused),
+		T(test_ring_index_beyond_pairs),
+		T(test_mq_pairs),
 		T(test_kick_fd_count),
 		T(test_ring_fd_not_eventfd),
 		T(test_kick_eventfd_kept),
