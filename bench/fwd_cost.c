@@ -305,6 +305,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)s_stats.tx_packets,
 	       ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
 		       (double)s_stats.tx_packets);
+	vq_fini(&tx.vq);
+	vq_fini(&rx.vq);
 	if (verify && next_received + RING < s_stats.tx_packets) {
 		fprintf(stderr, "%llu frames checked of %llu sent\n",
 			(unsigned long long)next_received, (unsigned long long)s_stats.tx_packets);
