@@ -116,13 +116,23 @@ static void slot_load(const struct vq *vq, uint16_t slot, uint16_t flags, struct
 	d->flags = flags;
 }
 
+/* Whether the slot at (slot, wrap) was given back to the driver: it lies
+ * less than a lap past where our last published used element ended.
+ * Beyond that every slot is still ours, whatever its flags say. */
+static bool slot_given_back(const struct vq *vq, uint16_t slot, bool wrap)
+{
+	return !(slot == vq->pub_slot && wrap != vq->pub_wrap);
+}
+
 /* Whether another chain may be taken now: one is available at the take
  * position, and the ring could hold its used element. A driver that
  * makes a slot available again before we gave it back gets nothing
- * more until we publish: our used elements never outnumber the ring. */
+ * more until we publish: our used elements never outnumber the ring,
+ * nor cover a slot twice. */
 static bool may_take(struct vq *vq, uint16_t *flags)
 {
-	if (vq->frozen_left == 0 || (uint32_t)vq->npending + vq->taken >= vq->num)
+	if (vq->frozen_left == 0 || (uint32_t)vq->npending + vq->taken >= vq->num ||
+	    !slot_given_back(vq, vq->take_slot, vq->take_wrap))
 		return false;
 	if (slot_avail(vq, vq->take_slot, vq->take_wrap, flags))
 		return true;
@@ -193,6 +203,11 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 		*d = c->head;
 		c->head_loaded = false;
 	} else {
+		/* A chain that runs on into slots we hold (taken, used and not yet
+		 * published) would have two used elements cover one slot, the
+		 * later overwriting the earlier (found by fuzz_virtqueue). */
+		if (!slot_given_back(c->vq, c->next, c->next_wrap))
+			return VQ_ERR_LOOP;
 		/* The chain's first descriptor was seen available, and the driver
 		 * wrote the whole chain before it. */
 		desc_load(c->table, c->next, true, d);
@@ -359,6 +374,11 @@ void packed_publish(struct vq *vq)
 	STORE_ONCE(vq->ring[vq->pending[0].slot].flags, htole16(vq->pending[0].flags));
 	for (uint16_t i = 0; i < vq->npending; i++)
 		set_busy(vq, vq->pending[i].id, false);
+	/* Used elements written since the last commit stay tentative, and
+	 * must come first now (as the split ring keeps them): else the next
+	 * commit publishes these again and loses those (found by
+	 * fuzz_virtqueue). */
+	memmove(vq->pending, vq->pending + vq->npending, vq->ntent * sizeof *vq->pending);
 	vq->pub_slot = vq->commit_used_slot;
 	vq->pub_wrap = vq->commit_used_wrap;
 	vq->npending = 0;

@@ -32,8 +32,12 @@ static enum vq_error refresh(struct vq *vq)
 	uint16_t n = (uint16_t)(idx - vq->last_avail);
 
 	/* Too far ahead, or behind what the driver already made available:
-	 * entries cannot be taken back. */
-	if (n > vq->num || n < (uint16_t)(vq->avail_seen - vq->last_avail))
+	 * entries cannot be taken back. Ahead is counted from the used index
+	 * the driver sees: entries taken and not yet published are still the
+	 * device's, and a driver that posts past them would have us write
+	 * more used elements than the ring holds (found by fuzz_virtqueue). */
+	if (n > vq->num || (uint16_t)(idx - vq->used_idx) > vq->num ||
+	    n < (uint16_t)(vq->avail_seen - vq->last_avail))
 		return VQ_ERR_AVAIL_IDX;
 	/* Entries and descriptors are read only after the index. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -224,7 +228,15 @@ enum vq_error split_needs_signal(struct vq *vq, bool *signal)
 enum vq_error split_avail_grew(struct vq *vq, bool *grew)
 {
 	uint16_t seen = vq->avail_seen;
-	enum vq_error e = refresh(vq);
+	enum vq_error e;
+
+	/* A stopping ring gives no more than it held when it stopped: a new
+	 * look would let the next take go past that (found by fuzz_virtqueue). */
+	if (vq->frozen_left >= 0) {
+		*grew = false;
+		return VQ_OK;
+	}
+	e = refresh(vq);
 
 	*grew = vq->avail_seen != seen;
 	return e;
