@@ -225,6 +225,12 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 	if (!c->has_next) {
 		if (d->link >= c->vq->num)
 			return VQ_ERR_ID;
+		/* One given back and not yet published is still in use: refused
+		 * here, before anything the walk fed counts (a frame delivered,
+		 * then its chain refused at vq_used_done, was counted as sent;
+		 * found by fuzz_forward). */
+		if (packed_busy(c->vq, d->link))
+			return VQ_ERR_ID_BUSY;
 		c->id = d->link;
 	}
 	return VQ_OK;
