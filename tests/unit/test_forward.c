@@ -1268,6 +1268,7 @@ static void test_packed_sender_fault_counts_once(void **state)
 {
 	struct ctx *c = *state;
 	static struct fix_ring ptx, prx;
+	static struct capture_buf cap;
 	uint64_t buf = fix_alloc(&c->a.f, 512, 8);
 	uint8_t hdr[12] = { 0 };
 	struct fix_buf two[2] = { { .addr = buf, .len = 12 }, { .addr = buf + 64, .len = 200 } };
@@ -1277,7 +1278,10 @@ static void test_packed_sender_fault_counts_once(void **state)
 	fix_ring_init_fmt(&c->a.f, &ptx, NUM, true, false, true, 0x8000);
 	c->a.fe_tx.vq = &ptx.vq;
 	rx_post(&c->b, 2, 2048);
-	/* Two packets with one buffer id: the second is refused. */
+	/* Two packets with one buffer id: the second is refused before its
+	 * frame is delivered anywhere (the capture records what was). */
+	assert_int_equal(capture_buf_init(&cap, 64 * 1024), 0);
+	c->a.fe_tx.capture = &cap;
 	fix_post(&ptx, two, 2);
 	ptx.next_id = 0;
 	fix_post(&ptx, two, 2);
@@ -1287,6 +1291,9 @@ static void test_packed_sender_fault_counts_once(void **state)
 	assert_int_equal(fault.error, VQ_ERR_ID_BUSY);
 	assert_stats(&c->a.stats, 1, 200, 0, 0);
 	assert_stats(&c->b.stats, 0, 0, 1, 200);
+	assert_int_equal(cap.packets[0], 1);
+	c->a.fe_tx.capture = NULL;
+	capture_buf_free(&cap);
 	vq_publish(&c->b.rx.vq);
 	assert_int_equal(c->b.rx.used->idx, 1);
 	vq_fini(&ptx.vq);
