@@ -198,6 +198,14 @@ static void check_counts(const struct end *s, const struct end *d)
 			   s->stats.tx_gso_segmented + s->stats.drop_bad + s->stats.drop_too_big +
 			   s->stats.drop_no_peer;
 
+	if (verbose && consumed != (uint32_t)counted)
+		fprintf(stderr, "fuzz_forward: consumed %u, sent %llu (gso segments %llu, segmented %llu), "
+				"bad %llu, too big %llu, no peer %llu\n", consumed,
+			(unsigned long long)s->stats.tx_packets,
+			(unsigned long long)s->stats.tx_gso_segments,
+			(unsigned long long)s->stats.tx_gso_segmented,
+			(unsigned long long)s->stats.drop_bad, (unsigned long long)s->stats.drop_too_big,
+			(unsigned long long)s->stats.drop_no_peer);
 	FUZZ_CHECK(consumed == (uint32_t)counted);
 	FUZZ_CHECK(s->stats.tx_packets == d->stats.rx_packets);
 	FUZZ_CHECK(s->stats.tx_bytes == d->stats.rx_bytes);

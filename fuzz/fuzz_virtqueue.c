@@ -21,10 +21,10 @@
  * asked for. A client error (any vq_error) fails the ring, which then
  * restarts as a port's would.
  *
- * Input: a CFG_SIZE-byte header (below), the memory image (u16 length,
- * then that many bytes, from file offset 0; the rest of the memory is
- * zero), then operations: an opcode byte (low 5 bits: the operation, top
- * 3: its flags) and its arguments.
+ * Input: a CFG_SIZE-byte header (below), the memory image (that many
+ * bytes, from file offset 0; the rest of the memory is zero), then
+ * operations: an opcode byte (low 5 bits: the operation, top 3: its
+ * flags) and its arguments (enum op). fuzz/make_seeds.py writes inputs.
  */
 #include <endian.h>
 #include <stdbool.h>
@@ -54,14 +54,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /*
  * Header: u8 flags (below), u16 ring size s (split: 1 << (s % 9); packed:
  * 1 + s % 384, any number), u16 base (packed: index % size, the wrap
- * counter in bit 15).
+ * counter in bit 15), u16 length of the memory image. The ring lies at
+ * the start of a region: descriptors, driver area, device area (sized
+ * for EVENT_IDX whether negotiated or not).
  */
 #define CFG_PACKED 0x01u
 #define CFG_EVENT_IDX 0x02u
 #define CFG_INDIRECT 0x04u
 #define CFG_GAP 0x08u    /* region 1 lies apart from region 0 in guest-physical space */
 #define CFG_RING_R1 0x10u /* the ring lies at the start of region 1, not region 0 */
-#define CFG_SIZE 5
+#define CFG_SIZE 7
 
 /* Guest-physical addresses of the regions in each layout. */
 static const uint64_t layout_gpa[LAYOUTS][NREGIONS] = {

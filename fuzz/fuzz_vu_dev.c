@@ -477,6 +477,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vu_dev_call(&f.dev, 1);
 		}
 		check_session(&f);
+		if (getenv("FUZZ_VERBOSE"))
+			for (unsigned i = 0; i < VU_RINGS; i++)
+				if (f.dev.ring[i].started)
+					fprintf(stderr, "message %u: ring %u runs (%s, %u, base 0x%x)\n", m,
+						i, f.dev.ring[i].vq.packed ? "packed" : "split",
+						f.dev.ring[i].vq.num, vq_base(&f.dev.ring[i].vq));
 	}
 
 	f.chaos = 0;
