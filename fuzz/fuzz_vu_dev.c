@@ -440,7 +440,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			msg.payload[VIRTIO_F_RING_PACKED / 8] ^= 1u << (VIRTIO_F_RING_PACKED % 8);
 		/* A ring stopped by GET_VRING_BASE answers where it stands. */
 		stopping = -1;
-		if (msg.hdr.request == VHOST_USER_GET_VRING_BASE && msg.hdr.size == 8) {
+		if (msg.hdr.request == VHOST_USER_GET_VRING_BASE && msg.hdr.size == 8 && nfds == 0) {
 			uint32_t idx;
 
 			memcpy(&idx, msg.payload, sizeof idx);
