@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the descriptor-chain walker (vq_chain_begin/next) and
- * the copy engine (forward_packets, drop_packets) over two clients' memory
- * whose every byte (rings, descriptors, indirect tables, headers, frames)
- * comes from the input.
+ * libFuzzer target: the copy engine (forward_packets, drop_packets) and
+ * the chain walks under it, over two clients' memory whose every byte
+ * (rings of either format, descriptors, indirect tables, event areas,
+ * headers, frames) comes from the input: split->split, split->packed,
+ * packed->split and packed->packed.
  *
  * Each client has one memfd of two REGION-sized regions, mapped once at
  * start-up through gm_map_region() in several guest-physical layouts (as
@@ -16,6 +17,11 @@
  * Images are copied from file offset 0; the rest of each memory is zero.
  * With the alias bit the receiver maps the sender's file (one process
  * serving as both clients) and only one image is used.
+ *
+ * A ring's format is a bit of the flags byte (the header's fourth byte
+ * from the end). A split ring has 1 << (b % 9) entries for its size byte
+ * b, a packed one 1 + b (any size up to 256); a packed ring's base is its
+ * index (% num) with the wrap counter in bit 15.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +32,7 @@
 #include "ctl/ctl_proto.h"
 #include "fuzz_features.h"
 #include "fuzz_input.h"
+#include "fuzz_ring.h"
 #include "link/forward.h"
 #include "gso_frames.h"
 #include "link/forward_gso.h"
@@ -75,6 +82,13 @@ static struct guest_mem alias_mem; /* the receiver mapping the sender's file */
 #define LB_SRC_RING_R1 0x20u
 #define LB_DST_RING_R1 0x40u
 #define LB_DROP 0x80u
+
+/* Flags byte. */
+#define WF_DEVICE_WRITES 0x01u /* the direct walk: a receive chain */
+#define WF_WALK_DST 0x02u      /* the direct walk: the receiver's ring */
+#define WF_KICKS 0x04u         /* the sender's kicks wish */
+#define WF_SRC_PACKED 0x08u
+#define WF_DST_PACKED 0x10u
 
 #define CFG_SIZE 18
 
@@ -131,27 +145,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Whether [p, p + len) lies inside one region of gm. */
-static bool in_mapping(const struct guest_mem *gm, const void *p, uint64_t len)
-{
-	uintptr_t a = (uintptr_t)p;
-
-	for (unsigned i = 0; i < gm->count; i++) {
-		const struct gm_region *r = &gm->region[i];
-		uintptr_t h = (uintptr_t)r->host;
-
-		if (a >= h && range_within(a - h, len, 0, r->size))
-			return true;
-	}
-	return false;
-}
-
 /* ---- one end ------------------------------------------------------------ */
 
 struct end {
 	struct vq vq;
+	struct vq_params params;
 	struct guest_mem *mem;
-	uint16_t base;
 	uint64_t features;
 	struct port_stats stats;
 	struct log_ratelimit rl;
@@ -160,36 +159,24 @@ struct end {
 };
 
 /* The ring at the start of region `ring_region` of the file: descriptors,
- * then the avail ring, then the used ring (aligned as vu_dev demands). */
-static void end_init(struct end *e, struct guest_mem *mem, unsigned ring_region, uint8_t log2num,
-		     uint16_t base, uint8_t fbyte, const char *name)
+ * then the driver area, then the device area (aligned as vu_dev demands). */
+static void end_init(struct end *e, struct guest_mem *mem, unsigned ring_region, uint8_t size,
+		     uint16_t base, uint8_t fbyte, bool packed, const char *name)
 {
-	uint16_t num = (uint16_t)(1u << (log2num % 9));
-	bool event_idx = fbyte & FB_EVENT_IDX;
-	uint64_t at = mem->region[ring_region].gpa;
-	uint64_t d = at, a = d + vq_desc_bytes(num),
-		 u = (a + vq_avail_bytes(num, event_idx) + 3) & ~3ull;
-	uint8_t *desc = gm_gpa_range(mem, d, vq_desc_bytes(num));
-	uint8_t *avail = gm_gpa_range(mem, a, vq_avail_bytes(num, event_idx));
-	uint8_t *used = gm_gpa_range(mem, u, vq_used_bytes(num, event_idx));
+	uint16_t num = packed ? (uint16_t)(1u + size) : (uint16_t)(1u << (size % 9));
 
-	FUZZ_CHECK(desc && avail && used);
+	vq_fini(&e->vq);
 	memset(e, 0, sizeof *e);
+	e->params = (struct vq_params){ .num = num, .packed = packed,
+					.event_idx = fbyte & FB_EVENT_IDX,
+					.indirect = fbyte & FB_INDIRECT,
+					.base = fuzz_ring_base(packed, num, base) };
+	FUZZ_CHECK(fuzz_ring_place(mem, mem->region[ring_region].gpa, &e->params));
 	e->mem = mem;
-	e->base = base;
 	e->features = features_from(fbyte);
-	vq_init(&e->vq, mem, (struct vring_desc *)(void *)desc, (struct vring_avail *)(void *)avail,
-		(struct vring_used *)(void *)used, num, base, event_idx, fbyte & FB_INDIRECT);
+	FUZZ_CHECK(vq_init(&e->vq, &e->params) == 0);
 	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name, 0, NULL, 0,
 				  &e->resume };
-}
-
-/* Used elements match consumed avail entries one for one, and the cached
- * avail index never runs more than a ring ahead. */
-static void check_vq(const struct vq *vq)
-{
-	FUZZ_CHECK((uint16_t)(vq->used_idx + vq->used_pending) == vq->last_avail);
-	FUZZ_CHECK((uint16_t)(vq->avail_seen - vq->last_avail) <= vq->num);
 }
 
 static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
@@ -197,7 +184,7 @@ static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
 	if (st != FWD_FAULT)
 		return;
 	FUZZ_CHECK(fault->guilty == 0 || fault->guilty == 1);
-	FUZZ_CHECK(fault->error > VQ_OK && fault->error <= VQ_ERR_TOO_MANY);
+	FUZZ_CHECK(fault->error > VQ_OK && fault->error <= VQ_ERR_EVENT);
 	FUZZ_CHECK(vq_error_str(fault->error)[0]);
 }
 
@@ -206,19 +193,25 @@ static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
  * its segments went out before. */
 static void check_counts(const struct end *s, const struct end *d)
 {
-	uint16_t consumed = (uint16_t)(s->vq.last_avail - s->base);
+	uint32_t consumed = s->vq.committed;
 	uint64_t counted = s->stats.tx_packets - s->stats.tx_gso_segments +
 			   s->stats.tx_gso_segmented + s->stats.drop_bad + s->stats.drop_too_big +
 			   s->stats.drop_no_peer;
 
-	FUZZ_CHECK(consumed == (uint16_t)counted);
+	if (verbose && consumed != (uint32_t)counted)
+		fprintf(stderr, "fuzz_forward: consumed %u, sent %llu (gso segments %llu, segmented %llu), "
+				"bad %llu, too big %llu, no peer %llu\n", consumed,
+			(unsigned long long)s->stats.tx_packets,
+			(unsigned long long)s->stats.tx_gso_segments,
+			(unsigned long long)s->stats.tx_gso_segmented,
+			(unsigned long long)s->stats.drop_bad, (unsigned long long)s->stats.drop_too_big,
+			(unsigned long long)s->stats.drop_no_peer);
+	FUZZ_CHECK(consumed == (uint32_t)counted);
 	FUZZ_CHECK(s->stats.tx_packets == d->stats.rx_packets);
 	FUZZ_CHECK(s->stats.tx_bytes == d->stats.rx_bytes);
 	FUZZ_CHECK(s->stats.tx_bytes <= s->stats.tx_packets * VNET_FRAME_MAX);
-	/* Each delivered packet takes at least one receiver chain (and at most
-	 * a ring's worth: below 256 packets the 16-bit index cannot wrap). */
-	if (d->stats.rx_packets < 256)
-		FUZZ_CHECK((uint16_t)(d->vq.last_avail - d->base) >= d->stats.rx_packets);
+	/* Each delivered packet takes at least one receiver chain. */
+	FUZZ_CHECK(d->vq.committed >= d->stats.rx_packets);
 }
 
 /* The capture holds exactly the delivered frames, as well-formed records,
@@ -281,7 +274,7 @@ static void check_capture(const struct end *s)
  * the one past it included) and whose frame is at most VNET_FRAME_MAX.
  */
 static void check_cost(const struct fwd_budget *b, int64_t descs, int64_t max_bytes,
-		       uint16_t packets)
+		       uint32_t packets)
 {
 	FUZZ_CHECK(descs - b->descs >= packets);
 	FUZZ_CHECK(b->descs > -2 * (int64_t)(VQ_PACKET_DESCS_MAX + 1));
@@ -302,30 +295,36 @@ static size_t peek_tx(struct end *e, uint8_t *hdr, uint8_t *frame, size_t cap_le
 {
 	unsigned hlen = vnet_hdr_len(e->fe.features);
 	struct vq_chain c;
-	uint16_t count, head;
 	size_t got = 0;
+	bool any;
 
-	if (vq_avail_count(&e->vq, &count) != VQ_OK || !count ||
-	    vq_avail_head(&e->vq, 0, &head) != VQ_OK)
-		return 0;
-	vq_chain_begin(&e->vq, &c, head, false);
+	/* Taken tentatively, and forgotten again whatever the walk found. */
+	vq_take_begin(&e->vq);
+	if (vq_take(&e->vq, &c, false, &any) != VQ_OK || !any)
+		goto out;
 	for (;;) {
 		uint8_t *p;
 		uint32_t n;
 
-		if (vq_chain_next(&c, UINT32_MAX, &p, &n) != VQ_OK)
-			return 0;
+		if (vq_chain_next(&c, UINT32_MAX, &p, &n) != VQ_OK) {
+			got = 0;
+			goto out;
+		}
 		if (!n)
 			break;
 		for (uint32_t i = 0; i < n; i++, got++) {
-			if (got < hlen)
+			if (got < hlen) {
 				hdr[got] = p[i];
-			else if (got - hlen < cap_len)
+			} else if (got - hlen < cap_len) {
 				frame[got - hlen] = p[i];
-			else
-				return 0;
+			} else {
+				got = 0;
+				goto out;
+			}
 		}
 	}
+out:
+	vq_take_begin(&e->vq);
 	return got > hlen ? got - hlen : 0;
 }
 
@@ -379,36 +378,42 @@ static void check_gso(const struct end *s, const struct end *d, const uint8_t *h
 	}
 }
 
-/* Walk one chain directly: every piece must be client memory, in one
- * mapping, no longer than asked for. */
-static void walk(struct vq *vq, struct guest_mem *mem, uint16_t head, bool device_writes,
-		 uint64_t max)
+/* Walk one chain directly, from a ring of its own over e's ring memory
+ * that starts at base: every piece must be client memory, in one mapping,
+ * no longer than asked for. */
+static void walk(const struct end *e, uint16_t base, bool device_writes, uint64_t max)
 {
+	struct vq_params p = e->params;
+	struct vq vq;
 	struct vq_chain c;
+	bool got;
 
-	vq_chain_begin(vq, &c, head, device_writes);
+	p.base = fuzz_ring_base(p.packed, p.num, base);
+	FUZZ_CHECK(vq_init(&vq, &p) == 0);
+	if (vq_take(&vq, &c, device_writes, &got) != VQ_OK || !got)
+		goto out;
 	for (unsigned i = 0; i < MAX_PIECES; i++) {
-		uint8_t *p = NULL;
+		uint8_t *ptr = NULL;
 		uint32_t len = 0;
-		enum vq_error e = vq_chain_next(&c, max, &p, &len);
+		enum vq_error err = vq_chain_next(&c, max, &ptr, &len);
 
 		/* The cost of a walk: never more descriptors than the bound;
 		 * the one past it ends the walk. */
 		FUZZ_CHECK(c.descs <= VQ_PACKET_DESCS_MAX + 1);
-		if (e != VQ_OK) {
-			FUZZ_CHECK(e <= VQ_ERR_TOO_MANY);
-			FUZZ_CHECK((e == VQ_ERR_TOO_MANY) == (c.descs > VQ_PACKET_DESCS_MAX));
-			return;
+		if (err != VQ_OK) {
+			FUZZ_CHECK(err <= VQ_ERR_EVENT);
+			FUZZ_CHECK((err == VQ_ERR_TOO_MANY) == (c.descs > VQ_PACKET_DESCS_MAX));
+			break;
 		}
 		FUZZ_CHECK(c.descs <= VQ_PACKET_DESCS_MAX);
 		if (len == 0)
-			return;
+			break;
 		FUZZ_CHECK(len <= max);
-		FUZZ_CHECK(in_mapping(mem, p, len));
+		FUZZ_CHECK(fuzz_in_mapping(e->mem, ptr, len));
 		FUZZ_CHECK(c.hops <= c.table_size);
 		/* Touch both ends; write in a receive chain, as forwarding does. */
 		{
-			volatile uint8_t *first = p, *last = p + len - 1;
+			volatile uint8_t *first = ptr, *last = ptr + len - 1;
 			uint8_t a = *first, b = *last;
 
 			if (device_writes) {
@@ -417,12 +422,14 @@ static void walk(struct vq *vq, struct guest_mem *mem, uint16_t head, bool devic
 			}
 		}
 	}
+out:
+	vq_fini(&vq);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = { data, size };
-	uint8_t log2num_s = in_u8(&in), log2num_d = in_u8(&in);
+	uint8_t size_s = in_u8(&in), size_d = in_u8(&in);
 	uint16_t base_s = in_u16(&in), base_d = in_u16(&in);
 	uint8_t fb_s = in_u8(&in), fb_d = in_u8(&in);
 	uint8_t budget_byte = in_u8(&in);
@@ -434,8 +441,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t budget_bytes = (budget_byte & 64) ? 1500 : INT64_MAX;
 	uint8_t lb = in_u8(&in);
 	uint16_t split = in_u16(&in);
-	uint16_t walk_head = in_u16(&in);
-	uint8_t walk_flags = in_u8(&in);
+	uint16_t walk_base = in_u16(&in);
+	uint8_t flags = in_u8(&in);
 	uint32_t walk_max = in_u24(&in);
 	bool alias = lb & LB_ALIAS;
 	struct guest_mem *mem_s = &cl[0].mem[LB_SRC_LAYOUT(lb)];
@@ -443,6 +450,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct end s, d;
 	struct fwd_fault fault = { 0 };
 	enum fwd_status st = FWD_IDLE;
+	enum vq_error e;
+	bool b1;
 	size_t n;
 
 	/* The memory images. */
@@ -458,8 +467,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mem_s->hit = (struct gm_hit){ 0 };
 	mem_d->hit = (struct gm_hit){ 0 };
 
-	end_init(&s, mem_s, (lb & LB_SRC_RING_R1) ? 1 : 0, log2num_s, base_s, fb_s, "src");
-	end_init(&d, mem_d, (lb & LB_DST_RING_R1) ? 1 : 0, log2num_d, base_d, fb_d, "dst");
+	end_init(&s, mem_s, (lb & LB_SRC_RING_R1) ? 1 : 0, size_s, base_s, fb_s,
+		 flags & WF_SRC_PACKED, "src");
+	end_init(&d, mem_d, (lb & LB_DST_RING_R1) ? 1 : 0, size_d, base_d, fb_d,
+		 flags & WF_DST_PACKED, "dst");
 	if (fb_s & FB_HOST_GSO)
 		s.fe.features |= GSO_HOST_FEATURES;
 	if (fb_d & FB_GUEST_GSO)
@@ -480,67 +491,65 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
 		static uint8_t sent_hdr[VNET_HDR_MAX], sent[VNET_FRAME_MAX];
 		struct fwd_budget b = { budget, budget_bytes };
-		uint16_t before = s.vq.last_avail, moved;
+		uint32_t before = s.vq.committed;
 		uint64_t gso = s.stats.tx_gso, whole = d.stats.rx_gso, dropped = cap.dropped[0];
 		bool resumed = s.resume.active;
 		/* The receiver may write the sender's memory when they alias. */
 		size_t sent_len = verify && !alias ? peek_tx(&s, sent_hdr, sent, sizeof sent) : 0;
 
 		st = forward_packets(&s.fe, &d.fe, &b, &fault);
-		moved = (uint16_t)(s.vq.last_avail - before);
-		check_cost(&b, budget, budget_bytes, moved);
+		check_cost(&b, budget, budget_bytes, s.vq.committed - before);
 		check_fault(st, &fault);
-		check_vq(&s.vq);
-		check_vq(&d.vq);
+		fuzz_ring_check(&s.vq);
+		fuzz_ring_check(&d.vq);
 		check_counts(&s, &d);
 		check_capture(&s);
 		if (sent_len && !resumed && s.stats.tx_gso == gso + 1 && cap.dropped[0] == dropped)
 			check_gso(&s, &d, sent_hdr, sent, sent_len, d.stats.rx_gso == whole + 1);
 		/* The prefetch hint is our own figure: a delivered frame's length. */
 		FUZZ_CHECK(s.fe.frame_hint <= VNET_FRAME_MAX);
-		vq_used_publish(&s.vq);
-		vq_used_publish(&d.vq);
-		(void)vq_needs_signal(&s.vq);
-		(void)vq_needs_signal(&d.vq);
+		vq_publish(&s.vq);
+		vq_publish(&d.vq);
+		FUZZ_CHECK(fuzz_ring_unpublished(&s.vq) == 0 && fuzz_ring_unpublished(&d.vq) == 0);
+		/* A driver's wish that makes no sense is the only error. */
+		e = vq_needs_signal(&s.vq, &b1);
+		FUZZ_CHECK(e == VQ_OK || (e == VQ_ERR_EVENT && s.vq.packed));
+		e = vq_needs_signal(&d.vq, &b1);
+		FUZZ_CHECK(e == VQ_OK || (e == VQ_ERR_EVENT && d.vq.packed));
 		if (st != FWD_MORE)
 			break;
 	}
 	/* The receiver went away (or was failed): TX is consumed and dropped. */
 	if ((lb & LB_DROP) || (st == FWD_FAULT && fault.guilty == 1)) {
 		struct fwd_budget b = { budget, budget_bytes };
-		uint16_t before = s.vq.last_avail;
+		uint32_t before = s.vq.committed;
 		enum fwd_status ds = drop_packets(&s.fe, &b, &fault);
 
-		check_cost(&b, budget, budget_bytes, (uint16_t)(s.vq.last_avail - before));
-
+		check_cost(&b, budget, budget_bytes, s.vq.committed - before);
 		check_fault(ds, &fault);
-		check_vq(&s.vq);
+		fuzz_ring_check(&s.vq);
 		check_counts(&s, &d);
-		vq_used_publish(&s.vq);
+		vq_publish(&s.vq);
 	}
 	if (verbose)
 		fprintf(stderr,
-			"fuzz_forward: status %d (fault: %s by %s): sent %llu (%llu bytes), dropped: "
-			"bad %llu, too big %llu, no peer %llu; rx chains %u\n",
-			(int)st, st == FWD_FAULT ? vq_error_str(fault.error) : "-",
+			"fuzz_forward: %s -> %s, status %d (fault: %s by %s): sent %llu (%llu bytes), "
+			"dropped: bad %llu, too big %llu, no peer %llu; rx chains %u\n",
+			s.vq.packed ? "packed" : "split", d.vq.packed ? "packed" : "split", (int)st,
+			st == FWD_FAULT ? vq_error_str(fault.error) : "-",
 			fault.guilty ? "receiver" : "sender", (unsigned long long)s.stats.tx_packets,
 			(unsigned long long)s.stats.tx_bytes, (unsigned long long)s.stats.drop_bad,
 			(unsigned long long)s.stats.drop_too_big,
-			(unsigned long long)s.stats.drop_no_peer, (uint16_t)(d.vq.last_avail - d.base));
+			(unsigned long long)s.stats.drop_no_peer, d.vq.committed);
 	/* Notification suppression over the same (hostile) rings. */
-	vq_kicks_reset(&s.vq, walk_flags & 4);
+	vq_kicks_reset(&s.vq, flags & WF_KICKS);
 	vq_kicks_enable(&d.vq);
-	{
-		uint16_t cnt;
-
-		(void)vq_avail_refresh(&d.vq, &cnt);
-	}
+	(void)vq_avail_grew(&d.vq, &b1);
+	(void)vq_avail(&d.vq, &b1);
 	vq_kicks_disable(&d.vq);
 
 	/* A direct walk over either ring. */
-	if (walk_flags & 2)
-		walk(&d.vq, mem_d, walk_head, walk_flags & 1, walk_max ? walk_max : 1);
-	else
-		walk(&s.vq, mem_s, walk_head, walk_flags & 1, walk_max ? walk_max : 1);
+	walk((flags & WF_WALK_DST) ? &d : &s, walk_base, flags & WF_DEVICE_WRITES,
+	     walk_max ? walk_max : 1);
 	return 0;
 }

@@ -10,6 +10,8 @@
  *
  * Input: a CFG_SIZE-byte header (below), the client's memory image (split
  * bytes), then kernel frames: a u16 length and that many bytes each.
+ * Either ring may be packed (bits of the budget byte), the client then
+ * writing whatever it likes into its descriptors and event areas.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 
 #include "fuzz_features.h"
 #include "fuzz_input.h"
+#include "fuzz_ring.h"
 
 static ssize_t fuzz_readv(int fd, const struct iovec *iov, int cnt);
 static ssize_t fuzz_writev(int fd, const struct iovec *iov, int cnt);
@@ -46,14 +49,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FB_HDR_OTHER 0x40u /* the TAP's header length is not the client's */
 #define FB_NOT_READABLE 0x80u
 
-/* u8 features, u8 log2 of the ring size (bit 7: the client has the HOST_
- * offloads, bit 6: the GUEST_ ones, and the kernel may hand it GSO frames),
- * u16 TX base, u16 RX base, u16 frame_max (14 + it % 9100), u8 budget,
- * u8 frames, u16 image size. The TX
- * ring lies at the start of region 0, the RX ring at the start of region 1
- * (guest-physical 0 and REGION). A kernel frame is a u16 n and then
- * header + 14 + n % 9100 bytes. */
+/* u8 features, u8 ring size s (bit 7: the client has the HOST_ offloads,
+ * bit 6: the GUEST_ ones, and the kernel may hand it GSO frames; a split
+ * ring has 1 << (s % 7) entries, a packed one 1 + (s & 63)), u16 TX base,
+ * u16 RX base (packed: index % size, wrap counter in bit 15), u16
+ * frame_max (14 + it % 9100), u8 budget (descriptors: 1 + b % 64; bit 6:
+ * the TX ring is packed, bit 7: the RX ring), u8 frames, u16 image size.
+ * The TX ring lies at the start of region 0, the RX ring at the start of
+ * region 1 (guest-physical 0 and REGION). A kernel frame is a u16 n and
+ * then header + 14 + n % 9100 bytes. */
 #define CFG_SIZE 12
+#define BUDGET_TX_PACKED 0x40u
+#define BUDGET_RX_PACKED 0x80u
 
 static int mem_fd;
 static uint8_t *image;
@@ -190,33 +197,23 @@ static ssize_t fuzz_readv(int fd, const struct iovec *iov, int cnt)
 
 /* ---- one input -------------------------------------------------------------- */
 
-/* A ring at the start of region r: descriptors, avail, used. */
-static void ring_init(struct vq *vq, unsigned r, uint16_t num, uint16_t base, uint8_t fb)
+/* A ring at the start of region r: descriptors, driver area, device area. */
+static void ring_init(struct vq *vq, unsigned r, uint8_t size, uint16_t base, uint8_t fb,
+		      bool packed)
 {
-	bool event_idx = fb & FB_EVENT_IDX;
-	uint64_t d = mem.region[r].gpa, a = d + vq_desc_bytes(num),
-		 u = (a + vq_avail_bytes(num, event_idx) + 3) & ~3ull;
-	uint8_t *desc = gm_gpa_range(&mem, d, vq_desc_bytes(num));
-	uint8_t *avail = gm_gpa_range(&mem, a, vq_avail_bytes(num, event_idx));
-	uint8_t *used = gm_gpa_range(&mem, u, vq_used_bytes(num, event_idx));
+	uint16_t num = packed ? (uint16_t)(1u + (size & 63)) : (uint16_t)(1u << (size % 7));
+	struct vq_params p = { .num = num, .packed = packed, .event_idx = fb & FB_EVENT_IDX,
+			       .indirect = fb & FB_INDIRECT,
+			       .base = fuzz_ring_base(packed, num, base) };
 
-	FUZZ_CHECK(desc && avail && used);
-	vq_init(vq, &mem, (struct vring_desc *)(void *)desc, (struct vring_avail *)(void *)avail,
-		(struct vring_used *)(void *)used, num, base, event_idx, fb & FB_INDIRECT);
-}
-
-/* Every entry taken was given back exactly once. */
-static void check_committed(const struct vq *vq, uint16_t base)
-{
-	uint16_t used = (uint16_t)(vq->used_idx + vq->used_pending - base);
-
-	FUZZ_CHECK((uint16_t)(vq->last_avail - base) == used);
+	FUZZ_CHECK(fuzz_ring_place(&mem, mem.region[r].gpa, &p));
+	FUZZ_CHECK(vq_init(vq, &p) == 0);
 }
 
 /* What one call spent: at least a descriptor for every packet it took
  * from the client's ring, and past the budget by at most one packet, whose
  * walk is bounded. */
-static void check_cost(const struct fwd_budget *b, int64_t descs, uint16_t packets)
+static void check_cost(const struct fwd_budget *b, int64_t descs, uint32_t packets)
 {
 	FUZZ_CHECK(descs - b->descs >= packets);
 	FUZZ_CHECK(b->descs > -(int64_t)(VQ_PACKET_DESCS_MAX + 1));
@@ -227,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = { data, size };
 	struct port_stats client_stats = { 0 }, tap_stats = { 0 };
 	struct log_ratelimit rl = { 0 };
-	struct vq txq, rxq;
+	static struct vq txq, rxq;
 	struct fwd_end client_tx, client_rx, tap_end;
 	struct fwd_fault fault;
 	uint8_t fb = in_u8(&in), log2num = in_u8(&in);
@@ -235,7 +232,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t budget = in_u8(&in), nframes = in_u8(&in);
 	struct fwd_budget b;
 	uint16_t split = in_u16(&in);
-	uint16_t num = (uint16_t)(1u << (log2num % 7));
 	/* The ring-size byte's top bits: the client's offloads, each way. */
 	uint64_t features = features_from(fb) | ((log2num & 0x80) ? GSO_HOST_FEATURES : 0) |
 			    ((log2num & 0x40) ? GSO_GUEST_FEATURES : 0);
@@ -246,8 +242,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	frames = in;
 	frames_left = nframes % (MAX_FRAMES + 1);
 
-	ring_init(&txq, 0, num, tx_base, fb);
-	ring_init(&rxq, 1, num, rx_base, fb);
+	vq_fini(&txq);
+	vq_fini(&rxq);
+	ring_init(&txq, 0, log2num, tx_base, fb, budget & BUDGET_TX_PACKED);
+	ring_init(&rxq, 1, log2num, rx_base, fb, budget & BUDGET_RX_PACKED);
 	client_tx = (struct fwd_end){ &txq, features, &client_stats, &rl, "client", 0, NULL, 0,
 				      NULL };
 	client_rx = client_tx;
@@ -262,17 +260,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = (struct fwd_budget){ budget % 64 + 1, INT64_MAX };
 	if (tap_send_packets(&tap, &client_tx, &tap_end, &b, &fault) == FWD_FAULT)
 		FUZZ_CHECK(fault.guilty == 0 && fault.error != VQ_OK);
-	check_cost(&b, budget % 64 + 1, (uint16_t)(txq.used_pending));
-	check_committed(&txq, tx_base);
+	check_cost(&b, budget % 64 + 1, txq.committed);
+	fuzz_ring_check(&txq);
 	FUZZ_CHECK(client_stats.tx_packets == tap_stats.rx_packets);
+	/* Each chain given back is a packet sent or dropped, once. */
+	FUZZ_CHECK(txq.committed == client_stats.tx_packets + client_stats.drop_bad +
+					    client_stats.drop_too_big + client_stats.drop_no_peer);
 
 	b = (struct fwd_budget){ budget % 64 + 1, INT64_MAX };
 	if (tap_receive_packets(&tap, &tap_end, &client_rx, &b, &fault) == FWD_FAULT)
 		FUZZ_CHECK(fault.guilty == 1 && fault.error != VQ_OK);
-	check_committed(&rxq, rx_base);
+	fuzz_ring_check(&rxq);
+	/* Every frame delivered took at least one chain. */
+	FUZZ_CHECK(rxq.committed >= client_stats.rx_packets);
 	FUZZ_CHECK(client_stats.rx_packets == tap_stats.tx_packets);
-	vq_used_publish(&txq);
-	vq_used_publish(&rxq);
+	vq_publish(&txq);
+	vq_publish(&rxq);
+	FUZZ_CHECK(fuzz_ring_unpublished(&txq) == 0 && fuzz_ring_unpublished(&rxq) == 0);
 
 	tap.readable = true;
 	b = (struct fwd_budget){ MAX_FRAMES, INT64_MAX };

@@ -7,7 +7,8 @@
  * Input:
  *   byte 0   ds-max = 1 + (b & 15); bit 4: the port has a MAC;
  *            bit 5: trusted memory (-d) is in force; bit 6: mem-max is
- *            48 KiB (else without limit)
+ *            48 KiB (else without limit); bit 7: RING_PACKED is flipped
+ *            in every SET_FEATURES (a session's rings become packed ones)
  *   byte 1   -s: max queue size = 1 << (b % 16)
  *   then up to MAX_MESSAGES messages, each:
  *     u8  request (0xf0..0xff stay unknown requests, else b % 64)
@@ -26,11 +27,15 @@
  * vu_conn_msg_done() does; an error return disconnects (vu_dev_reset), as
  * the port does. After every message the session's invariants are checked:
  * started rings lie inside the current mappings (and are touched), fds the
- * session holds are open eventfds, the kick watch matches. At the end the
+ * session holds are open eventfds, the kick watch matches; a started ring
+ * of either format is used a little (its avail side looked at, its
+ * notification wishes written and read), and a stopped one's base suits
+ * its format. At the end the
  * session is reset and the process must hold exactly the fds it started with,
  * and no mapping of the client's memory.
  */
 #include <dirent.h>
+#include <linux/virtio_config.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -61,12 +66,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_FAIL_STOPPING 0x20u
 #define F_FAIL_WATCH 0x40u
 #define F_SEND_FAILS 0x80u
+#define C0_FLIP_PACKED 0x80u
 
 struct fake {
 	struct vu_dev dev;
 	bool has_mac;
 	uint8_t chaos;  /* the current message's f byte */
 	unsigned replies;
+	uint32_t last_reply_num; /* a vring state reply's num */
 	int watched[VU_RINGS];
 	struct log_ratelimit ratelimit;
 };
@@ -103,24 +110,39 @@ static void check_started_ring(struct vu_dev *dev, unsigned i)
 {
 	struct vu_ring *r = &dev->ring[i];
 	struct vq *vq = &r->vq;
+	bool packed = dev->features & (1ull << VIRTIO_F_RING_PACKED);
 	bool event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-	uint64_t d = vq_desc_bytes(vq->num), a = vq_avail_bytes(vq->num, event_idx),
-		 u = vq_used_bytes(vq->num, event_idx);
+	uint64_t d = vq_desc_area_bytes(packed, vq->num),
+		 a = vq_driver_area_bytes(packed, vq->num, event_idx),
+		 u = vq_device_area_bytes(packed, vq->num, event_idx);
+	const void *desc = packed ? (const void *)vq->ring : (const void *)vq->desc;
+	const void *drv = packed ? (const void *)vq->driver_event : (const void *)vq->avail;
+	const void *dev_area = packed ? (const void *)vq->device_event : (const void *)vq->used;
+	bool any;
 
 	FUZZ_CHECK(!dev->failed);
-	FUZZ_CHECK(vq->num == r->num && is_power_of_2(vq->num) && vq->num <= dev->max_queue_size);
+	FUZZ_CHECK(vq->packed == packed);
+	FUZZ_CHECK(vq->num == r->num && vq_num_valid(packed, vq->num) &&
+		   vq->num <= dev->max_queue_size);
 	FUZZ_CHECK(vq->mem == &dev->mem);
 	FUZZ_CHECK(vq->event_idx == event_idx);
 	FUZZ_CHECK(vq->indirect == !!(dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC)));
 	FUZZ_CHECK(r->addr_set && r->kick_set);
-	FUZZ_CHECK(in_mapping(&dev->mem, vq->desc, d));
-	FUZZ_CHECK(in_mapping(&dev->mem, vq->avail, a));
-	FUZZ_CHECK(in_mapping(&dev->mem, vq->used, u));
-	FUZZ_CHECK((uintptr_t)vq->desc % 16 == 0 && (uintptr_t)vq->avail % 2 == 0 &&
-		   (uintptr_t)vq->used % 4 == 0);
-	touch(vq->desc, d);
-	touch(vq->avail, a);
-	touch(vq->used, u);
+	FUZZ_CHECK(in_mapping(&dev->mem, desc, d));
+	FUZZ_CHECK(in_mapping(&dev->mem, drv, a));
+	FUZZ_CHECK(in_mapping(&dev->mem, dev_area, u));
+	FUZZ_CHECK((uintptr_t)desc % 16 == 0 &&
+		   (uintptr_t)drv % vq_driver_area_align(packed) == 0 &&
+		   (uintptr_t)dev_area % vq_device_area_align(packed) == 0);
+	if (packed)
+		FUZZ_CHECK(vq->pending && vq->busy && vq_base_valid(true, vq->num, vq_base(vq)));
+	touch(desc, d);
+	touch(drv, a);
+	touch(dev_area, u);
+	/* What the datapath does first with a ring: its wishes, a look. */
+	vq_kicks_reset(vq, i == 1);
+	(void)vq_avail(vq, &any);
+	(void)vq_needs_signal(vq, &any);
 }
 
 static void check_started_rings(struct vu_dev *dev)
@@ -179,7 +201,8 @@ static void check_session(struct fake *f)
 	for (unsigned i = 0; i < VU_RINGS; i++) {
 		struct vu_ring *r = &dev->ring[i];
 
-		FUZZ_CHECK(r->num == 0 || (is_power_of_2(r->num) && r->num <= dev->max_queue_size));
+		/* The format may still change: a size fit for either. */
+		FUZZ_CHECK(r->num == 0 || (vq_num_valid(true, r->num) && r->num <= dev->max_queue_size));
 		if (!r->kick_set)
 			FUZZ_CHECK(r->kick_fd == -1);
 		FUZZ_CHECK(f->watched[i] == r->kick_fd);
@@ -255,6 +278,8 @@ static int fake_send(void *ctx, const void *buf, size_t len)
 	FUZZ_CHECK(h.flags & VHOST_USER_REPLY_MASK);
 	FUZZ_CHECK((h.flags & VHOST_USER_VERSION_MASK) == VHOST_USER_VERSION);
 	FUZZ_CHECK(sizeof h + h.size == len);
+	if (h.size == sizeof(struct vhost_user_vring_state))
+		memcpy(&f->last_reply_num, (const uint8_t *)buf + sizeof h + 4, 4);
 	f->replies++;
 	return (f->chaos & F_SEND_FAILS) ? -EAGAIN : 0;
 }
@@ -398,8 +423,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct vu_msg msg;
 		uint8_t req = in_u8(&in), fl = in_u8(&in);
 		uint16_t sz = in_u16(&in);
-		int nfds = in_u8(&in) % (VHOST_USER_MAX_FDS + 1), rc;
-		bool version_ok;
+		int nfds = in_u8(&in) % (VHOST_USER_MAX_FDS + 1), rc, stopping;
+		bool version_ok, stopping_packed = false;
+		unsigned stopping_num = 0;
 
 		memset(&msg, 0, sizeof msg);
 		msg.hdr.request = req >= 0xf0 ? req : req % 64u;
@@ -409,6 +435,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			msg.fds[i] = i < nfds ? make_fd(in_u8(&in)) : -1;
 		msg.nfds = nfds;
 		in_bytes(&in, msg.payload, msg.hdr.size);
+		if ((c0 & C0_FLIP_PACKED) && msg.hdr.request == VHOST_USER_SET_FEATURES &&
+		    msg.hdr.size >= 8)
+			msg.payload[VIRTIO_F_RING_PACKED / 8] ^= 1u << (VIRTIO_F_RING_PACKED % 8);
+		/* A ring stopped by GET_VRING_BASE answers where it stands. */
+		stopping = -1;
+		if (msg.hdr.request == VHOST_USER_GET_VRING_BASE && msg.hdr.size == 8 && nfds == 0) {
+			uint32_t idx;
+
+			memcpy(&idx, msg.payload, sizeof idx);
+			if (idx < VU_RINGS && f.dev.ring[idx].started) {
+				stopping = (int)idx;
+				stopping_packed = f.dev.ring[idx].vq.packed;
+				stopping_num = f.dev.ring[idx].vq.num;
+			}
+		}
 		version_ok = (msg.hdr.flags & VHOST_USER_VERSION_MASK) == VHOST_USER_VERSION;
 
 		f.chaos = fl;
@@ -422,6 +463,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(f.replies <= 1);
 		if (version_ok && replies_always(msg.hdr.request))
 			FUZZ_CHECK(f.replies == 1);
+		if (stopping >= 0 && version_ok) {
+			FUZZ_CHECK(!f.dev.ring[stopping].started);
+			FUZZ_CHECK(vq_base_valid(stopping_packed, stopping_num, f.last_reply_num));
+		}
 		f.chaos &= (uint8_t)~(F_FAIL_STOPPING | F_FAIL_WATCH);
 		if (rc < 0) {
 			vu_dev_reset(&f.dev); /* the port disconnects the client */
@@ -432,6 +477,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vu_dev_call(&f.dev, 1);
 		}
 		check_session(&f);
+		if (getenv("FUZZ_VERBOSE"))
+			for (unsigned i = 0; i < VU_RINGS; i++)
+				if (f.dev.ring[i].started)
+					fprintf(stderr, "message %u: ring %u runs (%s, %u, base 0x%x)\n", m,
+						i, f.dev.ring[i].vq.packed ? "packed" : "split",
+						f.dev.ring[i].vq.num, vq_base(&f.dev.ring[i].vq));
 	}
 
 	f.chaos = 0;

@@ -25,7 +25,8 @@ run build-clang clang "--no-suite realclients"
 run build-asan gcc "--no-suite realclients" -Db_sanitize=address,undefined -Db_lundef=false
 
 # Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60; 0
-# skips): any crash, leak or sanitizer report fails the run.
+# skips), two at a time (six targets: three times FUZZ_SECONDS): any
+# crash, leak or sanitizer report fails the run.
 if [ "${FUZZ_SECONDS:-60}" -gt 0 ]; then
 	echo "== fuzzing, ${FUZZ_SECONDS:-60} s per target (build-fuzz)"
 	FUZZ_SECONDS=${FUZZ_SECONDS:-60} fuzz/run.sh

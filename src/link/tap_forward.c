@@ -141,6 +141,7 @@ static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end 
 			     struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	struct vq *tx = src->vq;
+	struct port_stats src_was = *src->stats;
 	struct vq_chain c;
 	uint32_t bytes = 0;
 	enum vq_error err;
@@ -153,8 +154,14 @@ static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end 
 		return TAP_IDLE;
 	if (!err) {
 		r = send_walk(t, src, tap_end, &c, &bytes, &err);
-		if (r == TAP_DONE)
+		if (r == TAP_DONE) {
 			err = fwd_tx_give_back(tx, &c);
+			/* A packed chain's rest, read only now (a drop stopped its
+			 * walk short), breaks the rules: the packet is the client's
+			 * fault, not a drop as well. */
+			if (err)
+				*src->stats = src_was;
+		}
 		fwd_budget_spend(budget, c.descs, bytes);
 	}
 	if (err) {

@@ -1259,6 +1259,73 @@ static void test_fault_in_second_rx_chain(void **state)
 
 /* Without a peer, TX packets are consumed (used length 0) and counted as
  * drop_no_peer; a bad head still blames the sender. */
+/* A packed sender's chain that breaks the rules where only its end tells
+ * (its buffer id, read last) is the sender's fault, and its packet counts
+ * for nothing else: neither delivered (an id still in use is refused as
+ * the walk reads it) nor dropped (a drop that stopped the walk short,
+ * the chain's rest read as it goes back). */
+static void test_packed_sender_fault_counts_once(void **state)
+{
+	struct ctx *c = *state;
+	static struct fix_ring ptx, prx;
+	static struct capture_buf cap;
+	uint64_t buf = fix_alloc(&c->a.f, 512, 8);
+	uint8_t hdr[12] = { 0 };
+	struct fix_buf two[2] = { { .addr = buf, .len = 12 }, { .addr = buf + 64, .len = 200 } };
+	struct fwd_fault fault;
+
+	poke(&c->a, buf, hdr, sizeof hdr);
+	fix_ring_init_fmt(&c->a.f, &ptx, NUM, true, false, true, 0x8000);
+	c->a.fe_tx.vq = &ptx.vq;
+	rx_post(&c->b, 2, 2048);
+	/* Two packets with one buffer id: the second is refused before its
+	 * frame is delivered anywhere (the capture records what was). */
+	assert_int_equal(capture_buf_init(&cap, 64 * 1024), 0);
+	c->a.fe_tx.capture = &cap;
+	fix_post(&ptx, two, 2);
+	ptx.next_id = 0;
+	fix_post(&ptx, two, 2);
+	fault = (struct fwd_fault){ -1, VQ_OK };
+	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, DESCS(4096), &fault), FWD_FAULT);
+	assert_int_equal(fault.guilty, 0);
+	assert_int_equal(fault.error, VQ_ERR_ID_BUSY);
+	assert_stats(&c->a.stats, 1, 200, 0, 0);
+	assert_stats(&c->b.stats, 0, 0, 1, 200);
+	assert_int_equal(cap.packets[0], 1);
+	c->a.fe_tx.capture = NULL;
+	capture_buf_free(&cap);
+	vq_publish(&c->b.rx.vq);
+	assert_int_equal(c->b.rx.used->idx, 1);
+	vq_fini(&ptx.vq);
+
+	/* Too big for a receiver without MRG_RXBUF (one buffer of 64 bytes),
+	 * and the id beyond the ring in the chain's third descriptor, which
+	 * the walk never reached: a fault, not a drop as well. */
+	memset(&c->a.stats, 0, sizeof c->a.stats);
+	memset(&c->b.stats, 0, sizeof c->b.stats);
+	set_features(&c->b, V1);
+	fix_ring_init_fmt(&c->a.f, &ptx, NUM, true, false, true, 0x8000);
+	fix_ring_init_fmt(&c->b.f, &prx, NUM, false, false, true, 0);
+	c->b.fe_rx.vq = &prx.vq;
+	fix_post(&prx, &(struct fix_buf){ .addr = fix_alloc(&c->b.f, 64, 8), .len = 64, .write = true },
+		 1);
+	{
+		struct fix_buf three[3] = { two[0], two[1], { .addr = buf + 300, .len = 100 } };
+
+		fix_post(&ptx, three, 3);
+	}
+	ptx.ring[2].id = NUM + 5;
+	fault = (struct fwd_fault){ -1, VQ_OK };
+	assert_int_equal(forward_packets(&c->a.fe_tx, &c->b.fe_rx, DESCS(4096), &fault), FWD_FAULT);
+	assert_int_equal(fault.guilty, 0);
+	assert_int_equal(fault.error, VQ_ERR_ID);
+	assert_drops(&c->a.stats, 0, 0, 0);
+	assert_int_equal(c->b.stats.rx_drop_too_big, 0);
+	vq_fini(&ptx.vq);
+	c->a.fe_tx.vq = &c->a.tx.vq;
+	c->b.fe_rx.vq = &c->b.rx.vq;
+}
+
 static void test_drop_without_peer(void **state)
 {
 	struct ctx *c = *state;
@@ -1456,6 +1523,7 @@ int main(void)
 		T(test_fault_in_tx_chain_midway),
 		T(test_fault_in_rx_chain),
 		T(test_fault_in_second_rx_chain),
+		T(test_packed_sender_fault_counts_once),
 		T(test_drop_without_peer),
 	};
 

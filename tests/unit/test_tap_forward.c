@@ -225,6 +225,34 @@ static void test_send_bad_descriptor(void **state)
 	assert_int_equal(fault.error, VQ_ERR_ADDR);
 }
 
+/* A packed client's chain too long for any frame (one buffer named 18
+ * times), its buffer id beyond the ring: the walk stops at the largest
+ * frame, the chain's rest is read as it goes back, and the packet is the
+ * client's fault, not a drop as well. */
+static void test_send_packed_fault_counts_once(void **state)
+{
+	struct ctx *c = *state;
+	static struct fix_ring ptx;
+	struct fix_buf bufs[18];
+	uint64_t buf = fix_alloc(&c->f, 4096, 8);
+	struct fwd_fault fault;
+
+	for (unsigned i = 0; i < 18; i++)
+		bufs[i] = (struct fix_buf){ .addr = buf, .len = 4096 };
+	fix_ring_init_fmt(&c->f, &ptx, 32, true, false, true, 0x8000);
+	c->client_tx.vq = &ptx.vq;
+	fix_post(&ptx, bufs, 18);
+	ptx.ring[17].id = 40;
+	assert_int_equal(tap_send_packets(&c->tap, &c->client_tx, &c->tap_end, DESCS(4096), &fault),
+			 FWD_FAULT);
+	assert_int_equal(fault.guilty, 0);
+	assert_int_equal(fault.error, VQ_ERR_ID);
+	assert_int_equal(c->client_stats.drop_too_big, 0);
+	assert_int_equal(c->client_stats.drop_bad, 0);
+	vq_fini(&ptx.vq);
+	c->client_tx.vq = &c->tx.vq;
+}
+
 /* ---- GSO both ways ------------------------------------------------------------ */
 
 /* A TCPv4 GSO frame as a guest hands it over (gso_frames.h), its header
@@ -481,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_bad_descriptor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_packed_fault_counts_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_gso, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_gso_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_gso, setup, teardown),
