@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -952,6 +953,45 @@ static void test_packed_reset_and_reconnect(void **state)
 	server_stop(&s);
 }
 
+/* The example client with --packed: a packed echo end (a ring of 250)
+ * and a packed ping end, through vnet-p2p-ctl create. */
+static void test_peer_tool_packed(void **state)
+{
+	const char *peer = getenv("VNET_P2P_PEER_BIN");
+	char out[1024], err[1024];
+	struct server s;
+	int status;
+	pid_t echo;
+
+	(void)state;
+	assert_non_null(peer);
+	server_start(&s, NULL);
+	echo = fork();
+	assert_true(echo >= 0);
+	if (echo == 0) {
+		const char *argv[] = { ctl_binary(), "--svr", s.svr, "create", "--", peer,
+				       "--packed", "--in-order", "--queue-size", "250", "-q", "echo",
+				       "--count", "300", NULL };
+
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	assert_true(server_log_contains(&s, "port0: ring 1 started (packed, size 250", 10000));
+	{
+		const char *argv[] = { ctl_binary(), "--svr", s.svr, "create", "--", peer,
+				       "--packed", "ping", "--count", "300", "--size", "60-9000", NULL };
+
+		assert_int_equal(run_output(argv, out, sizeof out, err, sizeof err), 0);
+	}
+	print_message("%s", out);
+	assert_non_null(strstr(out, "ping: 300 frames of 60..9000 bytes echoed intact, 0 damaged, "
+				    "0 missing"));
+	assert_true(server_log_contains(&s, "port1: ring 1 started (packed, size 256", 0));
+	assert_int_equal(waitpid(echo, &status, 0), echo);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -969,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_packed_in_order_batches),
 		cmocka_unit_test(test_packed_restart_mid_wrap),
 		cmocka_unit_test(test_packed_reset_and_reconnect),
+		cmocka_unit_test(test_peer_tool_packed),
 	};
 
 	if (getenv("VNP_TEST_FILTER"))
