@@ -86,18 +86,27 @@ static bool post_chain_packed(struct vnd *d)
 	return true;
 }
 
-void vnd_rx_fill(struct vnd *d)
+static void fill_split(struct vnd *d)
 {
-	if (d->packed) {
-		/* One batch: its first descriptor made available last. */
-		while (post_chain_packed(d))
-			;
-		vnd_pq_flush(&d->pq[VND_RX]);
-		return;
-	}
 	while (post_chain(d))
 		;
 	vnd_queue_flush(&d->q[VND_RX]);
+}
+
+static void fill_packed(struct vnd *d)
+{
+	/* One batch: its first descriptor made available last. */
+	while (post_chain_packed(d))
+		;
+	vnd_pq_flush(&d->pq[VND_RX]);
+}
+
+void vnd_rx_fill(struct vnd *d)
+{
+	if (d->packed)
+		fill_packed(d);
+	else
+		fill_split(d);
 }
 
 bool vnd_rx_waiting(const struct vnd *d)
@@ -291,7 +300,7 @@ static ssize_t recv_packed(struct vnd *d, void *buf, size_t cap, struct vnd_rx_m
 		vnd_pq_free_id(q, id);
 	}
 	vnd_pq_consume(q, &c);
-	vnd_rx_fill(d);
+	fill_packed(d);
 	if (meta)
 		fill_meta(meta, &hdr, buffers);
 	if (!copy.fits) {
@@ -351,7 +360,7 @@ ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
 		vnd_queue_free_chain(q, (uint16_t)e.id);
 	}
 	q->last_used = (uint16_t)(q->last_used + buffers);
-	vnd_rx_fill(d);
+	fill_split(d);
 	if (meta)
 		fill_meta(meta, &hdr, buffers);
 	if (!copy.fits) {
