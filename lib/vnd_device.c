@@ -31,9 +31,15 @@
 #define FEATURES_NOT_IMPLEMENTED                                                          \
 	((1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VHOST_F_LOG_ALL) |                         \
 	 (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_F_ACCESS_PLATFORM) |       \
-	 (1ull << VIRTIO_F_RING_PACKED) | (1ull << VIRTIO_F_IN_ORDER) |                       \
 	 (1ull << VIRTIO_F_NOTIFICATION_DATA_BIT) | (1ull << VIRTIO_F_RING_RESET) |           \
 	 (1ull << VIRTIO_NET_F_HASH_REPORT))
+
+_Static_assert(VND_F_RING_PACKED == VIRTIO_F_RING_PACKED && VND_F_IN_ORDER == VIRTIO_F_IN_ORDER,
+	       "VND_F_* ring bits differ from VIRTIO_F_*");
+
+/* A fresh ring's base: index 0 and wrap counter 1 for a packed ring, for
+ * both its sides as QEMU sends it (bits 0-15 avail, 16-31 used). */
+#define PACKED_FRESH_BASE 0x80008000u
 
 /* How long vnd_wait sleeps between looks at the rings without a call fd. */
 #define SPIN_SLEEP_US 50
@@ -86,6 +92,7 @@ static int set_up_memory(struct vnd *d)
 	if (d->rx_chain > num)
 		d->rx_chain = num;
 
+	/* The layout is the split ring's: a packed ring's parts fit in it. */
 	vnd_layout_plan(l, num, d->rx_buf, d->rx_chain, vnd_tx_table_max(num, d->cfg.tx_piece),
 			d->cfg.regions);
 	rc = vnd_memory_map(&d->mem, l->size, l->region_start, l->regions, d->cfg.mem_path, d->err,
@@ -99,6 +106,16 @@ static int set_up_memory(struct vnd *d)
 		d->q[q].avail = (struct vring_avail *)(void *)(ring + l->avail);
 		d->q[q].used = (struct vring_used *)(void *)(ring + l->used);
 		d->q[q].event_idx = vnd_has(d, VIRTIO_RING_F_EVENT_IDX);
+		if (!d->packed)
+			continue;
+		if (vnd_pq_alloc_state(&d->pq[q], num))
+			return -ENOMEM;
+		d->pq[q].ring = (struct vring_packed_desc *)(void *)ring;
+		d->pq[q].driver_event = (struct vring_packed_desc_event *)(void *)(ring + l->avail);
+		d->pq[q].device_event = (struct vring_packed_desc_event *)(void *)(ring + l->used);
+		d->pq[q].event_idx = vnd_has(d, VIRTIO_RING_F_EVENT_IDX);
+		d->pq[q].in_order = vnd_has(d, VIRTIO_F_IN_ORDER);
+		d->pq[q].kick_fd = d->q[q].kick_fd;
 	}
 	d->rx_area = d->mem.base + l->rx;
 	d->tx_area = d->mem.base + l->tx;
@@ -162,10 +179,11 @@ static int send_memory(struct vnd *d)
 
 /* ---- rings -------------------------------------------------------------------- */
 
-static int set_up_ring(struct vnd *d, unsigned q)
+int vnd_set_up_ring(struct vnd *d, unsigned q, uint32_t start)
 {
 	struct vnd_queue *vq = &d->q[q];
-	struct vhost_user_vring_state num = { q, vq->num }, base = { q, 0 }, enable = { q, 1 };
+	struct vhost_user_vring_state num = { q, vq->num }, base = { q, start }, enable = { q, 1 };
+	/* The packed ring's parts lie where the split ring's would. */
 	struct vhost_user_vring_addr addr = {
 		.index = q,
 		.desc_user_addr = (uint64_t)(uintptr_t)vq->desc,
@@ -197,44 +215,77 @@ static int set_up_ring(struct vnd *d, unsigned q)
 
 /* Fresh rings (descriptors a test reserved stay reserved), RX buffers
  * posted, and the device told about both rings. */
-static int start_rings(struct vnd *d)
+static int reset_rings(struct vnd *d)
 {
+	if (d->packed) {
+		int rc = vnd_rx_plan_pieces(d);
+
+		if (rc)
+			return rc;
+		vnd_pq_reset(&d->pq[VND_RX], d->pq[VND_RX].num / d->rx_pieces);
+		vnd_pq_reset(&d->pq[VND_TX], d->pq[VND_TX].num);
+		return 0;
+	}
 	for (unsigned q = 0; q < VND_QUEUES; q++)
 		vnd_queue_reset(&d->q[q]);
+	return 0;
+}
+
+static int start_rings(struct vnd *d)
+{
+	int rc = reset_rings(d);
+
+	if (rc)
+		return rc;
 	d->tx_in_flight = 0;
 	d->stopped = false;
 	d->failed = false;
 	vnd_rx_fill(d);
-	vnd_queue_disable_irq(&d->q[VND_TX]);
+	if (d->packed)
+		vnd_pq_disable_irq(&d->pq[VND_TX]);
+	else
+		vnd_queue_disable_irq(&d->q[VND_TX]);
 	for (unsigned q = 0; q < VND_QUEUES; q++) {
-		int rc = set_up_ring(d, q);
-
+		rc = vnd_set_up_ring(d, q, d->packed ? PACKED_FRESH_BASE : 0);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
+int vnd_get_ring_base(struct vnd *d, unsigned q, uint32_t *base)
+{
+	struct vhost_user_vring_state st = { q, 0 }, reply;
+	int rc = vnd_request(d, VHOST_USER_GET_VRING_BASE, &st, sizeof st, NULL, 0, &reply,
+			     sizeof reply);
+
+	if (rc)
+		return rc;
+	if (reply.index != q) {
+		vnd_set_error(d, "GET_VRING_BASE for ring %u answered for ring %u", q, reply.index);
+		return -EPROTO;
+	}
+	*base = reply.num;
+	return 0;
+}
+
 int vnd_stop(struct vnd *d)
 {
-	for (unsigned q = 0; q < VND_QUEUES; q++) {
-		struct vhost_user_vring_state st = { q, 0 }, reply;
-		int rc = vnd_request(d, VHOST_USER_GET_VRING_BASE, &st, sizeof st, NULL, 0, &reply,
-				     sizeof reply);
+	int rc;
 
+	for (unsigned q = 0; q < VND_QUEUES; q++) {
+		uint32_t base;
+
+		rc = vnd_get_ring_base(d, q, &base);
 		if (rc)
 			return rc;
-		if (reply.index != q) {
-			vnd_set_error(d, "GET_VRING_BASE for ring %u answered for ring %u", q,
-				      reply.index);
-			return -EPROTO;
-		}
 	}
 	/* Everything is ours again, including what tests had reserved. */
-	for (unsigned q = 0; q < VND_QUEUES; q++) {
+	for (unsigned q = 0; q < VND_QUEUES; q++)
 		vnd_queue_forget_raw(&d->q[q]);
-		vnd_queue_reset(&d->q[q]);
-	}
+	rc = reset_rings(d);
+	if (rc)
+		return rc;
 	d->tx_in_flight = 0;
 	d->stopped = true;
 	return 0;
@@ -298,6 +349,16 @@ static int handshake(struct vnd *d)
 	if (rc)
 		return rc;
 	d->features = d->cfg.features & d->device_features & ~FEATURES_NOT_IMPLEMENTED;
+	/* In-order use is handled for packed rings only. */
+	if (!vnd_has(d, VIRTIO_F_RING_PACKED))
+		d->features &= ~(1ull << VIRTIO_F_IN_ORDER);
+	d->packed = vnd_has(d, VIRTIO_F_RING_PACKED);
+	if (!d->packed && (d->cfg.queue_size & (d->cfg.queue_size - 1))) {
+		vnd_set_error(d, "queue_size %u is not a power of 2, which only packed rings allow, "
+				 "and the device does not offer them",
+			      d->cfg.queue_size);
+		return -EINVAL;
+	}
 	if ((d->device_features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) &&
 	    !d->cfg.no_protocol_features) {
 		rc = negotiate_protocol(d);
@@ -337,6 +398,7 @@ static int handshake(struct vnd *d)
 static int take_config(struct vnd *d, const struct vnd_config *cfg)
 {
 	unsigned num;
+	bool packed;
 
 	if (cfg)
 		d->cfg = *cfg;
@@ -351,8 +413,12 @@ static int take_config(struct vnd *d, const struct vnd_config *cfg)
 	if (!d->cfg.regions)
 		d->cfg.regions = 1;
 	num = d->cfg.queue_size;
-	if (num > VND_QUEUE_MAX || (num & (num - 1)))
-		vnd_set_error(d, "queue_size %u is not a power of 2 up to %u", num, VND_QUEUE_MAX);
+	/* Packed rings take any size; should the device offer split rings
+	 * only, the handshake checks the size again. */
+	packed = d->cfg.features & (1ull << VND_F_RING_PACKED);
+	if (num > VND_QUEUE_MAX || (!packed && (num & (num - 1))))
+		vnd_set_error(d, "queue_size %u is not %s up to %u", num,
+			      packed ? "a ring size" : "a power of 2", VND_QUEUE_MAX);
 	else if (d->cfg.rx_buf_size < 64)
 		vnd_set_error(d, "rx_buf_size %u is under 64", d->cfg.rx_buf_size);
 	else if (d->cfg.tx_layout > VND_TX_SCATTER)
@@ -449,7 +515,9 @@ void vnd_close(struct vnd *d)
 		if (d->err_fd[q] >= 0)
 			close(d->err_fd[q]);
 		vnd_queue_free_state(&d->q[q]);
+		vnd_pq_free_state(&d->pq[q]);
 	}
+	free(d->rx_piece);
 	vnd_memory_unmap(&d->mem);
 	free(d);
 }
@@ -464,9 +532,21 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static bool device_has_news(const struct vnd *d)
+static bool tx_has_used(const struct vnd *d)
 {
-	return vnd_rx_waiting(d) || (!d->stopped && vnd_queue_used_pending(&d->q[VND_TX]));
+	if (d->stopped)
+		return false;
+	return d->packed ? vnd_pq_has_used(&d->pq[VND_TX]) : vnd_queue_used_pending(&d->q[VND_TX]);
+}
+
+static bool device_has_news(const struct vnd *d) { return vnd_rx_waiting(d) || tx_has_used(d); }
+
+static void enable_irq(struct vnd *d, unsigned q)
+{
+	if (d->packed)
+		vnd_pq_enable_irq(&d->pq[q]);
+	else
+		vnd_queue_enable_irq(&d->q[q]);
 }
 
 int vnd_wait(struct vnd *d, int timeout_ms)
@@ -477,9 +557,9 @@ int vnd_wait(struct vnd *d, int timeout_ms)
 	/* Finished TX is collected here, so that it wakes a waiter only once. */
 	if (vnd_tx_collect(d) != 0 || vnd_rx_waiting(d))
 		return 1;
-	vnd_queue_enable_irq(&d->q[VND_RX]);
+	enable_irq(d, VND_RX);
 	if (d->tx_in_flight)
-		vnd_queue_enable_irq(&d->q[VND_TX]);
+		enable_irq(d, VND_TX);
 	if (device_has_news(d))
 		return 1;
 	if (d->call_fd < 0) {

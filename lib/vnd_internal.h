@@ -133,6 +133,93 @@ void vnd_queue_disable_irq(struct vnd_queue *q);
 /* Reserve count free descriptors for a test's own chains. */
 int vnd_queue_take(struct vnd_queue *q, unsigned count, uint16_t *ids);
 
+/* --- packed rings, driver side (vnd_pring.c) --- */
+
+enum vnd_id_state { ID_FREE, ID_IN_FLIGHT, ID_RAW };
+
+/* Used elements as the device wrote them, one buffer at a time: with
+ * IN_ORDER one element may stand for a batch of buffers. */
+struct vnd_pcursor {
+	uint16_t slot;       /* the next used element */
+	bool wrap;
+	uint16_t skip_slot;  /* in a batch: the next chain the element covers */
+	bool skip_wrap;
+	bool in_batch;
+	uint16_t batch_id;   /* the batch's last buffer, which the element names */
+	uint32_t batch_len;
+	uint32_t ahead;      /* slots walked since the cursor was taken */
+	uint32_t limit;      /* slots the device held then */
+};
+
+/*
+ * As with split rings, nothing the device may rewrite is read back for our
+ * own bookkeeping: positions, wrap counters, which ids are in flight and
+ * how many slots each chain took live here.
+ */
+struct vnd_pqueue {
+	unsigned num;        /* ring slots */
+	unsigned nids;       /* buffer ids in use for this queue (<= num) */
+	struct vring_packed_desc *ring;
+	struct vring_packed_desc_event *driver_event; /* ours: used buffer notifications */
+	struct vring_packed_desc_event *device_event; /* the device's: kicks */
+	uint16_t avail_slot; /* where the next descriptor goes */
+	bool avail_wrap;     /* the driver ring wrap counter */
+	struct vnd_pcursor used; /* the next used element, or the batch being read */
+	unsigned free_slots;
+	uint16_t added;      /* slots made available since the last kick decision */
+	bool batch_open;     /* the batch's first descriptor waits for its flags */
+	uint16_t batch_slot;
+	uint16_t batch_flags;
+	uint16_t *free_ids;  /* a FIFO of free ids */
+	unsigned id_first, id_count;
+	uint16_t *slots;     /* per id: ring slots its chain took */
+	uint8_t *id_state;   /* per id: enum vnd_id_state */
+	uint16_t *head_id;   /* per slot: the id of the chain that began there */
+	uint16_t event_flags; /* what we last wrote into driver_event->flags */
+	int kick_fd;
+	bool event_idx;
+	bool in_order;
+};
+
+
+int vnd_pq_alloc_state(struct vnd_pqueue *q, unsigned num);
+void vnd_pq_free_state(struct vnd_pqueue *q);
+/* An empty ring at slot 0, wrap counter 1, with nids ids; notifications on. */
+void vnd_pq_reset(struct vnd_pqueue *q, unsigned nids);
+/* Whether a chain of n slots fits now (slots and an id). */
+static inline bool vnd_pq_room(const struct vnd_pqueue *q, unsigned n)
+{
+	return q->free_slots >= n && q->id_count;
+}
+/* A free id for a chain of n slots (vnd_pq_room said yes); its first slot
+ * is the next one. */
+uint16_t vnd_pq_begin(struct vnd_pqueue *q, unsigned n);
+/* The next descriptor of the current chain: WRITE, NEXT or INDIRECT in
+ * flags; the AVAIL and USED bits are added here. */
+void vnd_pq_put(struct vnd_pqueue *q, uint64_t addr, uint32_t len, uint16_t id, uint16_t flags);
+/* Make the batch available and notify the device if it asks for it. */
+void vnd_pq_flush(struct vnd_pqueue *q);
+/* Whether the device has marked the next used element. */
+bool vnd_pq_has_used(const struct vnd_pqueue *q);
+void vnd_pq_cursor(const struct vnd_pqueue *q, struct vnd_pcursor *c);
+/* The next buffer the device used: 1 with its id and the bytes written
+ * (*whole: a buffer an in-order batch skipped, written whole), 0 when the
+ * device has not marked it yet, -1 when the element names no buffer in
+ * flight (*id says which). */
+int vnd_pq_next_used(const struct vnd_pqueue *q, struct vnd_pcursor *c, uint16_t *id,
+		     uint32_t *len, bool *whole);
+/* The buffer id is back with us: its slots are free again. */
+void vnd_pq_free_id(struct vnd_pqueue *q, uint16_t id);
+/* Everything before c was taken. */
+void vnd_pq_consume(struct vnd_pqueue *q, const struct vnd_pcursor *c);
+void vnd_pq_enable_irq(struct vnd_pqueue *q);
+void vnd_pq_disable_irq(struct vnd_pqueue *q);
+/* Where the ring stands, as SET/GET_VRING_BASE write it: the avail side
+ * in bits 0-15, the used side in bits 16-31 (index, wrap counter in bit 15). */
+uint32_t vnd_pq_base(const struct vnd_pqueue *q);
+/* Reserve n slots and an id for a test's own chain. */
+int vnd_pq_take_raw(struct vnd_pqueue *q, unsigned n, uint16_t *slot, bool *wrap, uint16_t *id);
+
 /* --- the vhost-user frontend (vnd_frontend.c) --- */
 
 struct vnd;
@@ -164,10 +251,18 @@ struct vnd {
 
 	struct vnd_layout layout;
 	struct vnd_memory mem;
+	bool packed;        /* VIRTIO_F_RING_PACKED negotiated: pq, not q */
 	struct vnd_queue q[VND_QUEUES];
+	struct vnd_pqueue pq[VND_QUEUES];
 	uint8_t *rx_area;
 	uint32_t rx_buf;    /* bytes per RX descriptor */
 	unsigned rx_chain;  /* descriptors per RX chain */
+	/* Packed rings: the pieces of RX buffer id i, at rx_area + i * rx_stride. */
+	struct vnd_rx_piece *rx_piece;
+	unsigned rx_pieces;
+	uint64_t rx_stride;
+	uint64_t rx_capacity; /* bytes a chain holds */
+	unsigned rx_hdr_pieces; /* the header over this many pieces (a test's layout); 0: 1 */
 	uint8_t *tx_area;
 	unsigned tx_in_flight; /* frames */
 	uint8_t *scratch;
@@ -177,12 +272,27 @@ struct vnd {
 	char err[256];
 };
 
+/* A piece of an RX chain of a packed ring: one descriptor. */
+struct vnd_rx_piece {
+	uint32_t off; /* within the buffer id's memory */
+	uint32_t len;
+};
+
 void vnd_set_error(struct vnd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline bool vnd_has(const struct vnd *d, unsigned bit) { return d->features & (1ull << bit); }
+
+/* Ring q told to the device, starting at base (SET_VRING_NUM through
+ * SET_VRING_ENABLE); our side of it stays as it is. */
+int vnd_set_up_ring(struct vnd *d, unsigned q, uint32_t base);
+/* GET_VRING_BASE for ring q: the device stops it and says where. */
+int vnd_get_ring_base(struct vnd *d, unsigned q, uint32_t *base);
 
 /* RX (vnd_rx.c): post buffers into every free descriptor. */
 void vnd_rx_fill(struct vnd *d);
 bool vnd_rx_waiting(const struct vnd *d);
+/* Packed rings: cut RX chains into pieces (rx_chain and rx_hdr_pieces)
+ * and say how many ids the RX ring has. */
+int vnd_rx_plan_pieces(struct vnd *d);
 /* TX (vnd_tx.c): reclaim what the device finished; returns how many or -EIO. */
 int vnd_tx_collect(struct vnd *d);
 unsigned vnd_tx_in_flight(const struct vnd *d);

@@ -14,6 +14,10 @@ int vnd_raw_ring(struct vnd *d, unsigned q, struct vnd_raw_ring *out)
 	out->avail = d->q[q].avail;
 	out->used = d->q[q].used;
 	out->num = d->q[q].num;
+	out->packed = d->packed;
+	out->ring = d->packed ? d->pq[q].ring : NULL;
+	out->driver_event = d->packed ? d->pq[q].driver_event : NULL;
+	out->device_event = d->packed ? d->pq[q].device_event : NULL;
 	return 0;
 }
 
@@ -64,4 +68,82 @@ void vnd_raw_publish(struct vnd *d, unsigned q, uint16_t head)
 	vnd_queue_flush(&d->q[q]);
 	if (d->q[q].kick_fd >= 0)
 		(void)!eventfd_write(d->q[q].kick_fd, 1);
+}
+
+int vnd_raw_packed_take(struct vnd *d, unsigned q, unsigned n, struct vnd_raw_chain *c)
+{
+	if (q >= VND_QUEUES || !d->packed)
+		return -EINVAL;
+	if (vnd_pq_take_raw(&d->pq[q], n, &c->slot, &c->wrap, &c->id))
+		return -ENOSPC;
+	c->n = n;
+	return 0;
+}
+
+struct vring_packed_desc *vnd_raw_packed_slot(struct vnd *d, unsigned q,
+					      const struct vnd_raw_chain *c, unsigned k,
+					      uint16_t *avail)
+{
+	unsigned num = d->pq[q].num, s = c->slot + k;
+	bool wrap = c->wrap;
+
+	if (s >= num) {
+		s -= num;
+		wrap = !wrap;
+	}
+	*avail = wrap ? 1u << VRING_PACKED_DESC_F_AVAIL : 1u << VRING_PACKED_DESC_F_USED;
+	return &d->pq[q].ring[s];
+}
+
+void vnd_raw_packed_post(struct vnd *d, unsigned q, const struct vnd_raw_chain *c,
+			 const struct vring_packed_desc *descs)
+{
+	uint16_t first = 0;
+
+	for (unsigned k = 0; k < c->n; k++) {
+		uint16_t avail;
+		struct vring_packed_desc *p = vnd_raw_packed_slot(d, q, c, k, &avail);
+
+		p->addr = descs[k].addr;
+		p->len = descs[k].len;
+		p->id = descs[k].id;
+		if (k == 0)
+			first = (uint16_t)(descs[k].flags | avail);
+		else
+			__atomic_store_n(&p->flags, (uint16_t)(descs[k].flags | avail), __ATOMIC_RELAXED);
+	}
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&d->pq[q].ring[c->slot].flags, first, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (d->q[q].kick_fd >= 0)
+		(void)!eventfd_write(d->q[q].kick_fd, 1);
+}
+
+uint32_t vnd_raw_position(struct vnd *d, unsigned q)
+{
+	if (q >= VND_QUEUES)
+		return 0;
+	return d->packed ? vnd_pq_base(&d->pq[q]) : d->q[q].avail_idx;
+}
+
+int vnd_raw_ring_stop(struct vnd *d, unsigned q, uint32_t *base)
+{
+	if (q >= VND_QUEUES)
+		return -EINVAL;
+	return vnd_get_ring_base(d, q, base);
+}
+
+int vnd_raw_ring_start(struct vnd *d, unsigned q, uint32_t base)
+{
+	if (q >= VND_QUEUES)
+		return -EINVAL;
+	return vnd_set_up_ring(d, q, base);
+}
+
+int vnd_raw_rx_header_pieces(struct vnd *d, unsigned pieces)
+{
+	if (!d->packed || !d->stopped || pieces == 0)
+		return -EINVAL;
+	d->rx_hdr_pieces = pieces;
+	return 0;
 }

@@ -17,21 +17,41 @@
  *
  * Addresses in descriptors are guest-physical: vnd_raw_gpa() turns a
  * pointer into the shared memory (the scratch area, say) into one.
+ *
+ * Packed rings (vnd_raw_ring says packed): hand-made chains take the next
+ * slots of the ring and a buffer id, reserved with vnd_raw_packed_take();
+ * the library writes its own chains after them. The reservation ends
+ * when the device returns the id (the library then skips the chain's
+ * slots) or at vnd_stop().
  */
 #ifndef VND_RAW_H
 #define VND_RAW_H
 
 #include <linux/virtio_ring.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <vnet-p2p/driver.h>
 
 struct vnd_raw_ring {
-	struct vring_desc *desc;
+	struct vring_desc *desc;   /* split rings */
 	struct vring_avail *avail;
 	struct vring_used *used;
 	unsigned num;
+	bool packed;
+	struct vring_packed_desc *ring;               /* packed rings */
+	struct vring_packed_desc_event *driver_event; /* ours: used buffer notifications */
+	struct vring_packed_desc_event *device_event; /* the device's: kicks */
+};
+
+/* Slots reserved in a packed ring: n of them from slot, where the driver
+ * ring wrap counter is wrap, and the buffer id reserved with them. */
+struct vnd_raw_chain {
+	uint16_t slot;
+	bool wrap;
+	uint16_t id;
+	unsigned n;
 };
 
 /* The shared ring of queue q (0 = RX, 1 = TX). */
@@ -58,5 +78,35 @@ int vnd_raw_take_descs(struct vnd *d, unsigned q, unsigned count, uint16_t *ids)
 /* Put head into the avail ring of queue q (any value, valid or not),
  * publish it and kick (when the ring has a kick eventfd). */
 void vnd_raw_publish(struct vnd *d, unsigned q, uint16_t head);
+
+/* Packed rings: reserve the next n slots of queue q and a buffer id.
+ * -ENOSPC when they are not free (the TX ring is, with nothing in flight),
+ * -EINVAL for a split ring. */
+int vnd_raw_packed_take(struct vnd *d, unsigned q, unsigned n, struct vnd_raw_chain *c);
+/* Slot k (0 <= k < c->n) of a reservation, and in *avail the AVAIL and
+ * USED bits that make a descriptor there available. */
+struct vring_packed_desc *vnd_raw_packed_slot(struct vnd *d, unsigned q,
+					      const struct vnd_raw_chain *c, unsigned k,
+					      uint16_t *avail);
+/* Write descs[0..c->n) into the reserved slots as a driver does: flags
+ * (NEXT, WRITE, INDIRECT as given, AVAIL and USED added) of the first
+ * last, then kick. */
+void vnd_raw_packed_post(struct vnd *d, unsigned q, const struct vnd_raw_chain *c,
+			 const struct vring_packed_desc *descs);
+
+/* Where the library stands in ring q, as SET_VRING_BASE writes it: split,
+ * the next avail index; packed, avail index and wrap counter in bits
+ * 0-15, the next used element's in bits 16-31. */
+uint32_t vnd_raw_position(struct vnd *d, unsigned q);
+/* One ring stopped (GET_VRING_BASE; *base what the device answered) and
+ * started again from a base (SET_VRING_NUM through SET_VRING_ENABLE),
+ * the library's side of it left as it is: what it had posted stays
+ * posted. */
+int vnd_raw_ring_stop(struct vnd *d, unsigned q, uint32_t *base);
+int vnd_raw_ring_start(struct vnd *d, unsigned q, uint32_t base);
+/* Packed rings, between vnd_stop() and vnd_restart(): RX chains with the
+ * virtio-net header spread over this many pieces (descriptors), 16 bytes
+ * apart, before the data; 1 is the usual layout. */
+int vnd_raw_rx_header_pieces(struct vnd *d, unsigned pieces);
 
 #endif

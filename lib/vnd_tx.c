@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Transmit: each frame is copied into the TX slot of its chain's head and
- * described in one of the layouts a device must accept.
+ * Transmit: each frame is copied into the TX slot of its chain's head
+ * (split) or buffer id (packed) and described in one of the layouts a
+ * device must accept. Each public call picks its ring format once; the
+ * descriptor writers are inlined into each format's own path.
  */
 #include <errno.h>
 #include <linux/virtio_net.h>
@@ -17,11 +19,14 @@ struct tx_plan {
 };
 
 /* Writes a chain's descriptors one after the other: along the ring's
- * links from the head, or into an indirect table. */
+ * links from the head (split), into the ring's next slots (packed), or
+ * into an indirect table. */
 struct desc_writer {
 	struct vnd_queue *q;
-	struct vring_desc *table;
-	uint16_t at;
+	struct vnd_pqueue *pq;
+	void *table;
+	uint16_t at; /* split: the next descriptor; either table: the next entry */
+	uint16_t id; /* packed: the buffer id */
 	unsigned left;
 };
 
@@ -36,14 +41,12 @@ unsigned vnd_tx_table_max(unsigned num, unsigned piece)
 
 unsigned vnd_tx_in_flight(const struct vnd *d) { return d->tx_in_flight; }
 
-int vnd_tx_collect(struct vnd *d)
+static int collect_split(struct vnd *d)
 {
 	struct vnd_queue *q = &d->q[VND_TX];
 	uint16_t pending;
 	int done = 0;
 
-	if (d->stopped)
-		return 0;
 	pending = vnd_queue_used_pending(q);
 	if (pending > q->num) {
 		vnd_set_error(d, "device moved the TX used index by %u", pending);
@@ -66,6 +69,43 @@ int vnd_tx_collect(struct vnd *d)
 	return done;
 }
 
+static int collect_packed(struct vnd *d)
+{
+	struct vnd_pqueue *q = &d->pq[VND_TX];
+	struct vnd_pcursor c;
+	int done = 0;
+
+	vnd_pq_cursor(q, &c);
+	for (;;) {
+		uint16_t id;
+		uint32_t len;
+		bool whole;
+		int rc = vnd_pq_next_used(q, &c, &id, &len, &whole);
+
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			vnd_set_error(d, "device returned TX buffer %u that was not in flight", id);
+			return -EIO;
+		}
+		/* A test's own chain gives its reservation back. */
+		if (q->id_state[id] == ID_IN_FLIGHT) {
+			d->tx_in_flight--;
+			done++;
+		}
+		vnd_pq_free_id(q, id);
+		vnd_pq_consume(q, &c);
+	}
+	return done;
+}
+
+int vnd_tx_collect(struct vnd *d)
+{
+	if (d->stopped)
+		return 0;
+	return d->packed ? collect_packed(d) : collect_split(d);
+}
+
 int vnd_tx_reclaim(struct vnd *d)
 {
 	int rc = vnd_tx_collect(d);
@@ -81,9 +121,8 @@ static uint32_t fit_piece(size_t len, uint32_t piece, unsigned room)
 	return (uint32_t)((len + room - 1) / room);
 }
 
-static void plan_chain(const struct vnd *d, size_t len, struct tx_plan *p)
+static void plan_chain(const struct vnd *d, unsigned num, size_t len, struct tx_plan *p)
 {
-	unsigned num = d->q[VND_TX].num;
 	enum vnd_tx_layout layout = d->cfg.tx_layout;
 
 	if (layout == VND_TX_INDIRECT && !vnd_has(d, VIRTIO_RING_F_INDIRECT_DESC))
@@ -115,44 +154,54 @@ static void plan_chain(const struct vnd *d, size_t len, struct tx_plan *p)
 	p->ring_descs = layout == VND_TX_INDIRECT ? 1 : p->entries;
 }
 
-static void emit(struct desc_writer *w, uint64_t addr, uint32_t len)
+/* packed is a constant at every call: each format gets its own copy. */
+static inline __attribute__((always_inline)) void emit(struct desc_writer *w, uint64_t addr,
+						       uint32_t len, bool packed)
 {
 	bool more = --w->left > 0;
 
-	if (w->table) {
-		w->table[w->at] = (struct vring_desc){
+	if (w->table && packed) {
+		/* Only WRITE is valid in a packed indirect table, and TX has none. */
+		((struct vring_packed_desc *)w->table)[w->at++] =
+			(struct vring_packed_desc){ .addr = addr, .len = len };
+	} else if (w->table) {
+		((struct vring_desc *)w->table)[w->at] = (struct vring_desc){
 			.addr = addr,
 			.len = len,
 			.flags = more ? VRING_DESC_F_NEXT : 0,
 			.next = more ? (uint16_t)(w->at + 1) : 0,
 		};
 		w->at++;
+	} else if (packed) {
+		vnd_pq_put(w->pq, addr, len, w->id, more ? VRING_DESC_F_NEXT : 0);
 	} else {
 		vnd_queue_set_desc(w->q, w->at, addr, len, more ? VRING_DESC_F_NEXT : 0);
 		w->at = w->q->next[w->at];
 	}
 }
 
-static void describe(struct vnd *d, struct desc_writer *w, const struct tx_plan *p,
-		     uint64_t slot_gpa, size_t len)
+static inline __attribute__((always_inline)) void describe(struct vnd *d, struct desc_writer *w,
+							   const struct tx_plan *p, uint64_t slot_gpa,
+							   size_t len, bool packed)
 {
 	uint32_t hdr = d->hdr_len;
 
 	switch (p->layout) {
 	case VND_TX_ONE_DESC:
-		emit(w, slot_gpa, (uint32_t)(hdr + len));
+		emit(w, slot_gpa, (uint32_t)(hdr + len), packed);
 		return;
 	case VND_TX_SCATTER:
-		emit(w, slot_gpa, 5);
-		emit(w, slot_gpa + 5, hdr - 5);
+		emit(w, slot_gpa, 5, packed);
+		emit(w, slot_gpa + 5, hdr - 5, packed);
 		break;
 	case VND_TX_HDR_SPLIT:
 	case VND_TX_INDIRECT:
-		emit(w, slot_gpa, hdr);
+		emit(w, slot_gpa, hdr, packed);
 		break;
 	}
 	for (size_t off = 0; off < len; off += p->piece)
-		emit(w, slot_gpa + hdr + off, (uint32_t)(len - off < p->piece ? len - off : p->piece));
+		emit(w, slot_gpa + hdr + off, (uint32_t)(len - off < p->piece ? len - off : p->piece),
+		     packed);
 }
 
 /* The public names are the spec's values. */
@@ -224,49 +273,12 @@ static int check_gso(struct vnd *d, const struct vnd_tx_meta *meta)
 	return 0;
 }
 
-int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
+/* The header and the frame into a TX slot. */
+static void fill_slot(const struct vnd *d, uint8_t *slot, const void *frame, size_t len,
+		      const struct vnd_tx_meta *meta)
 {
-	struct vnd_queue *q = &d->q[VND_TX];
 	struct virtio_net_hdr_mrg_rxbuf hdr = { 0 };
-	struct desc_writer w = { .q = q };
-	struct tx_plan plan;
-	uint8_t *slot;
-	uint64_t slot_gpa;
-	int head, rc;
 
-	if (len > VND_FRAME_MAX) {
-		vnd_set_error(d, "a frame of %zu bytes is over %u", len, VND_FRAME_MAX);
-		return -EMSGSIZE;
-	}
-	if (meta) {
-		rc = check_gso(d, meta);
-		if (rc)
-			return rc;
-	}
-	if (d->stopped) {
-		vnd_set_error(d, "the rings are stopped");
-		return -ENOTCONN;
-	}
-	rc = vnd_tx_collect(d);
-	if (rc < 0)
-		return rc;
-	plan_chain(d, len, &plan);
-	if (q->num_free < plan.ring_descs) {
-		/* Full: ask to be signalled when the device frees some, then
-		 * look once more, as it may have done so meanwhile. */
-		vnd_queue_enable_irq(q);
-		rc = vnd_tx_collect(d);
-		if (rc < 0)
-			return rc;
-		if (q->num_free < plan.ring_descs)
-			return -EAGAIN;
-	}
-	/* While sending goes on, completions are collected here, unsignalled. */
-	vnd_queue_disable_irq(q);
-
-	head = vnd_queue_alloc(q, plan.ring_descs);
-	slot = d->tx_area + (uint64_t)head * d->layout.tx_stride;
-	slot_gpa = vnd_gpa(&d->mem, slot);
 	if (meta && meta->needs_csum) {
 		hdr.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		hdr.hdr.csum_start = meta->csum_start;
@@ -282,20 +294,117 @@ int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_m
 	memcpy(slot, &hdr, d->hdr_len);
 	if (len)
 		memcpy(slot + d->hdr_len, frame, len);
+}
+
+static int send_split(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
+{
+	struct vnd_queue *q = &d->q[VND_TX];
+	struct desc_writer w = { .q = q };
+	struct tx_plan plan;
+	uint8_t *slot;
+	uint64_t slot_gpa;
+	int head, rc;
+
+	rc = collect_split(d);
+	if (rc < 0)
+		return rc;
+	plan_chain(d, q->num, len, &plan);
+	if (q->num_free < plan.ring_descs) {
+		/* Full: ask to be signalled when the device frees some, then
+		 * look once more, as it may have done so meanwhile. */
+		vnd_queue_enable_irq(q);
+		rc = collect_split(d);
+		if (rc < 0)
+			return rc;
+		if (q->num_free < plan.ring_descs)
+			return -EAGAIN;
+	}
+	/* While sending goes on, completions are collected here, unsignalled. */
+	vnd_queue_disable_irq(q);
+
+	head = vnd_queue_alloc(q, plan.ring_descs);
+	slot = d->tx_area + (uint64_t)head * d->layout.tx_stride;
+	slot_gpa = vnd_gpa(&d->mem, slot);
+	fill_slot(d, slot, frame, len, meta);
 
 	w.left = plan.entries;
 	if (plan.layout == VND_TX_INDIRECT) {
-		w.table = (struct vring_desc *)(void *)(slot + d->layout.tx_table);
-		describe(d, &w, &plan, slot_gpa, len);
+		w.table = slot + d->layout.tx_table;
+		describe(d, &w, &plan, slot_gpa, len, false);
 		vnd_queue_set_desc(q, (uint16_t)head, slot_gpa + d->layout.tx_table,
 				   plan.entries * (uint32_t)sizeof(struct vring_desc),
 				   VRING_DESC_F_INDIRECT);
 	} else {
 		w.at = (uint16_t)head;
-		describe(d, &w, &plan, slot_gpa, len);
+		describe(d, &w, &plan, slot_gpa, len, false);
 	}
 	d->tx_in_flight++;
 	vnd_queue_put(q, (uint16_t)head);
 	vnd_queue_flush(q);
 	return 0;
+}
+
+static int send_packed(struct vnd *d, const void *frame, size_t len,
+		       const struct vnd_tx_meta *meta)
+{
+	struct vnd_pqueue *q = &d->pq[VND_TX];
+	struct desc_writer w = { .pq = q };
+	struct tx_plan plan;
+	uint8_t *slot;
+	uint64_t slot_gpa;
+	int rc;
+
+	rc = collect_packed(d);
+	if (rc < 0)
+		return rc;
+	plan_chain(d, q->num, len, &plan);
+	if (!vnd_pq_room(q, plan.ring_descs)) {
+		/* As with split rings: ask for a signal, then look once more. */
+		vnd_pq_enable_irq(q);
+		rc = collect_packed(d);
+		if (rc < 0)
+			return rc;
+		if (!vnd_pq_room(q, plan.ring_descs))
+			return -EAGAIN;
+	}
+	vnd_pq_disable_irq(q);
+
+	w.id = vnd_pq_begin(q, plan.ring_descs);
+	slot = d->tx_area + (uint64_t)w.id * d->layout.tx_stride;
+	slot_gpa = vnd_gpa(&d->mem, slot);
+	fill_slot(d, slot, frame, len, meta);
+
+	w.left = plan.entries;
+	if (plan.layout == VND_TX_INDIRECT) {
+		w.table = slot + d->layout.tx_table;
+		describe(d, &w, &plan, slot_gpa, len, true);
+		vnd_pq_put(q, slot_gpa + d->layout.tx_table,
+			   plan.entries * (uint32_t)sizeof(struct vring_packed_desc), w.id,
+			   VRING_DESC_F_INDIRECT);
+	} else {
+		describe(d, &w, &plan, slot_gpa, len, true);
+	}
+	d->tx_in_flight++;
+	vnd_pq_flush(q);
+	return 0;
+}
+
+int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
+{
+	int rc;
+
+	if (len > VND_FRAME_MAX) {
+		vnd_set_error(d, "a frame of %zu bytes is over %u", len, VND_FRAME_MAX);
+		return -EMSGSIZE;
+	}
+	if (meta) {
+		rc = check_gso(d, meta);
+		if (rc)
+			return rc;
+	}
+	if (d->stopped) {
+		vnd_set_error(d, "the rings are stopped");
+		return -ENOTCONN;
+	}
+	return d->packed ? send_packed(d, frame, len, meta) : send_split(d, frame, len, meta);
 }

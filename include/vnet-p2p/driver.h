@@ -5,9 +5,14 @@
  * virtio-user does, as a small C library.
  *
  * One `struct vnd` is one client of one vnet-p2p port: it owns shared
- * memory (memfd or a given file), two split virtqueues (0 = RX, 1 = TX),
- * and the vhost-user connection. Everything is single-threaded and
+ * memory (memfd or a given file), two virtqueues (0 = RX, 1 = TX), and
+ * the vhost-user connection. Everything is single-threaded and
  * non-blocking after vnd_open_*() returns.
+ *
+ * The virtqueues are split ones (virtio 1.2, 2.7) unless cfg.features
+ * asks for VND_F_RING_PACKED and the device offers it: then they are
+ * packed (2.8), with the same API and the same chain layouts. vnd_features()
+ * says which it became.
  *
  * Functions return 0 or a positive count on success and a negative errno
  * value on failure; vnd_last_error() explains the most recent failure.
@@ -43,6 +48,15 @@ extern "C" {
 #define VND_F_INDIRECT_DESC 28
 #define VND_F_EVENT_IDX 29
 #define VND_F_VERSION_1 32
+/* Packed virtqueues instead of split ones: never in VND_FEATURES_DEFAULT
+ * (existing programs keep split rings); add it to cfg.features to opt in.
+ * A device that does not offer it gets split rings. With it, queue_size
+ * may be any number of 1..32768. */
+#define VND_F_RING_PACKED 34
+/* With VND_F_RING_PACKED only: the device uses buffers in the order they
+ * were made available and may mark a batch of them used at once
+ * (virtio 1.2, 2.8.9). Ignored for split rings. */
+#define VND_F_IN_ORDER 35
 
 #define VND_FEATURES_DEFAULT                                                   \
 	((1ull << VND_F_CSUM) | (1ull << VND_F_GUEST_CSUM) | (1ull << VND_F_MAC) | \
@@ -60,7 +74,8 @@ enum vnd_tx_layout {
 struct vnd_config {
 	/* Features to accept; intersected with what the device offers. */
 	uint64_t features;
-	/* Ring size of both queues (power of 2). 0 means 256. */
+	/* Ring size of both queues: a power of 2, or with VND_F_RING_PACKED any
+	 * of 1..32768. 0 means 256. */
 	unsigned queue_size;
 	/* Bytes per RX buffer (each one descriptor, header included). 0 means 2048.
 	 * Without MRG_RXBUF the driver posts chains of rx_chain_descs buffers. */
@@ -155,7 +170,8 @@ void vnd_kick(struct vnd *d);
 int vnd_device_failed(struct vnd *d);
 
 /* Stop both rings (GET_VRING_BASE), as a guest driver reset does; then
- * vnd_restart() sets them up again with fresh buffers. */
+ * vnd_restart() sets them up again with fresh buffers (empty rings: a
+ * packed ring starts at index 0 with wrap counter 1). */
 int vnd_stop(struct vnd *d);
 int vnd_restart(struct vnd *d);
 

@@ -34,6 +34,7 @@ const char *vq_error_str(enum vq_error e)
 	case VQ_ERR_ID_BUSY: return "buffer id reused while in use";
 	case VQ_ERR_INDIRECT_FLAGS: return "NEXT inside a packed indirect table";
 	case VQ_ERR_EVENT: return "event suppression fields out of range";
+	case VQ_ERR_NOT_AVAIL: return "descriptor of a chain not made available";
 	}
 	return "unknown error";
 }

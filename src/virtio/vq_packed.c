@@ -132,8 +132,12 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 		c->head_loaded = false;
 	} else {
 		/* The chain's first descriptor was seen available, and the driver
-		 * wrote the whole chain before it. */
+		 * wrote the whole chain before it; each of the others must say so
+		 * too (2.8.6), or it was never given to us: a driver that chains
+		 * into stale slots fails, rather than have them used. */
 		desc_load(c->table, c->next, true, d);
+		if (!packed_avail(d->flags, c->next_wrap))
+			return VQ_ERR_NOT_AVAIL;
 	}
 	step(c->vq, &c->next, &c->next_wrap, 1);
 	c->slots++;

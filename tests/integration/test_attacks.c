@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The attack catalogue: hostile vhost-user clients and control clients.
+ * The attack catalogue: hostile vhost-user clients and control clients,
+ * with split rings and, where an attack has a counterpart there, packed.
  * Each case checks that the server names the reason in its log, refuses or
  * fails only the offender, keeps forwarding for a healthy pair, and ends
  * within its descriptor and memory budget.
@@ -406,6 +407,136 @@ static void test_bad_ring_addresses(void **state)
 	scene_finish(&sc);
 }
 
+/* ---- packed rings set up wrong ----------------------------------------- */
+
+#define F_PACKED (1ull << VND_F_RING_PACKED)
+#define PRING 250 /* any size will do for a packed ring */
+
+struct packed_ring_at {
+	uint64_t desc, driver, device; /* offsets into the memory */
+	uint32_t num, base;
+};
+
+/* A packed ring's set-up messages, each acknowledged as accepted (the
+ * port may fail on any of them; the ack says the message was taken). */
+static void send_packed_ring(int sock, struct raw_mem *m, uint32_t ri, const struct packed_ring_at *at)
+{
+	struct vhost_user_vring_state num = { ri, at->num }, base = { ri, at->base }, en = { ri, 1 };
+	struct vhost_user_vring_addr addr = {
+		.index = ri,
+		.desc_user_addr = (uint64_t)(uintptr_t)(m->base + at->desc),
+		.avail_user_addr = (uint64_t)(uintptr_t)(m->base + at->driver),
+		.used_user_addr = (uint64_t)(uintptr_t)(m->base + at->device),
+	};
+	uint64_t idx = ri;
+	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
+
+	(void)acked(sock, VHOST_USER_SET_VRING_NUM, &num, sizeof num, NULL, 0);
+	(void)acked(sock, VHOST_USER_SET_VRING_BASE, &base, sizeof base, NULL, 0);
+	(void)acked(sock, VHOST_USER_SET_VRING_ADDR, &addr, sizeof addr, NULL, 0);
+	(void)acked(sock, VHOST_USER_SET_VRING_CALL, &idx, 8, &call, 1);
+	(void)acked(sock, VHOST_USER_SET_VRING_KICK, &idx, 8, &kick, 1);
+	(void)acked(sock, VHOST_USER_SET_VRING_ENABLE, &en, sizeof en, NULL, 0);
+	close(kick);
+	close(call);
+}
+
+/* The memory as one region, or as two adjacent halves (in guest-physical
+ * and in the client's address space alike), the first region shorter by
+ * shave bytes (the second, if any, starting there). A 4-byte area aligned
+ * to 4 can straddle a region's end only where the end is not aligned. */
+static void send_regions(int sock, struct raw_mem *m, bool halves, uint64_t shave)
+{
+	uint8_t payload[8 + 64];
+	struct vhost_user_mem_table_head head = { .nregions = halves ? 2 : 1 };
+	uint64_t first = (halves ? m->size / 2 : m->size) - shave;
+	struct vhost_user_region r0 = { RAW_GPA, first, (uint64_t)(uintptr_t)m->base, 0 };
+	struct vhost_user_region r1 = { RAW_GPA + first, m->size - first,
+					(uint64_t)(uintptr_t)m->base + first, first };
+	int fds[2] = { m->fd, m->fd };
+
+	memcpy(payload, &head, 8);
+	memcpy(payload + 8, &r0, 32);
+	memcpy(payload + 40, &r1, 32);
+	assert_int_equal(acked(sock, VHOST_USER_SET_MEM_TABLE, payload, halves ? 72 : 40, fds,
+			       halves ? 2 : 1),
+			 0);
+}
+
+/* Packed rings whose parts run off the client's memory, off the region
+ * they start in (DPDK 22.11 writes past its mapping there), or start at a
+ * base that does not fit: the port fails with the reason, alone; a
+ * correct packed ring of a size no split ring has runs. */
+static void test_bad_packed_rings(void **state)
+{
+	const uint64_t end = 1 << 20, half = end / 2;
+	static const struct {
+		const char *what;
+		bool halves;
+		uint64_t shave;
+		struct packed_ring_at at;
+		const char *reason;
+	} cases[] = {
+		{ "device area over the memory's end", false, 2,
+		  { 0, 16 * PRING, end - 4, PRING, 0x80008000u }, "lies outside the client's memory" },
+		{ "driver area over the memory's end", false, 2,
+		  { 0, end - 4, 8192, PRING, 0x80008000u }, "lies outside the client's memory" },
+		{ "device area past the memory's end", false, 0,
+		  { 0, 16 * PRING, end, PRING, 0x80008000u }, "lies outside the client's memory" },
+		{ "descriptor ring over the memory's end", false, 0,
+		  { end - 16 * PRING + 16, 4096, 8192, PRING, 0x80008000u },
+		  "lies outside the client's memory" },
+		{ "device area across two regions", true, 2,
+		  { 0, 16 * PRING, half - 4, PRING, 0x80008000u }, "lies outside the client's memory" },
+		{ "driver area across two regions", true, 2,
+		  { 0, half - 4, 8192, PRING, 0x80008000u }, "lies outside the client's memory" },
+		{ "base beyond the ring", false, 0,
+		  { 0, 16 * PRING, 8192, PRING, 0x8000u | PRING }, "does not fit a packed ring" },
+		{ "used half of the base beyond the ring", false, 0,
+		  { 0, 16 * PRING, 8192, PRING, 0x8000u | (0x8000u | (PRING + 1)) << 16 },
+		  "does not fit a packed ring" },
+		{ "misaligned device area", false, 0,
+		  { 0, 16 * PRING, 8194, PRING, 0x80008000u }, "misaligned" },
+	};
+	struct scene sc;
+	struct raw_mem m;
+
+	(void)state;
+	scene_start(&sc);
+	raw_mem_init(&m);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int sock;
+
+		print_message("packed ring: %s\n", cases[i].what);
+		sock = raw_port(&sc);
+		negotiate(sock, F_PROTOCOL | F_V1 | F_PACKED, REPLY_ACK);
+		send_regions(sock, &m, cases[i].halves, cases[i].shave);
+		send_packed_ring(sock, &m, 0, &cases[i].at);
+		assert_int_equal(port_status(&sc.s, 0).state, 4 /* failed */);
+		assert_non_null(strstr(port_status(&sc.s, 0).last_error, cases[i].reason));
+		assert_true(server_log_contains(&sc.s, cases[i].reason, 2000));
+		close(sock);
+		for (uint64_t t = now_ms() + 3000; port_status(&sc.s, 0).state && now_ms() < t;)
+			usleep(2000);
+	}
+	/* Right where it was wrong: a device area ending exactly at the
+	 * region's end, rings of 250. */
+	{
+		struct packed_ring_at rx = { 0, 16 * PRING, half - 4, PRING, 0x80008000u };
+		struct packed_ring_at tx = { 8192, 12288, half + 4096, PRING, 0x80008000u };
+		int sock = raw_port(&sc);
+
+		negotiate(sock, F_PROTOCOL | F_V1 | F_PACKED, REPLY_ACK);
+		send_regions(sock, &m, true, 0);
+		send_packed_ring(sock, &m, 0, &rx);
+		send_packed_ring(sock, &m, 1, &tx);
+		assert_int_equal(port_status(&sc.s, 0).state, 3 /* running */);
+		close(sock);
+	}
+	raw_mem_fini(&m);
+	scene_finish(&sc);
+}
+
 /* ---- the datapath against a client that rewrites its rings --------------- */
 
 struct mutator {
@@ -413,6 +544,23 @@ struct mutator {
 	volatile bool stop;
 	unsigned long rounds;
 };
+
+/* Packed rings: descriptors (address, length, id, flags: AVAIL and USED
+ * included) and the driver's event area, at random. */
+static void mutate_packed(struct vnd_raw_ring *r, uint64_t x, struct vnd *d)
+{
+	unsigned i = (unsigned)(x >> 20) % r->num;
+
+	switch ((x >> 8) % 7) {
+	case 0: r->ring[i].addr ^= 1ull << ((x >> 32) % 40); break;
+	case 1: r->ring[i].len = (uint32_t)(x >> 16); break;
+	case 2: r->ring[i].flags = (uint16_t)((x >> 40) & 0x8087); break;
+	case 3: r->ring[i].id = (uint16_t)(x >> 48) % (r->num + 2); break;
+	case 4: r->driver_event->flags = (uint16_t)(x >> 24) & 3; break;
+	case 5: r->driver_event->off_wrap = (uint16_t)(x >> 24); break;
+	case 6: vnd_kick(d); break;
+	}
+}
 
 static void *mutate(void *arg)
 {
@@ -429,6 +577,11 @@ static void *mutate(void *arg)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
+		if (r->packed) {
+			mutate_packed(r, x, mu->d);
+			mu->rounds++;
+			continue;
+		}
 		i = (unsigned)(x >> 20) % r->num;
 		switch ((x >> 8) % 6) {
 		case 0: r->desc[i].addr ^= 1ull << ((x >> 32) % 40); break;
@@ -445,7 +598,7 @@ static void *mutate(void *arg)
 
 /* The hostile client, in a process of its own: its rewrites may well
  * break its own driver library too, which must not take the test along. */
-static void evil_client(int fd, unsigned ms)
+static void evil_client(int fd, unsigned ms, bool packed)
 {
 	struct vnd_config cfg;
 	struct mutator mu = { 0 };
@@ -460,6 +613,8 @@ static void evil_client(int fd, unsigned ms)
 	signal(SIGABRT, SIG_DFL);
 	vnd_config_init(&cfg);
 	cfg.tx_layout = VND_TX_SCATTER;
+	if (packed)
+		cfg.features |= F_PACKED;
 	if (vnd_open_fd(&mu.d, fd, &cfg) < 0)
 		_exit(1);
 	if (pthread_create(&t, NULL, mutate, &mu) != 0)
@@ -475,7 +630,7 @@ static void evil_client(int fd, unsigned ms)
 /* While a client rewrites its descriptors and avail ring at random under
  * live traffic in both directions, the server must not crash or touch
  * memory it was not given; failing that client's port is fine. */
-static void test_rings_rewritten_during_copy(void **state)
+static void rings_rewritten_during_copy(bool packed)
 {
 	struct vnd_config cfg;
 	struct server s;
@@ -485,8 +640,9 @@ static void test_rings_rewritten_during_copy(void **state)
 	int fd = -1, status, fds_at_start;
 	pid_t pid;
 
-	(void)state;
 	vnd_config_init(&cfg);
+	if (packed)
+		cfg.features |= F_PACKED;
 	server_start(&s, NULL);
 	fds_at_start = server_fd_count(&s);
 	assert_int_equal(server_create(&s, NULL, &fd, msg, sizeof msg), 0);
@@ -494,7 +650,7 @@ static void test_rings_rewritten_during_copy(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		evil_client(fd, 3000);
+		evil_client(fd, 3000, packed);
 	close(fd);
 	for (uint64_t end = now_ms() + 3000; now_ms() < end && server_alive(&s);) {
 		vnd_send(good, buf, frame_fill(buf, 1, 0, 100 + (now_ms() % 8000)), NULL);
@@ -529,8 +685,22 @@ static void test_rings_rewritten_during_copy(void **state)
 	server_stop(&s);
 }
 
+static void test_rings_rewritten_during_copy(void **state)
+{
+	(void)state;
+	rings_rewritten_during_copy(false);
+}
+
+/* The same with packed rings: descriptors, their AVAIL and USED bits,
+ * ids and the event area rewritten at random. */
+static void test_packed_rings_rewritten_during_copy(void **state)
+{
+	(void)state;
+	rings_rewritten_during_copy(true);
+}
+
 /* A TX chain shorter than the virtio-net header is dropped, not fatal. */
-static void test_short_header(void **state)
+static void short_header(bool packed)
 {
 	struct vnd_config cfg;
 	struct server s;
@@ -540,16 +710,26 @@ static void test_short_header(void **state)
 	uint16_t id;
 	uint8_t *scratch;
 
-	(void)state;
 	vnd_config_init(&cfg);
+	if (packed)
+		cfg.features |= F_PACKED;
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
 	vnd_raw_ring(a, 1, &r);
 	scratch = vnd_raw_scratch(a, &size);
-	assert_int_equal(vnd_raw_take_descs(a, 1, 1, &id), 0);
-	r.desc[id] = (struct vring_desc){ vnd_raw_gpa(a, scratch), 8, 0, 0 };
-	vnd_raw_publish(a, 1, id);
+	if (packed) {
+		struct vnd_raw_chain c;
+		struct vring_packed_desc desc = { vnd_raw_gpa(a, scratch), 8, 0, 0 };
+
+		assert_int_equal(vnd_raw_packed_take(a, 1, 1, &c), 0);
+		desc.id = c.id;
+		vnd_raw_packed_post(a, 1, &c, &desc);
+	} else {
+		assert_int_equal(vnd_raw_take_descs(a, 1, 1, &id), 0);
+		r.desc[id] = (struct vring_desc){ vnd_raw_gpa(a, scratch), 8, 0, 0 };
+		vnd_raw_publish(a, 1, id);
+	}
 	for (int i = 0; i < 200 && port_status(&s, 0).counter[VNP_CTR_DROP_BAD] == 0; i++)
 		usleep(5000);
 	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_BAD], 1);
@@ -562,6 +742,13 @@ static void test_short_header(void **state)
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
+}
+
+static void test_short_header(void **state)
+{
+	(void)state;
+	short_header(false);
+	short_header(true);
 }
 
 /* ---- the control endpoint ----------------------------------------------- */
@@ -651,11 +838,15 @@ int main(void)
 		cmocka_unit_test(test_rings_before_memory),
 		cmocka_unit_test(test_bad_memory_tables),
 		cmocka_unit_test(test_bad_ring_addresses),
+		cmocka_unit_test(test_bad_packed_rings),
 		cmocka_unit_test(test_rings_rewritten_during_copy),
+		cmocka_unit_test(test_packed_rings_rewritten_during_copy),
 		cmocka_unit_test(test_short_header),
 		cmocka_unit_test(test_control_endpoint_abuse),
 		cmocka_unit_test(test_control_endpoint_other_user),
 	};
 
+	if (getenv("VNP_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("VNP_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,11 @@ struct attack_run {
 	bool flood_spins;       /* and waits for room by spinning, to refill at once */
 	atomic_int head;        /* the descriptor a flooder publishes */
 	atomic_uint worst_ms;   /* the slowest answer the attacker got */
+	atomic_uint stops;      /* rings stopped by the attacker */
 	char path[160];         /* a listen= port's socket */
+	bool packed;            /* the attacker's rings are packed */
+	struct vring_packed_desc pchain[2]; /* packed: the chain a flooder writes */
+	unsigned pchain_n;
 };
 
 struct attack {
@@ -392,13 +396,37 @@ static void poison_rx(struct vnd *d, uint32_t entries)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* The same in a packed ring: each posted descriptor rewritten in place
+ * (its AVAIL and USED bits kept) into a table of empty writable buffers. */
+static void poison_rx_packed(struct vnd *d, uint32_t entries)
+{
+	struct vring_packed_desc *t = (struct vring_packed_desc *)(void *)scratch_table(d, 0);
+	struct vnd_raw_ring r;
+
+	for (uint32_t i = 0; i < entries; i++)
+		t[i] = (struct vring_packed_desc){ scratch_gpa(d, 65536), 0, 0, VRING_DESC_F_WRITE };
+	vnd_raw_ring(d, RX, &r);
+	for (unsigned i = 0; i < r.num; i++) {
+		uint16_t flags = r.ring[i].flags;
+
+		r.ring[i].addr = scratch_gpa(d, 0);
+		r.ring[i].len = entries * 16;
+		__atomic_store_n(&r.ring[i].flags, (uint16_t)((flags & 0x8080) | VRING_DESC_F_INDIRECT),
+				 __ATOMIC_RELEASE);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* Poison, wait for the failure, reset the rings (a driver reset), again. */
 static void *poison_rx_loop(void *arg)
 {
 	struct attack_run *r = arg;
 
 	while (!atomic_load(&r->stop)) {
-		poison_rx(r->attacker, (uint32_t)atomic_load(&r->head));
+		if (r->packed)
+			poison_rx_packed(r->attacker, (uint32_t)atomic_load(&r->head));
+		else
+			poison_rx(r->attacker, (uint32_t)atomic_load(&r->head));
 		while (!vnd_device_failed(r->attacker) && !atomic_load(&r->stop))
 			usleep(1000);
 		if (atomic_load(&r->stop) || vnd_stop(r->attacker) || vnd_restart(r->attacker))
@@ -407,12 +435,21 @@ static void *poison_rx_loop(void *arg)
 	return NULL;
 }
 
+/* The attacker's config: split, or packed when the run says so. */
+static void attacker_config(const struct attack_run *r, struct vnd_config *cfg)
+{
+	vnd_config_init(cfg);
+	if (r->packed)
+		cfg->features |= 1ull << VND_F_RING_PACKED;
+}
+
 static void start_rx_tables(struct attack_run *r, uint32_t entries)
 {
 	struct vnd_config cfg;
 
-	vnd_config_init(&cfg);
+	attacker_config(r, &cfg);
 	r->attacker = client_open(&r->s, NULL, &cfg);
+	vnd_config_init(&cfg);
 	r->healthy = client_open(&r->s, NULL, &cfg);
 	atomic_store(&r->head, (int)entries);
 	run_thread(r, poison_rx_loop);
@@ -433,6 +470,103 @@ static void start_rx_huge_table(struct attack_run *r)
 	start_rx_tables(r, 65536);
 }
 
+/* Packed rings: the flooder writes its chains itself, one after the
+ * other, and follows the used elements to know which slots are free (the
+ * server gives buffers back in order, so ids are reused in order). */
+struct pflood {
+	uint16_t avail_slot, used_slot;
+	bool avail_wrap, used_wrap;
+	unsigned in_flight, max;
+	uint16_t next_id;
+	unsigned long posted;
+};
+
+static void pflood_step(uint16_t *slot, bool *wrap, unsigned n, unsigned num)
+{
+	unsigned s2 = *slot + n;
+
+	if (s2 >= num) {
+		s2 -= num;
+		*wrap = !*wrap;
+	}
+	*slot = (uint16_t)s2;
+}
+
+/* From where the library stands (nothing of its own in flight). */
+static void pflood_start(struct attack_run *r, struct vnd_raw_ring *ring, struct pflood *f)
+{
+	uint32_t pos = vnd_raw_position(r->attacker, TX);
+
+	vnd_raw_ring(r->attacker, TX, ring);
+	memset(f, 0, sizeof *f);
+	f->avail_slot = pos & 0x7fff;
+	f->avail_wrap = pos >> 15 & 1;
+	f->used_slot = pos >> 16 & 0x7fff;
+	f->used_wrap = pos >> 31;
+	f->max = ring->num / r->pchain_n;
+}
+
+static void *flood_tx_packed(struct attack_run *r)
+{
+	struct vnd_raw_ring ring;
+	struct pflood f;
+	unsigned n = r->pchain_n;
+
+	pflood_start(r, &ring, &f);
+	while (!atomic_load(&r->stop)) {
+		uint16_t first, first_flags = 0;
+		unsigned long before = f.posted;
+
+		if (atomic_load(&r->paused)) {
+			atomic_store(&r->parked, true);
+			while (atomic_load(&r->paused) && !atomic_load(&r->stop))
+				usleep(100);
+			atomic_store(&r->parked, false);
+			pflood_start(r, &ring, &f);
+			continue;
+		}
+		while (f.in_flight) {
+			uint16_t fl = __atomic_load_n(&ring.ring[f.used_slot].flags, __ATOMIC_ACQUIRE);
+
+			if (!!(fl & 0x80) != f.used_wrap || !!(fl & 0x8000) != f.used_wrap)
+				break;
+			pflood_step(&f.used_slot, &f.used_wrap, n, ring.num);
+			f.in_flight--;
+		}
+		if (f.in_flight >= f.max) {
+			if (!r->flood_spins)
+				usleep(100);
+			continue;
+		}
+		/* All the room there is, the first descriptor's flags last. */
+		first = f.avail_slot;
+		while (f.in_flight < f.max) {
+			for (unsigned k = 0; k < n; k++) {
+				struct vring_packed_desc *d = &ring.ring[f.avail_slot];
+				uint16_t flags = (uint16_t)(r->pchain[k].flags |
+							    (f.avail_wrap ? 0x80 : 0x8000));
+
+				d->addr = r->pchain[k].addr;
+				d->len = r->pchain[k].len;
+				d->id = f.next_id;
+				if (f.avail_slot == first && k == 0)
+					first_flags = flags;
+				else
+					__atomic_store_n(&d->flags, flags, __ATOMIC_RELAXED);
+				pflood_step(&f.avail_slot, &f.avail_wrap, 1, ring.num);
+			}
+			f.next_id = (uint16_t)((f.next_id + 1) % f.max);
+			f.in_flight++;
+			f.posted++;
+		}
+		__atomic_store_n(&ring.ring[first].flags, first_flags, __ATOMIC_RELEASE);
+		/* A kick every 64 chains, as the split flooder does. */
+		if (r->flood_kicks && f.posted / 64 != before / 64)
+			vnd_kick(r->attacker);
+	}
+	return NULL;
+}
+
 /* TX chains as expensive as the rules allow: a table of the ring's size,
  * the header, 254 empty buffers and the frame. Legal, so delivered; the
  * pass budget counts each descriptor. */
@@ -443,6 +577,8 @@ static void *flood_tx_loop(void *arg)
 	uint16_t idx;
 
 	attacker_priority();
+	if (r->packed)
+		return flood_tx_packed(r);
 
 	vnd_raw_ring(r->attacker, TX, &ring);
 	idx = ring.avail->idx;
@@ -489,7 +625,8 @@ static uint16_t costly_tx_chain(struct vnd *d, uint32_t entries)
 		t[i] = (struct vring_desc){ scratch_gpa(d, 1 << 19), 0, VRING_DESC_F_NEXT,
 					    (uint16_t)(i + 1) };
 	t[entries - 1] = (struct vring_desc){ scratch_gpa(d, (1 << 19) + 12), 64, 0, 0 };
-	vnd_raw_ring(d, TX, &ring);
+	if (vnd_raw_ring(d, TX, &ring) == 0 && ring.packed)
+		return 0; /* the flooder writes packed chains itself */
 	assert_int_equal(vnd_raw_take_descs(d, TX, 2, ids), 0);
 	ring.desc[ids[0]] = (struct vring_desc){ scratch_gpa(d, 1 << 19), 0, VRING_DESC_F_NEXT,
 						 ids[1] };
@@ -502,12 +639,28 @@ static void start_tx_tables(struct attack_run *r, unsigned ring_size, uint32_t e
 {
 	struct vnd_config cfg;
 
-	vnd_config_init(&cfg);
+	attacker_config(r, &cfg);
 	cfg.queue_size = ring_size;
 	r->attacker = client_open(&r->s, NULL, &cfg);
 	vnd_config_init(&cfg);
 	r->healthy = client_open(&r->s, NULL, &cfg);
 	atomic_store(&r->head, costly_tx_chain(r->attacker, entries));
+	if (r->packed) {
+		/* A packed table holds no links: a direct empty descriptor, then
+		 * the table (the header, empty buffers, the frame). */
+		struct vring_packed_desc *t = (struct vring_packed_desc *)(void *)scratch_table(r->attacker, 0);
+
+		for (uint32_t i = 0; i < entries; i++)
+			t[i] = (struct vring_packed_desc){ scratch_gpa(r->attacker, 1 << 19), 0, 0, 0 };
+		t[0].len = 12;
+		t[entries - 1] = (struct vring_packed_desc){
+			scratch_gpa(r->attacker, (1 << 19) + 12), 64, 0, 0 };
+		r->pchain[0] = (struct vring_packed_desc){ scratch_gpa(r->attacker, 1 << 19), 0, 0,
+							   VRING_DESC_F_NEXT };
+		r->pchain[1] = (struct vring_packed_desc){ scratch_gpa(r->attacker, 0), entries * 16, 0,
+							   VRING_DESC_F_INDIRECT };
+		r->pchain_n = 2;
+	}
 	r->flood_kicks = true;
 	run_thread(r, flood_tx_loop);
 	run_thread(r, receive_loop);
@@ -529,7 +682,8 @@ static void start_tx_too_many(struct attack_run *r)
 
 /* ---- 2. a stopping ring fed forever ----------------------------------------- */
 
-/* A TX descriptor of the attacker's with a 64-byte frame. */
+/* A TX descriptor of the attacker's with a 64-byte frame (packed rings:
+ * the chain the flooder writes). */
 static uint16_t frame_desc(struct vnd *d)
 {
 	struct vnd_raw_ring ring;
@@ -539,6 +693,8 @@ static uint16_t frame_desc(struct vnd *d)
 
 	memset(frame, 0, 12);
 	frame_fill(frame + 12, 5, 0, 64);
+	if (vnd_raw_ring(d, TX, &ring) == 0 && ring.packed)
+		return 0;
 	assert_int_equal(vnd_raw_take_descs(d, TX, 1, &id), 0);
 	vnd_raw_ring(d, TX, &ring);
 	ring.desc[id] = (struct vring_desc){ scratch_gpa(d, 4096), 12 + 64, 0, 0 };
@@ -560,6 +716,7 @@ static void *stop_loop(void *arg)
 		if (vnd_stop(r->attacker))
 			break;
 		took = now_ms() - t0;
+		atomic_fetch_add(&r->stops, 1);
 		if (took > atomic_load(&r->worst_ms))
 			atomic_store(&r->worst_ms, (unsigned)took);
 		/* The flooder keeps off the rings while the library resets them. */
@@ -579,9 +736,11 @@ static void start_drain_fed(struct attack_run *r)
 {
 	struct vnd_config cfg;
 
-	vnd_config_init(&cfg);
+	attacker_config(r, &cfg);
 	r->attacker = client_open(&r->s, NULL, &cfg);
 	atomic_store(&r->head, frame_desc(r->attacker));
+	r->pchain[0] = (struct vring_packed_desc){ scratch_gpa(r->attacker, 4096), 12 + 64, 0, 0 };
+	r->pchain_n = 1;
 	r->flood_spins = true;
 	run_thread(r, flood_tx_loop);
 	run_thread(r, stop_loop);
@@ -589,13 +748,61 @@ static void start_drain_fed(struct attack_run *r)
 
 static void check_drain_fed(struct attack_run *r)
 {
+	/* The attack is real once the drains have dropped more than 1000 of
+	 * its frames: on a loaded machine the flooder (at the lowest
+	 * priority) may need a while to refill the ring between stops. */
+	for (uint64_t end = now_ms() + 20000;
+	     port_status(&r->s, 0).counter[VNP_CTR_DROP_NO_PEER] <= 1000 && now_ms() < end;)
+		usleep(10000);
 	/* The rings were stopped many times meanwhile, each answered at once:
 	 * a drain bounded by one ring's worth takes microseconds; a drain fed
 	 * for as long as the client likes would take the whole attack. The
 	 * bound leaves room for a loaded machine's scheduling. */
-	print_message("  slowest GET_VRING_BASE: %u ms\n", atomic_load(&r->worst_ms));
+	print_message("  slowest GET_VRING_BASE: %u ms, %u stops, %llu frames dropped\n",
+		      atomic_load(&r->worst_ms), atomic_load(&r->stops),
+		      (unsigned long long)port_status(&r->s, 0).counter[VNP_CTR_DROP_NO_PEER]);
 	assert_true(atomic_load(&r->worst_ms) <= 250);
 	assert_true(port_status(&r->s, 0).counter[VNP_CTR_DROP_NO_PEER] > 1000);
+}
+
+/* The attack is real: its legal, costly frames are delivered. */
+static void check_costly_delivered(struct attack_run *r)
+{
+	uint64_t n = port_status(&r->s, 0).counter[VNP_CTR_TX_PACKETS];
+
+	print_message("  %llu costly frames delivered\n", (unsigned long long)n);
+	assert_true(n > 1000);
+}
+
+/* The same attacks with packed rings. */
+static void start_rx_ring_square_packed(struct attack_run *r)
+{
+	r->packed = true;
+	start_rx_ring_square(r);
+}
+
+static void start_rx_huge_table_packed(struct attack_run *r)
+{
+	r->packed = true;
+	start_rx_huge_table(r);
+}
+
+static void start_tx_costly_packed(struct attack_run *r)
+{
+	r->packed = true;
+	start_tx_costly(r);
+}
+
+static void start_tx_too_many_packed(struct attack_run *r)
+{
+	r->packed = true;
+	start_tx_too_many(r);
+}
+
+static void start_drain_fed_packed(struct attack_run *r)
+{
+	r->packed = true;
+	start_drain_fed(r);
 }
 
 /* ---- 3. a semaphore eventfd as kick ------------------------------------------ */
@@ -812,7 +1019,8 @@ static const struct attack attacks[] = {
 	  NULL, "more than 1024 descriptors for one packet", true },
 	{ "RX chains of a 1 MiB table", NULL, start_rx_huge_table, NULL,
 	  "indirect table of a bad length", true },
-	{ "TX chains as costly as allowed", "-s1024", start_tx_costly, NULL, NULL, false },
+	{ "TX chains as costly as allowed", "-s1024", start_tx_costly, check_costly_delivered, NULL,
+	  false },
 	{ "TX chains of 1026 descriptors", "-s1024", start_tx_too_many, NULL,
 	  "more than 1024 descriptors for one packet", true },
 	{ "a stopping TX ring fed without end", NULL, start_drain_fed, check_drain_fed, NULL, false },
@@ -825,6 +1033,16 @@ static const struct attack attacks[] = {
 	  "control endpoint full", false },
 	{ "a client reconnecting in a loop", "-q", start_reconnect_flood, check_reconnect_flood,
 	  "client disconnected", false },
+	{ "packed: RX chains of tables of empty buffers (the ring squared)", NULL,
+	  start_rx_ring_square_packed, NULL, "more than 1024 descriptors for one packet", true },
+	{ "packed: RX chains of a 1 MiB table", NULL, start_rx_huge_table_packed, NULL,
+	  "indirect table of a bad length", true },
+	{ "packed: TX chains as costly as allowed", "-s1024", start_tx_costly_packed,
+	  check_costly_delivered, NULL, false },
+	{ "packed: TX chains of 1026 descriptors", "-s1024", start_tx_too_many_packed, NULL,
+	  "more than 1024 descriptors for one packet", true },
+	{ "packed: a stopping TX ring fed without end", NULL, start_drain_fed_packed,
+	  check_drain_fed, NULL, false },
 };
 
 #define ATTACK_TEST(n)                                   \
@@ -843,7 +1061,12 @@ ATTACK_TEST(6)
 ATTACK_TEST(7)
 ATTACK_TEST(8)
 ATTACK_TEST(9)
-_Static_assert(sizeof attacks / sizeof attacks[0] == 10, "one test per attack");
+ATTACK_TEST(10)
+ATTACK_TEST(11)
+ATTACK_TEST(12)
+ATTACK_TEST(13)
+ATTACK_TEST(14)
+_Static_assert(sizeof attacks / sizeof attacks[0] == 15, "one test per attack");
 
 /* ---- memory on file systems where a fault may block --------------------------- */
 
@@ -906,7 +1129,8 @@ int main(void)
 #define T(f) cmocka_unit_test_teardown(f, teardown_run)
 		T(test_attack_0), T(test_attack_1), T(test_attack_2), T(test_attack_3),
 		T(test_attack_4), T(test_attack_5), T(test_attack_6), T(test_attack_7),
-		T(test_attack_8), T(test_attack_9),
+		T(test_attack_8), T(test_attack_9), T(test_attack_10), T(test_attack_11),
+		T(test_attack_12), T(test_attack_13), T(test_attack_14),
 #undef T
 		cmocka_unit_test(test_memory_on_blocking_fs),
 	};

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Faults: a client killed in the middle of a transfer, on either side, and
- * a soak of both directions at full speed with every frame checked.
+ * a soak of both directions at full speed with every frame checked; with
+ * split rings, and with packed ones.
  *
  * The soak runs VNP_SOAK_SECONDS (default 8); for the long one:
  *   VNP_SOAK_SECONDS=600 meson test -C build --suite integration faults
@@ -28,7 +29,7 @@ static size_t size_mixed(uint32_t seq)
 
 /* A child process that drives a port until it is killed: it sends
  * (stream 5) and receives whatever comes. */
-static pid_t busy_child(struct server *s, bool send)
+static pid_t busy_child(struct server *s, bool send, bool packed)
 {
 	char msg[256];
 	int fd = -1;
@@ -46,6 +47,8 @@ static pid_t busy_child(struct server *s, bool send)
 		signal(SIGSEGV, SIG_DFL);
 		signal(SIGABRT, SIG_DFL);
 		vnd_config_init(&cfg);
+		if (packed)
+			cfg.features |= 1ull << VND_F_RING_PACKED;
 		if (vnd_open_fd(&d, fd, &cfg) < 0)
 			_exit(1);
 		for (;;) {
@@ -63,7 +66,7 @@ static pid_t busy_child(struct server *s, bool send)
 
 /* Kill one side mid-transfer; the other sees drops, not a stall, and a new
  * client on the freed port gets the link back. */
-static void kill_mid_transfer(bool kill_sender)
+static void kill_mid_transfer(bool kill_sender, bool packed)
 {
 	struct vnd_config cfg;
 	static uint8_t buf[65536];
@@ -74,8 +77,10 @@ static void kill_mid_transfer(bool kill_sender)
 	uint64_t drops;
 
 	vnd_config_init(&cfg);
+	if (packed)
+		cfg.features |= 1ull << VND_F_RING_PACKED;
 	server_start(&s, NULL);
-	victim = busy_child(&s, kill_sender); /* port 0 */
+	victim = busy_child(&s, kill_sender, packed); /* port 0 */
 	survivor = client_open(&s, NULL, &cfg); /* port 1 */
 	/* Traffic in flight: the survivor sends to the victim, and reads. */
 	for (uint64_t end = now_ms() + 500; now_ms() < end;) {
@@ -122,35 +127,52 @@ static void kill_mid_transfer(bool kill_sender)
 static void test_kill_sender_mid_transfer(void **state)
 {
 	(void)state;
-	kill_mid_transfer(true);
+	kill_mid_transfer(true, false);
 }
 
 static void test_kill_receiver_mid_transfer(void **state)
 {
 	(void)state;
-	kill_mid_transfer(false);
+	kill_mid_transfer(false, false);
+}
+
+/* The same with packed rings at both ends. */
+static void test_kill_packed_sender_mid_transfer(void **state)
+{
+	(void)state;
+	kill_mid_transfer(true, true);
+}
+
+static void test_kill_packed_receiver_mid_transfer(void **state)
+{
+	(void)state;
+	kill_mid_transfer(false, true);
 }
 
 /* Both directions at full speed; every frame carries its sequence number
  * and content derived from it: none corrupted, duplicated, reordered or
  * lost while both ends run; descriptors and memory stay flat. */
-static void test_soak(void **state)
+static void soak(bool a_packed, bool b_packed)
 {
 	const char *env = getenv("VNP_SOAK_SECONDS");
 	unsigned seconds = env ? (unsigned)atoi(env) : 8;
 	unsigned long frames = 0, rounds = 0;
-	struct vnd_config cfg;
+	struct vnd_config ca, cb;
 	struct server s;
 	struct vnd *a, *b;
 	int fds0;
 	long mem0, mem1;
 	uint64_t end;
 
-	(void)state;
-	vnd_config_init(&cfg);
+	vnd_config_init(&ca);
+	vnd_config_init(&cb);
+	if (a_packed)
+		ca.features |= 1ull << VND_F_RING_PACKED;
+	if (b_packed)
+		cb.features |= 1ull << VND_F_RING_PACKED;
 	server_start(&s, NULL);
-	a = client_open(&s, NULL, &cfg);
-	b = client_open(&s, NULL, &cfg);
+	a = client_open(&s, NULL, &ca);
+	b = client_open(&s, NULL, &cb);
 	/* A first round warms everything up before the budget is taken. */
 	assert_int_equal(exchange(a, b, 5000, size_mixed, 30000).bad, 0);
 	fds0 = server_fd_count(&s);
@@ -182,13 +204,32 @@ static void test_soak(void **state)
 	server_stop(&s);
 }
 
+static void test_soak(void **state)
+{
+	(void)state;
+	soak(false, false);
+}
+
+/* A packed end and a split one: both directions cross formats. */
+static void test_soak_packed(void **state)
+{
+	(void)state;
+	soak(true, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_sender_mid_transfer),
 		cmocka_unit_test(test_kill_receiver_mid_transfer),
 		cmocka_unit_test(test_soak),
+		cmocka_unit_test(test_kill_packed_sender_mid_transfer),
+		cmocka_unit_test(test_kill_packed_receiver_mid_transfer),
+		cmocka_unit_test(test_soak_packed),
 	};
 
+	/* VNP_TEST_FILTER=*packed* runs those (cmocka's own filter). */
+	if (getenv("VNP_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("VNP_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,8 @@
  *    TX layout, reaches a receiver that negotiated it whole and any other
  *    in segments or fragments that gso_verify() finds right, and the
  *    server's GSO counters agree;
- *  - GSO frames whose headers lie are dropped as bad, by name.
+ *  - GSO frames whose headers lie are dropped as bad, by name;
+ *  - the same with packed rings at either end or both.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -489,6 +490,101 @@ static void test_gso_through_the_server(void **state)
 	}
 }
 
+/* Packed rings (VND_F_RING_PACKED) at either end or both: senders of
+ * every layout, receivers that take GSO whole, take nothing (segments),
+ * cannot take partial checksums (segments completed), with mergeable
+ * buffers, big-packet chains, the header over three RX pieces, IN_ORDER. */
+static void test_gso_packed_ends(void **state)
+{
+	static const struct {
+		bool tx_packed;
+		enum vnd_tx_layout layout;
+		bool rx_packed;
+		uint64_t rx;
+		unsigned rx_hdr_pieces;
+	} cases[] = {
+		{ true, VND_TX_INDIRECT, true, VND_FEATURES_DEFAULT | OFFLOAD_BITS, 0 },
+		{ true, VND_TX_SCATTER, true, VND_FEATURES_DEFAULT & ~F(VND_F_MRG_RXBUF), 0 },
+		{ false, VND_TX_HDR_SPLIT, true, VND_FEATURES_DEFAULT | F(VND_F_GUEST_TSO4), 3 },
+		{ true, VND_TX_ONE_DESC, false,
+		  VND_FEATURES_DEFAULT & ~(F(VND_F_GUEST_CSUM) | F(VND_F_MRG_RXBUF)), 0 },
+		{ true, VND_TX_HDR_SPLIT, true,
+		  (VND_FEATURES_DEFAULT | OFFLOAD_BITS | F(VND_F_IN_ORDER)) & ~F(VND_F_MRG_RXBUF), 3 },
+		{ true, VND_TX_SCATTER, true, VND_FEATURES_DEFAULT | F(VND_F_IN_ORDER), 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct vnd_config tx_cfg, rx_cfg;
+		struct server s;
+		struct vnd *a, *b;
+
+		print_message("case %zu: %s sender, %s receiver 0x%llx\n", i,
+			      cases[i].tx_packed ? "packed" : "split",
+			      cases[i].rx_packed ? "packed" : "split",
+			      (unsigned long long)cases[i].rx);
+		vnd_config_init(&tx_cfg);
+		tx_cfg.features |= OFFLOAD_BITS;
+		if (cases[i].tx_packed)
+			tx_cfg.features |= F(VND_F_RING_PACKED);
+		tx_cfg.tx_layout = cases[i].layout;
+		tx_cfg.tx_piece = 1000;
+		vnd_config_init(&rx_cfg);
+		rx_cfg.features = cases[i].rx;
+		if (cases[i].rx_packed)
+			rx_cfg.features |= F(VND_F_RING_PACKED);
+		rx_cfg.rx_buf_size = 1500;
+		server_start(&s, NULL);
+		a = client_open(&s, NULL, &tx_cfg);
+		b = client_open(&s, NULL, &rx_cfg);
+		assert_int_equal(!!(vnd_features(a) & F(VND_F_RING_PACKED)), cases[i].tx_packed);
+		assert_int_equal(!!(vnd_features(b) & F(VND_F_RING_PACKED)), cases[i].rx_packed);
+		if (cases[i].rx_hdr_pieces) {
+			assert_int_equal(vnd_stop(b), 0);
+			assert_int_equal(vnd_raw_rx_header_pieces(b, cases[i].rx_hdr_pieces), 0);
+			assert_int_equal(vnd_restart(b), 0);
+		}
+		gso_kinds_across(&s, a, b);
+		vnd_close(a);
+		vnd_close(b);
+		server_stop(&s);
+	}
+}
+
+/* 64 KiB frames both ways between packed ends, into mergeable buffers one
+ * way and big-packet chains the other. */
+static void test_64k_frames_packed(void **state)
+{
+	static const enum vnd_tx_layout layouts[] = { VND_TX_ONE_DESC, VND_TX_HDR_SPLIT,
+						      VND_TX_INDIRECT, VND_TX_SCATTER };
+
+	(void)state;
+	for (unsigned i = 0; i < 4; i++) {
+		struct vnd_config mrg, chains;
+		struct server s;
+		struct vnd *a, *b;
+
+		vnd_config_init(&mrg);
+		mrg.features |= F(VND_F_RING_PACKED);
+		mrg.tx_layout = layouts[i];
+		mrg.tx_piece = 333 + 1000 * i;
+		mrg.rx_buf_size = 700 + 1000 * i;
+		vnd_config_init(&chains);
+		chains.features &= ~F(VND_F_MRG_RXBUF);
+		if (i % 2)
+			chains.features |= F(VND_F_RING_PACKED);
+		chains.tx_layout = layouts[(i + 1) % 4];
+		chains.rx_buf_size = 1000 + 1000 * i;
+		server_start(&s, NULL);
+		a = client_open(&s, NULL, &mrg);
+		b = client_open(&s, NULL, &chains);
+		big_both_ways(&s, a, b);
+		vnd_close(a);
+		vnd_close(b);
+		server_stop(&s);
+	}
+}
+
 /* GSO frames whose headers lie: dropped, counted as bad, named in the
  * log; the link goes on. */
 static void test_gso_lies_dropped(void **state)
@@ -730,10 +826,15 @@ int main(void)
 		cmocka_unit_test(test_gso_refused_without_features),
 		cmocka_unit_test(test_offloads_asked_for),
 		cmocka_unit_test(test_gso_through_the_server),
+		cmocka_unit_test(test_gso_packed_ends),
+		cmocka_unit_test(test_64k_frames_packed),
 		cmocka_unit_test(test_gso_lies_dropped),
 		cmocka_unit_test(test_rx_meta_from_first_buffer),
 		cmocka_unit_test(test_tx_header_fields),
 	};
 
+	/* VNP_TEST_FILTER=*packed* runs those (cmocka's own filter). */
+	if (getenv("VNP_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("VNP_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

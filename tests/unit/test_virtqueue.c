@@ -2065,9 +2065,9 @@ static void test_ring_sizes(void **state)
 	assert_int_equal(vq_device_area_align(true), 4);
 	assert_string_equal(vq_error_str(VQ_ERR_LOOP), "descriptor chain longer than its table (a loop)");
 	assert_string_equal(vq_error_str(VQ_OK), "no error");
-	for (int e = VQ_ERR_AVAIL_IDX; e <= VQ_ERR_EVENT; e++)
+	for (int e = VQ_ERR_AVAIL_IDX; e <= VQ_ERR_NOT_AVAIL; e++)
 		assert_string_not_equal(vq_error_str((enum vq_error)e), "unknown error");
-	assert_string_equal(vq_error_str((enum vq_error)(VQ_ERR_EVENT + 1)), "unknown error");
+	assert_string_equal(vq_error_str((enum vq_error)(VQ_ERR_NOT_AVAIL + 1)), "unknown error");
 }
 
 /* ---- notifications -------------------------------------------------------------------- */
