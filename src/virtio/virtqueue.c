@@ -32,7 +32,7 @@ const char *vq_error_str(enum vq_error e)
 	case VQ_ERR_TOO_MANY: return "more than 1024 descriptors for one packet";
 	case VQ_ERR_ID: return "buffer id out of range";
 	case VQ_ERR_ID_BUSY: return "buffer id reused while in use";
-	case VQ_ERR_INDIRECT_FLAGS: return "NEXT or INDIRECT inside a packed indirect table";
+	case VQ_ERR_INDIRECT_FLAGS: return "unknown flag inside a packed indirect table";
 	case VQ_ERR_EVENT: return "event suppression fields out of range";
 	}
 	return "unknown error";

@@ -21,6 +21,8 @@
 #define F_USED (1u << VRING_PACKED_DESC_F_USED)
 #define WRAP_BIT 15
 #define INDEX_MASK 0x7fffu
+/* Flags a packed indirect table may carry and we ignore (next_desc). */
+#define TABLE_TOLERATED (VRING_DESC_F_NEXT | F_AVAIL | F_USED)
 
 /* A position one further on: the slot after the last wraps to 0 and turns
  * the wrap counter. */
@@ -177,12 +179,23 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 			return VQ_ERR_TOO_MANY;
 		desc_load(c->table, c->next, true, d);
 		c->next++;
+		/* The table's length alone says where it ends (2.8.19). */
 		c->has_next = c->next < c->table_size;
-		/* Only WRITE is valid in an indirect table. */
 		if (d->flags & VRING_DESC_F_INDIRECT)
 			return VQ_ERR_INDIRECT_NESTED;
-		if (d->flags & VRING_DESC_F_NEXT)
+		if (d->flags & ~(TABLE_TOLERATED | VRING_DESC_F_WRITE))
 			return VQ_ERR_INDIRECT_FLAGS;
+		/* Only WRITE is valid here, but DPDK 22.11's virtio-user fills
+		 * its packed TX tables as ring descriptors: NEXT on all but
+		 * the last entry, the ring's AVAIL/USED bits on each, and
+		 * WRITE on the virtio-net header entry (set once at queue
+		 * set-up). Refusing them fails every multi-segment packet it
+		 * sends. NEXT and the wrap bits mean nothing in a table whose
+		 * length counts its entries; a buffer the device only reads
+		 * is only read, whatever the driver allowed. */
+		d->flags &= (uint16_t)~TABLE_TOLERATED;
+		if (!c->device_writes)
+			d->flags &= (uint16_t)~VRING_DESC_F_WRITE;
 		return VQ_OK;
 	}
 	if (++c->hops > c->vq->num)
