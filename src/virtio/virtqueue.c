@@ -355,12 +355,12 @@ void vq_freeze(struct vq *vq)
 		split_freeze(vq);
 }
 
-bool vq_resync(struct vq *vq, uint16_t *from, uint16_t *to)
+bool vq_resync(struct vq *vq, uint32_t *from, uint32_t *to)
 {
 	uint16_t used;
 
 	if (vq->packed)
-		return false;
+		return packed_resync(vq, from, to);
 	used = LOAD_ONCE(vq->used->idx);
 	if (used == vq->used_idx)
 		return false;

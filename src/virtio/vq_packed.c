@@ -471,3 +471,102 @@ void packed_freeze(struct vq *vq)
 	/* At most one ring's worth from here, whatever the driver adds. */
 	vq->frozen_left = vq->num;
 }
+
+/* ---- resuming where the ring says ---------------------------------------- */
+
+/* What a slot says of itself: given back (AVAIL == USED) or made
+ * available, and the lap of the ring it was written on (its AVAIL bit:
+ * the wrap counter of whoever wrote it). */
+static bool slot_used(uint16_t flags)
+{
+	return !(flags & F_AVAIL) == !(flags & F_USED);
+}
+
+static bool slot_lap(uint16_t flags)
+{
+	return flags & F_AVAIL;
+}
+
+static uint16_t slot_flags(const struct vq *vq, uint16_t slot)
+{
+	return load_le16_once((const uint8_t *)&vq->ring[slot] + 14);
+}
+
+bool packed_resync(struct vq *vq, uint32_t *from, uint32_t *to)
+{
+	uint16_t num = vq->num, at = 0, found = 0, driver, s;
+	bool wrap, before, lap0;
+
+	/* A ring that starts where the device stopped needs nothing. But QEMU
+	 * keeps no packed ring position of its own: after its back end died
+	 * (our server restarted), it starts the ring at the base of its last
+	 * start (0x80008000) while the guest's driver is anywhere, and the
+	 * link would never move again. Device and driver agree again only
+	 * where the ring itself says the device stopped.
+	 *
+	 * Each slot says the lap it was last written on (its AVAIL bit), so
+	 * where the driver writes next is where the lap changes. The device
+	 * gives chains back in order, each marked used in its first slot:
+	 * with chains of one slot (Linux's, with indirect descriptors) the
+	 * slots given back run up to the first still available, the only
+	 * place where a used slot is followed by an available one, and the
+	 * available ones from there reach where the driver writes next.
+	 * Chains of more slots leave the others as the driver wrote them,
+	 * available in look (ids do not tell: drivers reuse an id at once).
+	 * So with NEXT anywhere in the ring, or anything less clear than
+	 * the above (a device killed in the middle of a publication), the
+	 * base stays as given. What stays unseen: a chain of two slots
+	 * given back last of all, its second slot taken for available. */
+	if (vq->npending || vq->ntent || vq->taken)
+		return false;
+	lap0 = slot_lap(slot_flags(vq, 0));
+	driver = 0;
+	before = slot_used(slot_flags(vq, (uint16_t)(num - 1)));
+	for (s = 0; s < num; s++) {
+		uint16_t f = slot_flags(vq, s);
+
+		if (f & VRING_DESC_F_NEXT)
+			return false;
+		if (slot_lap(f) != lap0) {
+			if (!driver)
+				driver = s;
+		} else if (driver) {
+			return false; /* laps change twice */
+		}
+		if (before && !slot_used(f)) {
+			at = s;
+			found++;
+		}
+		before = slot_used(f);
+	}
+	if (found > 1)
+		return false;
+	if (found == 1) {
+		wrap = slot_lap(slot_flags(vq, at));
+		/* Available from there up to where the driver writes next
+		 * (that slot is given back: the run ends before it). */
+		if (at == driver)
+			return false;
+		for (s = at; s != driver; s = (uint16_t)(s + 1 == num ? 0 : s + 1))
+			if (slot_used(slot_flags(vq, s)))
+				return false;
+	} else {
+		/* All given back, or all available: the device stopped where
+		 * the driver writes next. All given back, it is on the lap of
+		 * slot 0 unless it finished it; all available, on the older. */
+		bool back = slot_used(slot_flags(vq, 0));
+
+		at = driver;
+		wrap = back == (driver == 0) ? !lap0 : lap0;
+	}
+	*from = vq->avail_slot | (uint32_t)vq->avail_wrap << WRAP_BIT;
+	*to = at | (uint32_t)wrap << WRAP_BIT;
+	if (*from == *to)
+		return false;
+	vq->avail_slot = vq->take_slot = vq->used_slot = vq->commit_used_slot = at;
+	vq->pub_slot = vq->empty_slot = vq->signalled_slot = at;
+	vq->avail_wrap = vq->take_wrap = vq->used_wrap = vq->commit_used_wrap = wrap;
+	vq->pub_wrap = vq->empty_wrap = vq->signalled_wrap = wrap;
+	vq->signalled_valid = false;
+	return true;
+}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Packed rings (virtqueue.h) as real drivers fill them, where they differ
- * from the letter of virtio 1.2: what the real-client tests found, each
- * reproduced here on a hand-made ring.
+ * from the letter of virtio 1.2, and how QEMU restarts them: what the
+ * real-client tests found, each reproduced here on a hand-made ring.
  */
 #include <endian.h>
 #include <setjmp.h>
@@ -177,11 +177,173 @@ static void test_table_still_checked(void **state)
 	assert_int_equal(walk(c, true, &bytes, NULL), VQ_ERR_DIRECTION);
 }
 
+/* The device side anew at base, on the same ring (a server restarted). */
+static void restart_at(struct ctx *c, uint32_t base)
+{
+	struct fix_ring *r = &c->r;
+	struct vq_params p = { .mem = &c->f.mem, .num = (uint16_t)r->num, .packed = true,
+			       .event_idx = true, .indirect = true, .base = base,
+			       .desc = r->ring, .driver_area = r->driver_event,
+			       .device_area = r->device_event };
+
+	vq_fini(&r->vq);
+	assert_int_equal(vq_init(&r->vq, &p), 0);
+}
+
+/* Chains of one and two slots (by pattern), posted, taken and given back,
+ * the driver reading each used element: n of them. */
+static void traffic(struct ctx *c, unsigned n, unsigned pattern)
+{
+	uint64_t buf = fix_alloc(&c->f, 256, 64);
+	struct fix_buf b[2] = { { buf, 100, false }, { buf + 100, 100, false } };
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned descs = pattern >> (i % 16) & 1 ? 2 : 1;
+		uint16_t id = fix_post(&c->r, b, descs), got_id;
+		uint32_t bytes, len;
+
+		assert_int_equal(walk(c, false, &bytes, NULL), VQ_OK);
+		assert_int_equal(bytes, 100 * descs);
+		assert_true(fix_used(&c->r, &got_id, &len));
+		assert_int_equal(got_id, id);
+	}
+}
+
+/* Posted, not yet taken: ids[] in order. */
+static void post_waiting(struct ctx *c, uint16_t *ids, unsigned n, unsigned descs)
+{
+	uint64_t buf = fix_alloc(&c->f, 256, 64);
+	struct fix_buf b[2] = { { buf, 60, false }, { buf + 60, 60, false } };
+
+	for (unsigned i = 0; i < n; i++)
+		ids[i] = fix_post(&c->r, b, descs);
+}
+
+static void take_expect(struct ctx *c, const uint16_t *ids, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t got_id;
+		uint32_t bytes, len;
+
+		assert_int_equal(walk(c, false, &bytes, NULL), VQ_OK);
+		assert_true(fix_used(&c->r, &got_id, &len));
+		assert_int_equal(got_id, ids[i]);
+	}
+}
+
+/* QEMU after our restart: the packed ring starts at the base of its last
+ * start (0x80008000, lower half ours) whatever the guest's driver did
+ * since. The ring must resume where the device stopped, on either lap,
+ * and the link go on. */
+static void test_resync_stale_base(void **state)
+{
+	struct ctx *c = *state;
+	static const struct {
+		unsigned before, waiting;
+	} cases[] = {
+		{ 3, 2 },  /* first lap */
+		{ 11, 3 }, /* second lap: wrap counter 0 */
+		{ 19, 0 }, /* third lap, nothing waiting */
+		{ 16, 0 }, /* two laps done, nothing waiting */
+		{ 16, 5 }, /* ... five waiting */
+		{ 8, 8 },  /* a whole ring waiting */
+		{ 13, 8 }, /* ... across the ring's end */
+	};
+
+	for (unsigned k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		uint16_t ids[NUM];
+		uint32_t from, to, stopped;
+
+		if (k) {
+			teardown(state);
+			setup(state);
+		}
+		traffic(c, cases[k].before, 0);
+		post_waiting(c, ids, cases[k].waiting, 1);
+		stopped = vq_base(&c->r.vq) & 0xffff;
+		restart_at(c, 0x8000);
+		if (stopped == 0x8000) {
+			assert_false(vq_resync(&c->r.vq, &from, &to));
+		} else {
+			assert_true(vq_resync(&c->r.vq, &from, &to));
+			assert_int_equal(from, 0x8000);
+			assert_int_equal(to, stopped);
+		}
+		assert_int_equal(vq_base(&c->r.vq) & 0xffff, stopped);
+		take_expect(c, ids, cases[k].waiting);
+		traffic(c, 9, 0);
+	}
+}
+
+/* Chains of several slots leave slots that look available behind the
+ * ones given back: the ring cannot say where the device stopped, and
+ * the base stays as given. */
+static void test_resync_chains_unclear(void **state)
+{
+	struct ctx *c = *state;
+	uint16_t ids[NUM];
+	uint32_t from, to;
+
+	traffic(c, 5, 0x4); /* the third chain took two slots */
+	restart_at(c, 0x8000);
+	assert_false(vq_resync(&c->r.vq, &from, &to));
+	assert_int_equal(vq_base(&c->r.vq) & 0xffff, 0x8000);
+
+	teardown(state);
+	setup(state);
+	traffic(c, 6, 0);
+	post_waiting(c, ids, 1, 2);
+	restart_at(c, 0x8000);
+	assert_false(vq_resync(&c->r.vq, &from, &to));
+}
+
+/* A ring started where the device stopped stays there, whatever it holds. */
+static void test_resync_consistent(void **state)
+{
+	struct ctx *c = *state;
+	uint16_t ids[NUM];
+	uint32_t from, to;
+
+	/* Fresh: nothing posted, then some posted. */
+	assert_false(vq_resync(&c->r.vq, &from, &to));
+	post_waiting(c, ids, 3, 1);
+	assert_false(vq_resync(&c->r.vq, &from, &to));
+	take_expect(c, ids, 3);
+	for (unsigned lap = 0; lap < 12; lap++) {
+		traffic(c, 1 + lap % 3, 0x2);
+		post_waiting(c, ids, lap % 4, 1 + lap % 2);
+		fix_ring_restart(&c->f, &c->r);
+		assert_false(vq_resync(&c->r.vq, &from, &to));
+		take_expect(c, ids, lap % 4);
+	}
+}
+
+/* A ring that does not say clearly where the device stopped (given back,
+ * available, given back, available) keeps the base it was given. */
+static void test_resync_ambiguous(void **state)
+{
+	struct ctx *c = *state;
+	uint16_t ids[NUM];
+	uint32_t from, to;
+
+	traffic(c, 4, 0);
+	post_waiting(c, ids, 4, 1);
+	/* Slot 5 as if given back: two places where used meets available. */
+	c->r.ring[5].flags = htole16(F_AVAIL | F_USED);
+	restart_at(c, 0x8000);
+	assert_false(vq_resync(&c->r.vq, &from, &to));
+	assert_int_equal(vq_base(&c->r.vq) & 0xffff, 0x8000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_dpdk_tx_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_still_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_stale_base, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_chains_unclear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_consistent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_ambiguous, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
