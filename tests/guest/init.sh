@@ -60,7 +60,13 @@ duplex)
 	# rings stop and start again) while the fetch runs.
 	dd if=/dev/urandom of=/tmp/data bs=1M count="$size" 2>/dev/null
 	say sent-md5 "$(md5sum /tmp/data | cut -d' ' -f1)"
-	printf '#!/bin/sh\nexec cat /tmp/data\n' >/bin/serve
+	# vnp.pace=1: send a MiB at a time, 0.3 s apart, so that the
+	# transfers last long enough for what happens during them.
+	if [ "$(arg pace)" = 1 ]; then
+		printf '#!/bin/sh\nfor i in $(seq 0 %s); do dd if=/tmp/data bs=1M skip=$i count=1 2>/dev/null; sleep 0.3; done\n' $((size - 1)) >/bin/serve
+	else
+		printf '#!/bin/sh\nexec cat /tmp/data\n' >/bin/serve
+	fi
 	chmod +x /bin/serve
 	nc -ll -p 5001 -e /bin/serve &
 	frags() { awk '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["FragCreates"] + $c["ReasmReqds"] }' /proc/net/snmp; }
