@@ -129,9 +129,9 @@ packed_scenario() {
 		check_lossless
 		;;
 	kill)
-		GUEST_QEMU=$(ring_opts 0) start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 64
+		GUEST_QEMU=$(ring_opts 0) start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 16
 		wait_line server "VNP sent-md5" 90 || exit 1
-		GUEST_QEMU=$(ring_opts 1) start_guest victim "$work/p1.sock" 10.0.0.1 10.0.0.2 stall 64
+		GUEST_QEMU=$(ring_opts 1) start_guest victim "$work/p1.sock" 10.0.0.1 10.0.0.2 stall 16
 		victim=$last_pid
 		wait_line victim "VNP stalled" 120 || exit 1
 		check_rings
@@ -143,10 +143,13 @@ packed_scenario() {
 		done
 		kill -9 "$victim"
 		wait "$victim" 2>/dev/null || true
-		echo "killed the port 1 guest mid-transfer ($(metric 0 packets_total ',direction="tx"') packets from port 0)"
-		GUEST_QEMU=$(ring_opts 1) start_guest client "$work/p1.sock" 10.0.0.1 10.0.0.2 client 64
-		check_client client server
+		echo "[$SECONDS s] killed the port 1 guest mid-transfer ($(metric 0 packets_total ',direction="tx"') packets from port 0)"
+		GUEST_QEMU=$(ring_opts 1) start_guest client "$work/p1.sock" 10.0.0.1 10.0.0.2 client 16
+		wait_line client "VNP up" 120 || exit 1
+		echo "[$SECONDS s] a fresh guest on port 1"
 		check_rings
+		check_client client server
+		echo "[$SECONDS s] done"
 		kill -0 "$server_pid" || fail "the server died"
 		;;
 	server-restart)
