@@ -54,7 +54,7 @@ cleanup() {
 	if [ $rc -ne 0 ]; then
 		for f in "$work"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
 	fi
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
+	rm -rf "$work"
 	exit $rc
 }
 trap cleanup EXIT
