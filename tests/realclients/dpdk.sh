@@ -1,8 +1,9 @@
 #!/bin/bash
 # DPDK virtio-user clients (dpdk-testpmd from Debian's dpdk-dev) on both
 # ports: one sends (txonly), the other receives (rxonly), for a fixed time.
-# The sender stops first, the receiver drains, and then every packet sent
-# must have arrived, and the server's counters must agree.
+# The sender stops forwarding first, the server drains its ring into the
+# receiver, and then every packet sent must have arrived, and the server's
+# counters must agree.
 #
 #   dpdk.sh [--restart] TXPKTS [SECONDS [DEVARGS [RX_DEVARGS]]]
 #     e.g. dpdk.sh 64, dpdk.sh 1500, dpdk.sh 512,512,476, dpdk.sh 1500 4 in_order=0,
@@ -84,7 +85,17 @@ rx_seen() { sed -n 's/^ *RX-packets: *\([0-9]*\) *RX-missed.*/\1/p' "$work/rx.lo
 metric() { ctl status --prometheus | sed -n "s/^vnet_p2p_$2{port=\"$1\"$3} //p"; }
 port_running() { ctl status | grep -q "^port $1: running"; }
 features_of() { ctl status --prometheus | sed -n "s/^vnet_p2p_port_info{port=\"$1\".*,features=\"\([^\"]*\)\".*/\1/p"; }
+stats_runs() { [ "$(grep -c "Forward statistics for port 0" "$work/tx.log")" = "$1" ]; }
 log_since_mark_has() { tail -n +"$((mark + 1))" "$work/server.log" | grep -q "$1"; }
+# Stop forwarding, and let what the sender put in its ring arrive: the
+# server's counters reach what was sent (or the deadline passes). Only
+# then may the sender's port stop (its ring goes with it).
+stop_and_drain() {
+	echo stop >&5
+	wait_for 30 stats_runs "$runs" || fail "the sender's statistics did not come"
+	sent=$(stat_sum tx TX-packets)
+	wait_for 60 counters_settled || true
+}
 counters_settled() {
 	[ "$(metric 0 packets_total ',direction="tx"')" = "$sent" ] &&
 		[ "$(metric 1 packets_total ',direction="rx"')" = "$sent" ]
@@ -125,41 +136,34 @@ rx=$!
 pids+=("$rx")
 wait_for 30 port_running 1 || fail "the receiver did not start"
 
-if [ $restart = 1 ]; then
-	# Interactive, to stop and start its port: commands through a pipe.
-	mkfifo "$work/tx.in"
-	# shellcheck disable=SC2086
-	dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock$tx_devargs" -- \
-		-i --forward-mode=txonly --txpkts="$txpkts" --total-num-mbufs=16384 \
-		<"$work/tx.in" >"$work/tx.log" 2>&1 &
-	tx=$!
-	pids+=("$tx")
-	exec 5>"$work/tx.in"
-	wait_for 30 port_running 0 || fail "the sender did not start"
-	echo start >&5
-else
-	# shellcheck disable=SC2086
-	dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock$tx_devargs" -- \
-		--forward-mode=txonly --txpkts="$txpkts" --stats-period 1 --total-num-mbufs=16384 \
-		>"$work/tx.log" 2>&1 &
-	tx=$!
-	pids+=("$tx")
-	wait_for 30 port_running 0 || fail "the sender did not start"
-fi
+# Interactive, to stop forwarding before the port goes away (and to stop
+# and start the port with --restart): commands through a pipe, answers
+# line-buffered (the statistics of a stop are read while it runs).
+mkfifo "$work/tx.in"
+# shellcheck disable=SC2086
+stdbuf -oL dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock$tx_devargs" -- \
+	-i --forward-mode=txonly --txpkts="$txpkts" --total-num-mbufs=16384 \
+	<"$work/tx.in" >"$work/tx.log" 2>&1 &
+tx=$!
+pids+=("$tx")
+exec 5>"$work/tx.in"
+wait_for 30 port_running 0 || fail "the sender did not start"
+echo start >&5
 check_features 0 "${tx_devargs#,}"
 check_features 1 "${rx_devargs#,}"
 
 # The traffic's duration (not a synchronisation: nothing waits on it).
+runs=1
 if [ $restart = 1 ]; then
 	# Bursts of 32 on a ring of 256: one stop in 16 lands on a lap's
 	# start, where a ring that lost its place would look fine. Until one
 	# stops mid-lap (5 tries), stop, reconfigure and start again.
-	runs=1
 	half=$(awk "BEGIN { print $seconds / 2 }")
 	sleep "$half"
 	for try in 1 2 3 4 5; do
+		# What the ring holds goes first: a port that stops takes it along.
+		stop_and_drain
 		mark=$(wc -l <"$work/server.log")
-		echo stop >&5
 		echo "port stop 0" >&5
 		echo "port config 0 rx_offload tcp_lro $([ $((try % 2)) = 1 ] && echo on || echo off)" >&5
 		echo "port start 0" >&5
@@ -177,23 +181,14 @@ if [ $restart = 1 ]; then
 		sleep 0.5
 	done
 	sleep "$half"
-	echo stop >&5
-	echo quit >&5
-	exec 5>&-
-	wait "$tx" || true
-	sent=$(stat_sum tx TX-packets)
-	n=$(grep -c "Forward statistics for port 0" "$work/tx.log" || true)
-	[ "$n" = "$runs" ] || fail "the sender forwarded in $n runs, not $runs"
 else
 	sleep "$seconds"
-	kill -INT "$tx"
-	wait "$tx" || true
-	sent=$(stat_of tx TX-packets)
 fi
+stop_and_drain
 [ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "the sender sent nothing"
-# Let what is still in flight arrive: the server's counters, then the
-# receiver's own, reach what was sent (or the deadline passes).
-wait_for 30 counters_settled || true
+echo quit >&5
+exec 5>&-
+wait "$tx" || true
 wait_for 30 test "$(rx_seen)" = "$sent" || true
 kill -INT "$rx"
 wait "$rx" || true
