@@ -494,8 +494,8 @@ static uint16_t slot_flags(const struct vq *vq, uint16_t slot)
 
 bool packed_resync(struct vq *vq, uint32_t *from, uint32_t *to)
 {
-	uint16_t num = vq->num, at = 0, found = 0, driver, s;
-	bool wrap, before, lap0;
+	uint16_t num = vq->num, at = 0, found = 0, driver = 0, s, *flags;
+	bool wrap, before, lap0, clear = true;
 
 	/* A ring that starts where the device stopped needs nothing. But QEMU
 	 * keeps no packed ring position of its own: after its back end died
@@ -517,48 +517,50 @@ bool packed_resync(struct vq *vq, uint32_t *from, uint32_t *to)
 	 * the above (a device killed in the middle of a publication), the
 	 * base stays as given. What stays unseen: a chain of two slots
 	 * given back last of all, its second slot taken for available. */
-	if (vq->npending || vq->ntent || vq->taken)
+	if (vq->npending || vq->ntent || vq->taken || !num)
 		return false;
-	lap0 = slot_lap(slot_flags(vq, 0));
-	driver = 0;
-	before = slot_used(slot_flags(vq, (uint16_t)(num - 1)));
-	for (s = 0; s < num; s++) {
-		uint16_t f = slot_flags(vq, s);
-
-		if (f & VRING_DESC_F_NEXT)
-			return false;
-		if (slot_lap(f) != lap0) {
+	/* Each slot's flags loaded once: the driver may write while we look. */
+	flags = malloc((size_t)num * sizeof *flags);
+	if (!flags)
+		return false;
+	for (s = 0; s < num; s++)
+		flags[s] = slot_flags(vq, s);
+	lap0 = slot_lap(flags[0]);
+	before = slot_used(flags[num - 1]);
+	for (s = 0; s < num && clear; s++) {
+		if (flags[s] & VRING_DESC_F_NEXT)
+			clear = false;
+		if (slot_lap(flags[s]) != lap0) {
 			if (!driver)
 				driver = s;
 		} else if (driver) {
-			return false; /* laps change twice */
+			clear = false; /* laps change twice */
 		}
-		if (before && !slot_used(f)) {
+		if (before && !slot_used(flags[s])) {
 			at = s;
 			found++;
 		}
-		before = slot_used(f);
+		before = slot_used(flags[s]);
 	}
-	if (found > 1)
-		return false;
 	if (found == 1) {
-		wrap = slot_lap(slot_flags(vq, at));
+		wrap = slot_lap(flags[at]);
 		/* Available from there up to where the driver writes next
 		 * (that slot is given back: the run ends before it). */
 		if (at == driver)
-			return false;
-		for (s = at; s != driver; s = (uint16_t)(s + 1 == num ? 0 : s + 1))
-			if (slot_used(slot_flags(vq, s)))
-				return false;
+			clear = false;
+		for (s = at; clear && s != driver; s = (uint16_t)(s + 1 == num ? 0 : s + 1))
+			if (slot_used(flags[s]))
+				clear = false;
 	} else {
 		/* All given back, or all available: the device stopped where
 		 * the driver writes next. All given back, it is on the lap of
 		 * slot 0 unless it finished it; all available, on the older. */
-		bool back = slot_used(slot_flags(vq, 0));
-
 		at = driver;
-		wrap = back == (driver == 0) ? !lap0 : lap0;
+		wrap = slot_used(flags[0]) == (driver == 0) ? !lap0 : lap0;
 	}
+	free(flags);
+	if (!clear || found > 1)
+		return false;
 	*from = vq->avail_slot | (uint32_t)vq->avail_wrap << WRAP_BIT;
 	*to = at | (uint32_t)wrap << WRAP_BIT;
 	if (*from == *to)
