@@ -169,16 +169,17 @@ static void sync_tap(struct link *l, struct port *tp)
 }
 
 /* A frontend that lost track (a restarted DPDK virtio-user sends base 0
- * whatever its ring holds) would otherwise look like one that jumps its
- * avail index: the ring resumes where its used ring says the device
- * stopped (vq_resync). QEMU restores base = used->idx itself. */
+ * whatever its ring holds; QEMU, after our restart, the base of a packed
+ * ring's last start) would otherwise look like one that jumps its avail
+ * index, or wait for ever: the ring resumes where it says the device
+ * stopped (vq_resync). QEMU restores a split base = used->idx itself. */
 static void resync_used_index(struct port *p, unsigned idx, struct vq *vq)
 {
-	uint16_t from, to;
+	uint32_t from, to;
 
 	if (vq_resync(vq, &from, &to))
 		log_limited(p->ratelimit, LOG_LVL_WARN,
-			    "%s: ring %u starts at %u but its used index is %u: resuming there",
+			    "%s: ring %u starts at %#x but the ring says the device stopped at %#x: resuming there",
 			    p->name, idx, from, to);
 }
 

@@ -32,7 +32,7 @@ const char *vq_error_str(enum vq_error e)
 	case VQ_ERR_TOO_MANY: return "more than 1024 descriptors for one packet";
 	case VQ_ERR_ID: return "buffer id out of range";
 	case VQ_ERR_ID_BUSY: return "buffer id reused while in use";
-	case VQ_ERR_INDIRECT_FLAGS: return "NEXT inside a packed indirect table";
+	case VQ_ERR_INDIRECT_FLAGS: return "unknown flag inside a packed indirect table";
 	case VQ_ERR_EVENT: return "event suppression fields out of range";
 	case VQ_ERR_NOT_AVAIL: return "descriptor of a chain not made available";
 	}
@@ -292,12 +292,12 @@ void vq_freeze(struct vq *vq)
 		split_freeze(vq);
 }
 
-bool vq_resync(struct vq *vq, uint16_t *from, uint16_t *to)
+bool vq_resync(struct vq *vq, uint32_t *from, uint32_t *to)
 {
 	uint16_t used;
 
 	if (vq->packed)
-		return false;
+		return packed_resync(vq, from, to);
 	used = LOAD_ONCE(vq->used->idx);
 	if (used == vq->used_idx)
 		return false;

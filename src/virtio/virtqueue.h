@@ -186,10 +186,14 @@ enum vq_error vq_needs_signal(struct vq *vq, bool *signal);
  * of slots from here (it cannot tell what it held without walking it). */
 void vq_freeze(struct vq *vq);
 
-/* A restarted split ring whose driver lost track (DPDK's virtio-user sends
- * base 0 whatever its ring holds) resumes where the used ring says the
- * device stopped, as other vhost-user devices do. Returns whether it moved
- * (old and new positions in *from, *to). */
-bool vq_resync(struct vq *vq, uint16_t *from, uint16_t *to);
+/* A restarted ring whose driver lost track resumes where the ring says
+ * the device stopped. Split: DPDK's virtio-user sends base 0 whatever its
+ * ring holds; the used index says, as other vhost-user devices read it.
+ * Packed: QEMU sends the base of its last start after its back end died;
+ * the used and available slots say, when they say it unambiguously.
+ * Returns whether it moved (old and new positions in *from, *to, as
+ * vq_base reads them: packed, slot and wrap counter in bits 0-15). Call it
+ * only on a ring just started. */
+bool vq_resync(struct vq *vq, uint32_t *from, uint32_t *to);
 
 #endif

@@ -44,5 +44,6 @@ void packed_kicks(struct vq *vq, bool on);
 enum vq_error packed_needs_signal(struct vq *vq, bool *signal);
 enum vq_error packed_avail_grew(struct vq *vq, bool *grew);
 void packed_freeze(struct vq *vq);
+bool packed_resync(struct vq *vq, uint32_t *from, uint32_t *to);
 
 #endif

@@ -19,6 +19,8 @@
 
 #define WRAP_BIT 15
 #define INDEX_MASK 0x7fffu
+/* Flags a packed indirect table may carry and we ignore (next_desc). */
+#define TABLE_TOLERATED (VRING_DESC_F_NEXT | F_AVAIL | F_USED)
 
 
 int packed_init(struct vq *vq, const struct vq_params *p)
@@ -115,12 +117,23 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 			return VQ_ERR_TOO_MANY;
 		desc_load(c->table, c->next, true, d);
 		c->next++;
+		/* The table's length alone says where it ends (2.8.19). */
 		c->has_next = c->next < c->table_size;
-		/* Only WRITE is valid in an indirect table. */
 		if (d->flags & VRING_DESC_F_INDIRECT)
 			return VQ_ERR_INDIRECT_NESTED;
-		if (d->flags & VRING_DESC_F_NEXT)
+		if (d->flags & ~(TABLE_TOLERATED | VRING_DESC_F_WRITE))
 			return VQ_ERR_INDIRECT_FLAGS;
+		/* Only WRITE is valid here, but DPDK 22.11's virtio-user fills
+		 * its packed TX tables as ring descriptors: NEXT on all but
+		 * the last entry, the ring's AVAIL/USED bits on each, and
+		 * WRITE on the virtio-net header entry (set once at queue
+		 * set-up). Refusing them fails every multi-segment packet it
+		 * sends. NEXT and the wrap bits mean nothing in a table whose
+		 * length counts its entries; a buffer the device only reads
+		 * is only read, whatever the driver allowed. */
+		d->flags &= (uint16_t)~TABLE_TOLERATED;
+		if (!c->device_writes)
+			d->flags &= (uint16_t)~VRING_DESC_F_WRITE;
 		return VQ_OK;
 	}
 	if (++c->hops > c->vq->num)
@@ -342,4 +355,105 @@ void packed_freeze(struct vq *vq)
 {
 	/* At most one ring's worth from here, whatever the driver adds. */
 	vq->frozen_left = vq->num;
+}
+
+/* ---- resuming where the ring says ---------------------------------------- */
+
+/* What a slot says of itself: given back (AVAIL == USED) or made
+ * available, and the lap of the ring it was written on (its AVAIL bit:
+ * the wrap counter of whoever wrote it). */
+static bool slot_used(uint16_t flags)
+{
+	return !(flags & F_AVAIL) == !(flags & F_USED);
+}
+
+static bool slot_lap(uint16_t flags)
+{
+	return flags & F_AVAIL;
+}
+
+static uint16_t slot_flags(const struct vq *vq, uint16_t slot)
+{
+	return load_le16_once((const uint8_t *)&vq->ring[slot] + 14);
+}
+
+bool packed_resync(struct vq *vq, uint32_t *from, uint32_t *to)
+{
+	uint16_t num = vq->num, at = 0, found = 0, driver = 0, s, *flags;
+	bool wrap, before, lap0, clear = true;
+
+	/* A ring that starts where the device stopped needs nothing. But QEMU
+	 * keeps no packed ring position of its own: after its back end died
+	 * (our server restarted), it starts the ring at the base of its last
+	 * start (0x80008000) while the guest's driver is anywhere, and the
+	 * link would never move again. Device and driver agree again only
+	 * where the ring itself says the device stopped.
+	 *
+	 * Each slot says the lap it was last written on (its AVAIL bit), so
+	 * where the driver writes next is where the lap changes. The device
+	 * gives chains back in order, each marked used in its first slot:
+	 * with chains of one slot (Linux's, with indirect descriptors) the
+	 * slots given back run up to the first still available, the only
+	 * place where a used slot is followed by an available one, and the
+	 * available ones from there reach where the driver writes next.
+	 * Chains of more slots leave the others as the driver wrote them,
+	 * available in look (ids do not tell: drivers reuse an id at once).
+	 * So with NEXT anywhere in the ring, or anything less clear than
+	 * the above (a device killed in the middle of a publication), the
+	 * base stays as given. What stays unseen: a chain of two slots
+	 * given back last of all, its second slot taken for available. */
+	if (vq->npending || vq->ntent || vq->taken || !num)
+		return false;
+	/* Each slot's flags loaded once: the driver may write while we look. */
+	flags = malloc((size_t)num * sizeof *flags);
+	if (!flags)
+		return false;
+	for (s = 0; s < num; s++)
+		flags[s] = slot_flags(vq, s);
+	lap0 = slot_lap(flags[0]);
+	before = slot_used(flags[num - 1]);
+	for (s = 0; s < num && clear; s++) {
+		if (flags[s] & VRING_DESC_F_NEXT)
+			clear = false;
+		if (slot_lap(flags[s]) != lap0) {
+			if (!driver)
+				driver = s;
+		} else if (driver) {
+			clear = false; /* laps change twice */
+		}
+		if (before && !slot_used(flags[s])) {
+			at = s;
+			found++;
+		}
+		before = slot_used(flags[s]);
+	}
+	if (found == 1) {
+		wrap = slot_lap(flags[at]);
+		/* Available from there up to where the driver writes next
+		 * (that slot is given back: the run ends before it). */
+		if (at == driver)
+			clear = false;
+		for (s = at; clear && s != driver; s = (uint16_t)(s + 1 == num ? 0 : s + 1))
+			if (slot_used(flags[s]))
+				clear = false;
+	} else {
+		/* All given back, or all available: the device stopped where
+		 * the driver writes next. All given back, it is on the lap of
+		 * slot 0 unless it finished it; all available, on the older. */
+		at = driver;
+		wrap = slot_used(flags[0]) == (driver == 0) ? !lap0 : lap0;
+	}
+	free(flags);
+	if (!clear || found > 1)
+		return false;
+	*from = vq->avail_slot | (uint32_t)vq->avail_wrap << WRAP_BIT;
+	*to = at | (uint32_t)wrap << WRAP_BIT;
+	if (*from == *to)
+		return false;
+	vq->avail_slot = vq->take_slot = vq->used_slot = vq->commit_used_slot = at;
+	vq->pub_slot = vq->empty_slot = vq->signalled_slot = at;
+	vq->avail_wrap = vq->take_wrap = vq->used_wrap = vq->commit_used_wrap = wrap;
+	vq->pub_wrap = vq->empty_wrap = vq->signalled_wrap = wrap;
+	vq->signalled_valid = false;
+	return true;
 }

@@ -30,7 +30,7 @@ enum vq_error {
 	VQ_ERR_TOO_MANY,         /* more descriptors for one packet than VQ_PACKET_DESCS_MAX */
 	VQ_ERR_ID,               /* packed: a buffer id beyond the ring */
 	VQ_ERR_ID_BUSY,          /* packed: a buffer id still in use */
-	VQ_ERR_INDIRECT_FLAGS,   /* packed: NEXT in an indirect table (nested INDIRECT: _NESTED) */
+	VQ_ERR_INDIRECT_FLAGS,   /* packed: an unknown flag in an indirect table */
 	VQ_ERR_EVENT,            /* packed: event suppression fields out of range */
 	VQ_ERR_NOT_AVAIL,        /* packed: a chain's descriptor not marked available */
 };

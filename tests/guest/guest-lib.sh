@@ -11,6 +11,7 @@
 # no_timer_check: under TCG on a busy host the kernel's boot-time check of
 # the IO-APIC timer can take too long and panic ("IO-APIC + timer doesn't
 # work"); the check proves nothing about the link.
+# GUEST_QEMU: more QEMU options, e.g. -global virtio-net-pci.packed=on.
 # qemu_cmd NAME SOCKPATH IP PEER ROLE MIB [extra -device options]
 qemu_cmd() {
 	local name=$1 sock=$2 ip=$3 peer=$4 role=$5 mib=$6 extra=${7:-}
@@ -20,7 +21,7 @@ qemu_cmd() {
 		-append "\"console=ttyS0 quiet no_timer_check vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib ${GUEST_APPEND:-}\"" \
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
 		-chardev "socket,id=c0,path=$sock${GUEST_CHARDEV:-}" -netdev vhost-user,id=n0,chardev=c0 \
-		-device "virtio-net-pci,netdev=n0,vectors=0$extra"
+		-device "virtio-net-pci,netdev=n0,vectors=0$extra" ${GUEST_QEMU:-}
 }
 
 # Start a guest on a socket path in the background; its pid is $last_pid.

@@ -52,6 +52,53 @@ pingwatch)
 		sleep 0.5
 	done
 	;;
+duplex)
+	# Both ways at once: serve vnp.mib MiB of random bytes on port 5001
+	# and fetch the peer's; ping before, and count IP fragments made or
+	# reassembled (a 1472-byte ping fills a 1500-byte MTU exactly).
+	# vnp.reset=1: unload and reload virtio_net (a driver reset: the
+	# rings stop and start again) while the fetch runs.
+	dd if=/dev/urandom of=/tmp/data bs=1M count="$size" 2>/dev/null
+	say sent-md5 "$(md5sum /tmp/data | cut -d' ' -f1)"
+	# vnp.pace=1: send a MiB at a time, 0.3 s apart, so that the
+	# transfers last long enough for what happens during them.
+	if [ "$(arg pace)" = 1 ]; then
+		printf '#!/bin/sh\nfor i in $(seq 0 %s); do dd if=/tmp/data bs=1M skip=$i count=1 2>/dev/null; sleep 0.3; done\n' $((size - 1)) >/bin/serve
+	else
+		printf '#!/bin/sh\nexec cat /tmp/data\n' >/bin/serve
+	fi
+	chmod +x /bin/serve
+	nc -ll -p 5001 -e /bin/serve &
+	frags() { awk '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["FragCreates"] + $c["ReasmReqds"] }' /proc/net/snmp; }
+	ok=0
+	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
+	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
+	f0=$(frags)
+	ping -c 5 -i 0.2 "$peer" | tail -n 2 | sed 's/^/VNP ping /'
+	ping -c 3 -i 0.2 -s 1472 "$peer" | tail -n 2 | sed 's/^/VNP ping1472 /'
+	say frags $(($(frags) - f0))
+	if [ "$(arg reset)" = 1 ]; then
+		(
+			while [ "$(wc -c </tmp/got 2>/dev/null || echo 0)" -lt 1048576 ]; do sleep 0.1; done
+			say reset-at "$(wc -c </tmp/got)"
+			ip link set eth0 down
+			rmmod virtio_net
+			insmod /modules/virtio_net.ko
+			for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
+			ip addr add "$ip/24" dev eth0
+			ip link set eth0 up
+			say reset-done
+		) &
+	fi
+	for i in $(seq 20); do
+		nc "$peer" 5001 >/tmp/got 2>/dev/null && [ -s /tmp/got ] && break
+		sleep 0.5
+	done
+	say got-bytes "$(wc -c </tmp/got)"
+	say got-md5 "$(md5sum /tmp/got | cut -d' ' -f1)"
+	say done
+	while true; do sleep 1; done
+	;;
 stall)
 	# Start a transfer and never read it: the link fills up and stays full.
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && break; done

@@ -1,16 +1,25 @@
 #!/bin/bash
 # DPDK virtio-user clients (dpdk-testpmd from Debian's dpdk-dev) on both
 # ports: one sends (txonly), the other receives (rxonly), for a fixed time.
-# The sender stops first, the receiver drains, and then every packet sent
-# must have arrived, and the server's counters must agree.
+# The sender stops forwarding first, the server drains its ring into the
+# receiver, and then every packet sent must have arrived, and the server's
+# counters must agree.
 #
-#   dpdk.sh TXPKTS [SECONDS [DEVARGS]]
-#     e.g. dpdk.sh 64, dpdk.sh 1500, dpdk.sh 512,512,476, dpdk.sh 1500 4 in_order=0
+#   dpdk.sh [--restart] TXPKTS [SECONDS [DEVARGS [RX_DEVARGS]]]
+#     e.g. dpdk.sh 64, dpdk.sh 1500, dpdk.sh 512,512,476, dpdk.sh 1500 4 in_order=0,
+#          dpdk.sh 1500 4 packed_vq=1, dpdk.sh 1500 4 packed_vq=1 packed_vq=0
 #
-# DEVARGS are added to both virtio-user ports. By default virtio-user asks
-# for IN_ORDER and, since the server offers it, takes its in-order TX and RX
-# paths; in_order=0 keeps the standard ones. Either way the test checks
-# which was negotiated, so a silent fallback cannot pass for the other.
+# DEVARGS are added to both virtio-user ports, or to the sender's only when
+# RX_DEVARGS (the receiver's) are given. By default virtio-user asks for
+# IN_ORDER and, since the server offers it, takes its in-order TX and RX
+# paths; in_order=0 keeps the standard ones; packed_vq=1 asks for packed
+# rings; mrg_rxbuf=0 does without mergeable RX buffers. The test checks
+# what each port negotiated, so a silent fallback cannot pass for the other.
+#
+# --restart: halfway through, the sender's port is stopped, reconfigured
+# (LRO on: new features, so virtio-user resets the device and the server
+# stops its rings wherever they are in their lap) and started again; no
+# packet may be lost across it.
 set -euo pipefail
 
 # Without the client software this test cannot run: skip (77) when run by
@@ -21,9 +30,16 @@ if ! command -v dpdk-testpmd >/dev/null; then
 	exit 77
 fi
 
+restart=0
+if [ "${1:-}" = --restart ]; then
+	restart=1
+	shift
+fi
 txpkts=${1:?txpkts}
 seconds=${2:-4}
-devargs=${3:+,$3}
+tx_devargs=${3:+,$3}
+rx_devargs=${4-${3-}}
+rx_devargs=${rx_devargs:+,$rx_devargs}
 server=${VNET_P2P_BIN:?}
 ctl_bin=${VNET_P2P_CTL_BIN:?}
 work=$(mktemp -d /tmp/vnp-dpdk.XXXXXX)
@@ -33,6 +49,7 @@ pids=()
 
 cleanup() {
 	local rc=$?
+	exec 5>&- 2>/dev/null || true
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	[ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	if [ $rc -ne 0 ]; then
@@ -45,48 +62,138 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ctl() { "$ctl_bin" --svr "$svr" "$@"; }
 
+# Wait up to $1 seconds for the command that follows to succeed.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.1
+	done
+}
+
 # The last "Forward statistics" block's value of a counter.
 stat_of() { sed -n "/Forward statistics for port 0/,/----------/s/.*$2: *\([0-9]*\).*/\1/p" "$work/$1.log" | tail -n1; }
+# The sum over every "Forward statistics" block (one per forwarding run).
+stat_sum() {
+	sed -n "/Forward statistics for port 0/,/----------/s/.*$2: *\([0-9]*\).*/\1/p" "$work/$1.log" |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+# What the receiver's periodic port statistics said last.
+rx_seen() { sed -n 's/^ *RX-packets: *\([0-9]*\) *RX-missed.*/\1/p' "$work/rx.log" | tail -n1; }
 # metric PORT NAME MORE_LABELS: one value from `status --prometheus`.
 metric() { ctl status --prometheus | sed -n "s/^vnet_p2p_$2{port=\"$1\"$3} //p"; }
+port_running() { ctl status | grep -q "^port $1: running"; }
+features_of() { ctl status --prometheus | sed -n "s/^vnet_p2p_port_info{port=\"$1\".*,features=\"\([^\"]*\)\".*/\1/p"; }
+stats_runs() { [ "$(grep -c "Forward statistics for port 0" "$work/tx.log")" = "$1" ]; }
+log_since_mark_has() { tail -n +"$((mark + 1))" "$work/server.log" | grep -q "$1"; }
+# Stop forwarding, and let what the sender put in its ring arrive: the
+# server's counters reach what was sent (or the deadline passes). Only
+# then may the sender's port stop (its ring goes with it).
+stop_and_drain() {
+	echo stop >&5
+	wait_for 30 stats_runs "$runs" || fail "the sender's statistics did not come"
+	sent=$(stat_sum tx TX-packets)
+	wait_for 60 counters_settled || true
+}
+counters_settled() {
+	[ "$(metric 0 packets_total ',direction="tx"')" = "$sent" ] &&
+		[ "$(metric 1 packets_total ',direction="rx"')" = "$sent" ]
+}
 
-"$server" --svr "$svr" 2>"$work/server.log" &
+# Port N negotiated what its devargs asked for: RING_PACKED with
+# packed_vq=1 only, IN_ORDER unless in_order=0, MRG_RXBUF unless mrg_rxbuf=0.
+check_features() {
+	local n=$1 args=$2 f
+	f=$(features_of "$n")
+	echo "port $n ($args): $f"
+	case "$args" in
+	*packed_vq=1*) echo ",$f," | grep -q ",RING_PACKED," || fail "port $n: no RING_PACKED" ;;
+	*) echo ",$f," | grep -q ",RING_PACKED," && fail "port $n: RING_PACKED not asked for" ;;
+	esac
+	case "$args" in
+	*in_order=0*) echo ",$f," | grep -q ",IN_ORDER," && fail "port $n: IN_ORDER despite in_order=0" ;;
+	*) echo ",$f," | grep -q ",IN_ORDER," || fail "port $n: no IN_ORDER" ;;
+	esac
+	case "$args" in
+	*mrg_rxbuf=0*) echo ",$f," | grep -q ",MRG_RXBUF," && fail "port $n: MRG_RXBUF despite mrg_rxbuf=0" ;;
+	*) echo ",$f," | grep -q ",MRG_RXBUF," || fail "port $n: no MRG_RXBUF" ;;
+	esac
+	return 0
+}
+
+"$server" --svr "$svr" -v 2>"$work/server.log" &
 server_pid=$!
-for i in $(seq 100); do [ -S "$svr" ] && break; sleep 0.05; done
+# The socket file exists before the server listens: wait for an answer.
+wait_for 10 ctl status >/dev/null 2>&1 || fail "server did not start"
 ctl create listen="$work/p0.sock" >/dev/null
 ctl create listen="$work/p1.sock" >/dev/null
 
 # shellcheck disable=SC2086
-dpdk-testpmd $eal --file-prefix="vnp-rx-$$" --vdev "net_virtio_user0,path=$work/p1.sock$devargs" -- \
+dpdk-testpmd $eal --file-prefix="vnp-rx-$$" --vdev "net_virtio_user0,path=$work/p1.sock$rx_devargs" -- \
 	--forward-mode=rxonly --stats-period 1 --total-num-mbufs=16384 >"$work/rx.log" 2>&1 &
 rx=$!
 pids+=("$rx")
-for i in $(seq 100); do ctl status | grep -q "^port 1: running" && break; sleep 0.1; done
-ctl status | grep -q "^port 1: running" || fail "the receiver did not start"
+wait_for 30 port_running 1 || fail "the receiver did not start"
 
+# Interactive, to stop forwarding before the port goes away (and to stop
+# and start the port with --restart): commands through a pipe, answers
+# line-buffered (the statistics of a stop are read while it runs).
+mkfifo "$work/tx.in"
 # shellcheck disable=SC2086
-dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock$devargs" -- \
-	--forward-mode=txonly --txpkts="$txpkts" --stats-period 1 --total-num-mbufs=16384 \
-	>"$work/tx.log" 2>&1 &
+stdbuf -oL dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock$tx_devargs" -- \
+	-i --forward-mode=txonly --txpkts="$txpkts" --total-num-mbufs=16384 \
+	<"$work/tx.in" >"$work/tx.log" 2>&1 &
 tx=$!
 pids+=("$tx")
-sleep "$seconds"
-# Both ports negotiated IN_ORDER exactly when the clients were not told otherwise.
-n_in_order=$(ctl status | grep -c '^  features .*IN_ORDER' || true)
-case "$devargs" in
-*in_order=0*) [ "$n_in_order" = 0 ] || fail "IN_ORDER negotiated despite in_order=0" ;;
-*) [ "$n_in_order" = 2 ] || fail "IN_ORDER negotiated on $n_in_order of 2 ports" ;;
-esac
-kill -INT "$tx"
+exec 5>"$work/tx.in"
+wait_for 30 port_running 0 || fail "the sender did not start"
+echo start >&5
+check_features 0 "${tx_devargs#,}"
+check_features 1 "${rx_devargs#,}"
+
+# The traffic's duration (not a synchronisation: nothing waits on it).
+runs=1
+if [ $restart = 1 ]; then
+	# Bursts of 32 on a ring of 256: one stop in 16 lands on a lap's
+	# start, where a ring that lost its place would look fine. Until one
+	# stops mid-lap (5 tries), stop, reconfigure and start again.
+	half=$(awk "BEGIN { print $seconds / 2 }")
+	sleep "$half"
+	for try in 1 2 3 4 5; do
+		# What the ring holds goes first: a port that stops takes it along.
+		stop_and_drain
+		mark=$(wc -l <"$work/server.log")
+		echo "port stop 0" >&5
+		echo "port config 0 rx_offload tcp_lro $([ $((try % 2)) = 1 ] && echo on || echo off)" >&5
+		echo "port start 0" >&5
+		echo start >&5
+		runs=$((runs + 1))
+		wait_for 30 log_since_mark_has "port0: ring 1 started" ||
+			fail "the sender's rings did not start again"
+		stopped=$(tail -n +"$((mark + 1))" "$work/server.log" |
+			sed -n 's/.*port0: ring 1 stopped at \(0x[0-9a-f]*\).*/\1/p')
+		[ -n "$stopped" ] || fail "the sender's TX ring did not stop"
+		echo "sender's TX ring stopped at $stopped (slot $((stopped & 0x7fff)), wrap $((stopped >> 15 & 1))), started again:"
+		tail -n +"$((mark + 1))" "$work/server.log" | grep -a "port0: ring . started"
+		[ $((stopped & 0x7fff)) != 0 ] && break
+		[ $try != 5 ] || fail "the TX ring stopped at a lap's start 5 times"
+		sleep 0.5
+	done
+	sleep "$half"
+else
+	sleep "$seconds"
+fi
+stop_and_drain
+[ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "the sender sent nothing"
+echo quit >&5
+exec 5>&-
 wait "$tx" || true
-# Let the receiver drain what is still in flight, then stop it.
-sleep 1.5
+wait_for 30 test "$(rx_seen)" = "$sent" || true
 kill -INT "$rx"
 wait "$rx" || true
 
-sent=$(stat_of tx TX-packets)
 received=$(stat_of rx RX-packets)
-[ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "the sender sent nothing"
 echo "txpkts $txpkts: sent $sent, received $received"
 [ "$sent" = "$received" ] || fail "lost $((sent - received)) of $sent packets"
 [ "$(stat_of rx RX-dropped)" = 0 ] || fail "the receiver dropped packets"
@@ -98,6 +205,7 @@ for reason in no_peer too_big bad_chain; do
 	[ "$(metric 0 drops_total ",direction=\"tx\",reason=\"$reason\"")" = 0 ] ||
 		fail "server counted drops: $reason"
 done
+if grep -a "resuming there\|failed:" "$work/server.log"; then fail "the server resynced or failed a ring"; fi
 bytes=$(metric 1 bytes_total ',direction="rx"')
 echo "server: $fwd packets forwarded, $bytes bytes, no drops"
 echo "passed"

@@ -4,7 +4,9 @@
 # transfer whose MD5 must match on both sides.
 #
 #   guests.sh SCENARIO     (listen, path, mismatch, mac, restart-listen, restart-path,
-#                           server-restart, tap, tap-plain)
+#                           server-restart, tap, tap-plain, and packed rings:
+#                           packed-X and mixed-X for X in duplex, kill,
+#                           server-restart, reset; see packed-lib.sh)
 #
 # tap and tap-plain join one guest to a TAP end (create tap=) instead of a
 # second guest: the host's own stack, in a network namespace of its own,
@@ -207,6 +209,13 @@ tap | tap-plain)
 	[ "$sent" = "$got" ] || fail "transfer damaged: sent $sent, got $got ($(wc -c <"$work/got") bytes)"
 	echo "host via TAP: ping ok, ping -s 1472 ok, $(wc -c <"$work/got") bytes intact (md5 $got)"
 	ctl status --prometheus | grep -E 'vnet_p2p_port_info|_packets_total' || true
+	;;
+packed-* | mixed-*)
+	# Packed rings (packed-lib.sh): on both devices, or port 1's only.
+	# shellcheck source=packed-lib.sh
+	. "$here/packed-lib.sh"
+	ring_mode=${scenario%%-*}
+	packed_scenario "${scenario#*-}"
 	;;
 *)
 	fail "unknown scenario $scenario"

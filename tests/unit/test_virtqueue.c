@@ -553,7 +553,14 @@ static void test_indirect_entries_checked(void **state)
 	assert_int_equal(take_walk(c, false, UINT32_MAX, &w, false), VQ_OK);
 	assert_int_equal(w.n, 4);
 	set_entry(c, tg, 3, c->buf, 10, VRING_DESC_F_WRITE, 0);
-	assert_int_equal(take_err(c, false), VQ_ERR_DIRECTION);
+	if (c->packed) {
+		/* DPDK's virtio-user marks a packed TX table's header entry
+		 * WRITE: the buffer is only read, whatever the driver allowed. */
+		assert_int_equal(take_walk(c, false, UINT32_MAX, &w, false), VQ_OK);
+		assert_int_equal(w.n, 4);
+	} else {
+		assert_int_equal(take_err(c, false), VQ_ERR_DIRECTION);
+	}
 	set_entry(c, tg, 3, FIX_GPA + 2 * FIX_REGION - 5, 10, 0, 0);
 	assert_int_equal(take_err(c, false), VQ_ERR_ADDR);
 	set_entry(c, tg, 3, c->buf + 30, 10, 0, 0);
@@ -573,7 +580,12 @@ static void test_indirect_entries_checked(void **state)
 	replace_indirect(c, fix_table(&c->f, &c->r, t, 3, NULL), 3 * 16);
 	assert_int_equal(take_walk(c, true, UINT32_MAX, &w, false), VQ_OK);
 	assert_int_equal(w.bytes, 30);
-	assert_int_equal(take_err(c, false), VQ_ERR_DIRECTION);
+	/* Taken for TX: split refuses it; a packed table's WRITE is ignored
+	 * where the device only reads. */
+	if (c->packed)
+		assert_int_equal(take_walk(c, false, UINT32_MAX, &w, false), VQ_OK);
+	else
+		assert_int_equal(take_err(c, false), VQ_ERR_DIRECTION);
 }
 
 /* Malformed indirect descriptors, each with its own error. */
@@ -605,11 +617,18 @@ static void test_indirect_refused(void **state)
 	replace_indirect(c, fix_table(&c->f, &c->r, t, 4, nested), 4 * 16);
 	assert_int_equal(take_err(c, false), VQ_ERR_INDIRECT_NESTED);
 	t[2] = (struct fix_buf){ c->buf + 20, 10, false };
-	/* A packed table's entries are consecutive: NEXT has no place there. */
+	/* A packed table's entries are consecutive, its length says where it
+	 * ends: NEXT is ignored there (DPDK's virtio-user sets it), a flag
+	 * that means nothing anywhere is refused. */
 	if (c->packed) {
 		uint16_t next[4] = { 0, VRING_DESC_F_NEXT, 0, 0 };
+		uint16_t unknown[4] = { 0, 0x8, 0, 0 };
+		struct walked w;
 
 		replace_indirect(c, fix_table(&c->f, &c->r, t, 4, next), 4 * 16);
+		assert_int_equal(take_walk(c, false, UINT32_MAX, &w, false), VQ_OK);
+		assert_int_equal(w.n, 4);
+		replace_indirect(c, fix_table(&c->f, &c->r, t, 4, unknown), 4 * 16);
 		assert_int_equal(take_err(c, false), VQ_ERR_INDIRECT_FLAGS);
 	}
 	/* With NEXT. */
@@ -2446,19 +2465,20 @@ static void test_freeze(void **state)
 }
 
 /* A restarted split ring whose driver lost track resumes where the used
- * ring says the device stopped; a packed ring has no such thing. */
+ * ring says the device stopped; a packed ring in step stays where it is
+ * (its resync from stale bases: test_packed_clients). */
 static void test_resync(void **state)
 {
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	struct fix_buf b = { c->buf, 10, false };
 	struct walked w;
-	uint16_t from = 77, to = 77, id;
+	uint32_t from = 77, to = 77;
+	uint16_t id;
 
 	if (c->packed) {
 		cycle(c, 3);
 		assert_false(vq_resync(vq, &from, &to));
-		assert_int_equal(from, 77);
 		assert_int_equal(vq_base(vq), 0x80038003);
 		return;
 	}
