@@ -75,12 +75,13 @@ check_client() {
 	echo "$client: ping ok, ping -s 1472 ok, $(value "$client" got-bytes) bytes intact (md5 $got)"
 }
 
-# The server saw no client break the rules.
+# The server saw no client break the rules. (Its log is not server.log:
+# that is the console of the guest named server.)
 check_server_log() {
-	if grep -aE "failed:|refused" "$work/server.log"; then fail "the server refused or failed something"; fi
+	if grep -aE "failed:|refused" "$work/vnet-p2p.log"; then fail "the server refused or failed something"; fi
 }
 
-"$server" --svr "$svr" -v 2>"$work/server.log" &
+"$server" --svr "$svr" -v 2>"$work/vnet-p2p.log" &
 server_pid=$!
 for i in $(seq 100); do [ -S "$svr" ] && break; sleep 0.05; done
 [ -S "$svr" ] || fail "server did not start"
@@ -177,7 +178,7 @@ server-restart)
 	before=$(grep -c "VNP answered" "$work/client.log")
 	echo "server killed after $before answered pings"
 	sleep 3
-	"$server" --svr "$svr" -v 2>>"$work/server.log" &
+	"$server" --svr "$svr" -v 2>>"$work/vnet-p2p.log" &
 	server_pid=$!
 	for i in $(seq 100); do [ -S "$svr" ] && break; sleep 0.05; done
 	ctl create listen="$work/p0.sock" >/dev/null
