@@ -5,7 +5,8 @@
 #
 #   guests.sh SCENARIO     (listen, path, mismatch, mac, restart-listen, restart-path,
 #                           server-restart, tap, tap-plain, offload, offload-segment,
-#                           offload-segment-reverse, offload-compare, tap-tso)
+#                           offload-segment-reverse, offload-compare, tap-tso,
+#                           dpdk-tso, dpdk-tso-segment)
 #
 # tap and tap-plain join one guest to a TAP end (create tap=) instead of a
 # second guest: the host's own stack, in a network namespace of its own,
@@ -23,7 +24,10 @@
 # both devices, then with checksum offload off as well: prints the times
 # and their ratio). tap-tso: 64 MiB each way between the host's stack and
 # a guest with TSO, large frames seen on the TAP by tcpdump and counted by
-# the server.
+# the server. dpdk-tso and dpdk-tso-segment put DPDK's testpmd between two
+# guests (two servers; testpmd's csum engine with LRO and `tso set` on
+# virtio-user ports), so that GSO frames reach it whole and it sends GSO
+# frames of its own; with dpdk-tso-segment the second server cuts them.
 #
 # Needs VNET_P2P_BIN and VNET_P2P_CTL_BIN (meson sets them), qemu-system-x86,
 # busybox-static and cpio. Facts of this machine kind: guests hang under KVM,
@@ -61,6 +65,7 @@ cleanup() {
 	local rc=$?
 	stop_all
 	[ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	[ -n "${server2_pid:-}" ] && kill "$server2_pid" 2>/dev/null && wait "$server2_pid" 2>/dev/null
 	if [ $rc -ne 0 ]; then
 		for f in "$work"/*.log "$work"/*.qemu; do echo "---- $f"; tail -n 30 "$f"; done
 	fi
@@ -68,6 +73,9 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
+# A timeout's SIGTERM (or ^C) ends the test through cleanup too, so no
+# guest or server outlives it.
+trap 'exit 143' TERM INT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ctl() { "$ctl_bin" --svr "$svr" "$@"; }
@@ -436,6 +444,100 @@ tap-tso)
 	gso_path 0 1 whole
 	gso_path 1 0 whole
 	check_no_drops
+	;;
+dpdk-tso | dpdk-tso-segment)
+	# guest "server" - vnet-p2p 1 - testpmd port 0 ... testpmd port 1 -
+	# vnet-p2p 2 - guest "client". testpmd forwards with its csum engine:
+	# LRO on its ports (GUEST_TSO4/6: the guests' GSO frames reach it
+	# whole), TSO at 1448 bytes on both (it sends GSO frames on). With
+	# dpdk-tso-segment the client guest's device takes no GSO frames, so
+	# the second server cuts testpmd's. --rx-offloads: UDP and TCP
+	# checksums (GUEST_CSUM) and LRO (virtio-user has no IPv4 checksum
+	# offload, so --enable-rx-cksum, which asks for it too, fails).
+	command -v dpdk-testpmd >/dev/null || {
+		echo "dpdk-testpmd is not installed"
+		[ "${VNET_P2P_REQUIRE_REAL_CLIENTS:-0}" = 1 ] && exit 1
+		exit 77
+	}
+	client_extra=",mac=02:00:00:00:00:01"
+	[ "$scenario" = dpdk-tso-segment ] && client_extra+=$no_guest_gso
+	svr2=$work/ctl2.sock
+	"$server" --svr "$svr2" -v 2>>"$work/vnet-p2p.log" &
+	server2_pid=$!
+	for i in $(seq 100); do [ -S "$svr2" ] && break; sleep 0.05; done
+	[ -S "$svr2" ] || fail "the second server did not start"
+	ctl create listen="$work/s1p0.sock" >/dev/null
+	ctl create listen="$work/s1p1.sock" >/dev/null
+	svr=$svr2 ctl create listen="$work/s2p0.sock" >/dev/null
+	svr=$svr2 ctl create listen="$work/s2p1.sock" >/dev/null
+	cat >"$work/pmd.cmd" <<-EOC
+		port stop all
+		csum set ip sw 0
+		csum set tcp hw 0
+		csum set ip sw 1
+		csum set tcp hw 1
+		tso set 1448 0
+		tso set 1448 1
+		port start all
+		set fwd csum retry
+		set burst tx delay 100 retry 200
+		show port 0 tx_offload configuration
+		show port 1 tx_offload configuration
+		show port 0 rx_offload configuration
+	EOC
+	dpdk-testpmd --no-huge -m 512 --no-pci --file-prefix="vnp-tso-$$" \
+		--vdev "net_virtio_user0,path=$work/s1p1.sock" --vdev "net_virtio_user1,path=$work/s2p0.sock" -- \
+		--forward-mode=csum --rx-offloads=0x1c --total-num-mbufs=16384 --stats-period 10 \
+		--eth-peer=0,02:00:00:00:00:02 --eth-peer=1,02:00:00:00:00:01 \
+		--cmdline-file="$work/pmd.cmd" >"$work/testpmd.log" 2>&1 &
+	pmd=$!
+	pids+=("$pmd")
+	# (Without -i, testpmd forwards until a signal only with --stats-period;
+	# otherwise it waits for a line on stdin.)
+	for i in $(seq 600); do grep -q "^csum packet forwarding.* - ports=2" "$work/testpmd.log" && break; sleep 0.1; done
+	grep -q "^csum packet forwarding.* - ports=2" "$work/testpmd.log" || fail "testpmd did not start forwarding"
+	sed -n '/^TSO segment size/p; /^Tx Offloading Configuration/,/Queue/p; /^Rx Offloading Configuration/,/Queue/p' "$work/testpmd.log"
+	GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND="vnp.back=1" \
+		start_guest server "$work/s1p0.sock" 10.0.0.2 10.0.0.1 server 64 ",mac=02:00:00:00:00:02"
+	wait_line server "VNP sent-md5" 180 || exit 1
+	GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND="vnp.back=1" \
+		start_guest client "$work/s2p1.sock" 10.0.0.1 10.0.0.2 client 64 "$client_extra"
+	check_client client server 900
+	wait_line server "^VNP done" 900 || exit 1
+	check_taken client server 1
+	check_taken server client 1
+	# Both of testpmd's ports took TSO and LRO from the servers.
+	for s in "$svr" "$svr2"; do
+		for f in GUEST_TSO4 GUEST_TSO6 HOST_TSO4 HOST_TSO6 GUEST_CSUM CSUM; do
+			p=1
+			[ "$s" = "$svr2" ] && p=0
+			svr=$s has_feature "$p" "$f" || fail "testpmd's port on $(basename "$s") lacks $f"
+		done
+	done
+	kill -INT "$pmd"
+	wait "$pmd" || true
+	sed -n '/Forward statistics for port/,/-----------$/p' "$work/testpmd.log" | tail -n 12
+	for p in 0 1; do
+		stats=$(sed -n "/Forward statistics for port $p/,/-----------\$/p" "$work/testpmd.log" | tail -n 6)
+		for c in Bad-ipcsum Bad-l4csum; do
+			n=$(echo "$stats" | sed -n "s/.*$c: *\([0-9]*\).*/\1/p")
+			[ "$n" = 0 ] || fail "testpmd port $p: $c $n"
+		done
+	done
+	echo "server 1 (guest server on port 0, testpmd's port 0 on port 1):"
+	ctl status | grep -E '^port|gso:'
+	gso_path 0 1 whole
+	gso_path 1 0 whole
+	check_no_drops
+	echo "server 2 (testpmd's port 1 on port 0, guest client on port 1):"
+	svr=$svr2 ctl status | grep -E '^port|gso:'
+	if [ "$scenario" = dpdk-tso-segment ]; then
+		svr=$svr2 gso_path 0 1 segmented
+	else
+		svr=$svr2 gso_path 0 1 whole
+	fi
+	svr=$svr2 gso_path 1 0 whole
+	svr=$svr2 check_no_drops
 	;;
 offload)
 	offload_pair "" ""
