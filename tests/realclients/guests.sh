@@ -411,17 +411,15 @@ tap-tso)
 	# host -> guest, into the guest's sink on 5002
 	head -c 64M /dev/urandom >"$work/data"
 	sent=$(md5sum <"$work/data" | cut -d' ' -f1)
-	t0=$(date +%s.%N)
 	for i in $(seq 30); do
 		timeout 600 bash -c 'exec cat "$1" >/dev/tcp/10.0.0.2/5002' sh "$work/data" 2>/dev/null && break
 		sleep 1
 	done
 	wait_line server "VNP got-md5" 300 || exit 1
-	t1=$(date +%s.%N)
 	got=$(value server got-md5)
 	[ "$sent" = "$got" ] || fail "host -> guest: damaged: sent $sent, got $got ($(value server got-bytes) bytes)"
 	echo "host -> guest: $(value server got-bytes) bytes intact (md5 $got) in $(value server seconds) s" \
-		"(guest's count; $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s on the host, to the guest's MD5)"
+		"(the guest's count)"
 	kill -INT "$tcpdump_pid"
 	wait "$tcpdump_pid" 2>/dev/null || true
 	# What tcpdump saw: frames above 1514 bytes each way, and the largest.
@@ -433,12 +431,12 @@ tap-tso)
 		[ "$n" -gt 0 ] || fail "${dir%%:*}: no frame larger than 1514 bytes crossed the TAP"
 	done
 	tcpdump -r "$work/large.pcap" -nn -e -c 4 2>/dev/null
-	# The kernel's own count: bytes per packet well above 1514.
-	for d in tx rx; do
-		read -r n <"/sys/class/net/vnpg0/statistics/${d}_packets"
-		read -r b <"/sys/class/net/vnpg0/statistics/${d}_bytes"
-		echo "TAP $d (kernel's count): $n packets, $b bytes, $((b / n)) bytes per packet"
-	done
+	# The kernel's own count: bytes per packet well above 1514. (/proc/net
+	# is this network namespace's; /sys is the one it was mounted in.)
+	awk '{ sub(/:/, " "); $0 = $0 } $1 == "vnpg0" {
+		printf "TAP rx (from the guest, the kernel'"'"'s count): %d packets, %d bytes, %d bytes per packet\n", $3, $2, $2 / $3
+		printf "TAP tx (to the guest, the kernel'"'"'s count): %d packets, %d bytes, %d bytes per packet\n", $11, $10, $10 / $11
+	}' /proc/net/dev
 	ctl status | grep -E '^port|gso:'
 	# Port 1 is the TAP end: its tx is what the kernel sent to the guest.
 	gso_path 0 1 whole
