@@ -12,14 +12,19 @@
 # the IO-APIC timer can take too long and panic ("IO-APIC + timer doesn't
 # work"); the check proves nothing about the link.
 # GUEST_QEMU: more QEMU options, e.g. -global virtio-net-pci.packed=on.
+# GUEST_MEM: the guest's memory in MiB (256 unless set); its files live in
+# it (tmpfs), so a guest that both serves and takes 64 MiB wants more.
+# GUEST_PREALLOC=1: QEMU allocates that memory up front, so that a timed
+# transfer does not also time the host's first touch of each guest page.
 # qemu_cmd NAME SOCKPATH IP PEER ROLE MIB [extra -device options]
 qemu_cmd() {
 	local name=$1 sock=$2 ip=$3 peer=$4 role=$5 mib=$6 extra=${7:-}
-	echo qemu-system-x86_64 -accel tcg -m 256 -display none -nodefaults -no-reboot \
+	local mem=${GUEST_MEM:-256}
+	echo qemu-system-x86_64 -accel tcg -m "$mem" -display none -nodefaults -no-reboot \
 		-serial "file:$work/$name.log" -monitor none \
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
 		-append "\"console=ttyS0 quiet no_timer_check vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib ${GUEST_APPEND:-}\"" \
-		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
+		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on${GUEST_PREALLOC:+,prealloc=on}" -numa node,memdev=mem \
 		-chardev "socket,id=c0,path=$sock${GUEST_CHARDEV:-}" -netdev vhost-user,id=n0,chardev=c0 \
 		-device "virtio-net-pci,netdev=n0,vectors=0$extra" ${GUEST_QEMU:-}
 }

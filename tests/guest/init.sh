@@ -19,6 +19,10 @@ peer=$(arg peer)
 role=$(arg role)
 size=$(arg mib)
 [ -n "$size" ] || size=8
+# vnp.reps=N: take the peer's file N times over (each reported), for times
+# that do not rest on one run.
+reps=$(arg reps)
+[ -n "$reps" ] || reps=1
 
 for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
 ip link set lo up
@@ -27,15 +31,58 @@ ip link set eth0 up
 say mac "$(cat /sys/class/net/eth0/address)"
 say up "$ip"
 
+# What this guest serves, to whoever connects to port 5001 (and 5002 with
+# vnp.back=1), as often as asked: vnp.mib MiB of random bytes in /tmp/data.
+make_data() {
+	dd if=/dev/urandom of=/tmp/data bs=1M count="$size" 2>/dev/null
+	say sent-md5 "$(md5sum /tmp/data | cut -d' ' -f1)"
+}
+printf '#!/bin/sh\nexec cat /tmp/data\n' >/bin/serve
+# One transfer in: the socket is stdin (nc -e), the bytes go to /tmp/got
+# in 64 KiB reads (nc's own loop moves 1 KiB at a time, which under TCG
+# would time busybox rather than the link), and /tmp/t0, /tmp/t1 take the
+# uptime at the connection's start and end.
+printf '#!/bin/sh\ncut -d" " -f1 /proc/uptime >/tmp/t0\ndd of=/tmp/got bs=64k 2>/dev/null\ncut -d" " -f1 /proc/uptime >/tmp/t1\n' >/bin/recv
+chmod +x /bin/serve /bin/recv
+# fetch PORT: take the peer's file from PORT (retrying until it serves).
+fetch() {
+	for i in $(seq 60); do
+		rm -f /tmp/got
+		nc "$peer" "$1" -e /bin/recv 2>/dev/null && [ -s /tmp/got ] && break
+		sleep 0.5
+	done
+	touch /tmp/got
+}
+# The transfer's results: bytes, MD5, and seconds from connection to end
+# (with vnp.reps, one set of lines per transfer).
+report_got() {
+	say got-bytes "$(wc -c </tmp/got)"
+	say got-md5 "$(md5sum /tmp/got | cut -d' ' -f1)"
+	[ -s /tmp/t1 ] && say seconds "$(awk "BEGIN { printf \"%.2f\", $(cat /tmp/t1) - $(cat /tmp/t0) }")"
+}
+
 case "$role" in
 server)
 	# Serve a file of random bytes to whoever connects, twice over.
-	dd if=/dev/urandom of=/tmp/data bs=1M count="$size" 2>/dev/null
-	say sent-md5 "$(md5sum /tmp/data | cut -d' ' -f1)"
-	printf '#!/bin/sh\nexec cat /tmp/data\n' >/bin/serve
-	chmod +x /bin/serve
+	make_data
 	# One sender per connection, so a dead client does not block the next.
 	nc -ll -p 5001 -e /bin/serve &
+	# vnp.sink=PORT: also take one transfer on PORT (the host's, through
+	# a TAP end).
+	sink=$(arg sink)
+	if [ -n "$sink" ]; then
+		(nc -l -p "$sink" -e /bin/recv && report_got) &
+	fi
+	# vnp.back=1: the other direction, once the client has its file and
+	# says so (a connection to port 5003): fetch the client's from 5002.
+	if [ "$(arg back)" = 1 ]; then
+		nc -l -p 5003 -e /bin/true
+		for r in $(seq "$reps"); do
+			fetch 5002
+			report_got
+		done
+		say done
+	fi
 	# Answer pings until powered off by the harness.
 	while true; do sleep 1; done
 	;;
@@ -106,18 +153,26 @@ stall)
 	nc "$peer" 5001 | sleep 100000
 	;;
 client)
+	# vnp.back=1: this guest serves a file of its own too (made before
+	# any transfer, so that no transfer is timed against dd).
+	back=$(arg back)
+	[ "$back" = 1 ] && make_data
 	ok=0
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
 	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
 	ping -c 5 -i 0.2 "$peer" | tail -n 2 | sed 's/^/VNP ping /'
 	ping -c 3 -i 0.2 -s 1472 "$peer" | tail -n 2 | sed 's/^/VNP ping1472 /'
-	for i in $(seq 20); do
-		nc "$peer" 5001 >/tmp/got 2>/dev/null && [ -s /tmp/got ] && break
-		sleep 0.5
+	for r in $(seq "$reps"); do
+		fetch 5001
+		report_got
 	done
-	say got-bytes "$(wc -c </tmp/got)"
-	say got-md5 "$(md5sum /tmp/got | cut -d' ' -f1)"
 	say done
+	if [ "$back" = 1 ]; then
+		# Serve on 5002, then tell the server guest to fetch.
+		nc -ll -p 5002 -e /bin/serve &
+		for i in $(seq 60); do nc "$peer" 5003 -e /bin/true 2>/dev/null && break; sleep 0.5; done
+		while true; do sleep 1; done
+	fi
 	# Stay up a moment when asked, so the link can be looked at.
 	linger=$(arg linger)
 	[ -n "$linger" ] && sleep "$linger"

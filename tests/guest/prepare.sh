@@ -2,7 +2,14 @@
 # Prepare (once, cached outside the tree) a tiny Linux guest for the real-client
 # tests: Debian's kernel unpacked with dpkg -x, and a busybox-static initramfs
 # whose init loads the virtio modules and runs a role from the kernel command
-# line. Prints the cache directory. Needs: apt-get, busybox-static, cpio.
+# line. Prints a directory holding vmlinuz and initramfs.cpio.gz.
+# Needs: apt-get, busybox-static, cpio.
+#
+# The cache is shared by every checkout of the project (worktrees, the demo),
+# and they may run guests at the same time with different versions of
+# init.sh: each version gets an initramfs of its own (initramfs-STAMP/),
+# built aside and renamed into place, so no guest ever boots a half-written
+# or another version's initramfs.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${VNET_P2P_GUEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vnet-p2p-guest}
@@ -24,8 +31,10 @@ kver=${vmlinuz##*/vmlinuz-}
 ln -sf "$vmlinuz" vmlinuz
 
 stamp=$(cat "$here/init.sh" /bin/busybox | md5sum | cut -d' ' -f1)
-if [ ! -f initramfs.cpio.gz ] || [ "$(cat initramfs.stamp 2>/dev/null)" != "$stamp" ]; then
-	root=$(mktemp -d)
+out=initramfs-$stamp
+if [ ! -f "$out/initramfs.cpio.gz" ]; then
+	build=$(mktemp -d "$cache/.build.XXXXXX")
+	root=$build/root
 	mkdir -p "$root/bin" "$root/modules" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 	cp /bin/busybox "$root/bin/busybox"
 	for m in net/core/failover drivers/net/net_failover drivers/virtio/virtio_ring \
@@ -40,8 +49,15 @@ if [ ! -f initramfs.cpio.gz ] || [ "$(cat initramfs.stamp 2>/dev/null)" != "$sta
 	done
 	cp "$here/init.sh" "$root/init"
 	chmod +x "$root/init"
-	(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >initramfs.cpio.gz
-	rm -rf "$root"
-	echo "$stamp" >initramfs.stamp
+	mkdir "$build/out"
+	(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$build/out/initramfs.cpio.gz"
+	ln -s "../$vmlinuz" "$build/out/vmlinuz"
+	# Whoever renames first wins; a concurrent build of the same version
+	# is the same bytes and is thrown away.
+	mv -T "$build/out" "$out" 2>/dev/null || true
+	rm -rf "$build"
 fi
-echo "$cache"
+# Versions not used for a week go.
+touch "$out"
+find . -maxdepth 1 -name 'initramfs-*' -type d -mtime +7 -exec rm -rf {} + 2>/dev/null || true
+echo "$cache/$out"

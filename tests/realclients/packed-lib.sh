@@ -105,7 +105,7 @@ check_duplex() {
 }
 
 # The server's log lines since byte offset $1 matching $2.
-log_since() { tail -c +"$(($1 + 1))" "$work/server.log" | grep -a "$2" || true; }
+log_since() { tail -c +"$(($1 + 1))" "$work/vnet-p2p.log" | grep -a "$2" || true; }
 
 # Talk to guest g's human monitor (a pipe pair made at its start).
 monitor() {
@@ -164,8 +164,8 @@ packed_scenario() {
 		wait "$server_pid" 2>/dev/null || true
 		before=$(grep -c "VNP answered" "$work/client.log")
 		echo "server killed after $before answered pings"
-		mark=$(stat -c %s "$work/server.log")
-		"$server" --svr "$svr" -v 2>>"$work/server.log" &
+		mark=$(stat -c %s "$work/vnet-p2p.log")
+		"$server" --svr "$svr" -v 2>>"$work/vnet-p2p.log" &
 		server_pid=$!
 		for i in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 		ctl create listen="$work/p0.sock" >/dev/null
@@ -195,7 +195,7 @@ packed_scenario() {
 			[ "$(metric 0 packets_total ',direction="tx"')" -gt $((before + 50)) ] && break
 			sleep 0.1
 		done
-		mark=$(stat -c %s "$work/server.log")
+		mark=$(stat -c %s "$work/vnet-p2p.log")
 		monitor a stop
 		for i in $(seq 300); do
 			[ "$(log_since "$mark" "port0: ring 1 stopped" | wc -l)" -ge 1 ] && break
