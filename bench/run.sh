@@ -118,6 +118,9 @@ start_switch() {
 	exit 1
 }
 
+# CPU time of a process so far, in clock ticks (user and system, all threads).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 stop_pid() {
 	kill -INT "$1" 2>/dev/null || true
 	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
@@ -252,18 +255,27 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 # bulk_once KIND MODE ROUND: payload Gbit/s (0 if the client failed); the
 # client's summary line goes to $work/bulk-lines.
 bulk_once() {
-	local kind=$1 mode=$2 line
+	local kind=$1 mode=$2 line cpid t0 t1 busy
 	start_switch "$kind"
-	if bulk_client "$mode" --seconds "$seconds" --warmup "$warmup" >"$work/bulk.log" 2>&1; then
-		line=$(grep '^bulk ' "$work/bulk.log" | tail -n 1)
+	bulk_client "$mode" --seconds "$seconds" --warmup "$warmup" >"$work/bulk.log" 2>&1 &
+	cpid=$!
+	# The switch's CPU time over (about) the client's measured window:
+	# under 1, it waited for the clients, which then set the pace.
+	sleep "$warmup"
+	t0=$(cpu_ticks "$sw_pid")
+	sleep "$seconds"
+	t1=$(cpu_ticks "$sw_pid")
+	busy=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$seconds" 'BEGIN { printf "%.2f", d / hz / s }')
+	if wait "$cpid"; then
+		line="$(grep '^bulk ' "$work/bulk.log" | tail -n 1) switch_cpu=$busy"
 	else
 		echo "  bulk $mode through $kind failed: $(tail -n 1 "$work/bulk.log")" >&2
 		line="bulk mode=$mode payload_gbps=0"
 	fi
 	stop_pid "$sw_pid"
 	echo "$kind $line" >>"$work/bulk-lines"
-	echo "  bulk round $3 $kind $mode: $(field payload_gbps "$line") (clients had" \
-		"$(field client_cpu "$line") of CPU 1; $(field whole "$line") frames whole," \
+	echo "  bulk round $3 $kind $mode: $(field payload_gbps "$line") (switch busy $busy of CPU 0," \
+		"clients $(field client_cpu "$line") of CPU 1; $(field whole "$line") frames whole," \
 		"$(field segments "$line") segments, $(field lost_bytes "$line") bytes lost)" >&2
 	field payload_gbps "$line"
 }
@@ -326,6 +338,12 @@ bulk_sum() { # KIND MODE FIELD
 		for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) s += kv[2] } }
 		END { printf "%d\n", s }' "$work/bulk-lines"
 }
+# bulk_med KIND MODE FIELD: the median of a field over the rounds.
+bulk_med() {
+	awk -v k="$1" -v m="mode=$2" -v f="$3" '$1 == k && $3 == m {
+		for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' \
+		"$work/bulk-lines" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
+}
 # DPDK and a receiver without GUEST_TSO4: what arrives?
 start_switch dpdk
 bulk_client seg --expect any --seconds $((quick ? 1 : 2)) --warmup 1 >"$work/bulk.log" 2>&1 || true
@@ -371,7 +389,6 @@ fi
 
 # ---- idle CPU and memory ------------------------------------------------------
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Private resident memory without the clients' shared regions (memfd maps).
 private_kib() {
 	awk '/^[0-9a-f]+-[0-9a-f]+ / { skip = ($0 ~ /memfd:|\/dev\/shm|hugepages/) }
@@ -456,8 +473,12 @@ echo "  DPDK ($bulk_dpdk_vdev): dropped $dpdk_pass_lost% of the 64 KB frames' by
 	"1514-byte frames' (vnet-p2p holds a frame until the receiver has room: none);" \
 	"$dpdk_nolen of $dpdk_checked sampled 64 KB frames had a TCP checksum field without the length."
 echo "  $dpdk_seg_note."
-echo "  The clients had CPU 1 for $(awk -v c="$bulk_cpu" 'BEGIN { printf "%d", 100 * c }')% of the measured time" \
-	"(median of the runs; the rest went to other load on this machine)."
+echo "  Share of its CPU each side had busy (medians; the switch under 1: it waited for the clients;" \
+	"the clients under 1: other load took CPU 1):"
+for run in "${bulk_runs[@]}"; do
+	printf '    %-12s switch %5s   clients %5s\n' "${run%:*} ${run#*:}" "$(bulk_med "${run%:*}" "${run#*:}" switch_cpu)" \
+		"$(bulk_med "${run%:*}" "${run#*:}" client_cpu)"
+done
 echo "  vnet-p2p, instructions per delivered payload byte (callgrind): segmenting 64 KB frames ${ipb[seg]:--}," \
 	"forwarding 1514-byte frames ${ipb[plain]:--} (per frame: $(awk -v b="${ipb[plain]:-}" 'BEGIN { if (b > 0) printf "%d", b * 1448; else print "-" }');" \
 	"the generator's 1500 B packets: ${ipp[vnp,1500]:--} each)"
@@ -541,6 +562,15 @@ printf '  %-58s %6s  %s\n' "segmenting: instructions/payload byte at most 1514 B
 	printf '        "rounds": {"dpdk": [%s], "vnet-p2p": [%s]}}\n' "${bulk_rounds[dpdk:plain]:-}" "${bulk_rounds[vnp:plain]:-}"
 	echo "    },"
 	echo "    \"client_cpu_median\": $bulk_cpu,"
+	printf '    "cpu_busy": {'
+	first=1
+	for run in "${bulk_runs[@]}"; do
+		[ $first = 1 ] || printf ', '
+		first=0
+		printf '"%s %s": {"switch": %s, "clients": %s}' "${run%:*}" "${run#*:}" \
+			"$(nul "$(bulk_med "${run%:*}" "${run#*:}" switch_cpu)")" "$(nul "$(bulk_med "${run%:*}" "${run#*:}" client_cpu)")"
+	done
+	echo "},"
 	echo "    \"dpdk_lost_percent\": {\"pass\": $(nul "$dpdk_pass_lost"), \"plain\": $(nul "$dpdk_plain_lost")},"
 	echo "    \"dpdk_sampled_csum_without_length\": {\"checked\": $dpdk_checked, \"without_length\": $dpdk_nolen},"
 	echo "    \"dpdk_without_guest_tso4\": {\"whole\": $(nul "$dpdk_seg_whole"), \"segments\": $(nul "$dpdk_seg_segments"), \"note\": \"${dpdk_seg_note//[\"\\]/}\"},"
