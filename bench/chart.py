@@ -21,6 +21,7 @@ SERIES = [
     ("vnet-p2p-poll", "vnet-p2p -p {poll}", "#7fb2e5"),
 ]
 COLOUR = {key: colour for key, _, colour in SERIES}
+EXT_COLOUR = "#4d4d4d"
 SEG_COLOUR = "#e08a1e"
 
 WIDTH = 980
@@ -153,10 +154,17 @@ def bulk_groups(res):
     groups = []
     p = bulk.get("pass")
     if p:
+        bars = [("dpdk", p.get("dpdk"), COLOUR["dpdk"], "DPDK vhost")]
+        note2 = None
+        if "dpdk-ext" in p:
+            bars.append(("dpdk-ext", p.get("dpdk-ext"), EXT_COLOUR, "DPDK vhost, ext-buffer=1"))
+            note2 = "(mbuf chains %s, ext-buffer %s)" % (ratio_text(p.get("ratio_dpdk")),
+                                                       ratio_text(p.get("ratio_dpdk_ext")))
+        bars.append(("vnet-p2p", p.get("vnet-p2p"), COLOUR["vnet-p2p"], "vnet-p2p"))
         groups.append({"label": "64 KB GSO, passed whole",
-                       "note": "vnet-p2p/DPDK %s" % ratio_text(p.get("ratio")),
-                       "bars": [("dpdk", p.get("dpdk"), COLOUR["dpdk"], "DPDK vhost"),
-                                ("vnet-p2p", p.get("vnet-p2p"), COLOUR["vnet-p2p"], "vnet-p2p")]})
+                       "note": "vnet-p2p/best DPDK %s" % ratio_text(p.get("ratio"))
+                       if note2 else "vnet-p2p/DPDK %s" % ratio_text(p.get("ratio")),
+                       "note2": note2, "bars": bars})
     s = bulk.get("seg")
     if s:
         groups.append({"label": "64 KB GSO, segmented",
@@ -184,11 +192,17 @@ def footer_lines(res):
                                          "" if d is None else " (DPDK %s)" % d))
         lines.append("Instructions per packet (callgrind), vnet-p2p: " + "; ".join(parts))
     ipb = (res.get("bulk") or {}).get("instructions_per_payload_byte") or {}
+
+    def na(v):
+        return "n/a" if v is None else str(v)
+
     if ipb.get("seg") is not None or ipb.get("plain") is not None:
-        lines.append("Instructions per TCP payload byte, vnet-p2p: segmenting 64 KB frames %s, "
-                     "forwarding 1514-byte frames %s" %
-                     (ipb.get("seg", "n/a") if ipb.get("seg") is not None else "n/a",
-                      ipb.get("plain") if ipb.get("plain") is not None else "n/a"))
+        line = ("Instructions per TCP payload byte, vnet-p2p: segmenting 64 KB frames %s, "
+                "forwarding 1514-byte frames %s" % (na(ipb.get("seg")), na(ipb.get("plain"))))
+        lines.append(line)
+        if ipb.get("generator_1500") is not None:
+            lines.append("    (the generator's one-descriptor 1500-byte frames: %s per 1448 bytes)"
+                         % ipb["generator_1500"])
     return lines
 
 
@@ -198,7 +212,7 @@ def render(res):
     g2 = size_groups(res, lambda v, size: v * size * 8 / 1e9)
     g3 = bulk_groups(res)
     foot = footer_lines(res)
-    height = 92 + 3 * PANEL_H + 18 * len(foot) + 16
+    height = 92 + 3 * PANEL_H + 18 * len(foot) + 28
     svg = Svg()
     svg.add('<?xml version="1.0" encoding="UTF-8"?>')
     svg.add('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
@@ -209,9 +223,15 @@ def render(res):
     svg.text(30, 48, "%s round(s) of %s s, medians; switch on CPU 0, load on CPU 1; "
              "ratios are vnet-p2p's figure over DPDK's in the same run"
              % (res.get("rounds", "?"), res.get("seconds", "?")), size=12, fill="#444")
-    # Legend.
+    # Legend: the switches, and the bulk case's own bars when there are any.
+    legend = list(SERIES)
+    bulk = (res.get("bulk") or {}).get("payload_gbps") or {}
+    if "dpdk-ext" in (bulk.get("pass") or {}):
+        legend.append(("dpdk-ext", "DPDK, ext-buffer=1 (bulk)", EXT_COLOUR))
+    if bulk.get("seg"):
+        legend.append(("seg", "vnet-p2p segmenting (bulk)", SEG_COLOUR))
     x = 30
-    for key, name, colour in SERIES + [("seg", "vnet-p2p segmenting (bulk)", SEG_COLOUR)]:
+    for key, name, colour in legend:
         name = name.format(poll=poll)
         svg.rect(x, 60, 14, 14, colour)
         svg.text(x + 19, 72, name, size=12, extra=' class="legend"')
@@ -226,7 +246,7 @@ def render(res):
     panel(svg, y + 2 * PANEL_H, "Bulk TCP: 64 KB GSO frames, 45 segments of 1448 bytes "
           "(TCP payload Gbit/s)", "payload Gbit/s", g3)
     svg.add('</g>')
-    fy = y + 3 * PANEL_H + 4
+    fy = y + 3 * PANEL_H + 16
     for line in foot:
         svg.text(30, fy, line, size=12, fill="#333", extra=' class="footer"')
         fy += 18

@@ -86,17 +86,20 @@ sw_pid=
 # Extra arguments of the switches: the bulk case sets them (TSO, big rings).
 dpdk_vdev_extra=
 vnp_extra=()
-# start_switch dpdk|vnp|vnp-poll [wrapper...]: the switch on CPU 0.
+# start_switch dpdk|dpdk-ext|vnp|vnp-poll [wrapper...]: the switch on CPU 0
+# (dpdk-ext: DPDK taking a big frame into one external buffer, ext-buffer=1,
+# instead of a chain of mbufs; OVS-DPDK does so when TSO is on).
 start_switch() {
-	local kind=$1
+	local kind=$1 vdev=$dpdk_vdev_extra
 	shift
 	rm -f "$A" "$B" "$work/ctl.sock"
 	case $kind in
-	dpdk)
+	dpdk | dpdk-ext)
+		[ "$kind" = dpdk-ext ] && vdev="$vdev,ext-buffer=1"
 		# shellcheck disable=SC2086
 		taskset -c 0 "$@" dpdk-testpmd $eal --file-prefix="vnp-sw-$$" --lcores 0@0,1@0 \
-			--vdev "net_vhost0,iface=$A,queues=1$dpdk_vdev_extra" \
-			--vdev "net_vhost1,iface=$B,queues=1$dpdk_vdev_extra" -- \
+			--vdev "net_vhost0,iface=$A,queues=1$vdev" \
+			--vdev "net_vhost1,iface=$B,queues=1$vdev" -- \
 			--forward-mode=io --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 >"$work/switch.log" 2>&1 &
 		sw_pid=$!
 		;;
@@ -287,13 +290,17 @@ bulk_bytes() {
 	sed -n 's/^stats .* payload_bytes=\([0-9]*\).*/\1/p' "$work/bulk-cg.log" | tail -n 1
 }
 # callgrind_ipb MODE: the vnet-p2p server's instructions per delivered TCP
-# payload byte (as callgrind_ipp, with the receiver's count of bytes).
+# payload byte (as callgrind_ipp, with the receiver's count of bytes). Rings
+# of 4096 here: under valgrind the server is some 50 times slower, and with
+# that much queued it does not run dry (and count idle polling as work)
+# while other load keeps the clients off their CPU for a while.
 callgrind_ipb() {
-	local mode=$1 before after cpid cg="$work/cg.out"
+	local mode=$1 before after cpid cg="$work/cg.out" queue=4096
 	rm -f "$cg"*
+	vnp_extra=(-s "$queue")
 	start_switch vnp valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
 	# Not through bulk_client: $! must be the client itself, for the signals.
-	taskset -c 1 "$bulk_bin" --mode "$mode" --queue "$bulk_queue" --seconds 0 "$A" "$B" \
+	taskset -c 1 "$bulk_bin" --mode "$mode" --queue "$queue" --seconds 0 "$A" "$B" \
 		>"$work/bulk-cg.log" 2>&1 &
 	cpid=$!
 	pids+=("$cpid")
@@ -313,7 +320,7 @@ dpdk_vdev_extra=$bulk_dpdk_vdev
 vnp_extra=(-s "$bulk_queue")
 : >"$work/bulk-lines"
 declare -A bulk_gbps bulk_rounds
-bulk_runs=(dpdk:pass vnp:pass vnp:seg dpdk:plain vnp:plain)
+bulk_runs=(dpdk:pass dpdk-ext:pass vnp:pass vnp:seg dpdk:plain vnp:plain)
 [ $quick = 1 ] && bulk_runs=(dpdk:pass vnp:pass vnp:seg)
 echo "bulk TCP, payload Gbit/s; $rounds round(s) of ${seconds}s after ${warmup}s warm-up" >&2
 declare -A samples=()
@@ -451,10 +458,21 @@ lost_percent() {
 		lost += v["lost_bytes"]; got += v["payload_gbps"] * 1e9 / 8 * v["seconds"] }
 		END { if (lost + got > 0) printf "%.1f\n", 100 * lost / (lost + got); else print "-" }' "$work/bulk-lines"
 }
-bulk_pass_ratio=$(ratio "${bulk_gbps[vnp:pass]:-}" "${bulk_gbps[dpdk:pass]:-}")
+# Against the better of DPDK's two ways of holding a big frame.
+bulk_dpdk_best=$(awk -v a="${bulk_gbps[dpdk:pass]:-}" -v b="${bulk_gbps[dpdk-ext:pass]:-}" \
+	'BEGIN { print (b != "" && b + 0 > a + 0) ? b : a }')
+bulk_pass_ratio=$(ratio "${bulk_gbps[vnp:pass]:-}" "$bulk_dpdk_best")
+bulk_pass_ratio_chain=$(ratio "${bulk_gbps[vnp:pass]:-}" "${bulk_gbps[dpdk:pass]:-}")
+bulk_pass_ratio_ext=$(ratio "${bulk_gbps[vnp:pass]:-}" "${bulk_gbps[dpdk-ext:pass]:-}")
 bulk_plain_ratio=$(ratio "${bulk_gbps[vnp:plain]:-}" "${bulk_gbps[dpdk:plain]:-}")
 ipb_ratio=$(awk -v a="${ipb[seg]:-}" -v b="${ipb[plain]:-}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }')
+# The generator's 1500-byte frames (one descriptor each: the server's fast
+# path), per the 1448 payload bytes a 1500-byte IP packet carries in TCP
+# with timestamps.
+gen_ipb=$(awk -v p="${ipp[vnp,1500]:-}" 'BEGIN { if (p > 0) printf "%.4f", p / 1448; else print "-" }')
+gen_ipb_ratio=$(awk -v a="${ipb[seg]:-}" -v b="$gen_ipb" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }')
 dpdk_pass_lost=$(lost_percent dpdk pass)
+dpdk_ext_pass_lost=$(lost_percent dpdk-ext pass)
 dpdk_plain_lost=$(lost_percent dpdk plain)
 # How much of CPU 1 the clients had (1: all of it; less: other load shared it).
 bulk_cpu=$(awk '{ for (i = 4; i <= NF; i++) if ($i ~ /^client_cpu=/) { split($i, kv, "="); print kv[2] } }' \
@@ -465,12 +483,15 @@ echo
 echo "bulk TCP: 64 KB GSO frames (45 segments of 1448 bytes), TCP payload Gbit/s, medians"
 printf '  %-44s %10s %10s %10s\n' "" dpdk vnet-p2p vnp/dpdk
 printf '  %-44s %10s %10s %10s\n' "passed through whole (receiver GUEST_TSO4)" \
-	"$(gb "${bulk_gbps[dpdk:pass]:-}")" "$(gb "${bulk_gbps[vnp:pass]:-}")" "$bulk_pass_ratio"
+	"$(gb "${bulk_gbps[dpdk:pass]:-}")" "$(gb "${bulk_gbps[vnp:pass]:-}")" "$bulk_pass_ratio_chain"
+printf '  %-44s %10s %10s %10s\n' "  the same, DPDK with ext-buffer=1" \
+	"$(gb "${bulk_gbps[dpdk-ext:pass]:-}")" "" "$bulk_pass_ratio_ext"
 printf '  %-44s %10s %10s %10s\n' "segmented by the switch (no GUEST_TSO4)" - "$(gb "${bulk_gbps[vnp:seg]:-}")" -
 printf '  %-44s %10s %10s %10s\n' "the same bytes as 1514-byte frames" \
 	"$(gb "${bulk_gbps[dpdk:plain]:-}")" "$(gb "${bulk_gbps[vnp:plain]:-}")" "$bulk_plain_ratio"
-echo "  DPDK ($bulk_dpdk_vdev): dropped $dpdk_pass_lost% of the 64 KB frames' bytes and $dpdk_plain_lost% of the" \
-	"1514-byte frames' (vnet-p2p holds a frame until the receiver has room: none);" \
+echo "  DPDK (${bulk_dpdk_vdev#,}) dropped what the receiver's ring could not take: $dpdk_pass_lost% of the" \
+	"64 KB frames' bytes ($dpdk_ext_pass_lost% with ext-buffer=1), $dpdk_plain_lost% of the 1514-byte frames'" \
+	"(vnet-p2p holds a frame until the receiver has room: none);" \
 	"$dpdk_nolen of $dpdk_checked sampled 64 KB frames had a TCP checksum field without the length."
 echo "  $dpdk_seg_note."
 echo "  Share of its CPU each side had busy (medians; the switch under 1: it waited for the clients;" \
@@ -479,9 +500,11 @@ for run in "${bulk_runs[@]}"; do
 	printf '    %-12s switch %5s   clients %5s\n' "${run%:*} ${run#*:}" "$(bulk_med "${run%:*}" "${run#*:}" switch_cpu)" \
 		"$(bulk_med "${run%:*}" "${run#*:}" client_cpu)"
 done
-echo "  vnet-p2p, instructions per delivered payload byte (callgrind): segmenting 64 KB frames ${ipb[seg]:--}," \
-	"forwarding 1514-byte frames ${ipb[plain]:--} (per frame: $(awk -v b="${ipb[plain]:-}" 'BEGIN { if (b > 0) printf "%d", b * 1448; else print "-" }');" \
-	"the generator's 1500 B packets: ${ipp[vnp,1500]:--} each)"
+echo "  vnet-p2p, instructions per delivered TCP payload byte (callgrind): segmenting 64 KB frames ${ipb[seg]:--}" \
+	"($(awk -v b="${ipb[seg]:-}" 'BEGIN { if (b > 0) printf "%d", b * 1448; else print "-" }') per 1514-byte segment);" \
+	"forwarding the same stream as 1514-byte frames, headers and payload in two descriptors as Linux sends" \
+	"TCP, ${ipb[plain]:--} ($(awk -v b="${ipb[plain]:-}" 'BEGIN { if (b > 0) printf "%d", b * 1448; else print "-" }') per frame);" \
+	"the generator's one-descriptor 1500-byte frames ${ipp[vnp,1500]:--} per frame, $gen_ipb per 1448 bytes."
 
 # The goals, read off this run's figures; reported, never asserted.
 best_ratio() {
@@ -511,10 +534,12 @@ if [ $bulk_only = 0 ]; then
 	printf '  %-58s %6s  %s\n' "private memory under 2048 KiB" "$mem_vnp_kib" \
 		"$(awk -v m="$mem_vnp_kib" 'BEGIN { print (m + 0 < 2048) ? "met" : "NOT met" }')"
 fi
-printf '  %-58s %6s  %s\n' "bulk 64 KB GSO passed through, at least 2x DPDK (tso=1)" "$bulk_pass_ratio" \
+printf '  %-58s %6s  %s\n' "bulk 64 KB GSO passed through, at least 2x DPDK (its best)" "$bulk_pass_ratio" \
 	"$(verdict "$bulk_pass_ratio" 2)"
-printf '  %-58s %6s  %s\n' "segmenting: instructions/payload byte at most 1514 B's" "$ipb_ratio" \
-	"$(awk -v r="$ipb_ratio" 'BEGIN { print (r == "-") ? "not measured" : (r + 0 <= 1) ? "met" : "NOT met" }')"
+at_most_1() { awk -v r="$1" 'BEGIN { print (r == "-") ? "not measured" : (r + 0 <= 1) ? "met" : "NOT met" }'; }
+printf '  %-58s %6s  %s\n' "segmenting: instructions/payload byte at most 1514 B's" "$ipb_ratio" "$(at_most_1 "$ipb_ratio")"
+printf '  %-58s %6s  %s\n' "... and at most the generator's one-descriptor 1500 B's" "$gen_ipb_ratio" \
+	"$(at_most_1 "$gen_ipb_ratio")"
 
 {
 	echo "{"
@@ -552,9 +577,13 @@ printf '  %-58s %6s  %s\n' "segmenting: instructions/payload byte at most 1514 B
 	echo "    \"frame\": {\"payload_bytes\": 65160, \"mss\": 1448, \"segment_frame_bytes\": 1514, \"queue\": $bulk_queue, \"rx_buf\": 4096},"
 	echo "    \"dpdk_vdev\": \"${bulk_dpdk_vdev#,}\","
 	echo "    \"payload_gbps\": {"
-	printf '      "pass": {"dpdk": %s, "vnet-p2p": %s, "ratio": %s,\n' \
-		"$(nul "$(gb "${bulk_gbps[dpdk:pass]:-}")")" "$(nul "$(gb "${bulk_gbps[vnp:pass]:-}")")" "$(nul "$bulk_pass_ratio")"
-	printf '        "rounds": {"dpdk": [%s], "vnet-p2p": [%s]}},\n' "${bulk_rounds[dpdk:pass]:-}" "${bulk_rounds[vnp:pass]:-}"
+	printf '      "pass": {"dpdk": %s, "dpdk-ext": %s, "vnet-p2p": %s,\n' \
+		"$(nul "$(gb "${bulk_gbps[dpdk:pass]:-}")")" "$(nul "$(gb "${bulk_gbps[dpdk-ext:pass]:-}")")" \
+		"$(nul "$(gb "${bulk_gbps[vnp:pass]:-}")")"
+	printf '        "ratio": %s, "ratio_dpdk": %s, "ratio_dpdk_ext": %s,\n' "$(nul "$bulk_pass_ratio")" \
+		"$(nul "$bulk_pass_ratio_chain")" "$(nul "$bulk_pass_ratio_ext")"
+	printf '        "rounds": {"dpdk": [%s], "dpdk-ext": [%s], "vnet-p2p": [%s]}},\n' "${bulk_rounds[dpdk:pass]:-}" \
+		"${bulk_rounds[dpdk-ext:pass]:-}" "${bulk_rounds[vnp:pass]:-}"
 	printf '      "seg": {"vnet-p2p": %s, "rounds": {"vnet-p2p": [%s]}},\n' \
 		"$(nul "$(gb "${bulk_gbps[vnp:seg]:-}")")" "${bulk_rounds[vnp:seg]:-}"
 	printf '      "plain": {"dpdk": %s, "vnet-p2p": %s, "ratio": %s,\n' \
@@ -571,10 +600,11 @@ printf '  %-58s %6s  %s\n' "segmenting: instructions/payload byte at most 1514 B
 			"$(nul "$(bulk_med "${run%:*}" "${run#*:}" switch_cpu)")" "$(nul "$(bulk_med "${run%:*}" "${run#*:}" client_cpu)")"
 	done
 	echo "},"
-	echo "    \"dpdk_lost_percent\": {\"pass\": $(nul "$dpdk_pass_lost"), \"plain\": $(nul "$dpdk_plain_lost")},"
+	echo "    \"dpdk_lost_percent\": {\"pass\": $(nul "$dpdk_pass_lost"), \"pass_ext\": $(nul "$dpdk_ext_pass_lost"), \"plain\": $(nul "$dpdk_plain_lost")},"
 	echo "    \"dpdk_sampled_csum_without_length\": {\"checked\": $dpdk_checked, \"without_length\": $dpdk_nolen},"
 	echo "    \"dpdk_without_guest_tso4\": {\"whole\": $(nul "$dpdk_seg_whole"), \"segments\": $(nul "$dpdk_seg_segments"), \"note\": \"${dpdk_seg_note//[\"\\]/}\"},"
-	echo "    \"instructions_per_payload_byte\": {\"seg\": $(nul "${ipb[seg]:-}"), \"plain\": $(nul "${ipb[plain]:-}"), \"ratio\": $(nul "$ipb_ratio")}"
+	echo "    \"instructions_per_payload_byte\": {\"seg\": $(nul "${ipb[seg]:-}"), \"plain\": $(nul "${ipb[plain]:-}"), \"ratio\": $(nul "$ipb_ratio"),"
+	echo "      \"generator_1500\": $(nul "$gen_ipb"), \"ratio_generator_1500\": $(nul "$gen_ipb_ratio")}"
 	echo "  }"
 	echo "}"
 } >"$out"

@@ -90,10 +90,15 @@ def main(chart_py, sample):
     has("64 KB GSO, passed whole")
     has("64 KB GSO, segmented")
     has("1514-byte TCP frames")
-    has("vnet-p2p/DPDK %.2fx" % bulk["pass"]["ratio"], "the bulk pass-through ratio")
+    has("vnet-p2p/best DPDK %.2fx" % bulk["pass"]["ratio"], "the bulk pass-through ratio")
+    has("(mbuf chains %.2fx, ext-buffer %.2fx)" % (bulk["pass"]["ratio_dpdk"],
+                                                  bulk["pass"]["ratio_dpdk_ext"]),
+        "the ratios to each of DPDK's two configurations")
+    has("DPDK, ext-buffer=1", "the legend names DPDK with ext-buffer=1")
     has("vnet-p2p/DPDK %.2fx" % bulk["plain"]["ratio"], "the 1514-byte frames' ratio")
     ipb = res["bulk"]["instructions_per_payload_byte"]
-    check(str(ipb["seg"]) in joined and str(ipb["plain"]) in joined,
+    check(str(ipb["seg"]) in joined and str(ipb["plain"]) in joined
+          and str(ipb["generator_1500"]) in joined,
           "the footer has the instructions per payload byte")
 
     # One bar per figure, heights in proportion to the figures.
@@ -117,12 +122,12 @@ def main(chart_py, sample):
                           % (panel, key, size, h, v * unit))
     rects = bars(root, "bulk")
     check([r.get("data-series") for r in rects] ==
-          ["dpdk", "vnet-p2p", "vnet-p2p-seg", "dpdk", "vnet-p2p"],
-          "bulk: bars for DPDK and vnet-p2p passing through, vnet-p2p segmenting, both with "
-          "1514-byte frames")
-    if len(rects) == 5:
-        figures = [bulk["pass"]["dpdk"], bulk["pass"]["vnet-p2p"], bulk["seg"]["vnet-p2p"],
-                   bulk["plain"]["dpdk"], bulk["plain"]["vnet-p2p"]]
+          ["dpdk", "dpdk-ext", "vnet-p2p", "vnet-p2p-seg", "dpdk", "vnet-p2p"],
+          "bulk: bars for DPDK (both ways) and vnet-p2p passing through, vnet-p2p segmenting, "
+          "DPDK and vnet-p2p with 1514-byte frames")
+    if len(rects) == 6:
+        figures = [bulk["pass"]["dpdk"], bulk["pass"]["dpdk-ext"], bulk["pass"]["vnet-p2p"],
+                   bulk["seg"]["vnet-p2p"], bulk["plain"]["dpdk"], bulk["plain"]["vnet-p2p"]]
         unit = max(float(r.get("height")) for r in rects) / max(figures)
         for r, v in zip(rects, figures):
             check(abs(float(r.get("height")) - v * unit) <= 0.6,
