@@ -489,7 +489,8 @@ static bool receive_one(struct receiver *rx)
 		rx->c.whole++;
 	} else {
 		if (plen > MSS)
-			bad(rx, "a frame of %zu payload bytes without GSO", plen);
+			bad(rx, "a frame of %zu payload bytes without GSO (gso_type 0, flags 0x%x)",
+			    plen, vh.hdr.flags);
 		if (rx->expect == EXPECT_WHOLE)
 			bad(rx, "a segment of %zu payload bytes where a whole super-packet was expected",
 			    plen);

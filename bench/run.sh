@@ -378,6 +378,21 @@ else
 fi
 echo "  $dpdk_seg_note" >&2
 
+# DPDK with tso=1 alone (not legacy-ol-flags=1): what the receiver gets.
+dpdk_tso_only_note=
+if [ $quick = 0 ]; then
+	dpdk_vdev_extra=",tso=1"
+	start_switch dpdk
+	if bulk_client pass --expect any --seconds 1 --warmup 1 >"$work/bulk.log" 2>&1; then
+		dpdk_tso_only_note="passed the 64 KB frames through whole: $(grep '^bulk ' "$work/bulk.log" | tail -n 1)"
+	else
+		dpdk_tso_only_note="the receiver got what bench/bulk.c refuses: $(tail -n 1 "$work/bulk.log" | sed 's/^vnet-p2p-bulk: //')"
+	fi
+	stop_pid "$sw_pid"
+	dpdk_vdev_extra=$bulk_dpdk_vdev
+	echo "  DPDK with tso=1 alone: $dpdk_tso_only_note" >&2
+fi
+
 declare -A ipb
 ipb_modes=(seg plain)
 [ $quick = 1 ] && ipb_modes=(seg)
@@ -504,6 +519,7 @@ echo "  DPDK (${bulk_dpdk_vdev#,}) dropped what the receiver's ring could not ta
 	"(vnet-p2p holds a frame until the receiver has room: none);" \
 	"$dpdk_nolen of $dpdk_checked sampled 64 KB frames had a TCP checksum field without the length."
 echo "  $dpdk_seg_note."
+[ -z "$dpdk_tso_only_note" ] || echo "  DPDK with tso=1 alone $dpdk_tso_only_note."
 echo "  Share of its CPU each side had busy (medians; the switch under 1: it waited for the clients;" \
 	"the clients under 1: other load took CPU 1):"
 for run in "${bulk_runs[@]}"; do
@@ -613,6 +629,7 @@ printf '  %-58s %6s  %s\n' "... and at most the generator's one-descriptor 1500 
 	echo "    \"dpdk_lost_percent\": {\"pass\": $(nul "$dpdk_pass_lost"), \"pass_ext\": $(nul "$dpdk_ext_pass_lost"), \"plain\": $(nul "$dpdk_plain_lost")},"
 	echo "    \"dpdk_sampled_csum_without_length\": {\"checked\": $dpdk_checked, \"without_length\": $dpdk_nolen},"
 	echo "    \"dpdk_without_guest_tso4\": {\"whole\": $(nul "$dpdk_seg_whole"), \"segments\": $(nul "$dpdk_seg_segments"), \"note\": \"${dpdk_seg_note//[\"\\]/}\"},"
+	echo "    \"dpdk_tso_only\": \"${dpdk_tso_only_note//[\"\\]/}\","
 	echo "    \"instructions_per_payload_byte\": {\"seg\": $(nul "${ipb[seg]:-}"), \"plain\": $(nul "${ipb[plain]:-}"), \"ratio\": $(nul "$ipb_ratio"),"
 	echo "      \"generator_1500\": $(nul "$gen_ipb"), \"ratio_generator_1500\": $(nul "$gen_ipb_ratio")}"
 	echo "  }"
