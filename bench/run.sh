@@ -240,10 +240,11 @@ done
 # Rings of 1024 (QEMU's largest), 4 KB receive buffers (Linux's mergeable
 # buffers under bulk traffic): a ring then holds 64 super-packets, more than
 # DPDK's burst of 32. DPDK's net_vhost with tso=1 alone turns a GSO frame into
-# an mbuf flagged as received LRO, which its own transmit path ignores: the
-# receiver got the 64 KB frame without gso_type or NEEDS_CSUM, its checksum
-# field still the pseudo-header's (found by bench/bulk.c). legacy-ol-flags=1
-# keeps the guest's request as a TSO request, and the frame crosses whole.
+# an mbuf flagged as received LRO (its checksum completed in software), which
+# its own transmit path ignores: the receiver got a 65226-byte frame with no
+# gso_type at all (found by bench/bulk.c, checked again in each full run).
+# legacy-ol-flags=1 keeps the guest's request as a TSO request, and the frame
+# crosses whole.
 bulk_queue=1024
 bulk_dpdk_vdev=",tso=1,legacy-ol-flags=1"
 # bulk_client MODE [ARGS...]: both clients, on CPU 1.
