@@ -22,7 +22,7 @@
  *   --stats         print the cumulative counters every second
  *   (SIGUSR1 prints them at once: how a callgrind window is read)
  *   --queue N       ring size of every queue (default 256)
- *   --rx-buf B      bytes per receive buffer (default 4096, as Linux's
+ *   --rx-buf B      bytes per receive buffer, at least 2048 (default 4096, as Linux's
  *                   mergeable buffers under bulk traffic)
  *
  * The last line says what arrived, in payload Gbit/s over the measurement.
@@ -614,7 +614,7 @@ int main(int argc, char **argv)
 		default: usage(argv[0]);
 		}
 	}
-	if (argc - optind != 2 || queue < 4 || (queue & (queue - 1)) || rx_buf < 256 ||
+	if (argc - optind != 2 || queue < 4 || (queue & (queue - 1)) || rx_buf < 2048 ||
 	    seconds < 0 || warmup < 0)
 		usage(argv[0]);
 	if (expect < 0)
