@@ -8,7 +8,8 @@ set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc"
 guest_pkgs="qemu-system-x86 busybox-static cpio"
-test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump"
+# python3 draws the benchmark's chart (bench/chart.py) and tests it
+test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump python3"
 # systemd-analyze and systemd-socket-activate, man pages, readelf and nm;
 # tmux for status --watch on a terminal, bash-completion for the completions
 ops_pkgs="systemd groff-base man-db binutils tmux bash-completion"
