@@ -18,13 +18,13 @@
 # configuration, so the port's socket is given to that user (README).
 #
 # Needs VNET_P2P_BIN and VNET_P2P_CTL_BIN (meson sets them), libvirt-daemon,
-# libvirt-daemon-driver-qemu, libvirt-clients, qemu-system-x86,
+# libvirt-daemon-driver-qemu, libvirt-clients, libxml2-utils, qemu-system-x86,
 # busybox-static and cpio; runs as root.
 set -euo pipefail
 
 # Without the client software this test cannot run: skip (77) when run by
 # hand, fail where it is required (CI sets VNET_P2P_REQUIRE_REAL_CLIENTS=1).
-for prog in qemu-system-x86_64 libvirtd virsh virt-xml-validate unshare; do
+for prog in qemu-system-x86_64 libvirtd virsh virt-xml-validate xmllint unshare; do
 	if ! command -v "$prog" >/dev/null; then
 		echo "$prog is not installed"
 		[ "${VNET_P2P_REQUIRE_REAL_CLIENTS:-0}" = 1 ] && exit 1
