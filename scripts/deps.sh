@@ -10,6 +10,9 @@ build_pkgs="meson ninja-build pkg-config gcc"
 guest_pkgs="qemu-system-x86 busybox-static cpio"
 # python3 draws the benchmark's chart (bench/chart.py) and tests it
 test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump python3"
+# libvirtd, its QEMU driver and virsh, for the libvirt guests test (xmllint:
+# virt-xml-validate checks the domain XML with it)
+libvirt_pkgs="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils"
 # systemd-analyze and systemd-socket-activate, man pages, readelf and nm;
 # tmux for status --watch on a terminal, bash-completion for the completions
 ops_pkgs="systemd groff-base man-db binutils tmux bash-completion"
@@ -21,7 +24,7 @@ case "${1:-build}" in
 build) want="$build_pkgs" ;;
 demo) want="$build_pkgs $guest_pkgs" ;;
 package) want="$build_pkgs $package_pkgs" ;;
-test) want="$build_pkgs $guest_pkgs $test_pkgs $ops_pkgs $package_pkgs" ;;
+test) want="$build_pkgs $guest_pkgs $test_pkgs $libvirt_pkgs $ops_pkgs $package_pkgs" ;;
 *) echo "usage: $0 build|demo|package|test" >&2; exit 2 ;;
 esac
 
