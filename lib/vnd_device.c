@@ -23,9 +23,15 @@
 	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                            \
 	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE))
 
+/* Asked for only with more than one queue pair. */
+#define MQ_PROTOCOL_FEATURE (1ull << VHOST_USER_PROTOCOL_F_MQ)
+
 /* Features that change rings, notifications, headers or queues in ways
  * this driver does not implement: never accepted, whatever cfg asks.
- * Bit 30 is added by the handshake itself when it is used. */
+ * Bit 30 is added by the handshake itself when it is used. The control
+ * queue is the frontend's own business (QEMU and DPDK's virtio-user serve
+ * it themselves, never the vhost-user device): the library, the frontend
+ * here, has none; MQ comes from cfg.queues, not cfg.features. */
 #define VHOST_F_LOG_ALL 26
 #define VIRTIO_F_NOTIFICATION_DATA_BIT 38
 #define FEATURES_NOT_IMPLEMENTED                                                          \
@@ -44,7 +50,17 @@ _Static_assert(VND_F_RING_PACKED == VIRTIO_F_RING_PACKED && VND_F_IN_ORDER == VI
 /* How long vnd_wait sleeps between looks at the rings without a call fd. */
 #define SPIN_SLEEP_US 50
 
-void vnd_config_init(struct vnd_config *cfg)
+/* struct vnd_config grew in VNET_P2P_DRIVER_1: these three are that
+ * version's (the default); vnd_compat.c has VNET_P2P_DRIVER_0's. In static
+ * links the default version answers the plain name. */
+__asm__(".symver vnd_config_init_v1, vnd_config_init@@VNET_P2P_DRIVER_1");
+__asm__(".symver vnd_open_fd_v1, vnd_open_fd@@VNET_P2P_DRIVER_1");
+__asm__(".symver vnd_open_path_v1, vnd_open_path@@VNET_P2P_DRIVER_1");
+void vnd_config_init_v1(struct vnd_config *cfg);
+int vnd_open_fd_v1(struct vnd **out, int fd, const struct vnd_config *cfg);
+int vnd_open_path_v1(struct vnd **out, const char *path, const struct vnd_config *cfg);
+
+void vnd_config_init_v1(struct vnd_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->features = VND_FEATURES_DEFAULT;
@@ -52,6 +68,7 @@ void vnd_config_init(struct vnd_config *cfg)
 	cfg->rx_buf_size = 2048;
 	cfg->tx_piece = 512;
 	cfg->regions = 1;
+	cfg->queues = 1;
 }
 
 /* Why the last vnd_open_*() in this thread failed: its struct is gone. */
@@ -94,12 +111,12 @@ static int set_up_memory(struct vnd *d)
 
 	/* The layout is the split ring's: a packed ring's parts fit in it. */
 	vnd_layout_plan(l, num, d->rx_buf, d->rx_chain, vnd_tx_table_max(num, d->cfg.tx_piece),
-			d->cfg.regions);
+			d->cfg.regions, d->pairs);
 	rc = vnd_memory_map(&d->mem, l->size, l->region_start, l->regions, d->cfg.mem_path, d->err,
 			    sizeof d->err);
 	if (rc)
 		return rc;
-	for (unsigned q = 0; q < VND_QUEUES; q++) {
+	for (unsigned q = 0; q < d->rings; q++) {
 		uint8_t *ring = d->mem.base + q * l->ring_span;
 
 		d->q[q].desc = (struct vring_desc *)(void *)ring;
@@ -182,7 +199,8 @@ static int send_memory(struct vnd *d)
 int vnd_set_up_ring(struct vnd *d, unsigned q, uint32_t start)
 {
 	struct vnd_queue *vq = &d->q[q];
-	struct vhost_user_vring_state num = { q, vq->num }, base = { q, start }, enable = { q, 1 };
+	struct vhost_user_vring_state num = { q, vq->num }, base = { q, start };
+	struct vhost_user_vring_state enable = { q, d->pair_on[q / 2] };
 	/* The packed ring's parts lie where the split ring's would. */
 	struct vhost_user_vring_addr addr = {
 		.index = q,
@@ -222,11 +240,15 @@ static int reset_rings(struct vnd *d)
 
 		if (rc)
 			return rc;
-		vnd_pq_reset(&d->pq[VND_RX], d->pq[VND_RX].num / d->rx_pieces);
-		vnd_pq_reset(&d->pq[VND_TX], d->pq[VND_TX].num);
+		for (unsigned p = 0; p < d->pairs; p++) {
+			struct vnd_pqueue *rx = &d->pq[vnd_rx_ring(p)], *tx = &d->pq[vnd_tx_ring(p)];
+
+			vnd_pq_reset(rx, rx->num / d->rx_pieces);
+			vnd_pq_reset(tx, tx->num);
+		}
 		return 0;
 	}
-	for (unsigned q = 0; q < VND_QUEUES; q++)
+	for (unsigned q = 0; q < d->rings; q++)
 		vnd_queue_reset(&d->q[q]);
 	return 0;
 }
@@ -238,14 +260,17 @@ static int start_rings(struct vnd *d)
 	if (rc)
 		return rc;
 	d->tx_in_flight = 0;
+	memset(d->pair_in_flight, 0, sizeof d->pair_in_flight);
 	d->stopped = false;
 	d->failed = false;
 	vnd_rx_fill(d);
-	if (d->packed)
-		vnd_pq_disable_irq(&d->pq[VND_TX]);
-	else
-		vnd_queue_disable_irq(&d->q[VND_TX]);
-	for (unsigned q = 0; q < VND_QUEUES; q++) {
+	for (unsigned p = 0; p < d->pairs; p++) {
+		if (d->packed)
+			vnd_pq_disable_irq(&d->pq[vnd_tx_ring(p)]);
+		else
+			vnd_queue_disable_irq(&d->q[vnd_tx_ring(p)]);
+	}
+	for (unsigned q = 0; q < d->rings; q++) {
 		rc = vnd_set_up_ring(d, q, d->packed ? PACKED_FRESH_BASE : 0);
 		if (rc)
 			return rc;
@@ -273,7 +298,7 @@ int vnd_stop(struct vnd *d)
 {
 	int rc;
 
-	for (unsigned q = 0; q < VND_QUEUES; q++) {
+	for (unsigned q = 0; q < d->rings; q++) {
 		uint32_t base;
 
 		rc = vnd_get_ring_base(d, q, &base);
@@ -281,17 +306,71 @@ int vnd_stop(struct vnd *d)
 			return rc;
 	}
 	/* Everything is ours again, including what tests had reserved. */
-	for (unsigned q = 0; q < VND_QUEUES; q++)
+	for (unsigned q = 0; q < d->rings; q++)
 		vnd_queue_forget_raw(&d->q[q]);
 	rc = reset_rings(d);
 	if (rc)
 		return rc;
 	d->tx_in_flight = 0;
+	memset(d->pair_in_flight, 0, sizeof d->pair_in_flight);
 	d->stopped = true;
 	return 0;
 }
 
 int vnd_restart(struct vnd *d) { return start_rings(d); }
+
+/* ---- queue pairs ------------------------------------------------------------ */
+
+bool vnd_pair_valid(struct vnd *d, unsigned q)
+{
+	if (q < d->pairs)
+		return true;
+	vnd_set_error(d, "queue pair %u: only %u %s set up", q, d->pairs,
+		      d->pairs == 1 ? "was" : "were");
+	return false;
+}
+
+unsigned vnd_queues(const struct vnd *d) { return d->pairs; }
+
+bool vnd_pair_enabled(const struct vnd *d, unsigned q) { return q < d->pairs && d->pair_on[q]; }
+
+static int send_enable(struct vnd *d, unsigned ring, bool on)
+{
+	struct vhost_user_vring_state st = { ring, on };
+
+	return vnd_request(d, VHOST_USER_SET_VRING_ENABLE, &st, sizeof st, NULL, 0, NULL, 0);
+}
+
+/*
+ * A pair on or off as a guest's `ethtool -L` does it: SET_VRING_ENABLE
+ * only, the rings keep their places. Off: TX first (the device forwards
+ * what the ring holds before it stops), then RX; on: RX first, so the
+ * pair can take frames before it sends any. Buffers stay posted either
+ * way; frames already delivered to an RX ring that goes off stay readable.
+ */
+int vnd_pair_enable(struct vnd *d, unsigned q, bool on)
+{
+	unsigned first = on ? vnd_rx_ring(q) : vnd_tx_ring(q);
+	unsigned second = on ? vnd_tx_ring(q) : vnd_rx_ring(q);
+	int rc;
+
+	if (!vnd_pair_valid(d, q))
+		return -EINVAL;
+	if (!vnd_has(d, VHOST_USER_F_PROTOCOL_FEATURES)) {
+		vnd_set_error(d, "pairs cannot be turned %s without protocol features",
+			      on ? "on" : "off");
+		return -ENOTSUP;
+	}
+	if (d->pair_on[q] == on)
+		return 0;
+	d->pair_on[q] = on;
+	/* Stopped rings learn the pair's state when they start again. */
+	if (d->stopped)
+		return 0;
+	if ((rc = send_enable(d, first, on)) || (rc = send_enable(d, second, on)))
+		return rc;
+	return 0;
+}
 
 /* ---- the handshake ------------------------------------------------------------ */
 
@@ -326,7 +405,13 @@ static int negotiate_protocol(struct vnd *d)
 			 sizeof offered);
 	if (rc)
 		return rc;
-	wanted = offered & WANTED_PROTOCOL_FEATURES;
+	wanted = offered & (WANTED_PROTOCOL_FEATURES | (d->pairs > 1 ? MQ_PROTOCOL_FEATURE : 0));
+	if (d->pairs > 1 && !(wanted & MQ_PROTOCOL_FEATURE)) {
+		vnd_set_error(d, "%u queue pairs asked for, but the device does not offer "
+				 "VHOST_USER_PROTOCOL_F_MQ",
+			      d->pairs);
+		return -ENOTSUP;
+	}
 	rc = vnd_request(d, VHOST_USER_SET_PROTOCOL_FEATURES, &wanted, sizeof wanted, NULL, 0, NULL,
 			 0);
 	if (rc)
@@ -334,6 +419,33 @@ static int negotiate_protocol(struct vnd *d)
 	/* Acknowledgements start with the next request. */
 	d->protocol_features = wanted;
 	d->features |= 1ull << VHOST_USER_F_PROTOCOL_FEATURES;
+	return 0;
+}
+
+/* As many pairs as cfg.queues, or a clear refusal: the device must offer
+ * VIRTIO_NET_F_MQ and at least that many pairs (GET_QUEUE_NUM). */
+static int check_pairs(struct vnd *d)
+{
+	uint64_t pairs = 0;
+	int rc;
+
+	if (d->pairs == 1)
+		return 0;
+	if (!(d->device_features & (1ull << VIRTIO_NET_F_MQ))) {
+		vnd_set_error(d, "%u queue pairs asked for, but the device does not offer "
+				 "VIRTIO_NET_F_MQ (a port with queues=1?)",
+			      d->pairs);
+		return -ENOTSUP;
+	}
+	rc = vnd_request(d, VHOST_USER_GET_QUEUE_NUM, NULL, 0, NULL, 0, &pairs, sizeof pairs);
+	if (rc)
+		return rc;
+	if (pairs < d->pairs) {
+		vnd_set_error(d, "%u queue pairs asked for, but the device offers %llu", d->pairs,
+			      (unsigned long long)pairs);
+		return -ENOTSUP;
+	}
+	d->features |= 1ull << VIRTIO_NET_F_MQ;
 	return 0;
 }
 
@@ -348,7 +460,8 @@ static int handshake(struct vnd *d)
 	rc = vnd_request(d, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0, NULL, 0);
 	if (rc)
 		return rc;
-	d->features = d->cfg.features & d->device_features & ~FEATURES_NOT_IMPLEMENTED;
+	d->features = d->cfg.features & d->device_features & ~FEATURES_NOT_IMPLEMENTED &
+		      ~(1ull << VIRTIO_NET_F_MQ);
 	/* In-order use is handled for packed rings only. */
 	if (!vnd_has(d, VIRTIO_F_RING_PACKED))
 		d->features &= ~(1ull << VIRTIO_F_IN_ORDER);
@@ -364,7 +477,14 @@ static int handshake(struct vnd *d)
 		rc = negotiate_protocol(d);
 		if (rc)
 			return rc;
+	} else if (d->pairs > 1) {
+		vnd_set_error(d, "%u queue pairs need protocol features (VHOST_USER_PROTOCOL_F_MQ)",
+			      d->pairs);
+		return -ENOTSUP;
 	}
+	rc = check_pairs(d);
+	if (rc)
+		return rc;
 	rc = vnd_request(d, VHOST_USER_SET_FEATURES, &d->features, sizeof d->features, NULL, 0,
 			 NULL, 0);
 	if (rc)
@@ -403,7 +523,7 @@ static int take_config(struct vnd *d, const struct vnd_config *cfg)
 	if (cfg)
 		d->cfg = *cfg;
 	else
-		vnd_config_init(&d->cfg);
+		vnd_config_init_v1(&d->cfg);
 	if (!d->cfg.queue_size)
 		d->cfg.queue_size = 256;
 	if (!d->cfg.rx_buf_size)
@@ -412,6 +532,8 @@ static int take_config(struct vnd *d, const struct vnd_config *cfg)
 		d->cfg.tx_piece = 512;
 	if (!d->cfg.regions)
 		d->cfg.regions = 1;
+	if (!d->cfg.queues)
+		d->cfg.queues = 1;
 	num = d->cfg.queue_size;
 	/* Packed rings take any size; should the device offer split rings
 	 * only, the handshake checks the size again. */
@@ -425,8 +547,15 @@ static int take_config(struct vnd *d, const struct vnd_config *cfg)
 		vnd_set_error(d, "unknown tx_layout %d", (int)d->cfg.tx_layout);
 	else if (d->cfg.regions > VND_MAX_REGIONS)
 		vnd_set_error(d, "%u regions are over %u", d->cfg.regions, VND_MAX_REGIONS);
-	else
+	else if (d->cfg.queues > VND_PAIRS_MAX)
+		vnd_set_error(d, "queues %u is over %u", d->cfg.queues, VND_PAIRS_MAX);
+	else {
+		d->pairs = d->cfg.queues;
+		d->rings = 2 * d->pairs;
+		for (unsigned p = 0; p < d->pairs; p++)
+			d->pair_on[p] = true;
 		return 0;
+	}
 	return -EINVAL;
 }
 
@@ -442,7 +571,7 @@ static int make_notifiers(struct vnd *d)
 
 	if (!d->cfg.call_nofd)
 		rc = make_eventfd(&d->call_fd);
-	for (unsigned q = 0; q < VND_QUEUES && !rc; q++) {
+	for (unsigned q = 0; q < d->rings && !rc; q++) {
 		rc = make_eventfd(&d->err_fd[q]);
 		if (!rc && !d->cfg.kick_nofd)
 			rc = make_eventfd(&d->q[q].kick_fd);
@@ -452,7 +581,7 @@ static int make_notifiers(struct vnd *d)
 	return rc;
 }
 
-int vnd_open_fd(struct vnd **out, int fd, const struct vnd_config *cfg)
+int vnd_open_fd_v1(struct vnd **out, int fd, const struct vnd_config *cfg)
 {
 	struct vnd *d;
 	int rc;
@@ -465,7 +594,7 @@ int vnd_open_fd(struct vnd **out, int fd, const struct vnd_config *cfg)
 	d->sock = -1;
 	d->call_fd = -1;
 	d->mem.file_fd = -1;
-	for (unsigned q = 0; q < VND_QUEUES; q++)
+	for (unsigned q = 0; q < VND_RINGS_MAX; q++)
 		d->err_fd[q] = d->q[q].kick_fd = -1;
 	rc = take_config(d, cfg);
 	if (!rc)
@@ -486,7 +615,7 @@ int vnd_open_fd(struct vnd **out, int fd, const struct vnd_config *cfg)
 	return 0;
 }
 
-int vnd_open_path(struct vnd **out, const char *path, const struct vnd_config *cfg)
+int vnd_open_path_v1(struct vnd **out, const char *path, const struct vnd_config *cfg)
 {
 	int fd = unix_connect(path), rc;
 
@@ -495,7 +624,7 @@ int vnd_open_path(struct vnd **out, const char *path, const struct vnd_config *c
 			 strerror(-fd));
 		return fd;
 	}
-	rc = vnd_open_fd(out, fd, cfg);
+	rc = vnd_open_fd_v1(out, fd, cfg);
 	if (rc)
 		close(fd);
 	return rc;
@@ -509,7 +638,7 @@ void vnd_close(struct vnd *d)
 		close(d->sock);
 	if (d->call_fd >= 0)
 		close(d->call_fd);
-	for (unsigned q = 0; q < VND_QUEUES; q++) {
+	for (unsigned q = 0; q < VND_RINGS_MAX; q++) {
 		if (d->q[q].kick_fd >= 0)
 			close(d->q[q].kick_fd);
 		if (d->err_fd[q] >= 0)
@@ -532,14 +661,10 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static bool tx_has_used(const struct vnd *d)
+static bool device_has_news(const struct vnd *d)
 {
-	if (d->stopped)
-		return false;
-	return d->packed ? vnd_pq_has_used(&d->pq[VND_TX]) : vnd_queue_used_pending(&d->q[VND_TX]);
+	return vnd_rx_waiting(d) || vnd_tx_has_used(d);
 }
-
-static bool device_has_news(const struct vnd *d) { return vnd_rx_waiting(d) || tx_has_used(d); }
 
 static void enable_irq(struct vnd *d, unsigned q)
 {
@@ -557,9 +682,12 @@ int vnd_wait(struct vnd *d, int timeout_ms)
 	/* Finished TX is collected here, so that it wakes a waiter only once. */
 	if (vnd_tx_collect(d) != 0 || vnd_rx_waiting(d))
 		return 1;
-	enable_irq(d, VND_RX);
-	if (d->tx_in_flight)
-		enable_irq(d, VND_TX);
+	/* Every pair: one call eventfd serves them all. */
+	for (unsigned p = 0; p < d->pairs; p++) {
+		enable_irq(d, vnd_rx_ring(p));
+		if (d->pair_in_flight[p])
+			enable_irq(d, vnd_tx_ring(p));
+	}
 	if (device_has_news(d))
 		return 1;
 	if (d->call_fd < 0) {
@@ -589,7 +717,7 @@ int vnd_wait(struct vnd *d, int timeout_ms)
 
 void vnd_kick(struct vnd *d)
 {
-	for (unsigned q = 0; q < VND_QUEUES; q++)
+	for (unsigned q = 0; q < d->rings; q++)
 		if (d->q[q].kick_fd >= 0)
 			(void)!eventfd_write(d->q[q].kick_fd, 1);
 }
@@ -598,7 +726,7 @@ int vnd_device_failed(struct vnd *d)
 {
 	uint64_t count;
 
-	for (unsigned q = 0; q < VND_QUEUES; q++)
+	for (unsigned q = 0; q < d->rings; q++)
 		if (read(d->err_fd[q], &count, sizeof count) == (ssize_t)sizeof count)
 			d->failed = true;
 	return d->failed;

@@ -14,9 +14,13 @@
  * (little-endian) and legacy (guest-native) expect only on such hosts. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts only");
 
+/* Ring 2p is pair p's RX ring, 2p+1 its TX ring (virtio 1.2, 5.1.2). */
 #define VND_RX 0
 #define VND_TX 1
-#define VND_QUEUES 2
+#define VND_PAIRS_MAX 16u
+#define VND_RINGS_MAX (2 * VND_PAIRS_MAX)
+static inline unsigned vnd_rx_ring(unsigned pair) { return 2 * pair + VND_RX; }
+static inline unsigned vnd_tx_ring(unsigned pair) { return 2 * pair + VND_TX; }
 #define VND_QUEUE_MAX 32768u
 #define VND_MAX_REGIONS 128u
 /* Guest-physical addresses start here: never equal to our virtual ones. */
@@ -32,15 +36,16 @@ static inline uint64_t vnd_page_up(uint64_t v) { return (v + VND_PAGE - 1) & ~(V
 /* --- where everything lies in shared memory (vnd_layout.c) --- */
 
 struct vnd_layout {
-	uint64_t ring_span;   /* bytes per queue: descriptors, avail ring, used ring */
+	uint64_t ring_span;   /* bytes per ring: descriptors, avail ring, used ring */
 	uint64_t avail;       /* offsets within a span */
 	uint64_t used;
-	uint64_t rx;          /* the buffer of RX descriptor i is at rx + i * rx_buf */
+	uint64_t rx;          /* pair 0: the buffer of RX descriptor i is at rx + i * rx_buf */
 	uint64_t rx_buf;
 	uint64_t tx;          /* the slot of TX head i is at tx + i * tx_stride */
 	uint64_t tx_stride;
 	uint64_t tx_table;    /* an indirect table's offset within its slot */
 	unsigned tx_table_max; /* entries it has room for */
+	uint64_t pair_stride; /* pair p's buffers and slots lie p * pair_stride after pair 0's */
 	uint64_t scratch;
 	uint64_t size;
 	unsigned regions;
@@ -50,7 +55,7 @@ struct vnd_layout {
 /* rx_chain 1 means one descriptor per RX buffer (header inside);
  * more means a header descriptor followed by data descriptors. */
 void vnd_layout_plan(struct vnd_layout *l, unsigned num, uint32_t rx_buf, unsigned rx_chain,
-		     unsigned tx_table_max, unsigned regions);
+		     unsigned tx_table_max, unsigned regions, unsigned pairs);
 
 /* --- shared memory (vnd_memory.c) --- */
 
@@ -252,8 +257,12 @@ struct vnd {
 	struct vnd_layout layout;
 	struct vnd_memory mem;
 	bool packed;        /* VIRTIO_F_RING_PACKED negotiated: pq, not q */
-	struct vnd_queue q[VND_QUEUES];
-	struct vnd_pqueue pq[VND_QUEUES];
+	unsigned pairs;     /* queue pairs set up (cfg.queues) */
+	unsigned rings;     /* 2 * pairs */
+	struct vnd_queue q[VND_RINGS_MAX];
+	struct vnd_pqueue pq[VND_RINGS_MAX];
+	bool pair_on[VND_PAIRS_MAX];             /* enabled (SET_VRING_ENABLE 1) */
+	unsigned pair_in_flight[VND_PAIRS_MAX];  /* TX frames per pair */
 	uint8_t *rx_area;
 	uint32_t rx_buf;    /* bytes per RX descriptor */
 	unsigned rx_chain;  /* descriptors per RX chain */
@@ -264,11 +273,11 @@ struct vnd {
 	uint64_t rx_capacity; /* bytes a chain holds */
 	unsigned rx_hdr_pieces; /* the header over this many pieces (a test's layout); 0: 1 */
 	uint8_t *tx_area;
-	unsigned tx_in_flight; /* frames */
+	unsigned tx_in_flight; /* frames, all pairs */
 	uint8_t *scratch;
 
-	int call_fd;                /* shared by both queues; -1 with call_nofd */
-	int err_fd[VND_QUEUES];
+	int call_fd;                /* shared by all rings; -1 with call_nofd */
+	int err_fd[VND_RINGS_MAX];
 	char err[256];
 };
 
@@ -280,6 +289,17 @@ struct vnd_rx_piece {
 
 void vnd_set_error(struct vnd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline bool vnd_has(const struct vnd *d, unsigned bit) { return d->features & (1ull << bit); }
+/* Pair p's RX buffers and TX slots. */
+static inline uint8_t *vnd_rx_area(const struct vnd *d, unsigned pair)
+{
+	return d->rx_area + pair * d->layout.pair_stride;
+}
+static inline uint8_t *vnd_tx_area(const struct vnd *d, unsigned pair)
+{
+	return d->tx_area + pair * d->layout.pair_stride;
+}
+/* Whether q names a pair that was set up; sets the error otherwise. */
+bool vnd_pair_valid(struct vnd *d, unsigned q);
 
 /* Ring q told to the device, starting at base (SET_VRING_NUM through
  * SET_VRING_ENABLE); our side of it stays as it is. */
@@ -287,14 +307,18 @@ int vnd_set_up_ring(struct vnd *d, unsigned q, uint32_t base);
 /* GET_VRING_BASE for ring q: the device stops it and says where. */
 int vnd_get_ring_base(struct vnd *d, unsigned q, uint32_t *base);
 
-/* RX (vnd_rx.c): post buffers into every free descriptor. */
+/* RX (vnd_rx.c): post buffers into every free descriptor of every pair. */
 void vnd_rx_fill(struct vnd *d);
+/* Whether an enabled pair's RX ring has a used entry for us. */
 bool vnd_rx_waiting(const struct vnd *d);
 /* Packed rings: cut RX chains into pieces (rx_chain and rx_hdr_pieces)
  * and say how many ids the RX ring has. */
 int vnd_rx_plan_pieces(struct vnd *d);
-/* TX (vnd_tx.c): reclaim what the device finished; returns how many or -EIO. */
+/* TX (vnd_tx.c): reclaim what the device finished on every pair; returns
+ * how many or -EIO. */
 int vnd_tx_collect(struct vnd *d);
+/* Whether a pair's TX ring has a used entry not yet collected. */
+bool vnd_tx_has_used(const struct vnd *d);
 unsigned vnd_tx_in_flight(const struct vnd *d);
 /* Descriptors an indirect table may need, for the memory layout. */
 unsigned vnd_tx_table_max(unsigned num, unsigned piece);

@@ -3,9 +3,11 @@
  * Where rings, buffers and scratch space lie in the shared memory, and
  * where the memory is cut into regions.
  *
- *   [RX ring][TX ring] RX buffers | TX slots | scratch
+ *   [RX ring][TX ring]... RX buffers | TX slots | ... | scratch
  *
- * Both rings lie in region 0. The buffers the driver uses first (RX chain
+ * Every pair's two rings come first, then each pair's RX buffers and TX
+ * slots (pair p's pair_stride bytes after pair p-1's, a whole number of
+ * pages, so every pair's buffers lie alike). All rings lie in region 0. The buffers the driver uses first (RX chain
  * 0's first data buffer, TX slot 0) begin CUT_DEPTH bytes before a page
  * boundary, and the first region borders are put exactly there: with two
  * regions the first received frame straddles a border, with three the TX
@@ -56,7 +58,7 @@ static void place_borders(struct vnd_layout *l, uint64_t low, uint64_t rx_cut, u
 }
 
 void vnd_layout_plan(struct vnd_layout *l, unsigned num, uint32_t rx_buf, unsigned rx_chain,
-		     unsigned tx_table_max, unsigned regions)
+		     unsigned tx_table_max, unsigned regions, unsigned pairs)
 {
 	/* Chain 0's first data buffer: descriptor 1's with a header descriptor. */
 	uint64_t first_data = rx_chain > 1 ? rx_buf : 0;
@@ -66,7 +68,7 @@ void vnd_layout_plan(struct vnd_layout *l, unsigned num, uint32_t rx_buf, unsign
 	l->avail = 16ull * num;
 	l->used = vnd_page_up(l->avail + 6 + 2ull * num);
 	l->ring_span = vnd_page_up(l->used + 6 + 8ull * num);
-	rings = 2 * l->ring_span;
+	rings = 2ull * pairs * l->ring_span;
 
 	rx_data = before_page(rings + first_data);
 	l->rx = rx_data - first_data;
@@ -77,7 +79,8 @@ void vnd_layout_plan(struct vnd_layout *l, unsigned num, uint32_t rx_buf, unsign
 	l->tx_table_max = tx_table_max;
 	l->tx_stride = vnd_page_up(l->tx_table + 16ull * tx_table_max);
 
-	l->scratch = vnd_page_up(l->tx + (uint64_t)num * l->tx_stride);
+	l->pair_stride = vnd_page_up(l->tx + (uint64_t)num * l->tx_stride - l->rx);
+	l->scratch = vnd_page_up(l->rx + pairs * l->pair_stride);
 	l->size = l->scratch + VND_SCRATCH_SIZE;
 	place_borders(l, rings, rx_data + CUT_DEPTH, l->tx + CUT_DEPTH, regions);
 }

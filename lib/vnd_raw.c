@@ -8,7 +8,7 @@
 
 int vnd_raw_ring(struct vnd *d, unsigned q, struct vnd_raw_ring *out)
 {
-	if (q >= VND_QUEUES)
+	if (q >= d->rings)
 		return -EINVAL;
 	out->desc = d->q[q].desc;
 	out->avail = d->q[q].avail;
@@ -55,14 +55,14 @@ int vnd_raw_request(struct vnd *d, uint32_t request, uint32_t flags, const void 
 
 int vnd_raw_take_descs(struct vnd *d, unsigned q, unsigned count, uint16_t *ids)
 {
-	if (q >= VND_QUEUES || vnd_queue_take(&d->q[q], count, ids))
+	if (q >= d->rings || vnd_queue_take(&d->q[q], count, ids))
 		return -ENOSPC;
 	return 0;
 }
 
 void vnd_raw_publish(struct vnd *d, unsigned q, uint16_t head)
 {
-	if (q >= VND_QUEUES)
+	if (q >= d->rings)
 		return;
 	vnd_queue_put(&d->q[q], head);
 	vnd_queue_flush(&d->q[q]);
@@ -72,7 +72,7 @@ void vnd_raw_publish(struct vnd *d, unsigned q, uint16_t head)
 
 int vnd_raw_packed_take(struct vnd *d, unsigned q, unsigned n, struct vnd_raw_chain *c)
 {
-	if (q >= VND_QUEUES || !d->packed)
+	if (q >= d->rings || !d->packed)
 		return -EINVAL;
 	if (vnd_pq_take_raw(&d->pq[q], n, &c->slot, &c->wrap, &c->id))
 		return -ENOSPC;
@@ -121,21 +121,21 @@ void vnd_raw_packed_post(struct vnd *d, unsigned q, const struct vnd_raw_chain *
 
 uint32_t vnd_raw_position(struct vnd *d, unsigned q)
 {
-	if (q >= VND_QUEUES)
+	if (q >= d->rings)
 		return 0;
 	return d->packed ? vnd_pq_base(&d->pq[q]) : d->q[q].avail_idx;
 }
 
 int vnd_raw_ring_stop(struct vnd *d, unsigned q, uint32_t *base)
 {
-	if (q >= VND_QUEUES)
+	if (q >= d->rings)
 		return -EINVAL;
 	return vnd_get_ring_base(d, q, base);
 }
 
 int vnd_raw_ring_start(struct vnd *d, unsigned q, uint32_t base)
 {
-	if (q >= VND_QUEUES)
+	if (q >= d->rings)
 		return -EINVAL;
 	return vnd_set_up_ring(d, q, base);
 }

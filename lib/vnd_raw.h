@@ -54,7 +54,7 @@ struct vnd_raw_chain {
 	unsigned n;
 };
 
-/* The shared ring of queue q (0 = RX, 1 = TX). */
+/* The shared ring of ring index q (2p = pair p's RX, 2p + 1 its TX). */
 int vnd_raw_ring(struct vnd *d, unsigned q, struct vnd_raw_ring *out);
 /* A 1 MiB area of shared memory the library never touches. */
 void *vnd_raw_scratch(struct vnd *d, size_t *size);

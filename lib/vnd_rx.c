@@ -27,9 +27,9 @@ struct rx_copy {
 	bool fits;
 };
 
-static uint8_t *rx_buffer(const struct vnd *d, uint16_t desc)
+static uint8_t *rx_buffer(const struct vnd *d, unsigned pair, uint16_t desc)
 {
-	return d->rx_area + (uint64_t)desc * d->rx_buf;
+	return vnd_rx_area(d, pair) + (uint64_t)desc * d->rx_buf;
 }
 
 static uint32_t desc_len(const struct vnd *d, unsigned position)
@@ -44,9 +44,9 @@ static uint64_t chain_capacity(const struct vnd *d)
 	return d->hdr_len + (uint64_t)(d->rx_chain - 1) * d->rx_buf;
 }
 
-static bool post_chain(struct vnd *d)
+static bool post_chain(struct vnd *d, unsigned pair)
 {
-	struct vnd_queue *q = &d->q[VND_RX];
+	struct vnd_queue *q = &d->q[vnd_rx_ring(pair)];
 	int head = vnd_queue_alloc(q, d->rx_chain);
 	uint16_t at;
 
@@ -56,7 +56,7 @@ static bool post_chain(struct vnd *d)
 	for (unsigned j = 0; j < d->rx_chain; j++) {
 		uint16_t more = j + 1 < d->rx_chain ? VRING_DESC_F_NEXT : 0;
 
-		vnd_queue_set_desc(q, at, vnd_gpa(&d->mem, rx_buffer(d, at)), desc_len(d, j),
+		vnd_queue_set_desc(q, at, vnd_gpa(&d->mem, rx_buffer(d, pair, at)), desc_len(d, j),
 				   VRING_DESC_F_WRITE | more);
 		at = q->next[at];
 	}
@@ -64,14 +64,14 @@ static bool post_chain(struct vnd *d)
 	return true;
 }
 
-static uint8_t *id_buffer(const struct vnd *d, uint16_t id)
+static uint8_t *id_buffer(const struct vnd *d, unsigned pair, uint16_t id)
 {
-	return d->rx_area + (uint64_t)id * d->rx_stride;
+	return vnd_rx_area(d, pair) + (uint64_t)id * d->rx_stride;
 }
 
-static bool post_chain_packed(struct vnd *d)
+static bool post_chain_packed(struct vnd *d, unsigned pair)
 {
-	struct vnd_pqueue *q = &d->pq[VND_RX];
+	struct vnd_pqueue *q = &d->pq[vnd_rx_ring(pair)];
 	unsigned n = d->rx_pieces;
 	uint64_t base;
 	uint16_t id;
@@ -79,41 +79,55 @@ static bool post_chain_packed(struct vnd *d)
 	if (!vnd_pq_room(q, n))
 		return false;
 	id = vnd_pq_begin(q, n);
-	base = vnd_gpa(&d->mem, id_buffer(d, id));
+	base = vnd_gpa(&d->mem, id_buffer(d, pair, id));
 	for (unsigned j = 0; j < n; j++)
 		vnd_pq_put(q, base + d->rx_piece[j].off, d->rx_piece[j].len, id,
 			   (uint16_t)(VRING_DESC_F_WRITE | (j + 1 < n ? VRING_DESC_F_NEXT : 0)));
 	return true;
 }
 
-static void fill_split(struct vnd *d)
+static void fill_split(struct vnd *d, unsigned pair)
 {
-	while (post_chain(d))
+	while (post_chain(d, pair))
 		;
-	vnd_queue_flush(&d->q[VND_RX]);
+	vnd_queue_flush(&d->q[vnd_rx_ring(pair)]);
 }
 
-static void fill_packed(struct vnd *d)
+static void fill_packed(struct vnd *d, unsigned pair)
 {
 	/* One batch: its first descriptor made available last. */
-	while (post_chain_packed(d))
+	while (post_chain_packed(d, pair))
 		;
-	vnd_pq_flush(&d->pq[VND_RX]);
+	vnd_pq_flush(&d->pq[vnd_rx_ring(pair)]);
 }
 
 void vnd_rx_fill(struct vnd *d)
 {
-	if (d->packed)
-		fill_packed(d);
-	else
-		fill_split(d);
+	for (unsigned p = 0; p < d->pairs; p++) {
+		if (d->packed)
+			fill_packed(d, p);
+		else
+			fill_split(d, p);
+	}
 }
 
+static bool pair_rx_waiting(const struct vnd *d, unsigned pair)
+{
+	unsigned r = vnd_rx_ring(pair);
+
+	return d->packed ? vnd_pq_has_used(&d->pq[r]) : vnd_queue_used_pending(&d->q[r]);
+}
+
+/* A disabled pair's RX ring may still hold frames the device delivered
+ * before: they count too. */
 bool vnd_rx_waiting(const struct vnd *d)
 {
 	if (d->stopped)
 		return false;
-	return d->packed ? vnd_pq_has_used(&d->pq[VND_RX]) : vnd_queue_used_pending(&d->q[VND_RX]);
+	for (unsigned p = 0; p < d->pairs; p++)
+		if (pair_rx_waiting(d, p))
+			return true;
+	return false;
 }
 
 /* Header pieces for a test's layout: bytes of each of n pieces, 16 bytes
@@ -164,9 +178,10 @@ int vnd_rx_plan_pieces(struct vnd *d)
 	return 0;
 }
 
-static int check_used(struct vnd *d, struct vring_used_elem e, bool first)
+static int check_used(struct vnd *d, const struct vnd_queue *q, struct vring_used_elem e,
+		      bool first)
 {
-	if (!vnd_queue_in_flight(&d->q[VND_RX], e.id) || e.len > chain_capacity(d) ||
+	if (!vnd_queue_in_flight(q, e.id) || e.len > chain_capacity(d) ||
 	    (first && e.len < d->hdr_len)) {
 		vnd_set_error(d, "device returned a bad RX element (id %u len %u)", e.id, e.len);
 		return -EIO;
@@ -184,7 +199,8 @@ static void put(struct rx_copy *c, const uint8_t *from, size_t n)
 }
 
 /* The len bytes the device wrote into the chain at head, less the first skip. */
-static void copy_chain(struct vnd *d, uint16_t head, uint32_t len, uint32_t skip, struct rx_copy *c)
+static void copy_chain(struct vnd *d, unsigned pair, uint16_t head, uint32_t len, uint32_t skip,
+		       struct rx_copy *c)
 {
 	uint16_t at = head;
 
@@ -192,10 +208,10 @@ static void copy_chain(struct vnd *d, uint16_t head, uint32_t len, uint32_t skip
 		uint32_t n = len < desc_len(d, j) ? len : desc_len(d, j);
 
 		if (n > skip)
-			put(c, rx_buffer(d, at) + skip, n - skip);
+			put(c, rx_buffer(d, pair, at) + skip, n - skip);
 		skip = skip > n ? skip - n : 0;
 		len -= n;
-		at = d->q[VND_RX].next[at];
+		at = d->q[vnd_rx_ring(pair)].next[at];
 	}
 }
 
@@ -213,10 +229,10 @@ static void fill_meta(struct vnd_rx_meta *meta, const struct virtio_net_hdr_mrg_
 }
 
 /* The len bytes the device wrote into buffer id's pieces, less the first skip. */
-static void copy_id(const struct vnd *d, uint16_t id, uint32_t len, uint32_t skip,
+static void copy_id(const struct vnd *d, unsigned pair, uint16_t id, uint32_t len, uint32_t skip,
 		    struct rx_copy *c)
 {
-	const uint8_t *base = id_buffer(d, id);
+	const uint8_t *base = id_buffer(d, pair, id);
 
 	for (unsigned j = 0; len; j++) {
 		uint32_t n = len < d->rx_piece[j].len ? len : d->rx_piece[j].len;
@@ -230,11 +246,12 @@ static void copy_id(const struct vnd *d, uint16_t id, uint32_t len, uint32_t ski
 
 /* A used buffer of ours, its length within the chain (the first holds
  * the whole header); a buffer an in-order batch skipped was filled. */
-static int check_packed(struct vnd *d, int got, uint16_t id, uint32_t *len, bool whole, bool first)
+static int check_packed(struct vnd *d, const struct vnd_pqueue *q, int got, uint16_t id,
+			uint32_t *len, bool whole, bool first)
 {
 	if (got > 0 && whole)
 		*len = (uint32_t)d->rx_capacity;
-	if (got < 0 || d->pq[VND_RX].id_state[id] != ID_IN_FLIGHT || *len > d->rx_capacity ||
+	if (got < 0 || q->id_state[id] != ID_IN_FLIGHT || *len > d->rx_capacity ||
 	    (first && *len < d->hdr_len)) {
 		vnd_set_error(d, "device returned a bad RX element (id %u len %u)", id,
 			      got < 0 ? 0 : *len);
@@ -243,9 +260,10 @@ static int check_packed(struct vnd *d, int got, uint16_t id, uint32_t *len, bool
 	return 0;
 }
 
-static ssize_t recv_packed(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
+static ssize_t recv_packed(struct vnd *d, unsigned pair, void *buf, size_t cap,
+			   struct vnd_rx_meta *meta)
 {
-	struct vnd_pqueue *q = &d->pq[VND_RX];
+	struct vnd_pqueue *q = &d->pq[vnd_rx_ring(pair)];
 	struct virtio_net_hdr_mrg_rxbuf hdr = { 0 };
 	struct rx_copy copy = { .buf = buf, .cap = cap, .fits = true };
 	struct rx_copy head = { .buf = (uint8_t *)&hdr, .cap = sizeof hdr, .fits = true };
@@ -266,10 +284,10 @@ static ssize_t recv_packed(struct vnd *d, void *buf, size_t cap, struct vnd_rx_m
 		if (got == 0)
 			return -EAGAIN;
 	}
-	rc = check_packed(d, got, id, &len, whole, true);
+	rc = check_packed(d, q, got, id, &len, whole, true);
 	if (rc)
 		return rc;
-	copy_id(d, id, d->hdr_len, 0, &head);
+	copy_id(d, pair, id, d->hdr_len, 0, &head);
 	if (vnd_has(d, VIRTIO_NET_F_MRG_RXBUF)) {
 		buffers = hdr.num_buffers;
 		if (buffers == 0 || buffers > q->nids) {
@@ -286,21 +304,21 @@ static ssize_t recv_packed(struct vnd *d, void *buf, size_t cap, struct vnd_rx_m
 			if (got == 0)
 				return -EAGAIN;
 			if (got < 0)
-				return check_packed(d, got, other, &olen, whole, false);
+				return check_packed(d, q, got, other, &olen, whole, false);
 		}
 	}
-	copy_id(d, id, len, d->hdr_len, &copy);
+	copy_id(d, pair, id, len, d->hdr_len, &copy);
 	vnd_pq_free_id(q, id);
 	for (uint16_t b = 1; b < buffers; b++) {
 		got = vnd_pq_next_used(q, &c, &id, &len, &whole);
-		rc = check_packed(d, got ? got : -1, id, &len, whole, false);
+		rc = check_packed(d, q, got ? got : -1, id, &len, whole, false);
 		if (rc)
 			return rc;
-		copy_id(d, id, len, 0, &copy);
+		copy_id(d, pair, id, len, 0, &copy);
 		vnd_pq_free_id(q, id);
 	}
 	vnd_pq_consume(q, &c);
-	fill_packed(d);
+	fill_packed(d, pair);
 	if (meta)
 		fill_meta(meta, &hdr, buffers);
 	if (!copy.fits) {
@@ -310,19 +328,22 @@ static ssize_t recv_packed(struct vnd *d, void *buf, size_t cap, struct vnd_rx_m
 	return (ssize_t)copy.total;
 }
 
-ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
+ssize_t vnd_recv_q(struct vnd *d, unsigned pair, void *buf, size_t cap, struct vnd_rx_meta *meta)
 {
-	struct vnd_queue *q = &d->q[VND_RX];
+	struct vnd_queue *q;
 	struct virtio_net_hdr_mrg_rxbuf hdr = { 0 };
 	struct rx_copy copy = { .buf = buf, .cap = cap, .fits = true };
 	struct vring_used_elem e;
 	uint16_t pending, buffers = 1;
 	int rc;
 
+	if (!vnd_pair_valid(d, pair))
+		return -EINVAL;
 	if (d->stopped)
 		return -EAGAIN;
 	if (d->packed)
-		return recv_packed(d, buf, cap, meta);
+		return recv_packed(d, pair, buf, cap, meta);
+	q = &d->q[vnd_rx_ring(pair)];
 	pending = vnd_queue_used_pending(q);
 	if (!pending) {
 		/* Ask for a signal, then look once more: the device may have been quicker. */
@@ -336,10 +357,10 @@ ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
 		return -EIO;
 	}
 	e = vnd_queue_used_elem(q, 0);
-	rc = check_used(d, e, true);
+	rc = check_used(d, q, e, true);
 	if (rc)
 		return rc;
-	memcpy(&hdr, rx_buffer(d, (uint16_t)e.id), d->hdr_len);
+	memcpy(&hdr, rx_buffer(d, pair, (uint16_t)e.id), d->hdr_len);
 	if (vnd_has(d, VIRTIO_NET_F_MRG_RXBUF)) {
 		buffers = hdr.num_buffers;
 		if (buffers == 0 || buffers > q->num) {
@@ -352,15 +373,15 @@ ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
 	for (uint16_t b = 0; b < buffers; b++) {
 		if (b) {
 			e = vnd_queue_used_elem(q, b);
-			rc = check_used(d, e, false);
+			rc = check_used(d, q, e, false);
 			if (rc)
 				return rc;
 		}
-		copy_chain(d, (uint16_t)e.id, e.len, b ? 0 : d->hdr_len, &copy);
+		copy_chain(d, pair, (uint16_t)e.id, e.len, b ? 0 : d->hdr_len, &copy);
 		vnd_queue_free_chain(q, (uint16_t)e.id);
 	}
 	q->last_used = (uint16_t)(q->last_used + buffers);
-	fill_split(d);
+	fill_split(d, pair);
 	if (meta)
 		fill_meta(meta, &hdr, buffers);
 	if (!copy.fits) {
@@ -368,4 +389,9 @@ ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
 		return -EMSGSIZE;
 	}
 	return (ssize_t)copy.total;
+}
+
+ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta)
+{
+	return vnd_recv_q(d, 0, buf, cap, meta);
 }

@@ -41,9 +41,9 @@ unsigned vnd_tx_table_max(unsigned num, unsigned piece)
 
 unsigned vnd_tx_in_flight(const struct vnd *d) { return d->tx_in_flight; }
 
-static int collect_split(struct vnd *d)
+static int collect_split(struct vnd *d, unsigned pair)
 {
-	struct vnd_queue *q = &d->q[VND_TX];
+	struct vnd_queue *q = &d->q[vnd_tx_ring(pair)];
 	uint16_t pending;
 	int done = 0;
 
@@ -64,14 +64,15 @@ static int collect_split(struct vnd *d)
 		}
 		vnd_queue_free_chain(q, (uint16_t)e.id);
 		d->tx_in_flight--;
+		d->pair_in_flight[pair]--;
 		done++;
 	}
 	return done;
 }
 
-static int collect_packed(struct vnd *d)
+static int collect_packed(struct vnd *d, unsigned pair)
 {
-	struct vnd_pqueue *q = &d->pq[VND_TX];
+	struct vnd_pqueue *q = &d->pq[vnd_tx_ring(pair)];
 	struct vnd_pcursor c;
 	int done = 0;
 
@@ -91,6 +92,7 @@ static int collect_packed(struct vnd *d)
 		/* A test's own chain gives its reservation back. */
 		if (q->id_state[id] == ID_IN_FLIGHT) {
 			d->tx_in_flight--;
+			d->pair_in_flight[pair]--;
 			done++;
 		}
 		vnd_pq_free_id(q, id);
@@ -99,11 +101,35 @@ static int collect_packed(struct vnd *d)
 	return done;
 }
 
+/* A disabled pair's TX ring is collected too: the device finishes what
+ * it held when the pair went off. */
 int vnd_tx_collect(struct vnd *d)
 {
+	int done = 0;
+
 	if (d->stopped)
 		return 0;
-	return d->packed ? collect_packed(d) : collect_split(d);
+	for (unsigned p = 0; p < d->pairs; p++) {
+		int rc = d->packed ? collect_packed(d, p) : collect_split(d, p);
+
+		if (rc < 0)
+			return rc;
+		done += rc;
+	}
+	return done;
+}
+
+bool vnd_tx_has_used(const struct vnd *d)
+{
+	if (d->stopped)
+		return false;
+	for (unsigned p = 0; p < d->pairs; p++) {
+		unsigned r = vnd_tx_ring(p);
+
+		if (d->packed ? vnd_pq_has_used(&d->pq[r]) : vnd_queue_used_pending(&d->q[r]))
+			return true;
+	}
+	return false;
 }
 
 int vnd_tx_reclaim(struct vnd *d)
@@ -296,16 +322,17 @@ static void fill_slot(const struct vnd *d, uint8_t *slot, const void *frame, siz
 		memcpy(slot + d->hdr_len, frame, len);
 }
 
-static int send_split(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
+static int send_split(struct vnd *d, unsigned pair, const void *frame, size_t len,
+		      const struct vnd_tx_meta *meta)
 {
-	struct vnd_queue *q = &d->q[VND_TX];
+	struct vnd_queue *q = &d->q[vnd_tx_ring(pair)];
 	struct desc_writer w = { .q = q };
 	struct tx_plan plan;
 	uint8_t *slot;
 	uint64_t slot_gpa;
 	int head, rc;
 
-	rc = collect_split(d);
+	rc = collect_split(d, pair);
 	if (rc < 0)
 		return rc;
 	plan_chain(d, q->num, len, &plan);
@@ -313,7 +340,7 @@ static int send_split(struct vnd *d, const void *frame, size_t len, const struct
 		/* Full: ask to be signalled when the device frees some, then
 		 * look once more, as it may have done so meanwhile. */
 		vnd_queue_enable_irq(q);
-		rc = collect_split(d);
+		rc = collect_split(d, pair);
 		if (rc < 0)
 			return rc;
 		if (q->num_free < plan.ring_descs)
@@ -323,7 +350,7 @@ static int send_split(struct vnd *d, const void *frame, size_t len, const struct
 	vnd_queue_disable_irq(q);
 
 	head = vnd_queue_alloc(q, plan.ring_descs);
-	slot = d->tx_area + (uint64_t)head * d->layout.tx_stride;
+	slot = vnd_tx_area(d, pair) + (uint64_t)head * d->layout.tx_stride;
 	slot_gpa = vnd_gpa(&d->mem, slot);
 	fill_slot(d, slot, frame, len, meta);
 
@@ -339,29 +366,30 @@ static int send_split(struct vnd *d, const void *frame, size_t len, const struct
 		describe(d, &w, &plan, slot_gpa, len, false);
 	}
 	d->tx_in_flight++;
+	d->pair_in_flight[pair]++;
 	vnd_queue_put(q, (uint16_t)head);
 	vnd_queue_flush(q);
 	return 0;
 }
 
-static int send_packed(struct vnd *d, const void *frame, size_t len,
+static int send_packed(struct vnd *d, unsigned pair, const void *frame, size_t len,
 		       const struct vnd_tx_meta *meta)
 {
-	struct vnd_pqueue *q = &d->pq[VND_TX];
+	struct vnd_pqueue *q = &d->pq[vnd_tx_ring(pair)];
 	struct desc_writer w = { .pq = q };
 	struct tx_plan plan;
 	uint8_t *slot;
 	uint64_t slot_gpa;
 	int rc;
 
-	rc = collect_packed(d);
+	rc = collect_packed(d, pair);
 	if (rc < 0)
 		return rc;
 	plan_chain(d, q->num, len, &plan);
 	if (!vnd_pq_room(q, plan.ring_descs)) {
 		/* As with split rings: ask for a signal, then look once more. */
 		vnd_pq_enable_irq(q);
-		rc = collect_packed(d);
+		rc = collect_packed(d, pair);
 		if (rc < 0)
 			return rc;
 		if (!vnd_pq_room(q, plan.ring_descs))
@@ -370,7 +398,7 @@ static int send_packed(struct vnd *d, const void *frame, size_t len,
 	vnd_pq_disable_irq(q);
 
 	w.id = vnd_pq_begin(q, plan.ring_descs);
-	slot = d->tx_area + (uint64_t)w.id * d->layout.tx_stride;
+	slot = vnd_tx_area(d, pair) + (uint64_t)w.id * d->layout.tx_stride;
 	slot_gpa = vnd_gpa(&d->mem, slot);
 	fill_slot(d, slot, frame, len, meta);
 
@@ -385,13 +413,18 @@ static int send_packed(struct vnd *d, const void *frame, size_t len,
 		describe(d, &w, &plan, slot_gpa, len, true);
 	}
 	d->tx_in_flight++;
+	d->pair_in_flight[pair]++;
 	vnd_pq_flush(q);
 	return 0;
 }
 
-int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
+int vnd_send_q(struct vnd *d, unsigned pair, const void *frame, size_t len,
+	       const struct vnd_tx_meta *meta)
 {
 	int rc;
+
+	if (!vnd_pair_valid(d, pair))
+		return -EINVAL;
 
 	if (len > VND_FRAME_MAX) {
 		vnd_set_error(d, "a frame of %zu bytes is over %u", len, VND_FRAME_MAX);
@@ -406,5 +439,15 @@ int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_m
 		vnd_set_error(d, "the rings are stopped");
 		return -ENOTCONN;
 	}
-	return d->packed ? send_packed(d, frame, len, meta) : send_split(d, frame, len, meta);
+	if (!d->pair_on[pair]) {
+		vnd_set_error(d, "queue pair %u is disabled", pair);
+		return -ENOTCONN;
+	}
+	return d->packed ? send_packed(d, pair, frame, len, meta)
+			 : send_split(d, pair, frame, len, meta);
+}
+
+int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta)
+{
+	return vnd_send_q(d, 0, frame, len, meta);
 }

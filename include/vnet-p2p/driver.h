@@ -5,8 +5,9 @@
  * virtio-user does, as a small C library.
  *
  * One `struct vnd` is one client of one vnet-p2p port: it owns shared
- * memory (memfd or a given file), two virtqueues (0 = RX, 1 = TX), and
- * the vhost-user connection. Everything is single-threaded and
+ * memory (memfd or a given file), two virtqueues per queue pair (ring 2q
+ * = RX of pair q, 2q + 1 = its TX; one pair unless cfg.queues asks for
+ * more), and the vhost-user connection. Everything is single-threaded and
  * non-blocking after vnd_open_*() returns.
  *
  * The virtqueues are split ones (virtio 1.2, 2.7) unless cfg.features
@@ -45,6 +46,9 @@ extern "C" {
 #define VND_F_HOST_ECN 13     /* ... and honours the ECN bit (needs HOST_TSO4/6) */
 #define VND_F_HOST_UFO 14     /* device fragments UDP (gso_type UDP) */
 #define VND_F_MRG_RXBUF 15    /* VIRTIO_NET_F_MRG_RXBUF */
+/* VIRTIO_NET_F_MQ: negotiated when cfg.queues > 1 (not taken from
+ * cfg.features); vnd_features() shows it. */
+#define VND_F_MQ 22
 #define VND_F_INDIRECT_DESC 28
 #define VND_F_EVENT_IDX 29
 #define VND_F_VERSION_1 32
@@ -101,6 +105,12 @@ struct vnd_config {
 	bool call_nofd;
 	/* Skip VHOST_USER_F_PROTOCOL_FEATURES (rings start enabled). */
 	bool no_protocol_features;
+	/* Queue pairs (multiqueue), 1..16; 0 means 1. With more than one, the
+	 * device must offer VIRTIO_NET_F_MQ, VHOST_USER_PROTOCOL_F_MQ and at
+	 * least this many pairs (GET_QUEUE_NUM), or opening fails saying which
+	 * is missing. All pairs start enabled. There is no control queue: the
+	 * library is the frontend and answers it itself, as QEMU does. */
+	unsigned queues;
 };
 
 /* Fill a config with the defaults above. */
@@ -149,27 +159,47 @@ struct vnd_rx_meta {
 	uint16_t hdr_len;      /* with a gso_type: the headers' length, as the device says */
 };
 
-/* Queue one frame for transmission and notify the device if it asks to be
- * notified. -EAGAIN when the TX ring is full (nothing queued); -EINVAL for
- * GSO the device did not negotiate or that breaks the rules above. */
+/* Queue one frame for transmission on pair 0 and notify the device if it
+ * asks to be notified. -EAGAIN when the TX ring is full (nothing queued);
+ * -EINVAL for GSO the device did not negotiate or that breaks the rules
+ * above. */
 int vnd_send(struct vnd *d, const void *frame, size_t len, const struct vnd_tx_meta *meta);
-/* Reclaim finished TX buffers; returns how many are still in flight. */
+/* The same on the TX ring of pair q (0 .. vnd_queues() - 1): -EINVAL for a
+ * pair that was not set up, -ENOTCONN for one that is disabled. A flow
+ * kept on one pair stays in order. */
+int vnd_send_q(struct vnd *d, unsigned q, const void *frame, size_t len,
+	       const struct vnd_tx_meta *meta);
+/* Reclaim finished TX buffers of every pair; returns how many are still in
+ * flight. */
 int vnd_tx_reclaim(struct vnd *d);
-/* Receive one frame into buf. Returns its length, -EAGAIN when none is
- * waiting, -EMSGSIZE (frame consumed) when it does not fit into cap. */
+/* Receive one frame from pair 0 into buf. Returns its length, -EAGAIN when
+ * none is waiting, -EMSGSIZE (frame consumed) when it does not fit into cap. */
 ssize_t vnd_recv(struct vnd *d, void *buf, size_t cap, struct vnd_rx_meta *meta);
-/* Wait until the device signals (call eventfd) or timeout_ms passes; with
- * call_nofd it polls the rings. Returns 1 on an event, 0 on timeout. */
+/* The same from the RX ring of pair q; a disabled pair's ring still gives
+ * what the device delivered before. -EINVAL for a pair not set up. */
+ssize_t vnd_recv_q(struct vnd *d, unsigned q, void *buf, size_t cap, struct vnd_rx_meta *meta);
+/* Queue pairs set up (cfg.queues). */
+unsigned vnd_queues(const struct vnd *d);
+/* Turn pair q on or off at run time, as a guest's `ethtool -L` does
+ * (SET_VRING_ENABLE for both of its rings; the rings keep their places,
+ * posted RX buffers stay posted). The device stops delivering to a pair
+ * that is off and finishes what its TX ring held. Needs protocol features
+ * (-ENOTSUP without). */
+int vnd_pair_enable(struct vnd *d, unsigned q, bool on);
+bool vnd_pair_enabled(const struct vnd *d, unsigned q);
+/* Wait until the device signals (call eventfd, shared by every ring) or
+ * timeout_ms passes; with call_nofd it polls the rings. Returns 1 on an
+ * event (on any pair), 0 on timeout. */
 int vnd_wait(struct vnd *d, int timeout_ms);
 /* The call eventfd to put into your own poll loop (-1 with call_nofd). */
 int vnd_event_fd(const struct vnd *d);
-/* Kick the TX and RX queues unconditionally (for kick_nofd-less tests). */
+/* Kick every ring unconditionally (for kick_nofd-less tests). */
 void vnd_kick(struct vnd *d);
 
 /* 1 if the device signalled the error eventfd of any queue, else 0. */
 int vnd_device_failed(struct vnd *d);
 
-/* Stop both rings (GET_VRING_BASE), as a guest driver reset does; then
+/* Stop every ring (GET_VRING_BASE), as a guest driver reset does; then
  * vnd_restart() sets them up again with fresh buffers (empty rings: a
  * packed ring starts at index 0 with wrap counter 1). */
 int vnd_stop(struct vnd *d);
