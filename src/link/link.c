@@ -213,7 +213,14 @@ enum pass {
 struct pass_result {
 	bool more;      /* work is left that the budget cut off */
 	unsigned moved; /* TX packets consumed */
+	/* Per port, the RX rings a direction found full this pass and asked
+	 * kicks for: several TX rings may feed one RX ring (a receiver with
+	 * fewer pairs), and one of them going idle must not cancel the kick
+	 * another waits for, or both stall for good. */
+	uint32_t rx_kick_wanted[LINK_PORTS];
 };
+
+_Static_assert(VU_RINGS_MAX <= 32, "rx_kick_wanted holds a bit per ring");
 
 static struct fwd_budget pass_budget(void)
 {
@@ -345,7 +352,7 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 			res->more = true;
 			return;
 		case FWD_IDLE:
-			if (rx)
+			if (rx && !(res->rx_kick_wanted[dst->index] & (1u << rx_ring(rx_pair))))
 				vq_kicks_disable(rx);
 			if (tx_polled)
 				return;
@@ -356,6 +363,7 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 		case FWD_BLOCKED:
 			if (rx_polled)
 				return;
+			res->rx_kick_wanted[dst->index] |= 1u << rx_ring(rx_pair);
 			vq_kicks_enable(rx);
 			if (vq_avail_grew(rx, &more) != VQ_OK || !more)
 				return;
