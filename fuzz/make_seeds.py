@@ -710,8 +710,10 @@ class Ops:
     def commit(self, n=0):
         return self.op(OP_COMMIT, 0, struct.pack("<H", n))
 
-    def single(self, rx=False, used=True, commit=True, n=0):
-        flags = (OPF_RX if rx else 0) | (0x40 if used else 0) | (0x80 if commit else 0)
+    def single(self, rx=False, done=True, n=0):
+        """The fast path: a peek, then (done) taken, used (n bytes) and
+        committed in one step."""
+        flags = (OPF_RX if rx else 0) | (0x40 if done else 0)
         return self.op(OP_SINGLE, flags, struct.pack("<H", n))
 
     def wish(self, a, b):
