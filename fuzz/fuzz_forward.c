@@ -156,6 +156,7 @@ struct end {
 	struct log_ratelimit rl;
 	struct fwd_end fe;
 	struct gso_resume resume;
+	struct fuzz_consumed consumed; /* chains taken and committed */
 };
 
 /* The ring at the start of region `ring_region` of the file: descriptors,
@@ -175,6 +176,7 @@ static void end_init(struct end *e, struct guest_mem *mem, unsigned ring_region,
 	e->mem = mem;
 	e->features = features_from(fbyte);
 	FUZZ_CHECK(vq_init(&e->vq, &e->params) == 0);
+	fuzz_consumed_start(&e->consumed, &e->vq);
 	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name, 0, NULL, 0,
 				  &e->resume };
 }
@@ -191,9 +193,9 @@ static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
 /* Consumed TX entries are exactly the packets counted one way or another:
  * a GSO frame cut into segments counts once, when done, however many of
  * its segments went out before. */
-static void check_counts(const struct end *s, const struct end *d)
+static void check_counts(struct end *s, struct end *d)
 {
-	uint32_t consumed = s->vq.committed;
+	uint32_t consumed = fuzz_consumed(&s->consumed, &s->vq);
 	uint64_t counted = s->stats.tx_packets - s->stats.tx_gso_segments +
 			   s->stats.tx_gso_segmented + s->stats.drop_bad + s->stats.drop_too_big +
 			   s->stats.drop_no_peer;
@@ -211,7 +213,7 @@ static void check_counts(const struct end *s, const struct end *d)
 	FUZZ_CHECK(s->stats.tx_bytes == d->stats.rx_bytes);
 	FUZZ_CHECK(s->stats.tx_bytes <= s->stats.tx_packets * VNET_FRAME_MAX);
 	/* Each delivered packet takes at least one receiver chain. */
-	FUZZ_CHECK(d->vq.committed >= d->stats.rx_packets);
+	FUZZ_CHECK(fuzz_consumed(&d->consumed, &d->vq) >= d->stats.rx_packets);
 }
 
 /* The capture holds exactly the delivered frames, as well-formed records,
@@ -491,14 +493,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
 		static uint8_t sent_hdr[VNET_HDR_MAX], sent[VNET_FRAME_MAX];
 		struct fwd_budget b = { budget, budget_bytes };
-		uint32_t before = s.vq.committed;
+		uint32_t before = fuzz_consumed(&s.consumed, &s.vq);
 		uint64_t gso = s.stats.tx_gso, whole = d.stats.rx_gso, dropped = cap.dropped[0];
 		bool resumed = s.resume.active;
 		/* The receiver may write the sender's memory when they alias. */
 		size_t sent_len = verify && !alias ? peek_tx(&s, sent_hdr, sent, sizeof sent) : 0;
 
 		st = forward_packets(&s.fe, &d.fe, &b, &fault);
-		check_cost(&b, budget, budget_bytes, s.vq.committed - before);
+		check_cost(&b, budget, budget_bytes, fuzz_consumed(&s.consumed, &s.vq) - before);
 		check_fault(st, &fault);
 		fuzz_ring_check(&s.vq);
 		fuzz_ring_check(&d.vq);
@@ -522,10 +524,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The receiver went away (or was failed): TX is consumed and dropped. */
 	if ((lb & LB_DROP) || (st == FWD_FAULT && fault.guilty == 1)) {
 		struct fwd_budget b = { budget, budget_bytes };
-		uint32_t before = s.vq.committed;
+		uint32_t before = fuzz_consumed(&s.consumed, &s.vq);
 		enum fwd_status ds = drop_packets(&s.fe, &b, &fault);
 
-		check_cost(&b, budget, budget_bytes, s.vq.committed - before);
+		check_cost(&b, budget, budget_bytes, fuzz_consumed(&s.consumed, &s.vq) - before);
 		check_fault(ds, &fault);
 		fuzz_ring_check(&s.vq);
 		check_counts(&s, &d);
@@ -540,7 +542,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fault.guilty ? "receiver" : "sender", (unsigned long long)s.stats.tx_packets,
 			(unsigned long long)s.stats.tx_bytes, (unsigned long long)s.stats.drop_bad,
 			(unsigned long long)s.stats.drop_too_big,
-			(unsigned long long)s.stats.drop_no_peer, d.vq.committed);
+			(unsigned long long)s.stats.drop_no_peer, fuzz_consumed(&d.consumed, &d.vq));
 	/* Notification suppression over the same (hostile) rings. */
 	vq_kicks_reset(&s.vq, flags & WF_KICKS);
 	vq_kicks_enable(&d.vq);

@@ -74,6 +74,29 @@ static inline uint32_t fuzz_ring_unpublished(const struct vq *vq)
 			  : (uint32_t)vq->used_pending + vq->used_tent;
 }
 
+/* Chains taken and committed since a start, in 32 bits: vq_consumed()
+ * wraps at 16, so it is read after every call that moves it by less
+ * than that (a budget's worth). */
+struct fuzz_consumed {
+	uint32_t total;
+	uint16_t at;
+};
+
+static inline void fuzz_consumed_start(struct fuzz_consumed *c, const struct vq *vq)
+{
+	c->total = 0;
+	c->at = vq_consumed(vq);
+}
+
+static inline uint32_t fuzz_consumed(struct fuzz_consumed *c, const struct vq *vq)
+{
+	uint16_t now = vq_consumed(vq);
+
+	c->total += (uint16_t)(now - c->at);
+	c->at = now;
+	return c->total;
+}
+
 /*
  * The books of a ring between packets (nothing tentative): every chain
  * committed has its used element committed (split: used_idx + pending
@@ -98,9 +121,16 @@ static inline void fuzz_ring_check(const struct vq *vq)
 		   vq->commit_used_wrap == vq->avail_wrap);
 	FUZZ_CHECK(vq->used_slot == vq->commit_used_slot && vq->used_wrap == vq->commit_used_wrap);
 	FUZZ_CHECK(vq->pub_slot < vq->num);
+	/* Only the first element since the publication is held back. */
+	FUZZ_CHECK(vq->has_first == (vq->npending > 0));
 	if (vq->npending == 0)
 		FUZZ_CHECK(vq->pub_slot == vq->commit_used_slot &&
 			   vq->pub_wrap == vq->commit_used_wrap);
+	/* Held, from the publication to the take position: a lap at most. */
+	if (vq->take_wrap == vq->pub_wrap)
+		FUZZ_CHECK(vq->take_slot >= vq->pub_slot);
+	else
+		FUZZ_CHECK(vq->take_slot <= vq->pub_slot);
 }
 
 #endif

@@ -3,9 +3,10 @@
  * libFuzzer target: the ring module alone (virtio/virtqueue.h), split or
  * packed, over a client's memory whose every byte comes from the input,
  * driven by a sequence of operations from the input: the device side's
- * (avail, take, take more, chain next, chain end, used, take single and
- * used single, mark and rewind, take begin, commit, publish, kicks,
- * needs signal, freeze, peek, restart, move) and the driver's (chains
+ * (avail, take, take more, chain next, chain end, used, the fast path's
+ * peek single and single done, mark and rewind, take begin, commit,
+ * publish, kicks, needs signal, freeze, peek, restart, move) and the
+ * driver's (chains
  * posted, indirect tables, raw writes anywhere but the split used ring,
  * event wishes), so the driver can change its ring between any two calls.
  *
@@ -13,9 +14,12 @@
  * what it gave back, and after every operation checks: pieces lie inside
  * client memory; no packet loads more than VQ_PACKET_DESCS_MAX
  * descriptors (the error says so exactly when it would); used elements
- * not yet published never outnumber the ring; what is published is
- * exactly the used elements committed, in order, each naming a buffer id
- * a chain taken had (read back from the ring as the driver reads it); a
+ * not yet published never outnumber the ring (packed: the slots held,
+ * from the last publication to the take position, never exceed a lap);
+ * a packed buffer id is never given back twice before it is published;
+ * what is published is exactly the used elements committed, in order,
+ * each naming a buffer id a chain taken had (read back from the ring as
+ * the driver reads it, unless the driver wrote over it since); a
  * restarted ring resumes where the driver's used side stands; a frozen
  * ring gives at most what it held; notification wishes are what was
  * asked for. A client error (any vq_error) fails the ring, which then
@@ -80,7 +84,7 @@ enum op {
 	OP_END,
 	OP_USED,       /* u16 len; flag 0x20: the bytes walked */
 	OP_PACKET,     /* every chain ended and given back, committed */
-	OP_SINGLE,     /* flags: 0x20 receive, 0x40 used at once (u16 len), 0x80 and committed */
+	OP_SINGLE,     /* u16 len; flags: 0x20 receive, 0x40 peeked, then done (taken, used, committed) */
 	OP_MARK,
 	OP_REWIND,
 	OP_BEGIN,
@@ -108,7 +112,6 @@ enum op {
 struct rec {
 	uint16_t id;
 	uint16_t slots;
-	bool single;
 	uint32_t walked;
 };
 
@@ -161,8 +164,13 @@ struct harness {
 	uint32_t published_slots;
 	uint8_t written_pos[2][PACKED_NUM_MAX];
 
+	/* Packed: ring slots the driver wrote since the used element that
+	 * covers them went into the ring (what it reads back there is its
+	 * own doing). */
+	uint8_t scribbled[PACKED_NUM_MAX];
+
 	bool frozen;
-	uint32_t frozen_committed;
+	uint16_t frozen_consumed;
 	uint32_t frozen_held; /* split: entries it held */
 	bool kicks_known;
 	uint32_t ring_file_off; /* where the ring lies in the file */
@@ -274,18 +282,25 @@ static void check_always(void)
 	FUZZ_CHECK(vq->taken == h.n_ended + (h.open ? 1u : 0u));
 	if (h.packed) {
 		FUZZ_CHECK(vq->npending == h.n_pend && vq->ntent == h.n_tent);
+		FUZZ_CHECK(vq->has_first == (vq->npending > 0));
 		FUZZ_CHECK(vq->avail_slot < h.num && vq->take_slot < h.num &&
 			   vq->used_slot < h.num && vq->pub_slot < h.num);
+		/* Held: from where the driver reads used elements next up to the
+		 * take position, never more than a lap. */
+		if (vq->take_wrap == h.used_wrap)
+			FUZZ_CHECK(vq->take_slot >= h.used_slot);
+		else
+			FUZZ_CHECK(vq->take_slot <= h.used_slot);
 	} else {
 		FUZZ_CHECK(vq->used_pending == h.n_pend && vq->used_tent == h.n_tent);
 		FUZZ_CHECK((uint16_t)(vq->avail_seen - vq->last_avail) <= vq->num);
 	}
 	if (h.frozen) {
-		/* At most what it held when it stopped; a packed ring counts what
-		 * it gives in slots, per commit: under two rings' worth. */
-		uint32_t since = vq->committed + vq->taken - h.frozen_committed;
+		/* At most what it held when it stopped; a packed ring the chains
+		 * that start within a ring's worth of slots: a ring's worth. */
+		uint32_t since = (uint16_t)(vq_consumed(vq) - h.frozen_consumed) + (uint32_t)vq->taken;
 
-		FUZZ_CHECK(since <= (h.packed ? 2u * h.num : h.frozen_held));
+		FUZZ_CHECK(since <= (h.packed ? h.num : h.frozen_held));
 	}
 }
 
@@ -321,6 +336,31 @@ static const struct vring_packed_desc *slot_desc(uint16_t slot)
 	return &h.vq.ring[slot];
 }
 
+/* Packed: whether a buffer id was given back (tentatively or committed)
+ * and not yet published. */
+static bool id_in_use(uint16_t id)
+{
+	for (unsigned i = 0; i < h.n_pend; i++)
+		if (h.pend[i].id == id)
+			return true;
+	for (unsigned i = 0; i < h.n_tent; i++)
+		if (h.tent[i].id == id)
+			return true;
+	return false;
+}
+
+/* Packed: the driver wrote file bytes [off, off + n): the ring slots
+ * among them are its own doing until a used element goes there again. */
+static void scribble(uint32_t off, uint32_t n)
+{
+	uint32_t lo = h.ring_file_off, hi = lo + 16u * h.num;
+
+	if (!h.packed || !n || off >= hi || off + n <= lo)
+		return;
+	for (uint32_t s = (MAX(off, lo) - lo) / 16; s <= (MIN(off + n, hi) - 1 - lo) / 16; s++)
+		h.scribbled[s] = 1;
+}
+
 /* ---- starting and failing ---------------------------------------------- */
 
 static void ring_start(uint32_t base)
@@ -334,6 +374,7 @@ static void ring_start(uint32_t base)
 	h.published_since = false;
 	h.published_slots = 0;
 	memset(h.written_pos, 0, sizeof h.written_pos);
+	memset(h.scribbled, 0, sizeof h.scribbled);
 	if (h.packed) {
 		h.used_slot = (uint16_t)(base & 0x7fff);
 		h.used_wrap = base >> 15 & 1;
@@ -416,6 +457,8 @@ static void took(bool more)
 	h.drv_wrote = false;
 	if (h.packed) {
 		h.open_slot = h.vq.take_slot;
+		/* Not on a slot still held (a lap past the driver's used side). */
+		FUZZ_CHECK(!(h.vq.take_slot == h.used_slot && h.vq.take_wrap != h.used_wrap));
 		return;
 	}
 	FUZZ_CHECK(h.c.id < h.num);
@@ -487,16 +530,15 @@ static void give_back(uint32_t len)
 	struct rec *r = &h.ended[h.n_given];
 	enum vq_error e = VQ_OK;
 
-	if (r->single) {
-		vq_used_single(&h.vq, r->id, len);
-	} else {
-		struct vq_done done = { .id = r->id, .slots = r->slots };
+	struct vq_done done = { .id = r->id, .slots = r->slots };
+	bool in_use = h.packed && id_in_use(r->id);
 
-		e = vq_used_done(&h.vq, &done, len);
-	}
+	e = vq_used_done(&h.vq, &done, len);
+	/* Only a packed buffer id still in use is refused (and the walk
+	 * refuses it before: only two chains of one batch naming one id
+	 * get here). */
+	FUZZ_CHECK((e == VQ_ERR_ID_BUSY) == in_use);
 	if (e) {
-		/* Only a packed buffer id still in use may be refused. */
-		FUZZ_CHECK(e == VQ_ERR_ID_BUSY && h.packed);
 		fail(e);
 		return;
 	}
@@ -514,14 +556,38 @@ static void op_used(struct fuzz_input *in, bool walked)
 	give_back(walked ? h.ended[h.n_given].walked : len);
 }
 
-static void commit(void)
+/* The books of what was committed: the elements given back since the
+ * last commit are pending now, in the ring (but the first since the last
+ * publication, held back): what the driver wrote over their slots
+ * before is gone. */
+static void committed(void)
 {
-	vq_commit(&h.vq);
+	uint16_t slot = h.used_slot;
+	bool wrap = h.used_wrap;
+
 	FUZZ_CHECK(h.n_pend + h.n_tent <= BOOK_MAX);
+	for (unsigned i = 0; h.packed && i < h.n_pend + h.n_tent; i++) {
+		const struct elem *e = i < h.n_pend ? &h.pend[i] : &h.tent[i - h.n_pend];
+
+		if (i >= h.n_pend)
+			h.scribbled[slot] = 0;
+		slot = (uint16_t)(slot + e->slots);
+		if (slot >= h.num) {
+			slot = (uint16_t)(slot - h.num);
+			wrap = !wrap;
+		}
+	}
+	(void)wrap;
 	memcpy(h.pend + h.n_pend, h.tent, h.n_tent * sizeof h.tent[0]);
 	h.n_pend += h.n_tent;
 	books_forget_batch();
 	fuzz_ring_check(&h.vq);
+}
+
+static void commit(void)
+{
+	vq_commit(&h.vq);
+	committed();
 }
 
 /* Everything taken goes back (len bytes each) and counts. */
@@ -539,32 +605,52 @@ static void op_commit(uint32_t len)
 	commit();
 }
 
+/* The fast path: a peek, then maybe the chain done in one step. */
 static void op_single(struct fuzz_input *in, uint8_t flags)
 {
 	struct vq_desc d;
 	uint16_t id, slot = h.packed ? h.vq.take_slot : 0;
+	bool wrap = h.packed && h.vq.take_wrap;
 	uint32_t len = in_u16(in);
+	struct vq before;
 
-	/* As forwarding does it: first in a batch. */
+	/* Its precondition: nothing tentative (as forwarding does it, right
+	 * after a commit or vq_take_begin). */
 	if (h.open || h.n_ended)
 		return;
-	if (!vq_take_single(&h.vq, flags & 0x20, &d, &id))
+	FUZZ_CHECK(h.vq.taken == 0 && h.n_tent == 0);
+	before = h.vq;
+	if (!vq_peek_single(&h.vq, h.packed, flags & 0x20, &d, &id)) {
+		/* Nothing is taken: only where the look found nothing moves. */
+		before.empty_slot = h.vq.empty_slot;
+		before.empty_wrap = h.vq.empty_wrap;
+		FUZZ_CHECK(memcmp(&before, &h.vq, sizeof before) == 0);
 		return;
+	}
 	FUZZ_CHECK(id < h.num);
 	FUZZ_CHECK(d.flags == ((flags & 0x20) ? VRING_DESC_F_WRITE : 0) ||
 		   (h.packed && (d.flags & ~((1u << VRING_PACKED_DESC_F_AVAIL) |
 					     (1u << VRING_PACKED_DESC_F_USED))) ==
 					((flags & 0x20) ? VRING_DESC_F_WRITE : 0)));
-	if (h.packed)
+	if (h.packed) {
 		FUZZ_CHECK(id == le16toh(slot_desc(slot)->id));
-	else
+		/* Free to use, on a slot not held. */
+		FUZZ_CHECK(!id_in_use(id));
+		FUZZ_CHECK(!(slot == h.used_slot && wrap != h.used_wrap));
+	} else {
+		FUZZ_CHECK((uint16_t)(h.vq.avail_seen - h.vq.last_avail) > 0);
 		FUZZ_CHECK(id == le16toh(h.vq.avail->ring[h.vq.last_avail & h.vq.mask]));
-	h.ended[h.n_ended++] = (struct rec){ .id = id, .slots = 1, .single = true };
-	if (flags & 0x40) {
-		give_back(len);
-		if (flags & 0x80)
-			commit();
 	}
+	if (!(flags & 0x40))
+		return;
+	{
+		uint16_t consumed = vq_consumed(&h.vq);
+
+		vq_single_done(&h.vq, h.packed, id, len);
+		FUZZ_CHECK(vq_consumed(&h.vq) == (uint16_t)(consumed + 1));
+	}
+	h.tent[h.n_tent++] = (struct elem){ .id = id, .slots = 1, .len = len };
+	committed();
 }
 
 static void op_mark(void)
@@ -594,11 +680,9 @@ static void op_publish(void)
 {
 	unsigned n = h.n_pend;
 
-	if (verbose && h.packed)
-		for (unsigned i = 0; i < h.vq.npending; i++)
-			fprintf(stderr, "  pending %u: slot %u flags 0x%x id %u len %u\n", i,
-				h.vq.pending[i].slot, h.vq.pending[i].flags, h.vq.pending[i].id,
-				h.vq.pending[i].len);
+	if (verbose && h.packed && h.vq.has_first)
+		fprintf(stderr, "  first: place 0x%x id %u len %u\n", h.vq.first.place,
+			h.vq.first.id, h.vq.first.len);
 	vq_publish(&h.vq);
 	if (n)
 		h.published_since = true;
@@ -622,10 +706,14 @@ static void op_publish(void)
 				fprintf(stderr, "  used at slot %u: flags 0x%x id %u len %u (want id %u len %u wrap %d)\n",
 					h.used_slot, flags, get16(d + 12), get32(d + 8), h.pend[i].id,
 					h.pend[i].len, h.used_wrap);
-			FUZZ_CHECK(avail == h.used_wrap && used == h.used_wrap);
-			FUZZ_CHECK(get16(d + 12) == h.pend[i].id);
-			FUZZ_CHECK(get32(d + 8) == h.pend[i].len);
-			FUZZ_CHECK(!!(flags & VRING_DESC_F_WRITE) == (h.pend[i].len > 0));
+			/* The first is written now, whole; the others went in at
+			 * their commit, and may carry the driver's writes since. */
+			if (i == 0 || !h.scribbled[h.used_slot]) {
+				FUZZ_CHECK(avail == h.used_wrap && used == h.used_wrap);
+				FUZZ_CHECK(get16(d + 12) == h.pend[i].id);
+				FUZZ_CHECK(get32(d + 8) == h.pend[i].len);
+				FUZZ_CHECK(!!(flags & VRING_DESC_F_WRITE) == (h.pend[i].len > 0));
+			}
 			for (unsigned s = 0; s < h.pend[i].slots; s++) {
 				h.written_pos[h.used_wrap][h.used_slot] = 1;
 				h.published_slots++;
@@ -780,6 +868,7 @@ static void post_chain(struct fuzz_input *in, unsigned n, uint16_t id, bool writ
 
 			if (i == 0)
 				head_flags = flags;
+			h.scribbled[h.drv_slot] = 1;
 			/* The head's flags last: the chain appears whole. */
 			write_desc(d, addr, len, id, i == 0 ? get16(d + 14) : flags);
 			if (++h.drv_slot == h.num) {
@@ -832,6 +921,7 @@ static void op_post_indirect(struct fuzz_input *in, uint8_t flags)
 		n = (FILE_SIZE - at) / 16;
 	if (!n || !driver_may_write(at, 16 * n))
 		return;
+	scribble(at, 16 * n);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t addr = gpa_of(in_u16(in));
 		uint32_t len = in_u16(in);
@@ -858,8 +948,10 @@ static void op_write(struct fuzz_input *in)
 	in_bytes(in, buf, n);
 	if (off + n > FILE_SIZE)
 		n = FILE_SIZE - off;
-	if (driver_may_write(off, n))
+	if (driver_may_write(off, n)) {
 		memcpy(image + off, buf, n);
+		scribble(off, n);
+	}
 }
 
 static void op_wish(struct fuzz_input *in)
@@ -1017,19 +1109,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Every freeze is a new "now" for what it may still give. */
 			vq_freeze(&h.vq);
 			h.frozen = true;
-			h.frozen_committed = h.vq.committed;
+			h.frozen_consumed = vq_consumed(&h.vq);
 			h.frozen_held = packed ? 0 : (uint32_t)h.vq.frozen_left;
 			break;
 		case OP_PEEK: {
 			struct vq_desc d;
 
-			(void)vq_peek(&h.vq, in_u8(&in), &d);
+			/* A hint: anything, so long as it reads only the ring. */
+			(void)vq_peek(&h.vq, packed, in_u8(&in), &d);
 			break;
 		}
 		case OP_ALL_TAKEN:
 			any = vq_all_taken(&h.vq);
+			/* Split: every avail entry, or every descriptor walked. */
 			if (!packed)
-				FUZZ_CHECK(any == (h.vq.taken == num));
+				FUZZ_CHECK(any == (h.vq.taken == num || h.vq.taken_descs >= num));
 			break;
 		case OP_RESTART:
 			op_restart(false, 0);

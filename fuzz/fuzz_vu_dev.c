@@ -9,7 +9,8 @@
  *            bit 5: trusted memory (-d) is in force; bit 6: mem-max is
  *            48 KiB (else without limit); bit 7: RING_PACKED is flipped
  *            in every SET_FEATURES (a session's rings become packed ones)
- *   byte 1   -s: max queue size = 1 << (b % 16)
+ *   byte 1   -s: max queue size = 1 << (b % 16); queues= (the queue pairs
+ *            the port offers) = 1 + (b >> 4)
  *   then up to MAX_MESSAGES messages, each:
  *     u8  request (0xf0..0xff stay unknown requests, else b % 64)
  *     u8  f: bits 0-3 header flags, xor VHOST_USER_VERSION (0 is version 1);
@@ -30,7 +31,10 @@
  * session holds are open eventfds, the kick watch matches; a started ring
  * of either format is used a little (its avail side looked at, its
  * notification wishes written and read), and a stopped one's base suits
- * its format. At the end the
+ * its format. Multiqueue: GET_QUEUE_NUM says the pairs offered, no ring
+ * beyond vu_dev_rings() (2 per pair with PROTOCOL_F_MQ, else 2) starts,
+ * and a message for a ring beyond fails the port and changes nothing of
+ * that ring. At the end the
  * session is reset and the process must hold exactly the fds it started with,
  * and no mapping of the client's memory.
  */
@@ -74,7 +78,10 @@ struct fake {
 	uint8_t chaos;  /* the current message's f byte */
 	unsigned replies;
 	uint32_t last_reply_num; /* a vring state reply's num */
-	int watched[VU_RINGS];
+	bool u64_reply;
+	uint64_t last_reply_u64; /* a u64 reply's value */
+	unsigned pairs;          /* queues= */
+	int watched[VU_RINGS_MAX];
 	struct log_ratelimit ratelimit;
 };
 
@@ -134,8 +141,10 @@ static void check_started_ring(struct vu_dev *dev, unsigned i)
 	FUZZ_CHECK((uintptr_t)desc % 16 == 0 &&
 		   (uintptr_t)drv % vq_driver_area_align(packed) == 0 &&
 		   (uintptr_t)dev_area % vq_device_area_align(packed) == 0);
+	FUZZ_CHECK(i < vu_dev_rings(dev));
 	if (packed)
-		FUZZ_CHECK(vq->pending && vq->busy && vq_base_valid(true, vq->num, vq_base(vq)));
+		FUZZ_CHECK(vq->pending && vq->id_gen && vq->generation &&
+			   vq_base_valid(true, vq->num, vq_base(vq)));
 	touch(desc, d);
 	touch(drv, a);
 	touch(dev_area, u);
@@ -147,7 +156,7 @@ static void check_started_ring(struct vu_dev *dev, unsigned i)
 
 static void check_started_rings(struct vu_dev *dev)
 {
-	for (unsigned i = 0; i < VU_RINGS; i++)
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++)
 		if (dev->ring[i].started)
 			check_started_ring(dev, i);
 }
@@ -165,10 +174,12 @@ static void check_eventfd(int fd)
 static void check_session(struct fake *f)
 {
 	struct vu_dev *dev = &f->dev;
-	int held[3 * VU_RINGS];
+	int held[3 * VU_RINGS_MAX];
 	unsigned n = 0;
 
 	FUZZ_CHECK(dev->mem.count <= dev->ds_max);
+	FUZZ_CHECK(dev->pairs == f->pairs);
+	FUZZ_CHECK(vu_dev_rings(dev) == 2 || vu_dev_rings(dev) == 2 * f->pairs);
 	/* The mapped-bytes budget holds whatever the session did. */
 	FUZZ_CHECK(gm_mapped_bytes(&dev->mem) <= dev->mem_max);
 	for (unsigned i = 0; i < dev->mem.count; i++) {
@@ -198,7 +209,7 @@ static void check_session(struct fake *f)
 		FUZZ_CHECK(found);
 	}
 	check_started_rings(dev);
-	for (unsigned i = 0; i < VU_RINGS; i++) {
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
 		struct vu_ring *r = &dev->ring[i];
 
 		/* The format may still change: a size fit for either. */
@@ -227,14 +238,18 @@ static void check_session(struct fake *f)
 
 static uint64_t fake_features(void *ctx)
 {
-	return vnet_offered_features(((struct fake *)ctx)->has_mac);
+	struct fake *f = ctx;
+
+	return vnet_offered_features(f->has_mac, f->pairs);
 }
 
 static int fake_config(void *ctx, uint32_t off, uint32_t len, uint8_t *out)
 {
 	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 9 };
 
-	return vnet_config_read(mac, ((struct fake *)ctx)->has_mac, off, len, out);
+	struct fake *f = ctx;
+
+	return vnet_config_read(mac, f->has_mac, f->pairs, off, len, out);
 }
 
 /* The port drains TX here, servicing every started ring: they must all be
@@ -243,7 +258,7 @@ static void fake_stopping(void *ctx, unsigned idx)
 {
 	struct fake *f = ctx;
 
-	FUZZ_CHECK(idx < VU_RINGS);
+	FUZZ_CHECK(idx < vu_dev_rings(&f->dev));
 	FUZZ_CHECK(f->dev.ring[idx].started);
 	check_started_rings(&f->dev);
 	if (f->chaos & F_FAIL_STOPPING)
@@ -259,7 +274,7 @@ static void fake_watch(void *ctx, unsigned idx, int fd)
 {
 	struct fake *f = ctx;
 
-	FUZZ_CHECK(idx < VU_RINGS);
+	FUZZ_CHECK(idx < VU_RINGS_MAX);
 	FUZZ_CHECK(fd == -1 || fd_is_eventfd(fd));
 	/* Watching twice without unwatching would leak an event loop entry. */
 	FUZZ_CHECK(fd == -1 || f->watched[idx] == -1);
@@ -280,6 +295,9 @@ static int fake_send(void *ctx, const void *buf, size_t len)
 	FUZZ_CHECK(sizeof h + h.size == len);
 	if (h.size == sizeof(struct vhost_user_vring_state))
 		memcpy(&f->last_reply_num, (const uint8_t *)buf + sizeof h + 4, 4);
+	f->u64_reply = h.size == 8;
+	if (f->u64_reply)
+		memcpy(&f->last_reply_u64, (const uint8_t *)buf + sizeof h, 8);
 	f->replies++;
 	return (f->chaos & F_SEND_FAILS) ? -EAGAIN : 0;
 }
@@ -372,6 +390,52 @@ static int make_fd(uint8_t kind)
 	return fd;
 }
 
+/* The ring a message names once its size and descriptors passed the
+ * rules (VU_RINGS_MAX: none of ours); false when it names none or does
+ * not get that far. */
+static bool msg_ring(const struct vu_msg *msg, uint32_t *ring)
+{
+	uint64_t v;
+
+	switch (msg->hdr.request) {
+	case VHOST_USER_SET_VRING_NUM:
+	case VHOST_USER_SET_VRING_BASE:
+	case VHOST_USER_GET_VRING_BASE:
+	case VHOST_USER_SET_VRING_ENABLE:
+		if (msg->hdr.size != sizeof(struct vhost_user_vring_state) || msg->nfds)
+			return false;
+		memcpy(ring, msg->payload, 4);
+		return true;
+	case VHOST_USER_SET_VRING_ADDR:
+		if (msg->hdr.size != sizeof(struct vhost_user_vring_addr) || msg->nfds)
+			return false;
+		memcpy(ring, msg->payload, 4);
+		return true;
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR:
+		if (msg->hdr.size != 8)
+			return false;
+		memcpy(&v, msg->payload, 8);
+		if (msg->nfds != ((v & VHOST_USER_VRING_NOFD_MASK) ? 0 : 1))
+			return false;
+		*ring = (v & ~(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
+				? VU_RINGS_MAX
+				: (uint32_t)(v & VHOST_USER_VRING_IDX_MASK);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What a client configured of a ring (not what the port does with it). */
+static bool ring_config_equal(const struct vu_ring *a, const struct vu_ring *b)
+{
+	return a->num == b->num && a->base == b->base && a->addr_set == b->addr_set &&
+	       !memcmp(&a->addr, &b->addr, sizeof a->addr) && a->kick_set == b->kick_set &&
+	       a->enabled == b->enabled;
+}
+
 /* Requests with a reply of their own: the client waits for it whatever happens. */
 static bool replies_always(uint32_t request)
 {
@@ -412,20 +476,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&f, 0, sizeof f);
 	f.has_mac = c0 & 0x10;
-	for (unsigned i = 0; i < VU_RINGS; i++)
+	f.pairs = 1u + (c1 >> 4);
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++)
 		f.watched[i] = -1;
 	vu_dev_init(&f.dev, &ops, &f, "fuzz", 1u << (c1 % 16), 1u + (c0 & 15),
 		    (c0 & 0x20) ? &trusted : NULL, &f.ratelimit);
-	if (c0 & 0x40)
-		f.dev.mem_max = 48 * 1024;
+	vu_dev_set_limits(&f.dev, 1u + (c0 & 15), (c0 & 0x40) ? 48 * 1024 : UINT64_MAX, f.pairs);
 
 	for (unsigned m = 0; m < MAX_MESSAGES && in.left; m++) {
 		struct vu_msg msg;
 		uint8_t req = in_u8(&in), fl = in_u8(&in);
 		uint16_t sz = in_u16(&in);
 		int nfds = in_u8(&in) % (VHOST_USER_MAX_FDS + 1), rc, stopping;
-		bool version_ok, stopping_packed = false;
-		unsigned stopping_num = 0;
+		bool version_ok, stopping_packed = false, names_ring;
+		unsigned stopping_num = 0, rings_before = vu_dev_rings(&f.dev);
+		uint32_t ring = 0;
+		struct vu_ring ring_was;
 
 		memset(&msg, 0, sizeof msg);
 		msg.hdr.request = req >= 0xf0 ? req : req % 64u;
@@ -444,18 +510,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint32_t idx;
 
 			memcpy(&idx, msg.payload, sizeof idx);
-			if (idx < VU_RINGS && f.dev.ring[idx].started) {
+			if (idx < VU_RINGS_MAX && f.dev.ring[idx].started) {
 				stopping = (int)idx;
 				stopping_packed = f.dev.ring[idx].vq.packed;
 				stopping_num = f.dev.ring[idx].vq.num;
 			}
 		}
 		version_ok = (msg.hdr.flags & VHOST_USER_VERSION_MASK) == VHOST_USER_VERSION;
+		names_ring = version_ok && msg_ring(&msg, &ring);
+		if (names_ring && ring < VU_RINGS_MAX)
+			ring_was = f.dev.ring[ring];
 
 		f.chaos = fl;
 		f.replies = 0;
+		f.u64_reply = false;
 		rc = vu_dev_handle(&f.dev, &msg);
 		FUZZ_CHECK(rc <= 0);
+		/* A ring beyond those the client may use fails its port, and is
+		 * not touched. */
+		if (names_ring && ring >= rings_before) {
+			FUZZ_CHECK(f.dev.failed);
+			if (ring < VU_RINGS_MAX)
+				FUZZ_CHECK(ring_config_equal(&ring_was, &f.dev.ring[ring]));
+		}
+		if (version_ok && msg.hdr.request == VHOST_USER_GET_QUEUE_NUM && f.replies &&
+		    (msg.hdr.size == 0 || msg.hdr.size == 8) && msg.nfds == 0)
+			FUZZ_CHECK(f.u64_reply && f.last_reply_u64 == f.pairs);
 		/* vu_conn_msg_done(): the fds nobody took. */
 		for (int i = 0; i < msg.nfds; i++)
 			if (msg.fds[i] >= 0)
@@ -478,7 +558,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_session(&f);
 		if (getenv("FUZZ_VERBOSE"))
-			for (unsigned i = 0; i < VU_RINGS; i++)
+			for (unsigned i = 0; i < VU_RINGS_MAX; i++)
 				if (f.dev.ring[i].started)
 					fprintf(stderr, "message %u: ring %u runs (%s, %u, base 0x%x)\n", m,
 						i, f.dev.ring[i].vq.packed ? "packed" : "split",
@@ -488,7 +568,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.chaos = 0;
 	vu_dev_reset(&f.dev);
 	FUZZ_CHECK(f.dev.mem.count == 0 && !f.dev.failed && f.dev.features == 0);
-	for (unsigned i = 0; i < VU_RINGS; i++) {
+	for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
 		FUZZ_CHECK(!f.dev.ring[i].started && f.watched[i] == -1);
 		FUZZ_CHECK(f.dev.ring[i].kick_fd == -1 && f.dev.ring[i].call_fd == -1 &&
 			   f.dev.ring[i].err_fd == -1);

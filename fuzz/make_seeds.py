@@ -41,6 +41,9 @@ F_RING_PACKED = 1 << 34
 C0_FLIP_PACKED = 0x80  # byte 0 of fuzz_vu_dev: RING_PACKED flipped in every SET_FEATURES
 F_CSUM, F_GUEST_CSUM = 1 << 0, 1 << 1
 P_REPLY_ACK, P_CONFIG, P_RESET_DEVICE, P_MEM_SLOTS = 1 << 3, 1 << 9, 1 << 13, 1 << 15
+P_MQ = 1 << 0
+F_CTRL_VQ, F_MQ = 1 << 17, 1 << 22
+PAIRS_SHIFT = 4  # byte 1 of fuzz_vu_dev: queues= 1 + (b >> 4)
 
 UVA = 0x7F0000000000
 
@@ -228,6 +231,36 @@ def vu_seeds():
     s += msg(SET_FEATURES, u64(F_PROTOCOL | F_VERSION_1))
     seeds["packed-refusals"] = s
 
+    # Multiqueue, as QEMU sets it up with queues=3 on a port of 4 pairs:
+    # PROTOCOL_F_MQ, GET_QUEUE_NUM, the config space's max pairs, six
+    # rings of 64 (three pairs started), a TX ring stopped; then rings
+    # beyond the port's 8, which fail it; every ring stopped (the port
+    # recovers). 59 messages: the harness reads 64 at most.
+    s = bytes([0x11, 6 | 3 << PAIRS_SHIFT])  # ds-max 2, MAC; -s 64; 4 pairs
+    s += msg(GET_FEATURES) + msg(GET_PROTOCOL_FEATURES)
+    s += msg(SET_PROTOCOL_FEATURES, u64(P_REPLY_ACK | P_CONFIG | P_MQ | P_MEM_SLOTS))
+    s += msg(GET_QUEUE_NUM) + msg(SET_OWNER)
+    s += msg(SET_FEATURES, u64(F_PROTOCOL | F_VERSION_1 | F_INDIRECT | F_EVENT_IDX | F_MRG_RXBUF
+                               | F_MQ | F_CTRL_VQ), f=NEED_REPLY)
+    s += msg(GET_CONFIG, config_read(0, 10))
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x10000, UVA, 0)]), (memfd(16),), f=NEED_REPLY)
+    for i in range(6):
+        s += ring_setup(i, 64, UVA + i * 0x1000, driver=0x400, device=0x800, f=NEED_REPLY)
+    s += msg(SET_VRING_ENABLE, state(5, 0)) + msg(GET_VRING_BASE, state(5, 0))
+    s += msg(SET_VRING_NUM, state(8, 64), f=NEED_REPLY)
+    s += msg(SET_VRING_CALL, u64(9), (EVENTFD,), f=NEED_REPLY)
+    for i in range(6):
+        s += msg(GET_VRING_BASE, state(i, 0))
+    seeds["qemu-multiqueue"] = s
+    # The same port without PROTOCOL_F_MQ: one pair; ring 2 fails it.
+    s = bytes([0x11, 6 | 3 << PAIRS_SHIFT])
+    s += msg(SET_PROTOCOL_FEATURES, u64(P_REPLY_ACK)) + msg(GET_QUEUE_NUM)
+    s += msg(SET_FEATURES, u64(F_PROTOCOL | F_VERSION_1))
+    s += msg(SET_MEM_TABLE, mem_table([(0, 0x10000, UVA, 0)]), (memfd(16),))
+    s += ring_setup(0, 64, UVA, driver=0x400, device=0x800)
+    s += ring_setup(2, 64, UVA + 0x2000, driver=0x400, device=0x800, f=NEED_REPLY)
+    s += msg(GET_VRING_BASE, state(0, 0)) + ring_setup(1, 64, UVA + 0x1000, driver=0x400, device=0x800)
+    seeds["one-pair-ring-beyond"] = s
     # The QEMU session with RING_PACKED flipped in (byte 0, bit 7): its
     # split layout serves a packed ring as well.
     seeds["qemu-session-flipped"] = bytes([seeds["qemu-session"][0] | C0_FLIP_PACKED]) + \
@@ -710,8 +743,10 @@ class Ops:
     def commit(self, n=0):
         return self.op(OP_COMMIT, 0, struct.pack("<H", n))
 
-    def single(self, rx=False, used=True, commit=True, n=0):
-        flags = (OPF_RX if rx else 0) | (0x40 if used else 0) | (0x80 if commit else 0)
+    def single(self, rx=False, done=True, n=0):
+        """The fast path: a peek, then (done) taken, used (n bytes) and
+        committed in one step."""
+        flags = (OPF_RX if rx else 0) | (0x40 if done else 0)
         return self.op(OP_SINGLE, flags, struct.pack("<H", n))
 
     def wish(self, a, b):

@@ -78,7 +78,11 @@ static inline enum vq_error vq_avail(struct vq *vq, bool *any)
 }
 
 /* Take the next chain and start c walking it; *got false when none waits
- * (nothing is taken then). */
+ * (nothing is taken then). The driver may not post past what it got
+ * back: a split avail index more than a ring ahead of the published used
+ * index is VQ_ERR_AVAIL_IDX; a packed chain that would start on a slot
+ * not yet given back (published) is not taken until then, and one that
+ * runs on into such a slot fails its walk with VQ_ERR_LOOP. */
 enum vq_error vq_take(struct vq *vq, struct vq_chain *c, bool device_writes, bool *got);
 
 /* The next chain of the same packet (a merged receive), its descriptors
@@ -113,7 +117,10 @@ static inline enum vq_error vq_chain_next(struct vq_chain *c, uint64_t max, uint
 
 /* No more of the chain is walked; the next vq_take_more() looks past it.
  * A packed chain is walked to its end now (descriptors loaded once, their
- * buffers left alone) to learn its extent and buffer id. */
+ * buffers left alone) to learn its extent and buffer id. A packed buffer
+ * id still in use (given back, tentatively or not, and not yet published)
+ * fails the walk where it is read (VQ_ERR_ID_BUSY), before any of the
+ * chain counts. */
 enum vq_error vq_chain_end(struct vq_chain *c, struct vq_done *done);
 
 /* Its used element, len bytes written, goes into the ring (visible once
@@ -138,7 +145,8 @@ bool vq_all_taken(const struct vq *vq);
 /* The chains taken and their used elements count now. */
 void vq_commit(struct vq *vq);
 
-/* Make the committed used elements visible, in one go. */
+/* Make the committed used elements visible, in one go. Tentative ones
+ * stay tentative (their buffer ids in use), for a later commit. */
 void vq_publish(struct vq *vq);
 
 /* ---- the shape nearly every packet has ---------------------------------- */

@@ -111,16 +111,27 @@ VQ_HOT uint32_t taken_slots(const struct vq *vq)
 	return to >= from && vq->take_wrap == vq->avail_wrap ? to - from : to + vq->num - from;
 }
 
+/* Whether the slot at (slot, wrap) is still ours: a whole lap past where
+ * the last published used element ended, taken (and maybe used) but not
+ * yet given back, whatever its flags say. Every slot from there up to
+ * the take position is ours too; a take position never runs further. */
+VQ_HOT bool slot_held(const struct vq *vq, uint16_t slot, bool wrap)
+{
+	return slot == vq->pub_slot && wrap != vq->pub_wrap;
+}
+
 /* Whether another chain may be taken now: one is available at the take
  * position, and the ring could hold its used element. A driver that
  * makes a slot available again before we gave it back gets nothing
- * more until we publish: our used elements never outnumber the ring.
+ * more until we publish: our used elements never outnumber the ring,
+ * nor cover a slot twice (each chain takes a slot at least, so this
+ * bounds the chains held too: pending never overflows).
  * A stopping ring counts the slots taken tentatively too, or a batch of
  * takes before one commit would run past its bound. */
 VQ_HOT bool may_take(struct vq *vq, uint16_t *flags)
 {
 	if ((vq->frozen_left >= 0 && taken_slots(vq) >= (uint32_t)vq->frozen_left) ||
-	    (uint32_t)vq->npending + vq->taken >= vq->num)
+	    slot_held(vq, vq->take_slot, vq->take_wrap))
 		return false;
 	if (slot_avail(vq, vq->take_slot, vq->take_wrap, flags))
 		return true;

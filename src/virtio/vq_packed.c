@@ -144,6 +144,11 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 		*d = c->head;
 		c->head_loaded = false;
 	} else {
+		/* A chain that runs on into slots we hold (taken, maybe used, not
+		 * yet published) would have two used elements cover one slot, the
+		 * later overwriting the earlier (found by fuzz_virtqueue). */
+		if (slot_held(c->vq, c->next, c->next_wrap))
+			return VQ_ERR_LOOP;
 		/* The chain's first descriptor was seen available, and the driver
 		 * wrote the whole chain before it; each of the others must say so
 		 * too (2.8.6), or it was never given to us: a driver that chains
@@ -165,6 +170,12 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 	if (!c->has_next) {
 		if (d->link >= c->vq->num)
 			return VQ_ERR_ID;
+		/* One given back and not yet published is still in use: refused
+		 * here, before anything the walk fed counts (a frame delivered or
+		 * captured, then its chain refused by vq_used_done; found by
+		 * fuzz_forward). */
+		if (packed_busy(c->vq, d->link))
+			return VQ_ERR_ID_BUSY;
 		c->id = d->link;
 	}
 	return VQ_OK;
@@ -288,6 +299,11 @@ void packed_publish(struct vq *vq)
 		memset(vq->id_gen, 0, sizeof *vq->id_gen * vq->num);
 		vq->generation = 1;
 	}
+	/* But for those given back since the last commit: still tentative,
+	 * still in use (else the same id could be given back twice before
+	 * they are published). */
+	for (uint16_t i = 0; i < vq->ntent; i++)
+		set_busy(vq, vq->pending[i].id, true);
 	vq->pub_slot = vq->commit_used_slot;
 	vq->pub_wrap = vq->commit_used_wrap;
 	vq->npending = 0;

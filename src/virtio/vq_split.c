@@ -32,8 +32,12 @@ static enum vq_error refresh(struct vq *vq)
 	uint16_t n = (uint16_t)(idx - vq->last_avail);
 
 	/* Too far ahead, or behind what the driver already made available:
-	 * entries cannot be taken back. */
-	if (n > vq->num || n < (uint16_t)(vq->avail_seen - vq->last_avail))
+	 * entries cannot be taken back. Ahead is counted from the used index
+	 * the driver sees too: entries taken and not yet published are still
+	 * the device's, and a driver that posts past them would have us write
+	 * more used elements than the ring holds (found by fuzz_virtqueue). */
+	if (n > vq->num || (uint16_t)(idx - vq->used_idx) > vq->num ||
+	    n < (uint16_t)(vq->avail_seen - vq->last_avail))
 		return VQ_ERR_AVAIL_IDX;
 	/* Entries and descriptors are read only after the index. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
