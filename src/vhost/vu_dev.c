@@ -689,6 +689,15 @@ static int handle_set_protocol_features(struct vu_dev *dev, struct vu_msg *msg,
 			    (unsigned long long)want);
 		return -EINVAL;
 	}
+	/* Rings past the first pair exist only with PROTOCOL_F_MQ: dropping
+	 * it while one runs would leave a ring no message can reach. */
+	if (!(want & (1ull << VHOST_USER_PROTOCOL_F_MQ)))
+		for (unsigned i = 2; i < VU_RINGS_MAX; i++)
+			if (dev->ring[i].started) {
+				vu_dev_fail(dev, "protocol features drop PROTOCOL_F_MQ while ring %u runs",
+					    i);
+				return -EINVAL;
+			}
 	dev->protocol_features = want;
 	return 0;
 }

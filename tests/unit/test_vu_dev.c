@@ -571,6 +571,25 @@ static void test_mq_pairs(void **state)
 	assert_false(f->dev.failed);
 }
 
+/* PROTOCOL_F_MQ taken back while a ring of the second pair runs: that
+ * ring would be out of every message's reach, so the port fails. */
+static void test_mq_dropped_while_running(void **state)
+{
+	struct fake *f = *state;
+
+	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 2);
+	negotiate(f, PF | V1, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
+	send_mem_table(f, 1, NULL, 1);
+	for (unsigned i = 0; i < 4; i++) {
+		configure_ring(f, i, 64, 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, i, 1), 0);
+	}
+	assert_non_null(vu_dev_vq(&f->dev, 2));
+	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, ACK, NULL, 0), 0);
+	assert_true(f->dev.failed);
+	expect_error(f, "drop PROTOCOL_F_MQ while ring 2 runs");
+}
+
 /* "No fd" with an fd attached, or neither: refused by the descriptor
  * count; the fd is not taken (and closed by the caller). */
 static void test_kick_fd_count(void **state)
@@ -1528,6 +1547,7 @@ int main(void)
 		T(test_vring_num_limits),
 		T(test_ring_index_beyond_pairs),
 		T(test_mq_pairs),
+		T(test_mq_dropped_while_running),
 		T(test_kick_fd_count),
 		T(test_ring_fd_not_eventfd),
 		T(test_kick_eventfd_kept),
