@@ -2,6 +2,7 @@
 #include "util/unix_socket.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,7 +70,7 @@ int unix_stream_socket(void)
 
 int unix_bind_listen(int fd, const char *path, mode_t mode, int backlog)
 {
-	struct sockaddr_un sa;
+	struct sockaddr_un sa, tmp;
 	mode_t old_umask;
 	int rc;
 
@@ -79,11 +80,25 @@ int unix_bind_listen(int fd, const char *path, mode_t mode, int backlog)
 	rc = remove_stale_socket(path);
 	if (rc < 0)
 		return rc;
+	/* Bound and listening under a name of its own first, then renamed into
+	 * place: whoever waits for the path to appear can connect as soon as
+	 * it does (a bound socket not yet listening refuses connections). A
+	 * path too long for the extra suffix is bound where it is. */
+	if (snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.%ld~", path, (long)getpid()) >=
+	    (int)sizeof tmp.sun_path)
+		tmp = sa;
+	tmp.sun_family = AF_UNIX;
+	unlink(tmp.sun_path);
 	old_umask = umask((mode_t)~mode & 0777);
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	rc = bind(fd, (struct sockaddr *)&tmp, sizeof tmp);
 	umask(old_umask);
-	if (rc < 0 || listen(fd, backlog) < 0)
-		return -errno;
+	if (rc < 0 || listen(fd, backlog) < 0 ||
+	    (strcmp(tmp.sun_path, sa.sun_path) && rename(tmp.sun_path, sa.sun_path) < 0)) {
+		rc = -errno;
+		if (strcmp(tmp.sun_path, sa.sun_path))
+			unlink(tmp.sun_path);
+		return rc;
+	}
 	return 0;
 }
 
