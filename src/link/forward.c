@@ -181,6 +181,16 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
 	return r;
 }
 
+/* A buffer outside the region its memory last hit: translated the full
+ * way, and the run's copy of the hit (h) follows the memory's. */
+static inline bool fwd_range_miss(struct guest_mem *mem, struct gm_hit *h, struct vq_desc d,
+				  uint8_t **p)
+{
+	*p = gm_gpa_range_slow(mem, d.addr, d.len);
+	*h = mem->hit;
+	return *p != NULL;
+}
+
 /*
  * The shape nearly every packet has, without the general chain walk: the
  * sender's header and frame in one descriptor, and a receive buffer of one
@@ -190,8 +200,9 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
  * packet of a run (vq_run_begin) on each ring; false: not this way.
  */
 static inline __attribute__((always_inline)) bool
-forward_fast(struct fwd_end *src, struct vq *tx, struct vq *rx, struct vq_run *tr,
-	     struct vq_run *rr, unsigned src_hdr_len, unsigned dst_hdr_len, bool guest_csum, int64_t *bytes,
+forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, struct vq *rx,
+	     struct vq_run *tr, struct vq_run *rr, struct gm_hit *th, struct gm_hit *rh,
+	     unsigned src_hdr_len, unsigned dst_hdr_len, bool guest_csum, int64_t *bytes,
 	     bool tx_packed, bool rx_packed)
 {
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
@@ -208,13 +219,11 @@ forward_fast(struct fwd_end *src, struct vq *tx, struct vq *rx, struct vq_run *t
 	flen = td.len - src_hdr_len;
 	if (flen > VNET_FRAME_MAX)
 		return false;
-	if (!gm_hit_range(&tx->mem->hit, td.addr, td.len, &tp) &&
-	    !(tp = gm_gpa_range_slow(tx->mem, td.addr, td.len)))
+	if (!gm_hit_range(th, td.addr, td.len, &tp) && !fwd_range_miss(tx->mem, th, td, &tp))
 		return false;
 	if (!vq_run_peek(rr, rx_packed, true, &rd, &rx_id) || rd.len < dst_hdr_len + flen)
 		return false;
-	if (!gm_hit_range(&rx->mem->hit, rd.addr, rd.len, &rp) &&
-	    !(rp = gm_gpa_range_slow(rx->mem, rd.addr, rd.len)))
+	if (!gm_hit_range(rh, rd.addr, rd.len, &rp) && !fwd_range_miss(rx->mem, rh, rd, &rp))
 		return false;
 
 	/* Flags, GSO type and checksum fields lie in the first 10 bytes of
@@ -251,8 +260,8 @@ forward_fast(struct fwd_end *src, struct vq *tx, struct vq *rx, struct vq_run *t
 	vq_run_done(rx, rr, rx_packed, rx_id, dst_hdr_len + flen);
 	vq_run_done(tx, tr, tx_packed, tx_id, 0);
 	*bytes -= flen;
-	if (__builtin_expect(src->capture != NULL, 0))
-		capture_packet(src->capture, src->port, rp + dst_hdr_len, flen);
+	if (__builtin_expect(capture != NULL, 0))
+		capture_packet(capture, src->port, rp + dst_hdr_len, flen);
 	return true;
 }
 
@@ -269,6 +278,7 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 	/* Held here, they stay in registers across the per-packet barrier. */
 	struct vq *tx = src->vq, *rx = dst->vq;
 	struct port_stats *tx_stats = src->stats, *rx_stats = dst->stats;
+	struct capture_buf *capture = src->capture;
 
 	/* Kept here, the budget stays in registers across the barrier too. */
 	struct fwd_budget left = *budget;
@@ -288,17 +298,28 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 		 * where the budget's count of them would. */
 		n = MIN(vq_run_begin(tx, tx_packed, false, &tr), vq_run_begin(rx, rx_packed, true, &rr));
 		n = (uint32_t)MIN((uint64_t)n, (uint64_t)(left.descs + 1) / 2);
-		while (sent < n) {
-			if (prefetch)
-				prefetch_rx_buffer(rx, rx_packed, PREFETCH_AHEAD, prefetch);
-			if (!forward_fast(src, tx, rx, &tr, &rr, src_hdr_len,
-					  dst_hdr_len, guest_csum, &bytes, tx_packed, rx_packed))
-				break;
-			sent++;
-			COMMIT_BARRIER();
-			if (bytes <= 0)
-				break;
+		/* The regions last hit, copied for the run (a miss updates both). */
+		struct gm_hit th = tx->mem->hit, rh = rx->mem->hit;
+
+#define FAST_LOOP(pf)                                                                          \
+	while (sent < n) {                                                                    \
+		if (pf)                                                                       \
+			prefetch_rx_buffer(rx, rx_packed, PREFETCH_AHEAD, prefetch);          \
+		if (!forward_fast(src, capture, tx, rx, &tr, &rr, &th, &rh, src_hdr_len,       \
+				  dst_hdr_len, guest_csum, &bytes, tx_packed, rx_packed))     \
+			break;                                                                \
+		sent++;                                                                       \
+		COMMIT_BARRIER();                                                             \
+		if (bytes <= 0)                                                               \
+			break;                                                                \
+	}
+		/* Apart with and without the prefetch: no packet tests which. */
+		if (prefetch) {
+			FAST_LOOP(true)
+		} else {
+			FAST_LOOP(false)
 		}
+#undef FAST_LOOP
 		left.descs -= 2 * (int64_t)sent;
 		/* The run's packets counted at its end, its bytes being what it
 		 * spent of the budget's (a fault that unwinds a run leaves its

@@ -241,7 +241,7 @@ VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_ru
 	r->wrap = wrap;
 	r->has_first = vq->has_first;
 	r->want = (uint16_t)((wrap ? F_AVAIL : F_USED) | (device_writes ? VRING_DESC_F_WRITE : 0));
-	r->used_flags = wrap ? F_AVAIL | F_USED : 0;
+	r->used_flags = wrap ? (uint64_t)(F_AVAIL | F_USED) << 48 : 0;
 	r->id_gen = vq->id_gen;
 	r->generation = vq->generation;
 	/* A stopping ring counts what it gives: that is the general way's. */
@@ -283,12 +283,12 @@ VQ_HOT bool packed_run_peek(const struct vq_run *r, struct vq_desc *d, uint16_t 
 VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
 {
 	uint16_t slot = (uint16_t)r->slots4;
-	uint16_t flags = (uint16_t)(r->used_flags | (len ? VRING_DESC_F_WRITE : 0));
+	uint64_t flags = r->used_flags | (len ? (uint64_t)VRING_DESC_F_WRITE << 48 : 0);
 
 	r->id_gen[id] = r->generation;
 	if (__builtin_expect(r->has_first, 1)) {
 		STORE_ONCE(*(uint64_t *)(void *)(r->table + (size_t)slot * 16 + 8),
-			   htole64((uint64_t)len | (uint64_t)id << 32 | (uint64_t)flags << 48));
+			   htole64((uint64_t)len | (uint64_t)id << 32 | flags));
 	} else {
 		/* The first since the last publication waits for it (packed_emit). */
 		vq->first = (struct vq_pending){ .len = len, .id = id,
@@ -300,7 +300,7 @@ VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32
 		r->slots4 = 0;
 		r->wrap = !r->wrap;
 		r->want ^= F_AVAIL | F_USED;
-		r->used_flags ^= F_AVAIL | F_USED;
+		r->used_flags ^= (uint64_t)(F_AVAIL | F_USED) << 48;
 		vq->wraps4 = r->wrap ? 0x01010101u : 0;
 	}
 	vq->slots4 = r->slots4;
@@ -316,7 +316,7 @@ VQ_HOT uint32_t split_run_begin(struct vq *vq, struct vq_run *r)
 	r->avail_ring = (const uint8_t *)vq->avail->ring;
 	r->used_ring = (uint8_t *)vq->used->ring;
 	r->pos = vq->last_avail;
-	r->used_pos = (uint16_t)(vq->used_idx + vq->used_pending);
+	r->used_delta = (uint16_t)(vq->used_idx + vq->used_pending - vq->last_avail);
 	/* The avail entries read already: the index is not read again. */
 	return (uint16_t)(vq->avail_seen - vq->last_avail);
 }
@@ -342,9 +342,9 @@ VQ_HOT void split_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_
 
 	/* id and len in one store: the driver reads the element only once
 	 * used->idx says so (vq_publish). */
-	__builtin_memcpy(r->used_ring + (size_t)(r->used_pos & r->mask) * 8, &e, sizeof e);
+	__builtin_memcpy(r->used_ring + (size_t)((uint16_t)(r->pos + r->used_delta) & r->mask) * 8, &e,
+			 sizeof e);
 	r->pos++;
-	r->used_pos++;
 	vq->last_avail = r->pos;
 	vq->used_pending++;
 }

@@ -191,13 +191,13 @@ struct vq_run {
 	uint8_t *used_ring;
 	uint16_t mask;
 	uint16_t pos;         /* last_avail */
-	uint16_t used_pos;    /* used_idx + used_pending */
+	uint16_t used_delta;  /* used_idx + used_pending - last_avail: both move together */
 	/* packed */
 	uint64_t slots4;      /* where every position stands: the slot, four times (vq slots4) */
 	bool wrap;
 	bool has_first;
 	uint16_t want;        /* the flags of an available chain of one descriptor here */
-	uint16_t used_flags;  /* AVAIL and USED as a used element here has them */
+	uint64_t used_flags;  /* AVAIL and USED as a used element here has them, in bits 48-63 */
 	uint32_t *id_gen;
 	uint32_t generation;
 };
