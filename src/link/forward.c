@@ -6,6 +6,7 @@
 
 #include "link/copy_work.h"
 #include "link/forward_gso.h"
+#include "link/frame_copy.h"
 #include "link/rx_prefetch.h"
 #include "link/rx_writer.h"
 #include "net/csum.h"
@@ -180,46 +181,57 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
 	return r;
 }
 
+/* A buffer outside the region its memory last hit: translated the full
+ * way, and the run's copy of the hit (h) follows the memory's. */
+static inline bool fwd_range_miss(struct guest_mem *mem, struct gm_hit *h, struct vq_desc d,
+				  uint8_t **p)
+{
+	*p = gm_gpa_range_slow(mem, d.addr, d.len);
+	*h = mem->hit;
+	return *p != NULL;
+}
+
 /*
  * The shape nearly every packet has, without the general chain walk: the
  * sender's header and frame in one descriptor, and a receive buffer of one
  * descriptor with room for both. Anything else, including anything wrong,
  * goes to forward_one(), which reads and checks everything for itself:
- * nothing is taken here before the packet is sure to go this way.
+ * nothing is taken here before the packet is sure to go this way. One
+ * packet of a run (vq_run_begin) on each ring; false: not this way.
  */
-static inline __attribute__((always_inline)) enum pkt_result
-forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq *rx,
-	     struct port_stats *tx_stats, struct port_stats *rx_stats, unsigned src_hdr_len,
-	     unsigned dst_hdr_len, struct fwd_budget *budget, bool tx_packed, bool rx_packed)
+static inline __attribute__((always_inline)) bool
+forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, struct vq *rx,
+	     struct vq_run *tr, struct vq_run *rr, struct gm_hit *th, struct gm_hit *rh,
+	     unsigned src_hdr_len, unsigned dst_hdr_len, bool guest_csum, int64_t *bytes,
+	     bool tx_packed, bool rx_packed)
 {
 	uint64_t in_lo;  /* flags, gso_type, hdr_len, gso_size, csum_start */
 	uint16_t in_hi;  /* csum_offset */
 	struct vq_desc td, rd;
-	const uint8_t *tp;
-	uint8_t *rp;
+	uint8_t *tp, *rp;
 	uint32_t flen;
 	uint16_t tx_id, rx_id;
 
-	if (!vq_peek_single(tx, tx_packed, false, &td, &tx_id))
-		return PKT_GENERAL;
+	if (!vq_run_peek(tr, tx_packed, false, &td, &tx_id))
+		return false;
 	if (td.len < src_hdr_len)
-		return PKT_GENERAL;
-	tp = gm_gpa_range(tx->mem, td.addr, td.len);
+		return false;
 	flen = td.len - src_hdr_len;
-	if (!tp || flen > VNET_FRAME_MAX || !vq_peek_single(rx, rx_packed, true, &rd, &rx_id))
-		return PKT_GENERAL;
-	if (rd.len < dst_hdr_len + flen)
-		return PKT_GENERAL;
-	rp = gm_gpa_range(rx->mem, rd.addr, rd.len);
-	if (!rp)
-		return PKT_GENERAL;
+	if (flen > VNET_FRAME_MAX)
+		return false;
+	if (!gm_hit_range(th, td.addr, td.len, &tp) && !fwd_range_miss(tx->mem, th, td, &tp))
+		return false;
+	if (!vq_run_peek(rr, rx_packed, true, &rd, &rx_id) || rd.len < dst_hdr_len + flen)
+		return false;
+	if (!gm_hit_range(rh, rd.addr, rd.len, &rp) && !fwd_range_miss(rx->mem, rh, rd, &rp))
+		return false;
 
 	/* Flags, GSO type and checksum fields lie in the first 10 bytes of
 	 * either header length. */
 	in_lo = load_le64_once(tp);
 	in_hi = load_le16_once(tp + sizeof in_lo);
 	if ((uint8_t)(in_lo >> 8) != VIRTIO_NET_HDR_GSO_NONE)
-		return PKT_GENERAL;
+		return false;
 	/* The receiver's header is built in registers and stored whole: bytes
 	 * assembled on the stack and read back wider miss store forwarding and
 	 * wait for every store of the previous copy to drain. */
@@ -228,9 +240,8 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 	if (in_lo & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		uint16_t start = (uint16_t)(in_lo >> 48);
 
-		if (!(dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM)) ||
-		    !fwd_csum_fits(start, in_hi, flen))
-			return PKT_GENERAL;
+		if (!guest_csum || !fwd_csum_fits(start, in_hi, flen))
+			return false;
 		lo = VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48;
 		hi |= in_hi;
 	}
@@ -242,20 +253,16 @@ forward_fast(struct fwd_end *src, struct fwd_end *dst, struct vq *tx, struct vq 
 		__builtin_memcpy(rp + 8, &hi, 4);
 	else
 		__builtin_memcpy(rp + 8, &hi, 2);
-	memcpy(rp + dst_hdr_len, tp + src_hdr_len, flen);
+	frame_copy(rp + dst_hdr_len, tp + src_hdr_len, flen);
 	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
 
 	/* Both chains taken, given back and committed. */
-	vq_single_done(rx, rx_packed, rx_id, dst_hdr_len + flen);
-	vq_single_done(tx, tx_packed, tx_id, 0);
-	fwd_budget_spend(budget, 2, flen);
-	tx_stats->tx_packets++;
-	tx_stats->tx_bytes += flen;
-	rx_stats->rx_packets++;
-	rx_stats->rx_bytes += flen;
-	if (__builtin_expect(src->capture != NULL, 0))
-		capture_packet(src->capture, src->port, rp + dst_hdr_len, flen);
-	return PKT_SENT;
+	vq_run_done(rx, rr, rx_packed, rx_id, dst_hdr_len + flen);
+	vq_run_done(tx, tr, tx_packed, tx_id, 0);
+	*bytes -= flen;
+	if (__builtin_expect(capture != NULL, 0))
+		capture_packet(capture, src->port, rp + dst_hdr_len, flen);
+	return true;
 }
 
 /* The loop over a batch, made once per pairing of ring formats by the
@@ -267,27 +274,69 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
+	bool guest_csum = dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM);
 	/* Held here, they stay in registers across the per-packet barrier. */
 	struct vq *tx = src->vq, *rx = dst->vq;
 	struct port_stats *tx_stats = src->stats, *rx_stats = dst->stats;
+	struct capture_buf *capture = src->capture;
 
 	/* Kept here, the budget stays in registers across the barrier too. */
 	struct fwd_budget left = *budget;
 	enum fwd_status st = FWD_MORE;
+	/* Whether both rings were looked at since the fast way last moved. */
+	bool looked = false;
 
 	while (fwd_budget_left(&left)) {
+		struct vq_run tr, rr;
+		uint32_t n, sent = 0;
+		int64_t bytes = left.bytes;
 		enum pkt_result r;
 		enum vq_error err;
 		bool any;
 
-		if (prefetch)
-			prefetch_rx_buffer(rx, rx_packed, PREFETCH_AHEAD, prefetch);
-		r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, src_hdr_len, dst_hdr_len, &left,
-				 tx_packed, rx_packed);
-		if (r == PKT_GENERAL) {
-			/* The general way needs to know whether anything waits at all:
-			 * both rings are looked at again (a split ring's index read
-			 * anew). */
+		/* Each packet of a run spends two descriptors: the run ends
+		 * where the budget's count of them would. */
+		n = MIN(vq_run_begin(tx, tx_packed, false, &tr), vq_run_begin(rx, rx_packed, true, &rr));
+		n = (uint32_t)MIN((uint64_t)n, (uint64_t)(left.descs + 1) / 2);
+		/* The regions last hit, copied for the run (a miss updates both). */
+		struct gm_hit th = tx->mem->hit, rh = rx->mem->hit;
+
+#define FAST_LOOP(pf)                                                                          \
+	while (sent < n) {                                                                    \
+		if (pf)                                                                       \
+			prefetch_rx_buffer(rx, rx_packed, PREFETCH_AHEAD, prefetch);          \
+		if (!forward_fast(src, capture, tx, rx, &tr, &rr, &th, &rh, src_hdr_len,       \
+				  dst_hdr_len, guest_csum, &bytes, tx_packed, rx_packed))     \
+			break;                                                                \
+		sent++;                                                                       \
+		COMMIT_BARRIER();                                                             \
+		if (bytes <= 0)                                                               \
+			break;                                                                \
+	}
+		/* Apart with and without the prefetch: no packet tests which. */
+		if (prefetch) {
+			FAST_LOOP(true)
+		} else {
+			FAST_LOOP(false)
+		}
+#undef FAST_LOOP
+		left.descs -= 2 * (int64_t)sent;
+		/* The run's packets counted at its end, its bytes being what it
+		 * spent of the budget's (a fault that unwinds a run leaves its
+		 * packets uncounted; the rings are right). */
+		tx_stats->tx_packets += sent;
+		tx_stats->tx_bytes += (uint64_t)(left.bytes - bytes);
+		rx_stats->rx_packets += sent;
+		rx_stats->rx_bytes += (uint64_t)(left.bytes - bytes);
+		left.bytes = bytes;
+		if (sent) {
+			looked = false;
+			continue;
+		}
+		if (!looked) {
+			/* The general way needs to know whether anything waits at
+			 * all: both rings are looked at again (a split ring's index
+			 * read anew), then the fast way tries once more. */
 			err = vq_avail(tx, &any);
 			if (err) {
 				st = fwd_fail(fault, 0, err);
@@ -306,11 +355,11 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 				st = FWD_BLOCKED;
 				break;
 			}
-			r = forward_fast(src, dst, tx, rx, tx_stats, rx_stats, src_hdr_len,
-					 dst_hdr_len, &left, tx_packed, rx_packed);
-			if (r == PKT_GENERAL)
-				r = forward_one(src, dst, &left, fault);
+			looked = true;
+			continue;
 		}
+		looked = false;
+		r = forward_one(src, dst, &left, fault);
 		if (r == PKT_NONE) {
 			st = FWD_IDLE;
 			break;

@@ -112,14 +112,27 @@ static inline bool gm_gpa_valid(struct guest_mem *gm, uint64_t gpa, uint64_t len
 
 uint8_t *gm_gpa_range_slow(struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
+/* Whether [gpa, gpa + len) lies in the region last hit: its host address
+ * in *p if so. */
+static inline bool gm_hit_range(const struct gm_hit *h, uint64_t gpa, uint64_t len, uint8_t **p)
+{
+	uint64_t off = gpa - h->gpa;
+
+	/* No sum here can wrap: off < size, and len is compared with size - off. */
+	if (__builtin_expect(off < h->size && len <= h->size - off, 1)) {
+		*p = h->host + off;
+		return true;
+	}
+	return false;
+}
+
 /* Host address of [gpa, gpa + len) when it lies within one region, else NULL. */
 static inline uint8_t *gm_gpa_range(struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
-	uint64_t off = gpa - gm->hit.gpa;
+	uint8_t *p;
 
-	/* No sum here can wrap: off < size, and len is compared with size - off. */
-	if (__builtin_expect(off < gm->hit.size && len <= gm->hit.size - off, 1))
-		return gm->hit.host + off;
+	if (gm_hit_range(&gm->hit, gpa, len, &p))
+		return p;
 	return gm_gpa_range_slow(gm, gpa, len);
 }
 /* Host address of the frontend virtual range [uva, uva + len) when it lies

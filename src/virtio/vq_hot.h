@@ -182,47 +182,6 @@ VQ_HOT void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len
 	step(vq, &vq->used_slot, &vq->used_wrap, slots);
 }
 
-/* The next chain if it is one descriptor with data in the right
- * direction and a buffer id free to use; nothing changes but what the
- * look records (may_take). */
-VQ_HOT bool packed_peek_single(struct vq *vq, bool device_writes, struct vq_desc *d,
-			       uint16_t *id)
-{
-	uint16_t flags;
-
-	if (!may_take(vq, &flags))
-		return false;
-	if ((flags & ~(F_AVAIL | F_USED)) != (device_writes ? VRING_DESC_F_WRITE : 0))
-		return false;
-	slot_load(vq, vq->take_slot, flags, d);
-	if (d->link >= vq->num || packed_busy(vq, d->link))
-		return false;
-	*id = d->link;
-	return true;
-}
-
-/* The chain peeked taken, given back used and committed at once: the
- * fast path's whole turn, with nothing tentative outstanding. */
-VQ_HOT void packed_single_done(struct vq *vq, uint16_t id, uint32_t len)
-{
-	/* With nothing tentative, every position agrees: the used element
-	 * goes where the chain was taken (chains are given back in order,
-	 * each over the slots it took). */
-	uint16_t slot = vq->take_slot;
-	bool wrap = vq->take_wrap;
-
-	set_busy(vq, id, true);
-	packed_emit(vq, (struct vq_pending){ .len = len, .id = id,
-					      .place = (uint16_t)(slot | wrap << 15) });
-	step(vq, &slot, &wrap, 1);
-	vq->take_slot = vq->avail_slot = vq->used_slot = vq->commit_used_slot = slot;
-	vq->take_wrap = vq->avail_wrap = vq->used_wrap = vq->commit_used_wrap = wrap;
-	vq->npending++;
-	vq->consumed++;
-	if (vq->frozen_left > 0)
-		vq->frozen_left--;
-}
-
 /* A hint (vq_peek): the chain `ahead` after the next, if available. */
 VQ_HOT bool packed_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
 {
@@ -252,39 +211,6 @@ VQ_HOT void split_used(struct vq *vq, uint16_t id, uint32_t len)
 	vq->used_tent++;
 }
 
-VQ_HOT bool split_peek_single(const struct vq *vq, bool device_writes, struct vq_desc *d,
-			      uint16_t *id)
-{
-	uint16_t pos = vq->last_avail; /* nothing is taken tentatively */
-	uint16_t head;
-
-	if (pos == vq->avail_seen)
-		return false;
-	head = LOAD_ONCE(vq->avail->ring[pos & vq->mask]);
-	/* Anything odd, a bad head included, is for the general way to see. */
-	if (head >= vq->num)
-		return false;
-	desc_load(vq->desc, head, false, d);
-	if (d->flags != (device_writes ? VRING_DESC_F_WRITE : 0))
-		return false;
-	*id = head;
-	return true;
-}
-
-/* The chain peeked taken, given back used and committed at once (with
- * nothing tentative outstanding, the element goes right after the
- * committed ones). */
-VQ_HOT void split_single_done(struct vq *vq, uint16_t id, uint32_t len)
-{
-	struct vring_used_elem *e =
-		&vq->used->ring[(uint16_t)(vq->used_idx + vq->used_pending) & vq->mask];
-
-	STORE_ONCE(e->id, htole32(id));
-	STORE_ONCE(e->len, htole32(len));
-	vq->last_avail++;
-	vq->used_pending++;
-}
-
 VQ_HOT void split_commit(struct vq *vq)
 {
 	vq->last_avail = (uint16_t)(vq->last_avail + vq->taken);
@@ -310,13 +236,179 @@ VQ_HOT bool split_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
 
 /* ---- either ---- */
 
-/* The fast path's three steps. `packed` is the ring's format, passed in
- * so that a caller specialised for one format drops the other's code. */
+/* ---- runs: the fast path's turns, one chain of one descriptor each ---- */
+
+/* Each copy of a slot in slots4 one further on. */
+#define SLOTS4_ONE 0x0001000100010001ull
+
+VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_run *r)
+{
+	bool wrap = vq->take_wrap;
+
+	r->table = (uint8_t *)vq->ring;
+	r->num = vq->num;
+	/* Nothing tentative: every position agrees. */
+	r->slots4 = vq->take_slot * SLOTS4_ONE;
+	r->wrap = wrap;
+	r->has_first = vq->has_first;
+	r->want = (uint16_t)((wrap ? F_AVAIL : F_USED) | (device_writes ? VRING_DESC_F_WRITE : 0));
+	r->used_flags = wrap ? (uint64_t)(F_AVAIL | F_USED) << 48 : 0;
+	r->id_gen = vq->id_gen;
+	r->generation = vq->generation;
+	/* A stopping ring counts what it gives: that is the general way's. */
+	if (vq->frozen_left >= 0)
+		return 0;
+	/* Up to the first slot still held (slot_held): our used elements
+	 * never outnumber the ring, nor cover a slot twice (may_take). Each
+	 * chain held takes a slot at least, so this bounds npending too. */
+	return (uint32_t)vq->num - (vq->take_wrap == vq->pub_wrap
+					    ? (uint32_t)vq->take_slot - vq->pub_slot
+					    : (uint32_t)vq->take_slot + vq->num - vq->pub_slot);
+}
+
+/* The next slot, if it holds a whole chain of one descriptor with data in
+ * the right direction (its flags exactly so) and a buffer id free to use. */
+VQ_HOT bool packed_run_peek(const struct vq_run *r, struct vq_desc *d, uint16_t *id)
+{
+	const uint8_t *p = r->table + (size_t)(uint16_t)r->slots4 * 16;
+	uint16_t f = load_le16_once(p + 14);
+	uint64_t rest;
+	uint16_t i;
+
+	if (f != r->want)
+		return false;
+	/* The descriptor's other fields were written before its flags. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	d->addr = load_le64_once(p);
+	/* len and id in one load; the flags it holds again are not looked at:
+	 * f is the one copy used. */
+	rest = load_le64_once(p + 8);
+	d->len = (uint32_t)rest;
+	i = (uint16_t)(rest >> 32);
+	d->link = i;
+	d->flags = f;
+	if (i >= r->num || r->id_gen[i] == r->generation)
+		return false;
+	*id = i;
+	return true;
+}
+
+/* That chain taken, given back with len bytes written, and committed: all
+ * four positions move on together, in one store. */
+VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+{
+	uint16_t slot = (uint16_t)r->slots4;
+	uint64_t flags = r->used_flags | (len ? (uint64_t)VRING_DESC_F_WRITE << 48 : 0);
+
+	r->id_gen[id] = r->generation;
+	if (__builtin_expect(r->has_first, 1)) {
+		STORE_ONCE(*(uint64_t *)(void *)(r->table + (size_t)slot * 16 + 8),
+			   htole64((uint64_t)len | (uint64_t)id << 32 | flags));
+	} else {
+		/* The first since the last publication waits for it (packed_emit). */
+		vq->first = (struct vq_pending){ .len = len, .id = id,
+						 .place = (uint16_t)(slot | r->wrap << 15) };
+		vq->has_first = r->has_first = true;
+	}
+	r->slots4 += SLOTS4_ONE;
+	if (__builtin_expect((uint16_t)r->slots4 == r->num, 0)) {
+		r->slots4 = 0;
+		r->wrap = !r->wrap;
+		r->want ^= F_AVAIL | F_USED;
+		r->used_flags ^= (uint64_t)(F_AVAIL | F_USED) << 48;
+		vq->wraps4 = r->wrap ? 0x01010101u : 0;
+	}
+	vq->slots4 = r->slots4;
+	vq->npending++;
+	vq->consumed++;
+}
+
+VQ_HOT uint32_t split_run_begin(struct vq *vq, struct vq_run *r)
+{
+	r->table = (uint8_t *)vq->desc;
+	r->num = vq->num;
+	r->mask = vq->mask;
+	r->avail_ring = (const uint8_t *)vq->avail->ring;
+	r->used_ring = (uint8_t *)vq->used->ring;
+	r->pos = vq->last_avail;
+	r->used_delta = (uint16_t)(vq->used_idx + vq->used_pending - vq->last_avail);
+	/* The avail entries read already: the index is not read again. */
+	return (uint16_t)(vq->avail_seen - vq->last_avail);
+}
+
+VQ_HOT bool split_run_peek(const struct vq_run *r, bool device_writes, struct vq_desc *d,
+			   uint16_t *id)
+{
+	uint16_t head = load_le16_once(r->avail_ring + (size_t)(r->pos & r->mask) * 2);
+
+	/* Anything odd, a bad head included, is for the general way to see. */
+	if (head >= r->num)
+		return false;
+	desc_load(r->table, head, false, d);
+	if (d->flags != (device_writes ? VRING_DESC_F_WRITE : 0))
+		return false;
+	*id = head;
+	return true;
+}
+
+VQ_HOT void split_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+{
+	uint64_t e = htole64((uint64_t)id | (uint64_t)len << 32);
+
+	/* id and len in one store: the driver reads the element only once
+	 * used->idx says so (vq_publish). */
+	__builtin_memcpy(r->used_ring + (size_t)((uint16_t)(r->pos + r->used_delta) & r->mask) * 8, &e,
+			 sizeof e);
+	r->pos++;
+	vq->last_avail = r->pos;
+	vq->used_pending++;
+}
+
+/* Begin a run on a ring with nothing taken tentatively (right after
+ * vq_commit or vq_take_begin): how many chains it may take at most (0:
+ * none the fast way). `packed` is the ring's format, passed in so that a
+ * caller specialised for one format drops the other's code. */
+VQ_HOT uint32_t vq_run_begin(struct vq *vq, bool packed, bool device_writes, struct vq_run *r)
+{
+	return packed ? packed_run_begin(vq, device_writes, r) : split_run_begin(vq, r);
+}
+
+/* Whether the next chain is one descriptor in the right direction, free to
+ * use: its copy in d (not checked beyond its flags: the caller translates
+ * it) and its buffer id. Nothing is taken. Only while the run has taken
+ * fewer than vq_run_begin said. */
+VQ_HOT bool vq_run_peek(const struct vq_run *r, bool packed, bool device_writes,
+			struct vq_desc *d, uint16_t *id)
+{
+	return packed ? packed_run_peek(r, d, id) : split_run_peek(r, device_writes, d, id);
+}
+
+/* The chain peeked taken, given back with len bytes written, and
+ * committed, the ring's state in memory at once. */
+VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint16_t id, uint32_t len)
+{
+	if (packed)
+		packed_run_done(vq, r, id, len);
+	else
+		split_run_done(vq, r, id, len);
+}
+
+/* A run of one (virtqueue.h). */
 VQ_HOT bool vq_peek_single(struct vq *vq, bool packed, bool device_writes, struct vq_desc *d,
 			   uint16_t *id)
 {
-	return packed ? packed_peek_single(vq, device_writes, d, id)
-		      : split_peek_single(vq, device_writes, d, id);
+	struct vq_run r;
+
+	return vq_run_begin(vq, packed, device_writes, &r) > 0 &&
+	       vq_run_peek(&r, packed, device_writes, d, id);
+}
+
+VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint16_t id, uint32_t len)
+{
+	struct vq_run r;
+
+	vq_run_begin(vq, packed, len != 0, &r);
+	vq_run_done(vq, &r, packed, id, len);
 }
 
 /* A hint only (virtqueue.h): `packed` as for vq_peek_single. */
@@ -330,14 +422,6 @@ VQ_HOT bool vq_peek(const struct vq *vq, bool packed, uint16_t ahead, struct vq_
 VQ_HOT uint16_t vq_consumed(const struct vq *vq)
 {
 	return vq->packed ? vq->consumed : vq->last_avail;
-}
-
-VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint16_t id, uint32_t len)
-{
-	if (packed)
-		packed_single_done(vq, id, len);
-	else
-		split_single_done(vq, id, len);
 }
 
 VQ_HOT void vq_mark(const struct vq *vq, struct vq_mark *m)

@@ -93,15 +93,27 @@ struct vq {
 	struct vring_packed_desc *ring;
 	struct vring_packed_desc_event *driver_event; /* we read: used buffer notifications */
 	struct vring_packed_desc_event *device_event; /* we write: available buffer notifications */
-	uint16_t avail_slot;   /* next descriptor to take, committed */
+	/* Four positions that agree whenever nothing is tentative: side by
+	 * side, the fast path sets them all in one store (vq_run_done). */
+	union {
+		struct {
+			uint16_t avail_slot;  /* next descriptor to take, committed */
+			uint16_t take_slot;   /* next descriptor to take, tentatively */
+			uint16_t used_slot;   /* where the next used element goes, tentatively */
+			uint16_t commit_used_slot;
+		};
+		uint64_t slots4;
+	};
+	union {
+		struct {
+			bool avail_wrap;
+			bool take_wrap;
+			bool used_wrap;
+			bool commit_used_wrap;
+		};
+		uint32_t wraps4;
+	};
 	uint16_t consumed;     /* chains taken and committed, ever (it wraps; vq_consumed) */
-	bool avail_wrap;
-	uint16_t take_slot;    /* next descriptor to take, tentatively */
-	bool take_wrap;
-	uint16_t used_slot;    /* where the next used element goes, tentatively */
-	bool used_wrap;
-	uint16_t commit_used_slot;
-	bool commit_used_wrap;
 	uint16_t pub_slot;     /* where the last published element ended */
 	bool pub_wrap;
 	uint16_t npending;     /* used elements committed, not published */
@@ -162,6 +174,32 @@ struct vq_chain {
 struct vq_done {
 	uint16_t id;
 	uint16_t slots;
+};
+
+/*
+ * The fast path's view of one ring over a run of chains of one descriptor
+ * each (vq_hot.h: vq_run_begin, vq_run_peek, vq_run_done): what stays put
+ * during the run and where it stands, in the caller's locals. The ring's
+ * own fields are kept up to date packet by packet; the run only spares
+ * reading them back.
+ */
+struct vq_run {
+	uint8_t *table;       /* split: the descriptor table; packed: the ring */
+	uint16_t num;
+	/* split */
+	const uint8_t *avail_ring;
+	uint8_t *used_ring;
+	uint16_t mask;
+	uint16_t pos;         /* last_avail */
+	uint16_t used_delta;  /* used_idx + used_pending - last_avail: both move together */
+	/* packed */
+	uint64_t slots4;      /* where every position stands: the slot, four times (vq slots4) */
+	bool wrap;
+	bool has_first;
+	uint16_t want;        /* the flags of an available chain of one descriptor here */
+	uint64_t used_flags;  /* AVAIL and USED as a used element here has them, in bits 48-63 */
+	uint32_t *id_gen;
+	uint32_t generation;
 };
 
 /* A point among the tentative takes, to go back to (virtqueue.h). */
