@@ -52,10 +52,9 @@
 #define ST_RUNNING 3
 #define ST_FAILED 4
 
-/* The consequences every attack is held to. The unbounded attacks took
- * seconds; the bounds leave room for a loaded 2-core machine's scheduling. */
-#define STATUS_P99_MS 200
-#define SIGTERM_MS 500
+/* The consequences every attack is held to (the figures). */
+#define STATUS_P99_MS 50
+#define SIGTERM_MS 100
 #define IDLE_TICKS 2 /* of the 100 a second has: the CPU is back to zero */
 
 /* ---- one attack ----------------------------------------------------------- */
