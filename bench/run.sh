@@ -21,9 +21,9 @@
 # rounds. The short mode (--quick) runs both at 64 bytes only.
 #
 # Also: instructions per forwarded packet (valgrind --tool=callgrind, stable
-# where wall-clock figures are not; split, packed and two pairs), round-trip latency of a ping-pong between
-# two driver-library clients, the server's CPU use with two idle clients, and
-# its private memory.
+# where wall-clock figures are not; split, packed and two pairs), round-trip
+# latency of a ping-pong between two driver-library clients, the server's CPU
+# use with two idle clients, and its private memory.
 #
 # The bulk case: 64 KB TCPv4 GSO frames (45 segments of 1448 bytes) from one
 # driver-library client to another (bench/bulk.c, both on CPU 1), in TCP
