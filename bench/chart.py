@@ -4,10 +4,11 @@
 
     bench/chart.py RESULTS.json OUT.svg
 
-Three panels: packets/s per frame size for each switch measured (DPDK's
-vhost switch, vnet-p2p, vnet-p2p -p), the same in Gbit/s of frame bytes,
-and the bulk case in TCP payload Gbit/s; every group is labelled with the
-ratio of vnet-p2p to DPDK. bench/run.sh calls it after each run.
+Panels: packets/s per frame size for each switch measured (DPDK's vhost
+switch, vnet-p2p, vnet-p2p -p), the same in Gbit/s of frame bytes, packed
+rings beside split ones (both switches), two queue pairs beside one, and
+the bulk case in TCP payload Gbit/s; every group is labelled with the ratio
+of vnet-p2p to DPDK. bench/run.sh calls it after each run.
 """
 import json
 import math
@@ -23,6 +24,11 @@ SERIES = [
 COLOUR = {key: colour for key, _, colour in SERIES}
 EXT_COLOUR = "#4d4d4d"
 SEG_COLOUR = "#e08a1e"
+# Packed rings and two queue pairs: each switch's second bar.
+VARIANT_COLOUR = {
+    "dpdk-packed": "#c8c8c8", "vnet-p2p-packed": "#2e9e5b",
+    "dpdk-pairs": "#b89b5e", "vnet-p2p-pairs": "#8e44ad",
+}
 
 WIDTH = 980
 PANEL_H = 270
@@ -144,8 +150,66 @@ def size_groups(res, per_size):
         ratio = entry.get("ratio") or {}
         note = "vnet-p2p/DPDK %s" % ratio_text(ratio.get("vnet-p2p"))
         note2 = "-p %s/DPDK %s" % (res.get("poll_usec", 100), ratio_text(ratio.get("vnet-p2p-poll")))
-        label = "%s B" % size + (" (2 x 2000)" if size == "4000" else "")
+        label = size_label(size)
         groups.append({"label": label, "note": note, "note2": note2, "bars": bars})
+    return groups
+
+
+def size_label(size):
+    return "%s B" % size + (" (2 x 2000)" if size == "4000" else "")
+
+
+def packed_groups(res):
+    """Packed rings beside split ones, per frame size, in Mpps."""
+    groups = []
+    pps = res.get("pps") or {}
+    packed = res.get("pps_packed") or {}
+    for size in sorted(packed, key=lambda s: int(s)):
+        p, q = packed[size], pps.get(size) or {}
+
+        def m(v):
+            return None if v is None else v / 1e6
+
+        bars = [("dpdk", m(q.get("dpdk")), COLOUR["dpdk"], "DPDK vhost, split"),
+                ("dpdk-packed", m(p.get("dpdk")), VARIANT_COLOUR["dpdk-packed"],
+                 "DPDK vhost, packed"),
+                ("vnet-p2p", m(q.get("vnet-p2p")), COLOUR["vnet-p2p"], "vnet-p2p, split"),
+                ("vnet-p2p-packed", m(p.get("vnet-p2p")), VARIANT_COLOUR["vnet-p2p-packed"],
+                 "vnet-p2p, packed")]
+        over = p.get("packed_over_split") or {}
+        note = "packed/split %s (DPDK %s)" % (ratio_text(over.get("vnet-p2p")),
+                                              ratio_text(over.get("dpdk")))
+        lead = (p.get("ratio") or {}).get("vnet-p2p")
+        lead_split = (p.get("ratio_split") or {}).get("vnet-p2p")
+        note2 = "vs DPDK: packed %s, split %s" % (ratio_text(lead), ratio_text(lead_split))
+        groups.append({"label": size_label(size), "note": note, "note2": note2, "bars": bars})
+    return groups
+
+
+def pairs_groups(res):
+    """Two (or more) queue pairs beside one, per frame size, in Mpps."""
+    mq = res.get("multiqueue") or {}
+    n = mq.get("pairs", 2)
+    ipp = mq.get("instructions_per_packet_over_one_pair") or {}
+    groups = []
+    for size, e in sorted((mq.get("pps") or {}).items(), key=lambda kv: int(kv[0])):
+        one = e.get("one_pair") or {}
+
+        def m(v):
+            return None if v is None else v / 1e6
+
+        bars = [("dpdk", m(one.get("dpdk")), COLOUR["dpdk"], "DPDK vhost, 1 pair"),
+                ("dpdk-pairs", m(e.get("dpdk")), VARIANT_COLOUR["dpdk-pairs"],
+                 "DPDK vhost, %s pairs" % n),
+                ("vnet-p2p", m(one.get("vnet-p2p")), COLOUR["vnet-p2p"], "vnet-p2p, 1 pair"),
+                ("vnet-p2p-pairs", m(e.get("vnet-p2p")), VARIANT_COLOUR["vnet-p2p-pairs"],
+                 "vnet-p2p, %s pairs" % n)]
+        note = "vs DPDK: %s pairs %s, 1 pair %s" % (
+            n, ratio_text((e.get("ratio") or {}).get("vnet-p2p")),
+            ratio_text((one.get("ratio") or {}).get("vnet-p2p")))
+        r = (ipp.get(size) or {}).get("vnet-p2p")
+        note2 = None if r is None else "instructions/packet, %s pairs over 1: %.3fx" % (n, r)
+        groups.append({"label": size_label(size), "note": note, "note2": note2, "bars": bars})
     return groups
 
 
@@ -191,6 +255,18 @@ def footer_lines(res):
             parts.append("%s B: %s%s" % (size, e.get("vnet-p2p"),
                                          "" if d is None else " (DPDK %s)" % d))
         lines.append("Instructions per packet (callgrind), vnet-p2p: " + "; ".join(parts))
+        n = (res.get("multiqueue") or {}).get("pairs", 2)
+        for key, what in (("packed", "packed rings"), ("pairs%s" % n, "%s queue pairs" % n)):
+            parts = []
+            for size in sorted(ipp, key=lambda s: int(s)):
+                e = ipp[size].get(key)
+                if e:
+                    d = e.get("dpdk")
+                    parts.append("%s B: %s%s" % (size, e.get("vnet-p2p"),
+                                                 "" if d is None else " (DPDK %s)" % d))
+            if parts:
+                lines.append("Instructions per packet (callgrind), %s: %s"
+                             % (what, "; ".join(parts)))
     ipb = (res.get("bulk") or {}).get("instructions_per_payload_byte") or {}
 
     def na(v):
@@ -211,8 +287,36 @@ def render(res):
     g1 = size_groups(res, lambda v, size: v / 1e6)
     g2 = size_groups(res, lambda v, size: v * size * 8 / 1e9)
     g3 = bulk_groups(res)
+    g4 = packed_groups(res)
+    g5 = pairs_groups(res)
+    pairs = (res.get("multiqueue") or {}).get("pairs", 2)
     foot = footer_lines(res)
-    height = 92 + 3 * PANEL_H + 18 * len(foot) + 28
+    # Legend: the switches, and the bulk case's and the variants' own bars
+    # when there are any; a second row when it is long.
+    legend = list(SERIES)
+    bulk = (res.get("bulk") or {}).get("payload_gbps") or {}
+    if "dpdk-ext" in (bulk.get("pass") or {}):
+        legend.append(("dpdk-ext", "DPDK, ext-buffer=1 (bulk)", EXT_COLOUR))
+    if bulk.get("seg"):
+        legend.append(("seg", "vnet-p2p segmenting (bulk)", SEG_COLOUR))
+    if g4:
+        legend.append(("dpdk-packed", "DPDK, packed", VARIANT_COLOUR["dpdk-packed"]))
+        legend.append(("vnet-p2p-packed", "vnet-p2p, packed", VARIANT_COLOUR["vnet-p2p-packed"]))
+    if g5:
+        legend.append(("dpdk-pairs", "DPDK, %s pairs" % pairs, VARIANT_COLOUR["dpdk-pairs"]))
+        legend.append(("vnet-p2p-pairs", "vnet-p2p, %s pairs" % pairs,
+                       VARIANT_COLOUR["vnet-p2p-pairs"]))
+    placed = []
+    x, ly = 30, 60
+    for key, name, colour in legend:
+        name = name.format(poll=poll)
+        w = 30 + 7.0 * len(name)
+        if x + w > WIDTH and x > 30:
+            x, ly = 30, ly + 20
+        placed.append((x, ly, name, colour))
+        x += w
+    y = ly + 28
+    height = y + 5 * PANEL_H + 18 * len(foot) + 28
     svg = Svg()
     svg.add('<?xml version="1.0" encoding="UTF-8"?>')
     svg.add('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
@@ -223,30 +327,25 @@ def render(res):
     svg.text(30, 48, "%s round(s) of %s s, medians; switch on CPU 0, load on CPU 1; "
              "ratios are vnet-p2p's figure over DPDK's in the same run"
              % (res.get("rounds", "?"), res.get("seconds", "?")), size=12, fill="#444")
-    # Legend: the switches, and the bulk case's own bars when there are any.
-    legend = list(SERIES)
-    bulk = (res.get("bulk") or {}).get("payload_gbps") or {}
-    if "dpdk-ext" in (bulk.get("pass") or {}):
-        legend.append(("dpdk-ext", "DPDK, ext-buffer=1 (bulk)", EXT_COLOUR))
-    if bulk.get("seg"):
-        legend.append(("seg", "vnet-p2p segmenting (bulk)", SEG_COLOUR))
-    x = 30
-    for key, name, colour in legend:
-        name = name.format(poll=poll)
-        svg.rect(x, 60, 14, 14, colour)
-        svg.text(x + 19, 72, name, size=12, extra=' class="legend"')
-        x += 30 + 7.0 * len(name)
-    y = 88
+    for x, ly, name, colour in placed:
+        svg.rect(x, ly, 14, 14, colour)
+        svg.text(x + 19, ly + 12, name, size=12, extra=' class="legend"')
     svg.add('<g class="panel" id="pps">')
     panel(svg, y, "Packets per second by frame size (both directions together)", "Mpps", g1,
           value_digits=2)
     svg.add('</g><g class="panel" id="gbps">')
     panel(svg, y + PANEL_H, "The same in Gbit/s (frame bytes x 8)", "Gbit/s", g2)
+    svg.add('</g><g class="panel" id="packed">')
+    panel(svg, y + 2 * PANEL_H, "Packed rings beside split, packets per second (the generator "
+          "on packed_vq=1)", "Mpps", g4, value_digits=2)
+    svg.add('</g><g class="panel" id="pairs">')
+    panel(svg, y + 3 * PANEL_H, "%s queue pairs beside one, packets per second (queues=%s, "
+          "--rxq=%s --txq=%s)" % (pairs, pairs, pairs, pairs), "Mpps", g5, value_digits=2)
     svg.add('</g><g class="panel" id="bulk">')
-    panel(svg, y + 2 * PANEL_H, "Bulk TCP: 64 KB GSO frames, 45 segments of 1448 bytes "
+    panel(svg, y + 4 * PANEL_H, "Bulk TCP: 64 KB GSO frames, 45 segments of 1448 bytes "
           "(TCP payload Gbit/s)", "payload Gbit/s", g3)
     svg.add('</g>')
-    fy = y + 3 * PANEL_H + 16
+    fy = y + 5 * PANEL_H + 16
     for line in foot:
         svg.text(30, fy, line, size=12, fill="#333", extra=' class="footer"')
         fy += 18

@@ -12,10 +12,18 @@
 # (dpdk, vnet-p2p, vnet-p2p -p, dpdk, ...) and medians reported, because this
 # machine is shared and noisy: only side-by-side ratios mean something.
 #
+# Packed virtqueues (issue 16): the same generator on packed rings
+# (virtio-user packed_vq=1), through vnet-p2p and through DPDK's vhost
+# switch serving packed rings, at every size beside the split figures.
+# Two queue pairs (issue 17): both switches' ports with queues=2, the
+# generator's ports with queues=2 and --rxq=2 --txq=2 (one lcore, as with
+# one pair), at 64 and 1500 bytes, beside the one-pair figures of the same
+# rounds. The short mode (--quick) runs both at 64 bytes only.
+#
 # Also: instructions per forwarded packet (valgrind --tool=callgrind, stable
-# where wall-clock figures are not), round-trip latency of a ping-pong between
-# two driver-library clients, the server's CPU use with two idle clients, and
-# its private memory.
+# where wall-clock figures are not; split, packed and two pairs), round-trip
+# latency of a ping-pong between two driver-library clients, the server's CPU
+# use with two idle clients, and its private memory.
 #
 # The bulk case: 64 KB TCPv4 GSO frames (45 segments of 1448 bytes) from one
 # driver-library client to another (bench/bulk.c, both on CPU 1), in TCP
@@ -56,6 +64,24 @@ done
 [ -n "$chart" ] || chart=${out%.json}.svg
 # --bulk-only: the bulk case alone (its figures; the rest of the JSON empty).
 [ $bulk_only = 1 ] && sizes=()
+# in_list WORD LIST...: whether WORD is one of LIST.
+in_list() {
+	local w=$1 x
+	shift
+	for x in "$@"; do [ "$x" = "$w" ] && return 0; done
+	return 1
+}
+# Packed rings at every size; two queue pairs at 64 and 1500 bytes (those of
+# them the run has: the one-pair figures come from the same rounds). The
+# short mode keeps both to 64 bytes.
+packed_sizes=("${sizes[@]}")
+mq_sizes=()
+for size in "${sizes[@]}"; do in_list "$size" 64 1500 && mq_sizes+=("$size"); done
+if [ $quick = 1 ]; then
+	packed_sizes=() mq_sizes=()
+	in_list 64 "${sizes[@]}" && packed_sizes=(64) mq_sizes=(64)
+fi
+mq_pairs=2
 
 scripts/deps.sh test >&2
 command -v valgrind >/dev/null || { echo "valgrind is needed" >&2; exit 1; }
@@ -86,6 +112,20 @@ sw_pid=
 # Extra arguments of the switches: the bulk case sets them (TSO, big rings).
 dpdk_vdev_extra=
 vnp_extra=()
+# Queue pairs of every port, switch and generator alike; extra virtio-user
+# keys of the generator (packed_vq=1). set_variant sets them from a kind.
+pairs=1
+gen_vdev_extra=
+# set_variant KIND: the switch kind to start (in $base) and the generator's
+# ring format and pairs: KIND-packed has packed rings, KIND-2q two pairs.
+set_variant() {
+	base=$1 pairs=1 gen_vdev_extra=
+	case $1 in
+	*-packed) base=${1%-packed} gen_vdev_extra=",packed_vq=1" ;;
+	*-2q) base=${1%-2q} pairs=$mq_pairs ;;
+	esac
+	[ "$pairs" = 1 ] || gen_vdev_extra="$gen_vdev_extra,queues=$pairs"
+}
 # start_switch dpdk|dpdk-ext|vnp|vnp-poll [wrapper...]: the switch on CPU 0
 # (dpdk-ext: DPDK taking a big frame into one external buffer, ext-buffer=1,
 # instead of a chain of mbufs; OVS-DPDK does so when TSO is on).
@@ -98,20 +138,22 @@ start_switch() {
 		[ "$kind" = dpdk-ext ] && vdev="$vdev,ext-buffer=1"
 		# shellcheck disable=SC2086
 		taskset -c 0 "$@" dpdk-testpmd $eal --file-prefix="vnp-sw-$$" --lcores 0@0,1@0 \
-			--vdev "net_vhost0,iface=$A,queues=1$vdev" \
-			--vdev "net_vhost1,iface=$B,queues=1$vdev" -- \
-			--forward-mode=io --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 >"$work/switch.log" 2>&1 &
+			--vdev "net_vhost0,iface=$A,queues=$pairs$vdev" \
+			--vdev "net_vhost1,iface=$B,queues=$pairs$vdev" -- \
+			--forward-mode=io --nb-cores=1 --rxq="$pairs" --txq="$pairs" \
+			--stats-period 1 --total-num-mbufs=16384 >"$work/switch.log" 2>&1 &
 		sw_pid=$!
 		;;
 	vnp | vnp-poll)
-		local args=()
+		local args=() q=()
 		[ "$kind" = vnp-poll ] && args=(-p "$poll_usec")
+		[ "$pairs" = 1 ] || q=(queues="$pairs")
 		taskset -c 0 "$@" "$server" --svr "$work/ctl.sock" "${args[@]}" "${vnp_extra[@]}" \
 			>"$work/switch.log" 2>&1 &
 		sw_pid=$!
 		for _ in $(seq 200); do [ -S "$work/ctl.sock" ] && break; sleep 0.05; done
-		"$ctl_bin" --svr "$work/ctl.sock" create listen="$A" >/dev/null
-		"$ctl_bin" --svr "$work/ctl.sock" create listen="$B" >/dev/null
+		"$ctl_bin" --svr "$work/ctl.sock" create listen="$A" "${q[@]}" >/dev/null
+		"$ctl_bin" --svr "$work/ctl.sock" create listen="$B" "${q[@]}" >/dev/null
 		;;
 	esac
 	pids+=("$sw_pid")
@@ -135,13 +177,15 @@ stop_pid() {
 
 gen_pid=
 # start_generator SIZE: 4000 is sent as two segments of 2000 (multi-buffer).
+# Ring format and pairs as set_variant left them.
 start_generator() {
 	local txpkts=$1
 	[ "$1" = 4000 ] && txpkts=2000,2000
 	# shellcheck disable=SC2086
 	taskset -c 1 dpdk-testpmd $eal --file-prefix="vnp-gen-$$" --lcores 0@1,1@1 \
-		--vdev "net_virtio_user0,path=$A" --vdev "net_virtio_user1,path=$B" -- \
-		--forward-mode=io --tx-first --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 --txpkts="$txpkts" \
+		--vdev "net_virtio_user0,path=$A$gen_vdev_extra" --vdev "net_virtio_user1,path=$B$gen_vdev_extra" -- \
+		--forward-mode=io --tx-first --nb-cores=1 --rxq="$pairs" --txq="$pairs" --stats-period 1 \
+		--total-num-mbufs=16384 --txpkts="$txpkts" \
 		>"$work/gen.log" 2>&1 &
 	gen_pid=$!
 	pids+=("$gen_pid")
@@ -159,9 +203,10 @@ generator_pps() {
 		END { if (n < 2) print 0; else printf "%d\n", sum / (n / 2) }'
 }
 
-# run_once KIND SIZE: one measurement, packets/s.
+# run_once KIND SIZE: one measurement, packets/s (KIND as set_variant takes it).
 run_once() {
-	start_switch "$1"
+	set_variant "$1"
+	start_switch "$base"
 	start_generator "$2"
 	sleep $((warmup + seconds))
 	stop_pid "$gen_pid"
@@ -174,9 +219,13 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { print v[int((N
 # ---- packets per second -----------------------------------------------------
 
 declare -A pps rounds_of
-kinds=(dpdk vnp vnp-poll)
 echo "packets/s, both directions together; $rounds round(s) of ${seconds}s after ${warmup}s warm-up" >&2
 for size in "${sizes[@]}"; do
+	# Split rings with one pair, then packed rings, then two pairs: all
+	# alternating within each round.
+	kinds=(dpdk vnp vnp-poll)
+	in_list "$size" "${packed_sizes[@]}" && kinds+=(dpdk-packed vnp-packed)
+	in_list "$size" "${mq_sizes[@]}" && kinds+=(dpdk-2q vnp-2q)
 	declare -A samples=()
 	for r in $(seq "$rounds"); do
 		for kind in "${kinds[@]}"; do
@@ -206,13 +255,16 @@ gen_received() {
 	grep -a "RX-packets:" "$work/gen.log" | tail -n 2 | awk '{s += $2} END {print s}'
 }
 
-# callgrind_ipp KIND SIZE: instructions per forwarded packet of the switch.
+# callgrind_ipp KIND SIZE: instructions per forwarded packet of the switch
+# (KIND as set_variant takes it).
 callgrind_ipp() {
-	local kind=$1 size=$2 before after cg="$work/cg.out"
+	local kind size=$2 before after cg="$work/cg.out"
+	set_variant "$1"
+	kind=$base
 	rm -f "$cg"*
 	start_switch "$kind" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
 	start_generator "$size"
-	sleep 10
+	sleep $((quick ? 6 : 10))
 	callgrind_control -z "$sw_pid" >/dev/null
 	if [ "$kind" = dpdk ]; then before=$(gen_received); else before=$(vnp_forwarded); fi
 	sleep $((quick ? 8 : 20))
@@ -229,9 +281,14 @@ ipp_kinds=(vnp dpdk)
 [ $quick = 1 ] && ipp_kinds=(vnp) && ipp_sizes=(64)
 [ $bulk_only = 1 ] && ipp_sizes=()
 for size in "${ipp_sizes[@]}"; do
-	for kind in "${ipp_kinds[@]}"; do
-		ipp[$kind,$size]=$(callgrind_ipp "$kind" "$size")
-		echo "  instructions per packet, $kind, size $size: ${ipp[$kind,$size]}" >&2
+	for k in "${ipp_kinds[@]}"; do
+		kinds=("$k")
+		in_list "$size" "${packed_sizes[@]}" && kinds+=("$k-packed")
+		in_list "$size" "${mq_sizes[@]}" && kinds+=("$k-2q")
+		for kind in "${kinds[@]}"; do
+			ipp[$kind,$size]=$(callgrind_ipp "$kind" "$size")
+			echo "  instructions per packet, $kind, size $size: ${ipp[$kind,$size]}" >&2
+		done
 	done
 done
 
@@ -470,11 +527,55 @@ echo
 printf '%-34s %12s %12s\n' "" vnet-p2p dpdk
 for size in "${ipp_sizes[@]}"; do
 	printf '%-34s %12s %12s\n' "instructions/packet, $size B" "${ipp[vnp,$size]}" "${ipp[dpdk,$size]:--}"
+	[ -z "${ipp[vnp-packed,$size]:-}" ] || printf '%-34s %12s %12s\n' "  packed rings, $size B" \
+		"${ipp[vnp-packed,$size]}" "${ipp[dpdk-packed,$size]:--}"
+	[ -z "${ipp[vnp-2q,$size]:-}" ] || printf '%-34s %12s %12s\n' "  $mq_pairs queue pairs, $size B" \
+		"${ipp[vnp-2q,$size]}" "${ipp[dpdk-2q,$size]:--}"
 done
 printf '%-34s %12s %12s\n' "ping-pong round trip p50 (us)" "$lat_vnp_p50" "$lat_dpdk_p50"
 printf '%-34s %12s %12s\n' "ping-pong round trip p99 (us)" "$lat_vnp_p99" "$lat_dpdk_p99"
 printf '%-34s %12s %12s\n' "CPU with two idle clients (%)" "$idle_vnp_cpu" "$idle_dpdk_cpu"
 printf '%-34s %12s %12s\n' "private memory (KiB)" "$mem_vnp_kib" "$mem_dpdk_kib"
+
+# ipp_ratio A B: A/B to three decimals (instructions repeat to three digits).
+ipp_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.3f", a / b; else print "-" }'; }
+if [ ${#packed_sizes[@]} -gt 0 ]; then
+	echo
+	echo "packed rings beside split, Mpps (the same rounds, medians; the generator on packed_vq=1)"
+	printf '%-6s %10s %10s %10s %10s %11s %11s %11s %11s\n' size "dpdk split" "dpdk pack" "vnp split" "vnp pack" \
+		"vnp pk/sp" "dpdk pk/sp" "lead split" "lead pack"
+	for size in "${packed_sizes[@]}"; do
+		printf '%-6s %10s %10s %10s %10s %11s %11s %11s %11s\n' "$size" "$(mpps "${pps[dpdk,$size]}")" \
+			"$(mpps "${pps[dpdk-packed,$size]}")" "$(mpps "${pps[vnp,$size]}")" "$(mpps "${pps[vnp-packed,$size]}")" \
+			"$(ratio "${pps[vnp-packed,$size]}" "${pps[vnp,$size]}")" \
+			"$(ratio "${pps[dpdk-packed,$size]}" "${pps[dpdk,$size]}")" \
+			"$(ratio "${pps[vnp,$size]}" "${pps[dpdk,$size]}")" \
+			"$(ratio "${pps[vnp-packed,$size]}" "${pps[dpdk-packed,$size]}")"
+	done
+	echo "  (lead: vnet-p2p's packets/s over DPDK's vhost switch with the same ring format)"
+fi
+if [ ${#mq_sizes[@]} -gt 0 ]; then
+	echo
+	echo "$mq_pairs queue pairs beside one, Mpps (the same rounds, medians; ports with queues=$mq_pairs," \
+		"generator --rxq=$mq_pairs --txq=$mq_pairs on one lcore)"
+	printf '%-6s %10s %10s %10s %10s %10s %10s %11s %11s\n' size "dpdk 1" "dpdk $mq_pairs" "vnp 1" "vnp $mq_pairs" \
+		"vnp $mq_pairs/1" "dpdk $mq_pairs/1" "vnp/dpdk 1" "vnp/dpdk $mq_pairs"
+	for size in "${mq_sizes[@]}"; do
+		printf '%-6s %10s %10s %10s %10s %10s %10s %11s %11s\n' "$size" "$(mpps "${pps[dpdk,$size]}")" \
+			"$(mpps "${pps[dpdk-2q,$size]}")" "$(mpps "${pps[vnp,$size]}")" "$(mpps "${pps[vnp-2q,$size]}")" \
+			"$(ratio "${pps[vnp-2q,$size]}" "${pps[vnp,$size]}")" \
+			"$(ratio "${pps[dpdk-2q,$size]}" "${pps[dpdk,$size]}")" \
+			"$(ratio "${pps[vnp,$size]}" "${pps[dpdk,$size]}")" \
+			"$(ratio "${pps[vnp-2q,$size]}" "${pps[dpdk-2q,$size]}")"
+	done
+	for size in "${ipp_sizes[@]}"; do
+		[ -n "${ipp[vnp-2q,$size]:-}" ] || continue
+		echo "  instructions/packet, $size B, 1 -> $mq_pairs pairs: vnet-p2p ${ipp[vnp,$size]} -> ${ipp[vnp-2q,$size]}" \
+			"($(ipp_ratio "${ipp[vnp-2q,$size]}" "${ipp[vnp,$size]}")x)$([ -z "${ipp[dpdk-2q,$size]:-}" ] ||
+				echo ", DPDK ${ipp[dpdk,$size]} -> ${ipp[dpdk-2q,$size]}" \
+				"($(ipp_ratio "${ipp[dpdk-2q,$size]}" "${ipp[dpdk,$size]}")x)")"
+	done
+fi
 
 gb() { if [ -n "$1" ]; then printf '%.2f' "$1"; else echo -; fi; }
 # Percent of the stream DPDK dropped in the measured windows of KIND MODE.
@@ -568,6 +669,70 @@ printf '  %-58s %6s  %s\n' "segmenting: instructions/payload byte at most 1514 B
 printf '  %-58s %6s  %s\n' "... and at most the generator's one-descriptor 1500 B's" "$gen_ipb_ratio" \
 	"$(at_most_1 "$gen_ipb_ratio")"
 
+# Packets/s move by several percent from round to round here: a shortfall
+# under 5% is marked as such (still not met).
+verdict_pps() {
+	awk -v v="$1" -v g="$2" 'BEGIN {
+		if (v == "-") print "not measured"; else if (v + 0 >= g + 0) print "met"
+		else if (v + 0 >= 0.95 * g) print "NOT met (short by under 5%, within round-to-round noise)"
+		else print "NOT met" }'
+}
+# goal_line LABEL VALUE VERDICT [LIST]: prints it; a verdict other than met
+# adds LABEL to the named list of shortfalls.
+goal_line() {
+	printf '  %-58s %6s  %s\n' "$1" "$2" "$3"
+	[ "$3" = met ] || [ -z "${4:-}" ] || printf -v "$4" '%s%s; ' "${!4}" "$1"
+}
+# Packed rings (issue 16): at least as fast as split, and the same lead
+# over DPDK's vhost (itself on packed rings) as split has.
+packed_short='' packed_goals=null
+for size in "${packed_sizes[@]}"; do
+	r=$(ratio "${pps[vnp-packed,$size]}" "${pps[vnp,$size]}")
+	goal_line "packed, $size B: packets/s at least split's (packed/split)" "$r" "$(verdict_pps "$r" 1)" packed_short
+	ls=$(ratio "${pps[vnp,$size]}" "${pps[dpdk,$size]}")
+	lp=$(ratio "${pps[vnp-packed,$size]}" "${pps[dpdk-packed,$size]}")
+	r=$(ratio "$lp" "$ls")
+	goal_line "packed, $size B: lead over DPDK ${lp}x, split's ${ls}x (pk/sp)" "$r" "$(verdict_pps "$r" 1)" packed_short
+done
+for size in "${ipp_sizes[@]}"; do
+	[ -n "${ipp[vnp-packed,$size]:-}" ] || continue
+	r=$(ipp_ratio "${ipp[vnp-packed,$size]}" "${ipp[vnp,$size]}")
+	goal_line "packed, $size B: instructions/packet at most split's" "$r" "$(at_most_1 "$r")" packed_short
+	[ -n "${ipp[dpdk-packed,$size]:-}" ] || continue
+	ls=$(ratio "${ipp[dpdk,$size]}" "${ipp[vnp,$size]}")
+	lp=$(ratio "${ipp[dpdk-packed,$size]}" "${ipp[vnp-packed,$size]}")
+	r=$(ipp_ratio "$lp" "$ls")
+	goal_line "packed, $size B: ${lp}x fewer instructions than DPDK, split ${ls}x" "$r" "$(verdict "$r" 1)" packed_short
+done
+if [ ${#packed_sizes[@]} -gt 0 ]; then
+	if [ -z "$packed_short" ]; then
+		packed_goals=true
+		echo "  packed rings (issue 16): every goal met in this run"
+	else
+		packed_goals=false
+		echo "  packed rings (issue 16): NOT met in this run: ${packed_short%; }"
+	fi
+fi
+# Queue pairs (issue 17): instructions per packet flat in their number
+# (callgrind repeats to three digits: up to 1% more counts as flat).
+mq_short='' mq_goals=null mq_measured=0
+for size in "${ipp_sizes[@]}"; do
+	[ -n "${ipp[vnp-2q,$size]:-}" ] || continue
+	mq_measured=1
+	r=$(ipp_ratio "${ipp[vnp-2q,$size]}" "${ipp[vnp,$size]}")
+	goal_line "$mq_pairs pairs, $size B: instructions/packet at most 1 pair's (+1%)" "$r" \
+		"$(awk -v r="$r" 'BEGIN { print (r == "-") ? "not measured" : (r + 0 <= 1.01) ? "met" : "NOT met" }')" mq_short
+done
+if [ $mq_measured = 1 ]; then
+	if [ -z "$mq_short" ]; then
+		mq_goals=true
+		echo "  queue pairs (issue 17): instructions per packet flat from 1 to $mq_pairs pairs in this run: met"
+	else
+		mq_goals=false
+		echo "  queue pairs (issue 17): instructions per packet grew from 1 to $mq_pairs pairs in this run: NOT met (${mq_short%; })"
+	fi
+fi
+
 {
 	echo "{"
 	echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"rounds\": $rounds, \"seconds\": $seconds,"
@@ -592,10 +757,57 @@ printf '  %-58s %6s  %s\n' "... and at most the generator's one-descriptor 1500 
 	for size in "${ipp_sizes[@]}"; do
 		[ $first = 1 ] || echo ","
 		first=0
-		printf '    "%s": {"vnet-p2p": %s, "dpdk": %s}' "$size" "${ipp[vnp,$size]}" "${ipp[dpdk,$size]:-null}"
+		printf '    "%s": {"vnet-p2p": %s, "dpdk": %s' "$size" "${ipp[vnp,$size]}" "${ipp[dpdk,$size]:-null}"
+		[ -z "${ipp[vnp-packed,$size]:-}" ] || printf ',\n      "packed": {"vnet-p2p": %s, "dpdk": %s}' \
+			"${ipp[vnp-packed,$size]}" "${ipp[dpdk-packed,$size]:-null}"
+		[ -z "${ipp[vnp-2q,$size]:-}" ] || printf ',\n      "pairs%s": {"vnet-p2p": %s, "dpdk": %s}' "$mq_pairs" \
+			"${ipp[vnp-2q,$size]}" "${ipp[dpdk-2q,$size]:-null}"
+		printf '}'
 	done
 	echo
 	echo "  },"
+	jr() { ratio "$@" | sed 's/^-$/null/'; }
+	echo "  \"pps_packed\": {"
+	first=1
+	for size in "${packed_sizes[@]}"; do
+		[ $first = 1 ] || echo ","
+		first=0
+		printf '    "%s": {"dpdk": %s, "vnet-p2p": %s,\n' "$size" "${pps[dpdk-packed,$size]}" "${pps[vnp-packed,$size]}"
+		printf '      "ratio": {"vnet-p2p": %s}, "ratio_split": {"vnet-p2p": %s},\n' \
+			"$(jr "${pps[vnp-packed,$size]}" "${pps[dpdk-packed,$size]}")" "$(jr "${pps[vnp,$size]}" "${pps[dpdk,$size]}")"
+		printf '      "packed_over_split": {"dpdk": %s, "vnet-p2p": %s},\n' \
+			"$(jr "${pps[dpdk-packed,$size]}" "${pps[dpdk,$size]}")" "$(jr "${pps[vnp-packed,$size]}" "${pps[vnp,$size]}")"
+		printf '      "rounds": {"dpdk": [%s], "vnet-p2p": [%s]}}' \
+			"${rounds_of[dpdk-packed,$size]}" "${rounds_of[vnp-packed,$size]}"
+	done
+	echo
+	echo "  },"
+	echo "  \"multiqueue\": {\"pairs\": $mq_pairs, \"pps\": {"
+	first=1
+	for size in "${mq_sizes[@]}"; do
+		[ $first = 1 ] || echo ","
+		first=0
+		printf '    "%s": {"dpdk": %s, "vnet-p2p": %s, "ratio": {"vnet-p2p": %s},\n' "$size" \
+			"${pps[dpdk-2q,$size]}" "${pps[vnp-2q,$size]}" "$(jr "${pps[vnp-2q,$size]}" "${pps[dpdk-2q,$size]}")"
+		printf '      "one_pair": {"dpdk": %s, "vnet-p2p": %s, "ratio": {"vnet-p2p": %s}},\n' \
+			"${pps[dpdk,$size]}" "${pps[vnp,$size]}" "$(jr "${pps[vnp,$size]}" "${pps[dpdk,$size]}")"
+		printf '      "pairs_over_one": {"dpdk": %s, "vnet-p2p": %s},\n' \
+			"$(jr "${pps[dpdk-2q,$size]}" "${pps[dpdk,$size]}")" "$(jr "${pps[vnp-2q,$size]}" "${pps[vnp,$size]}")"
+		printf '      "rounds": {"dpdk": [%s], "vnet-p2p": [%s]}}' "${rounds_of[dpdk-2q,$size]}" "${rounds_of[vnp-2q,$size]}"
+	done
+	echo
+	printf '  }, "instructions_per_packet_over_one_pair": {'
+	first=1
+	for size in "${ipp_sizes[@]}"; do
+		[ -n "${ipp[vnp-2q,$size]:-}" ] || continue
+		[ $first = 1 ] || printf ', '
+		first=0
+		printf '"%s": {"vnet-p2p": %s, "dpdk": %s}' "$size" \
+			"$(ipp_ratio "${ipp[vnp-2q,$size]}" "${ipp[vnp,$size]}" | sed 's/^-$/null/')" \
+			"$(ipp_ratio "${ipp[dpdk-2q,$size]:-}" "${ipp[dpdk,$size]:-}" | sed 's/^-$/null/')"
+	done
+	echo "}},"
+	echo "  \"goals_met\": {\"packed\": $packed_goals, \"multiqueue_instructions_flat\": $mq_goals},"
 	echo "  \"latency_us\": {\"vnet-p2p\": {\"p50\": ${lat_vnp_p50:-null}, \"p99\": ${lat_vnp_p99:-null}}, \"dpdk\": {\"p50\": ${lat_dpdk_p50:-null}, \"p99\": ${lat_dpdk_p99:-null}}},"
 	echo "  \"idle_cpu_percent\": {\"vnet-p2p\": ${idle_vnp_cpu:-null}, \"dpdk\": ${idle_dpdk_cpu:-null}},"
 	echo "  \"private_memory_kib\": {\"vnet-p2p\": ${mem_vnp_kib:-null}, \"dpdk\": ${mem_dpdk_kib:-null}},"
@@ -654,8 +866,22 @@ for size in "${sizes[@]}"; do
 		[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
 	done
 done
+for size in "${packed_sizes[@]}"; do
+	for kind in dpdk-packed vnp-packed; do
+		[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
+	done
+done
+for size in "${mq_sizes[@]}"; do
+	for kind in dpdk-2q vnp-2q; do
+		[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
+	done
+done
 for size in "${ipp_sizes[@]}"; do
 	[ "${ipp[vnp,$size]:-0}" -gt 0 ] || missing="$missing instructions/$size"
+	! in_list "$size" "${packed_sizes[@]}" || [ "${ipp[vnp-packed,$size]:-0}" -gt 0 ] ||
+		missing="$missing instructions/packed/$size"
+	! in_list "$size" "${mq_sizes[@]}" || [ "${ipp[vnp-2q,$size]:-0}" -gt 0 ] ||
+		missing="$missing instructions/pairs$mq_pairs/$size"
 done
 if [ $bulk_only = 0 ]; then
 	[ -n "$lat_vnp_p50" ] && [ -n "$lat_dpdk_p50" ] || missing="$missing latency"

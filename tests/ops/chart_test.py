@@ -5,10 +5,11 @@
     chart_test.py CHART_PY SAMPLE_JSON
 
 Checks that the SVG parses as XML, that it has the series, axis labels,
-legend, date and ratio labels the sample calls for, one bar per figure,
-bars in proportion to their figures, and that a results file from an older
-run (no bulk case, a missing figure) still draws. Any failure, including
-the chart script failing to run, fails the test.
+legend, date and ratio labels the sample calls for (packed rings beside
+split, two queue pairs beside one included), one bar per figure, bars in
+proportion to their figures, and that a results file from an older run (no
+bulk case, no packed or queue-pair figures, a missing figure) still draws.
+Any failure, including the chart script failing to run, fails the test.
 """
 import json
 import os
@@ -133,10 +134,67 @@ def main(chart_py, sample):
             check(abs(float(r.get("height")) - v * unit) <= 0.6,
                   "bulk: the %s bar's height matches %s Gbit/s" % (r.get("data-series"), v))
 
+    # Packed rings beside split: four bars per size (DPDK split, packed;
+    # vnet-p2p split, packed), the ratios as run.sh computed them.
+    packed = res["pps_packed"]
+    psizes = sorted(packed, key=int)
+    order = ["dpdk", "dpdk-packed", "vnet-p2p", "vnet-p2p-packed"]
+    figures = []
+    for size in psizes:
+        p = packed[size]
+        split = res["pps"][size]
+        figures += [split["dpdk"], p["dpdk"], split["vnet-p2p"], p["vnet-p2p"]]
+        has("packed/split %.2fx (DPDK %.2fx)" % (p["packed_over_split"]["vnet-p2p"],
+                                                 p["packed_over_split"]["dpdk"]),
+            "the packed/split ratios at %s B" % size)
+        has("vs DPDK: packed %.2fx, split %.2fx" % (p["ratio"]["vnet-p2p"],
+                                                   p["ratio_split"]["vnet-p2p"]),
+            "the leads over DPDK, packed and split, at %s B" % size)
+    has("DPDK, packed", "the legend names DPDK on packed rings")
+    has("vnet-p2p, packed", "the legend names vnet-p2p on packed rings")
+    has("Packed rings beside split", "the packed panel's title")
+    # Two queue pairs beside one: four bars per size (DPDK 1, 2 pairs;
+    # vnet-p2p 1, 2 pairs), ratios and the instructions' growth.
+    mq = res["multiqueue"]
+    msizes = sorted(mq["pps"], key=int)
+    mfigures = []
+    for size in msizes:
+        e = mq["pps"][size]
+        mfigures += [e["one_pair"]["dpdk"], e["dpdk"], e["one_pair"]["vnet-p2p"], e["vnet-p2p"]]
+        has("vs DPDK: %d pairs %.2fx, 1 pair %.2fx" % (mq["pairs"], e["ratio"]["vnet-p2p"],
+                                                       e["one_pair"]["ratio"]["vnet-p2p"]),
+            "the leads over DPDK with 2 and 1 pairs at %s B" % size)
+        has("instructions/packet, %d pairs over 1: %.3fx"
+            % (mq["pairs"], mq["instructions_per_packet_over_one_pair"][size]["vnet-p2p"]),
+            "the instructions' growth with the pairs at %s B" % size)
+    has("vnet-p2p, %d pairs" % mq["pairs"], "the legend names vnet-p2p with 2 pairs")
+    has("queue pairs beside one", "the pairs panel's title")
+    ipp = res["instructions_per_packet"]
+    check(all(str(ipp[s]["packed"]["vnet-p2p"]) in joined
+              and str(ipp[s]["pairs2"]["dpdk"]) in joined for s in ipp),
+          "the footer has the packed and 2-pair instructions per packet")
+    for panel, sizes_of, figs, series in (
+            ("packed", psizes, figures, order),
+            ("pairs", msizes, mfigures, ["dpdk", "dpdk-pairs", "vnet-p2p", "vnet-p2p-pairs"])):
+        rects = bars(root, panel)
+        got = [r.get("data-series") for r in rects]
+        check(got == series * len(sizes_of), "%s: bars in the order %s per size (got %s)"
+              % (panel, series, got))
+        if len(rects) == len(figs):
+            unit = max(float(r.get("height")) for r in rects) / (max(figs) / 1e6)
+            for r, v in zip(rects, figs):
+                check(abs(float(r.get("height")) - v / 1e6 * unit) <= 0.6,
+                      "%s: the %s bar's height matches %s packets/s"
+                      % (panel, r.get("data-series"), v))
+
     # An older results file: no bulk case, a figure missing, and text that
     # XML must escape. It still draws.
     old = json.loads(json.dumps(res))
     del old["bulk"]
+    del old["pps_packed"], old["multiqueue"]
+    for e in old["instructions_per_packet"].values():
+        e.pop("packed", None)
+        e.pop("pairs2", None)
     old["date"] = "<unknown> & undated"
     old["pps"][sizes[0]]["vnet-p2p-poll"] = None
     old["pps"][sizes[0]]["ratio"]["vnet-p2p-poll"] = None
@@ -144,7 +202,9 @@ def main(chart_py, sample):
     words = texts(root)
     check(any("<unknown> & undated" in w for w in words), "text is escaped, not dropped")
     check(any("n/a" in w for w in words), "a missing figure is drawn as n/a")
-    check(any("no figures in this run" in w for w in words), "an empty bulk panel says so")
+    check(sum(1 for w in words if "no figures in this run" in w) == 3,
+          "the empty bulk, packed and pairs panels say so")
+    check(not bars(root, "packed") and not bars(root, "pairs"), "no packed or pairs bars")
     check(len(bars(root, "pps")) == 3 * len(sizes) - 1, "no bar for a missing figure")
 
     if failures:
