@@ -321,15 +321,6 @@ int vnd_restart(struct vnd *d) { return start_rings(d); }
 
 /* ---- queue pairs ------------------------------------------------------------ */
 
-bool vnd_pair_valid(struct vnd *d, unsigned q)
-{
-	if (q < d->pairs)
-		return true;
-	vnd_set_error(d, "queue pair %u: only %u %s set up", q, d->pairs,
-		      d->pairs == 1 ? "was" : "were");
-	return false;
-}
-
 unsigned vnd_queues(const struct vnd *d) { return d->pairs; }
 
 bool vnd_pair_enabled(const struct vnd *d, unsigned q) { return q < d->pairs && d->pair_on[q]; }

@@ -299,7 +299,14 @@ static inline uint8_t *vnd_tx_area(const struct vnd *d, unsigned pair)
 	return d->tx_area + pair * d->layout.pair_stride;
 }
 /* Whether q names a pair that was set up; sets the error otherwise. */
-bool vnd_pair_valid(struct vnd *d, unsigned q);
+static inline bool vnd_pair_valid(struct vnd *d, unsigned q)
+{
+	if (q < d->pairs)
+		return true;
+	vnd_set_error(d, "queue pair %u: only %u %s set up", q, d->pairs,
+		      d->pairs == 1 ? "was" : "were");
+	return false;
+}
 
 /* Ring q told to the device, starting at base (SET_VRING_NUM through
  * SET_VRING_ENABLE); our side of it stays as it is. */
