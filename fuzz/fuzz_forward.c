@@ -186,7 +186,7 @@ static void check_fault(enum fwd_status st, const struct fwd_fault *fault)
 	if (st != FWD_FAULT)
 		return;
 	FUZZ_CHECK(fault->guilty == 0 || fault->guilty == 1);
-	FUZZ_CHECK(fault->error > VQ_OK && fault->error <= VQ_ERR_EVENT);
+	FUZZ_CHECK(fault->error > VQ_OK && fault->error <= VQ_ERR_NOT_AVAIL);
 	FUZZ_CHECK(vq_error_str(fault->error)[0]);
 }
 
@@ -403,7 +403,7 @@ static void walk(const struct end *e, uint16_t base, bool device_writes, uint64_
 		 * the one past it ends the walk. */
 		FUZZ_CHECK(c.descs <= VQ_PACKET_DESCS_MAX + 1);
 		if (err != VQ_OK) {
-			FUZZ_CHECK(err <= VQ_ERR_EVENT);
+			FUZZ_CHECK(err <= VQ_ERR_NOT_AVAIL);
 			FUZZ_CHECK((err == VQ_ERR_TOO_MANY) == (c.descs > VQ_PACKET_DESCS_MAX));
 			break;
 		}

@@ -381,7 +381,7 @@ static void ring_start(uint32_t base)
 	} else {
 		/* As the link does with every ring that starts (vq_resync): it
 		 * resumes where its used ring says. */
-		uint16_t from, to;
+		uint32_t from, to; /* split: avail indices */
 
 		h.used_idx = le16toh(LOAD_ONCE(h.vq.used->idx));
 		if (vq_resync(&h.vq, &from, &to))
@@ -397,7 +397,7 @@ static void fail(enum vq_error e)
 {
 	uint32_t base = vq_base(&h.vq);
 
-	FUZZ_CHECK(e > VQ_OK && e <= VQ_ERR_EVENT);
+	FUZZ_CHECK(e > VQ_OK && e <= VQ_ERR_NOT_AVAIL);
 	FUZZ_CHECK(vq_error_str(e)[0]);
 	if (verbose)
 		fprintf(stderr, "  failed: %s\n", vq_error_str(e));
