@@ -381,7 +381,7 @@ static void ring_start(uint32_t base)
 	} else {
 		/* As the link does with every ring that starts (vq_resync): it
 		 * resumes where its used ring says. */
-		uint32_t from, to;
+		uint32_t from, to; /* split: avail indices */
 
 		h.used_idx = le16toh(LOAD_ONCE(h.vq.used->idx));
 		if (vq_resync(&h.vq, &from, &to))

@@ -240,6 +240,11 @@ VQ_HOT bool split_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
 
 /* Each copy of a slot in slots4 one further on. */
 #define SLOTS4_ONE 0x0001000100010001ull
+/* One more in both npending and consumed (vq_types.h): the low half is
+ * npending, whose sum never carries. */
+#define VQ_PENDING_CONSUMED_ONE 0x00010001u
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "npending is the low half of pending_consumed");
 
 VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_run *r)
 {
@@ -319,8 +324,7 @@ VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32
 		vq->wraps4 = r->wrap ? 0x01010101u : 0;
 	}
 	vq->slots4 = r->slots4;
-	vq->npending++;
-	vq->consumed++;
+	vq->pending_consumed += VQ_PENDING_CONSUMED_ONE;
 }
 
 VQ_HOT uint32_t split_run_begin(struct vq *vq, struct vq_run *r)

@@ -113,10 +113,19 @@ struct vq {
 		};
 		uint32_t wraps4;
 	};
-	uint16_t consumed;     /* chains taken and committed, ever (it wraps; vq_consumed) */
+	/* Side by side too: the fast path counts a chain in both with one add
+	 * (VQ_PENDING_CONSUMED_ONE). npending comes first: it never exceeds
+	 * num, so no carry reaches consumed, which wraps alone. */
+	union {
+		struct {
+			uint16_t npending;  /* used elements committed, not published */
+			uint16_t consumed;  /* chains taken and committed, ever (it wraps;
+					     * vq_consumed) */
+		};
+		uint32_t pending_consumed;
+	};
 	uint16_t pub_slot;     /* where the last published element ended */
 	bool pub_wrap;
-	uint16_t npending;     /* used elements committed, not published */
 	uint16_t ntent;        /* used elements given back tentatively (in pending) */
 	struct vq_pending *pending; /* num of them */
 	/* The first element committed since the last publication: the only
