@@ -19,7 +19,8 @@
 # on ports with several pairs (and not on single ones); by the
 # server's per-pair counters (status --json), more than one pair carried
 # each multiqueue port's traffic each way (streams run on both vCPUs), and a single-queue sender's
-# frames went to the receiver's first pair only; every packet sent with
+# frames went to the receiver's first pair only, and equal pairs on both
+# ends were lanes (TX ring q into RX ring q); every packet sent with
 # both ports up was delivered; the server logged no failure.
 
 streams=4
@@ -107,8 +108,8 @@ mq_check_queues() {
 }
 
 # Port n negotiated MQ if it has several pairs, not if it has one. (QEMU
-# serves the control queue itself and takes CTRL_VQ out of what it
-# negotiates with the server; DPDK's virtio-user passes it on.)
+# serves the control queue itself and leaves CTRL_VQ out of what it
+# negotiates with the server, as DPDK's virtio-user does.)
 mq_check_features() {
 	local n=$1 pairs=$2 f
 	f=",$(features_of "$n"),"
@@ -137,6 +138,18 @@ mq_check_pairs() {
 			fail "port $n: ${dir%_packets} traffic on pairs other than 0"
 		;;
 	esac
+}
+
+# Equal pairs on both ends are lanes: port a's TX ring q fed port b's RX
+# ring q, and nothing else did.
+mq_check_lanes() {
+	local a b
+	for a in 0 1; do
+		b=$((1 - a))
+		[ "$(pair_counts "$a" tx_packets)" = "$(pair_counts "$b" rx_packets)" ] ||
+			fail "port $a's TX rings ($(pair_counts "$a" tx_packets)) did not feed port $b's RX rings ($(pair_counts "$b" rx_packets)) lane by lane"
+	done
+	echo "each TX ring fed the RX ring of its pair on the other end"
 }
 
 # mq_pair QA QB [GUEST_APPEND for a] [for b]: two mq guests, a on port 0
@@ -170,6 +183,7 @@ mq_scenario() {
 			mq_check_pairs "$n" tx_packets many
 			mq_check_pairs "$n" rx_packets many
 		done
+		mq_check_lanes
 		mq_check_lossless
 		;;
 	4)
@@ -182,6 +196,7 @@ mq_scenario() {
 			mq_check_pairs "$n" tx_packets many
 			mq_check_pairs "$n" rx_packets many
 		done
+		mq_check_lanes
 		mq_check_lossless
 		;;
 	4-1)
