@@ -141,15 +141,36 @@ mq_check_pairs() {
 }
 
 # Equal pairs on both ends are lanes: port a's TX ring q fed port b's RX
-# ring q, and nothing else did.
+# ring q. Only once both ends run all their pairs: before that, a guest
+# that already uses 4 sends from TX ring 3 to a peer that still runs 2,
+# into its RX ring 1. So the counts are taken when the server shows every
+# pair running on both ports (mq_lanes_mark), and compared with the end's,
+# each from one status answer.
+mq_lanes_mark() {
+	local want=$1 deadline=$((SECONDS + 120))
+	wait_line a "VNP combined" 60 || exit 1
+	wait_line b "VNP combined" 60 || exit 1
+	until [ "$(ctl status --json | jq '[.ports[0,1].queues_active] | join(" ")' -r)" = "$want $want" ]; do
+		[ $SECONDS -lt $deadline ] || fail "the server does not show $want pairs running on both ports"
+		sleep 0.1
+	done
+	ctl status --json >"$work/lanes-mark.json"
+}
+# lane_deltas FILE_THEN FILE_NOW PORT FIELD: per-pair growth, space-separated.
+lane_deltas() {
+	jq -r -n --slurpfile a "$1" --slurpfile b "$2" \
+		"[range(\$b[0].ports[$3].queue | length) as \$q | \$b[0].ports[$3].queue[\$q].$4 - \$a[0].ports[$3].queue[\$q].$4] | map(tostring) | join(\" \")"
+}
 mq_check_lanes() {
-	local a b
+	local a b sent got
+	ctl status --json >"$work/lanes-end.json"
 	for a in 0 1; do
 		b=$((1 - a))
-		[ "$(pair_counts "$a" tx_packets)" = "$(pair_counts "$b" rx_packets)" ] ||
-			fail "port $a's TX rings ($(pair_counts "$a" tx_packets)) did not feed port $b's RX rings ($(pair_counts "$b" rx_packets)) lane by lane"
+		sent=$(lane_deltas "$work/lanes-mark.json" "$work/lanes-end.json" "$a" tx_packets)
+		got=$(lane_deltas "$work/lanes-mark.json" "$work/lanes-end.json" "$b" rx_packets)
+		echo "with every pair running: port $a's TX rings sent $sent, port $b's RX rings got $got"
+		[ "$sent" = "$got" ] || fail "port $a's TX rings did not feed port $b's RX rings lane by lane"
 	done
-	echo "each TX ring fed the RX ring of its pair on the other end"
 }
 
 # mq_pair QA QB [GUEST_APPEND for a] [for b]: two mq guests, a on port 0
@@ -175,6 +196,7 @@ mq_scenario() {
 	case "$what" in
 	2)
 		mq_pair 2 2
+		mq_lanes_mark 2
 		mq_check_guest a b
 		mq_check_guest b a
 		mq_check_queues a 2
@@ -188,6 +210,7 @@ mq_scenario() {
 		;;
 	4)
 		mq_pair 4 4 vnp.combined=4 vnp.combined=4
+		mq_lanes_mark 4
 		mq_check_guest a b
 		mq_check_guest b a
 		mq_check_queues a 4
