@@ -473,6 +473,14 @@ static int handle_add_mem_reg(struct vu_dev *dev, struct vu_msg *msg, struct rep
 	(void)reply;
 	memcpy(&one, msg->payload, sizeof one);
 	spec_from_wire(&one.region, &spec);
+	/* QEMU before 8.1 sends ADD_MEM_REG (and REM_MEM_REG) once per queue
+	 * pair's vhost device, all on one connection: the same region of the
+	 * same file again is that repeat, and changes nothing. */
+	if (gm_holds(&dev->mem, &spec, msg->fds[0])) {
+		log_debug("%s: memory region gpa 0x%llx+0x%llx again", dev->name,
+			  (unsigned long long)spec.gpa, (unsigned long long)spec.size);
+		return 0;
+	}
 	if (__builtin_add_overflow(gm_mapped_bytes(&dev->mem), spec.size, &total))
 		total = UINT64_MAX;
 	if (total > dev->mem_max)
@@ -497,11 +505,16 @@ static int handle_rem_mem_reg(struct vu_dev *dev, struct vu_msg *msg, struct rep
 
 	(void)reply;
 	memcpy(&one, msg->payload, sizeof one);
+	/* Nothing to remove is the repeat of a removal (see ADD_MEM_REG): QEMU
+	 * before 8.1 removes a region once per queue pair, and stops at the
+	 * first refusal, adding none of the regions that replace it. */
 	if (gm_remove(&dev->mem, one.region.guest_phys_addr, one.region.memory_size,
-		      one.region.userspace_addr) < 0)
-		return refuse(dev, ENOENT, "no memory region at gpa 0x%llx size 0x%llx to remove",
-			      (unsigned long long)one.region.guest_phys_addr,
-			      (unsigned long long)one.region.memory_size);
+		      one.region.userspace_addr) < 0) {
+		log_debug("%s: no memory region at gpa 0x%llx+0x%llx to remove", dev->name,
+			  (unsigned long long)one.region.guest_phys_addr,
+			  (unsigned long long)one.region.memory_size);
+		return 0;
+	}
 	/* A ring in the removed region fails the port here. */
 	rings_retranslate(dev);
 	return 0;

@@ -109,7 +109,27 @@ int gm_map_region(const struct gm_region_spec *spec, int fd, const struct truste
 	out->map_base = base;
 	out->map_len = (size_t)map_len;
 	out->host = (uint8_t *)base + (spec->mmap_offset - map_off);
+	out->file_dev = (uint64_t)st.st_dev;
+	out->file_ino = (uint64_t)st.st_ino;
+	out->mmap_offset = spec->mmap_offset;
 	return 0;
+}
+
+bool gm_holds(const struct guest_mem *gm, const struct gm_region_spec *spec, int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	for (unsigned i = 0; i < gm->count; i++) {
+		const struct gm_region *r = &gm->region[i];
+
+		if (r->gpa == spec->gpa && r->size == spec->size && r->uva == spec->uva &&
+		    r->mmap_offset == spec->mmap_offset && r->file_dev == (uint64_t)st.st_dev &&
+		    r->file_ino == (uint64_t)st.st_ino)
+			return true;
+	}
+	return false;
 }
 
 void gm_unmap_region(struct gm_region *r)

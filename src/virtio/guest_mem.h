@@ -35,6 +35,10 @@ struct gm_region {
 	uint8_t *host; /* where gpa is mapped in this process */
 	void *map_base;
 	size_t map_len;
+	/* What backs it: the file (device and inode) and the offset in it. */
+	uint64_t file_dev;
+	uint64_t file_ino;
+	uint64_t mmap_offset;
 };
 
 /* Translations mostly stay in one region: a copy of the one last hit sits
@@ -63,6 +67,10 @@ void gm_unmap_region(struct gm_region *r);
  * refusal the region is left to the caller to unmap. */
 int gm_insert(struct guest_mem *gm, const struct gm_region *r, unsigned max, char *err,
 	      size_t errlen);
+/* Whether gm holds a region with exactly this description, backed by the
+ * same file (fd's device and inode) at the same offset: a repeat of one
+ * added before. */
+bool gm_holds(const struct guest_mem *gm, const struct gm_region_spec *spec, int fd);
 /* Unmap and forget the region with this guest address, size and user
  * address. Returns 0 or -ENOENT. */
 int gm_remove(struct guest_mem *gm, uint64_t gpa, uint64_t size, uint64_t uva);

@@ -16,17 +16,24 @@
 # it (tmpfs), so a guest that both serves and takes 64 MiB wants more.
 # GUEST_PREALLOC=1: QEMU allocates that memory up front, so that a timed
 # transfer does not also time the host's first touch of each guest page.
+# GUEST_QUEUES=N (N > 1): N queue pairs, the netdev's queues=N and the
+# device's mq=on (under TCG with vectors=0 as well: without MSI-X the
+# queues share the legacy interrupt). GUEST_SMP: the vCPUs (1 unless set).
 # qemu_cmd NAME SOCKPATH IP PEER ROLE MIB [extra -device options]
 qemu_cmd() {
 	local name=$1 sock=$2 ip=$3 peer=$4 role=$5 mib=$6 extra=${7:-}
-	local mem=${GUEST_MEM:-256}
-	echo qemu-system-x86_64 -accel tcg -m "$mem" -display none -nodefaults -no-reboot \
+	local mem=${GUEST_MEM:-256} netq="" devq=""
+	if [ "${GUEST_QUEUES:-1}" -gt 1 ]; then
+		netq=",queues=$GUEST_QUEUES"
+		devq=",mq=on"
+	fi
+	echo qemu-system-x86_64 -accel tcg -smp "${GUEST_SMP:-1}" -m "$mem" -display none -nodefaults -no-reboot \
 		-serial "file:$work/$name.log" -monitor none \
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
 		-append "\"console=ttyS0 quiet no_timer_check vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib ${GUEST_APPEND:-}\"" \
 		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on${GUEST_PREALLOC:+,prealloc=on}" -numa node,memdev=mem \
-		-chardev "socket,id=c0,path=$sock${GUEST_CHARDEV:-}" -netdev vhost-user,id=n0,chardev=c0 \
-		-device "virtio-net-pci,netdev=n0,vectors=0$extra" ${GUEST_QEMU:-}
+		-chardev "socket,id=c0,path=$sock${GUEST_CHARDEV:-}" -netdev "vhost-user,id=n0,chardev=c0$netq" \
+		-device "virtio-net-pci,netdev=n0,vectors=0$devq$extra" ${GUEST_QEMU:-}
 }
 
 # Start a guest on a socket path in the background; its pid is $last_pid.

@@ -3,7 +3,7 @@
 # command line (vnp.ip=, vnp.peer=, vnp.mtu=), run the role (vnp.role=),
 # print results as "VNP <key> <value>" lines on the console, power off.
 /bin/busybox --install -s /bin
-export PATH=/bin
+export PATH=/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
@@ -62,6 +62,83 @@ report_got() {
 }
 
 case "$role" in
+mq)
+	# Several queue pairs: serve vnp.mib MiB of random bytes and fetch the
+	# peer's over vnp.streams connections at once (4 unless given), each
+	# MD5-checked. Linux keeps a flow on one TX queue, the one its CPU
+	# maps to (XPS), so stream s runs on CPU s-1 modulo the CPUs, both
+	# ends: it is served on port 5000+s by a listener bound to that CPU,
+	# and fetched by a process bound to it. vnp.combined=N: use N pairs
+	# (ethtool -L) before any traffic. vnp.flip=A.B...: while the fetches
+	# run, set the pairs in use to A, B, ... in turn, one change per
+	# 256 KiB that arrived (so every change lands on a running transfer).
+	# vnp.pace=1: serve a MiB at a time, 0.3 s apart, so the transfers
+	# outlast the changes.
+	streams=$(arg streams)
+	[ -n "$streams" ] || streams=4
+	combined=$(arg combined)
+	if [ -n "$combined" ]; then
+		ethtool -L eth0 combined "$combined" || say error "ethtool -L eth0 combined $combined failed"
+	fi
+	say txqueues "$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)"
+	say rxqueues "$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
+	say combined "$(ethtool -l eth0 2>/dev/null | sed -n 's/^Combined:[[:space:]]*//p' | tail -n1)"
+	dd if=/dev/urandom of=/tmp/data bs=1M count="$size" 2>/dev/null
+	say sent-md5 "$(md5sum /tmp/data | cut -d' ' -f1)"
+	if [ "$(arg pace)" = 1 ]; then
+		printf '#!/bin/sh\nfor i in $(seq 0 %s); do dd if=/tmp/data bs=1M skip=$i count=1 2>/dev/null; sleep 0.3; done\n' $((size - 1)) >/bin/serve
+	fi
+	printf '#!/bin/sh\nexec dd of="$1" bs=64k 2>/dev/null\n' >/bin/recvto
+	chmod +x /bin/serve /bin/recvto
+	cpus=$(nproc)
+	for s in $(seq "$streams"); do
+		taskset -c $(((s - 1) % cpus)) nc -ll -p $((5000 + s)) -e /bin/serve &
+	done
+	ok=0
+	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
+	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
+	ping -c 5 -i 0.2 "$peer" | tail -n 2 | sed 's/^/VNP ping /'
+	ping -c 3 -i 0.2 -s 1472 "$peer" | tail -n 2 | sed 's/^/VNP ping1472 /'
+	# One fetch per stream, retried until the peer serves.
+	for s in $(seq "$streams"); do
+		(
+			for i in $(seq 60); do
+				rm -f /tmp/got.$s
+				taskset -c $(((s - 1) % cpus)) nc "$peer" $((5000 + s)) -e /bin/recvto /tmp/got.$s 2>/dev/null &&
+					[ -s /tmp/got.$s ] && break
+				sleep 0.5
+			done
+			touch /tmp/got.$s /tmp/done.$s
+		) &
+	done
+	all_done() { [ "$(ls /tmp/done.* 2>/dev/null | wc -l)" = "$streams" ]; }
+	flip=$(arg flip)
+	flips=0
+	if [ -n "$flip" ]; then
+		last=0
+		while ! all_done; do
+			now=$(ls -l /tmp/got.* 2>/dev/null | awk '{ s += $5 } END { print s + 0 }')
+			if [ "$now" -ge $((last + 262144)) ]; then
+				set -- $(echo "$flip" | tr . ' ')
+				shift $((flips % $#))
+				ethtool -L eth0 combined "$1" || say error "ethtool -L eth0 combined $1 failed"
+				flips=$((flips + 1))
+				last=$now
+			fi
+			sleep 0.1
+		done
+	fi
+	while ! all_done; do sleep 0.1; done
+	say flips "$flips"
+	say combined-end "$(ethtool -l eth0 2>/dev/null | sed -n 's/^Combined:[[:space:]]*//p' | tail -n1)"
+	for s in $(seq "$streams"); do
+		say got-bytes "$(wc -c </tmp/got.$s)"
+		say got-md5 "$(md5sum /tmp/got.$s | cut -d' ' -f1)"
+	done
+	say done
+	# Answer pings and serve until powered off by the harness.
+	while true; do sleep 1; done
+	;;
 server)
 	# Serve a file of random bytes to whoever connects, twice over.
 	make_data

@@ -3,7 +3,8 @@
 # tests: Debian's kernel unpacked with dpkg -x, and a busybox-static initramfs
 # whose init loads the virtio modules and runs a role from the kernel command
 # line. Prints a directory holding vmlinuz and initramfs.cpio.gz.
-# Needs: apt-get, busybox-static, cpio.
+# Needs: apt-get, busybox-static, cpio; ethtool (optional: the multiqueue
+# scenarios change a guest's queue pairs with it, and skip without it).
 #
 # The cache is shared by every checkout of the project (worktrees, the demo),
 # and they may run guests at the same time with different versions of
@@ -30,7 +31,11 @@ vmlinuz=$(ls kernel/boot/vmlinuz-* | head -n1)
 kver=${vmlinuz##*/vmlinuz-}
 ln -sf "$vmlinuz" vmlinuz
 
-stamp=$(cat "$here/init.sh" /bin/busybox | md5sum | cut -d' ' -f1)
+# Debian's ethtool with the shared libraries it links (busybox has no
+# ethtool; the guest kernel is Debian 12's, the same userland ABI as here).
+ethtool=$(command -v ethtool 2>/dev/null || true)
+[ -x /usr/sbin/ethtool ] && ethtool=/usr/sbin/ethtool
+stamp=$(cat "$here/init.sh" /bin/busybox ${ethtool:+"$ethtool"} | md5sum | cut -d' ' -f1)
 out=initramfs-$stamp
 if [ ! -f "$out/initramfs.cpio.gz" ]; then
 	build=$(mktemp -d "$cache/.build.XXXXXX")
@@ -47,6 +52,16 @@ if [ ! -f "$out/initramfs.cpio.gz" ]; then
 			xz -dc "$f.xz" >"$root/modules/$(basename "$m").ko"
 		fi
 	done
+	if [ -n "$ethtool" ]; then
+		mkdir -p "$root/usr/sbin"
+		cp "$ethtool" "$root/usr/sbin/ethtool"
+		# Every library ldd names by path (the loader included), where it
+		# names it.
+		for lib in $(ldd "$ethtool" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p'); do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	fi
 	cp "$here/init.sh" "$root/init"
 	chmod +x "$root/init"
 	mkdir "$build/out"

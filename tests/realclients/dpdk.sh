@@ -7,7 +7,8 @@
 #
 #   dpdk.sh [--restart] TXPKTS [SECONDS [DEVARGS [RX_DEVARGS]]]
 #     e.g. dpdk.sh 64, dpdk.sh 1500, dpdk.sh 512,512,476, dpdk.sh 1500 4 in_order=0,
-#          dpdk.sh 1500 4 packed_vq=1, dpdk.sh 1500 4 packed_vq=1 packed_vq=0
+#          dpdk.sh 1500 4 packed_vq=1, dpdk.sh 1500 4 packed_vq=1 packed_vq=0,
+#          dpdk.sh 64 4 queues=2, dpdk.sh 64 4 queues=2 queues=1
 #
 # DEVARGS are added to both virtio-user ports, or to the sender's only when
 # RX_DEVARGS (the receiver's) are given. By default virtio-user asks for
@@ -15,6 +16,14 @@
 # paths; in_order=0 keeps the standard ones; packed_vq=1 asks for packed
 # rings; mrg_rxbuf=0 does without mergeable RX buffers. The test checks
 # what each port negotiated, so a silent fallback cannot pass for the other.
+#
+# queues=N in a side's devargs gives it N queue pairs: its port is created
+# with queues=N and testpmd runs --rxq=N --txq=N (txonly sends on every TX
+# queue). Then the port must have negotiated MQ, and the server's per-pair
+# counters must show the frames where its steering puts them: the
+# sender's TX ring q into the receiver's RX ring q modulo the receiver's
+# pairs, each ring's count matching (with N pairs on both sides, lane by
+# lane).
 #
 # --restart: halfway through, the sender's port is stopped, reconfigured
 # (LRO on: new features, so virtio-user resets the device and the server
@@ -40,6 +49,14 @@ seconds=${2:-4}
 tx_devargs=${3:+,$3}
 rx_devargs=${4-${3-}}
 rx_devargs=${rx_devargs:+,$rx_devargs}
+# queues=N of some devargs (1 without).
+queues_of() {
+	local q
+	q=$(echo ",$1," | sed -n 's/.*,queues=\([0-9]*\),.*/\1/p')
+	echo "${q:-1}"
+}
+txq=$(queues_of "${tx_devargs#,}")
+rxq=$(queues_of "${rx_devargs#,}")
 server=${VNET_P2P_BIN:?}
 ctl_bin=${VNET_P2P_CTL_BIN:?}
 work=$(mktemp -d /tmp/vnp-dpdk.XXXXXX)
@@ -119,6 +136,11 @@ check_features() {
 	*mrg_rxbuf=0*) echo ",$f," | grep -q ",MRG_RXBUF," && fail "port $n: MRG_RXBUF despite mrg_rxbuf=0" ;;
 	*) echo ",$f," | grep -q ",MRG_RXBUF," || fail "port $n: no MRG_RXBUF" ;;
 	esac
+	if [ "$(queues_of "$args")" -gt 1 ]; then
+		echo ",$f," | grep -q ",MQ," || fail "port $n: no MQ with $(queues_of "$args") queue pairs"
+	else
+		echo ",$f," | grep -q ",MQ," && fail "port $n: MQ with one queue pair"
+	fi
 	return 0
 }
 
@@ -126,12 +148,12 @@ check_features() {
 server_pid=$!
 # The socket file exists before the server listens: wait for an answer.
 wait_for 10 ctl status >/dev/null 2>&1 || fail "server did not start"
-ctl create listen="$work/p0.sock" >/dev/null
-ctl create listen="$work/p1.sock" >/dev/null
+ctl create listen="$work/p0.sock" queues="$txq" >/dev/null
+ctl create listen="$work/p1.sock" queues="$rxq" >/dev/null
 
 # shellcheck disable=SC2086
 dpdk-testpmd $eal --file-prefix="vnp-rx-$$" --vdev "net_virtio_user0,path=$work/p1.sock$rx_devargs" -- \
-	--forward-mode=rxonly --stats-period 1 --total-num-mbufs=16384 >"$work/rx.log" 2>&1 &
+	--forward-mode=rxonly --rxq="$rxq" --txq="$rxq" --stats-period 1 --total-num-mbufs=16384 >"$work/rx.log" 2>&1 &
 rx=$!
 pids+=("$rx")
 wait_for 30 port_running 1 || fail "the receiver did not start"
@@ -142,7 +164,7 @@ wait_for 30 port_running 1 || fail "the receiver did not start"
 mkfifo "$work/tx.in"
 # shellcheck disable=SC2086
 stdbuf -oL dpdk-testpmd $eal --file-prefix="vnp-tx-$$" --vdev "net_virtio_user0,path=$work/p0.sock$tx_devargs" -- \
-	-i --forward-mode=txonly --txpkts="$txpkts" --total-num-mbufs=16384 \
+	-i --forward-mode=txonly --txpkts="$txpkts" --rxq="$txq" --txq="$txq" --total-num-mbufs=16384 \
 	<"$work/tx.in" >"$work/tx.log" 2>&1 &
 tx=$!
 pids+=("$tx")
@@ -206,6 +228,26 @@ for reason in no_peer too_big bad_chain; do
 		fail "server counted drops: $reason"
 done
 if grep -a "resuming there\|failed:" "$work/server.log"; then fail "the server resynced or failed a ring"; fi
+# Per pair: the sender's TX ring q fed the receiver's RX ring q mod rxq
+# (the receiver runs all its pairs), and the counts agree ring by ring.
+pair_count() { metric "$1" queue_packets_total ",pair=\"$2\",direction=\"$3\""; }
+for q in $(seq 0 $((rxq - 1))); do
+	want=0
+	for t in $(seq 0 $((txq - 1))); do
+		[ $((t % rxq)) = "$q" ] && want=$((want + $(pair_count 0 "$t" tx)))
+	done
+	got=$(pair_count 1 "$q" rx)
+	echo "receiver's pair $q: $got packets, from the sender's TX rings q with q mod $rxq = $q: $want"
+	[ "$got" = "$want" ] || fail "the receiver's pair $q got $got packets, its TX rings sent $want"
+done
+busy=0
+for t in $(seq 0 $((txq - 1))); do
+	n=$(pair_count 0 "$t" tx)
+	echo "sender's pair $t: $n packets"
+	[ "$n" -gt 0 ] && busy=$((busy + 1))
+	[ "$(pair_count 0 "$t" drop)" = 0 ] || fail "the sender's pair $t counted drops"
+done
+[ "$busy" = "$txq" ] || fail "only $busy of the sender's $txq pairs carried packets"
 bytes=$(metric 1 bytes_total ',direction="rx"')
 echo "server: $fwd packets forwarded, $bytes bytes, no drops"
 echo "passed"

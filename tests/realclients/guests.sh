@@ -8,7 +8,9 @@
 #                           offload-segment-reverse, offload-compare, tap-tso,
 #                           dpdk-tso, dpdk-tso-segment, and packed rings:
 #                           packed-X and mixed-X for X in duplex, kill,
-#                           server-restart, reset; see packed-lib.sh)
+#                           server-restart, reset; see packed-lib.sh;
+#                           several queue pairs: mq-2, mq-4, mq-4-1,
+#                           mq-ethtool; see mq-lib.sh)
 #
 # tap and tap-plain join one guest to a TAP end (create tap=) instead of a
 # second guest: the host's own stack, in a network namespace of its own,
@@ -317,7 +319,9 @@ restart-listen | restart-path)
 	if [ "$scenario" = restart-listen ]; then
 		kill -9 "$victim"
 	else
-		pkill -9 -f "qemu-system-x86_64.*vnp.ip=10.0.0.1" || true
+		# This test's victim only: its console file names this test's
+		# scratch directory (other tests' guests have 10.0.0.1 too).
+		pkill -9 -f "qemu-system-x86_64 .*file:$work/victim.log" || true
 	fi
 	wait "$victim" 2>/dev/null || true
 	echo "killed the client guest mid-transfer"
@@ -379,6 +383,12 @@ packed-* | mixed-*)
 	. "$here/packed-lib.sh"
 	ring_mode=${scenario%%-*}
 	packed_scenario "${scenario#*-}"
+	;;
+mq-*)
+	# Several queue pairs (mq-lib.sh).
+	# shellcheck source=mq-lib.sh
+	. "$here/mq-lib.sh"
+	mq_scenario "${scenario#mq-}"
 	;;
 tap-tso)
 	# 64 MiB each way between the host's stack and a guest with TSO.
