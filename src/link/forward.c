@@ -310,7 +310,7 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 		/* Each packet of a run spends two descriptors: the run ends
 		 * where the budget's count of them would. */
 		n = MIN(vq_run_begin(tx, tx_packed, false, &tr), vq_run_begin(rx, rx_packed, true, &rr));
-		n = (uint32_t)MIN((uint64_t)n, (uint64_t)(left.descs + 1) / 2);
+		n = (uint32_t)MIN((uint64_t)n, (uint64_t)left.descs / 2 + ((uint64_t)left.descs & 1));
 		/* The regions last hit, copied for the run (a miss updates both). */
 		struct gm_hit th = tx->mem->hit, rh = rx->mem->hit;
 
