@@ -50,16 +50,6 @@ _Static_assert(VND_F_RING_PACKED == VIRTIO_F_RING_PACKED && VND_F_IN_ORDER == VI
 /* How long vnd_wait sleeps between looks at the rings without a call fd. */
 #define SPIN_SLEEP_US 50
 
-/* struct vnd_config grew in VNET_P2P_DRIVER_1: these three are that
- * version's (the default); vnd_compat.c has VNET_P2P_DRIVER_0's. In static
- * links the default version answers the plain name. */
-__asm__(".symver vnd_config_init_v1, vnd_config_init@@VNET_P2P_DRIVER_1");
-__asm__(".symver vnd_open_fd_v1, vnd_open_fd@@VNET_P2P_DRIVER_1");
-__asm__(".symver vnd_open_path_v1, vnd_open_path@@VNET_P2P_DRIVER_1");
-void vnd_config_init_v1(struct vnd_config *cfg);
-int vnd_open_fd_v1(struct vnd **out, int fd, const struct vnd_config *cfg);
-int vnd_open_path_v1(struct vnd **out, const char *path, const struct vnd_config *cfg);
-
 void vnd_config_init_v1(struct vnd_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);

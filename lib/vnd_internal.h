@@ -298,6 +298,14 @@ static inline uint8_t *vnd_tx_area(const struct vnd *d, unsigned pair)
 {
 	return d->tx_area + pair * d->layout.pair_stride;
 }
+/* The current versions of the three functions that take a struct
+ * vnd_config, by their own names: the installed library exports them
+ * versioned (vnd_compat.c), static links by their plain names
+ * (vnd_plain.c). */
+void vnd_config_init_v1(struct vnd_config *cfg);
+int vnd_open_fd_v1(struct vnd **out, int fd, const struct vnd_config *cfg);
+int vnd_open_path_v1(struct vnd **out, const char *path, const struct vnd_config *cfg);
+
 /* Whether q names a pair that was set up; sets the error otherwise. */
 static inline bool vnd_pair_valid(struct vnd *d, unsigned q)
 {
