@@ -317,7 +317,9 @@ restart-listen | restart-path)
 	if [ "$scenario" = restart-listen ]; then
 		kill -9 "$victim"
 	else
-		pkill -9 -f "qemu-system-x86_64.*vnp.ip=10.0.0.1" || true
+		# This test's victim only: its console file names this test's
+		# scratch directory (other tests' guests have 10.0.0.1 too).
+		pkill -9 -f "qemu-system-x86_64 .*file:$work/victim.log" || true
 	fi
 	wait "$victim" 2>/dev/null || true
 	echo "killed the client guest mid-transfer"
