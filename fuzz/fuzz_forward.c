@@ -22,6 +22,15 @@
  * from the end). A split ring has 1 << (b % 9) entries for its size byte
  * b, a packed one 1 + b (any size up to 256); a packed ring's base is its
  * index (% num) with the wrap counter in bit 15.
+ *
+ * Writes stay where a client allows them (unless the two ends alias):
+ * after the input's rounds, every byte of the receiver's memory that
+ * changed lies in a device-writable piece of a chain that was available
+ * at the start (walked beforehand, tentatively) or in its ring's areas
+ * the device writes, and the sender's memory changed only in the latter.
+ * Inputs whose buffers or device areas overlap what the rings are read
+ * from (descriptor and driver areas, indirect tables) are left out: there
+ * the client rewrites its own chains as the server writes.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,6 +72,7 @@ struct client {
 	int fd;
 	uint8_t *image; /* the whole file, for writing its contents */
 	struct guest_mem mem[LAYOUTS];
+	uint8_t *region_host[LAYOUTS][NREGIONS]; /* file region i in each layout */
 };
 
 static struct client cl[2];
@@ -104,7 +114,8 @@ static void guard_page(void *at)
 		munmap(p, (size_t)sysconf(_SC_PAGESIZE));
 }
 
-static void map_layout(struct guest_mem *gm, int fd, const uint64_t gpa[NREGIONS])
+static void map_layout(struct guest_mem *gm, uint8_t *host[NREGIONS], int fd,
+		       const uint64_t gpa[NREGIONS])
 {
 	char err[160];
 	long page = sysconf(_SC_PAGESIZE);
@@ -120,6 +131,7 @@ static void map_layout(struct guest_mem *gm, int fd, const uint64_t gpa[NREGIONS
 		struct gm_region r;
 
 		FUZZ_CHECK(gm_map_region(&spec, fd, NULL, &r, err, sizeof err) == 0);
+		host[i] = r.host;
 		guard_page((uint8_t *)r.map_base - page);
 		guard_page((uint8_t *)r.map_base + r.map_len);
 		FUZZ_CHECK(gm_insert(gm, &r, NREGIONS, err, sizeof err) == 0);
@@ -139,9 +151,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		cl[c].image = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, cl[c].fd, 0);
 		FUZZ_CHECK(cl[c].image != MAP_FAILED);
 		for (unsigned l = 0; l < LAYOUTS; l++)
-			map_layout(&cl[c].mem[l], cl[c].fd, layout_gpa[l]);
+			map_layout(&cl[c].mem[l], cl[c].region_host[l], cl[c].fd, layout_gpa[l]);
 	}
-	map_layout(&alias_mem, cl[0].fd, layout_gpa[0]);
+	{
+		uint8_t *unused[NREGIONS];
+
+		map_layout(&alias_mem, unused, cl[0].fd, layout_gpa[0]);
+	}
 	return 0;
 }
 
@@ -380,6 +396,136 @@ static void check_gso(const struct end *s, const struct end *d, const uint8_t *h
 	}
 }
 
+/* ---- where the server may write ---------------------------------------- */
+
+/* Per byte of a client's file: bits of what it is to the rings. */
+#define MB_WRITABLE 1u /* in a device-writable piece of an available chain */
+#define MB_DEVICE 2u   /* in an area of the ring the device writes */
+#define MB_READ 4u     /* in an area the rings are read from */
+#define MB_PDESC 8u    /* in a packed ring's descriptors: read, and written back */
+
+struct shadow {
+	uint8_t before[FILE_SIZE]; /* the file before the rounds */
+	uint8_t mark[FILE_SIZE];
+};
+
+static struct shadow shadow[2];
+
+/* Mark [p, p + len) of client c's memory as seen through layout l. */
+static void mark_bytes(unsigned c, unsigned l, const uint8_t *p, uint64_t len, uint8_t bit)
+{
+	for (unsigned i = 0; i < NREGIONS; i++) {
+		const uint8_t *h = cl[c].region_host[l][i];
+
+		if (p < h || p >= h + REGION)
+			continue;
+		for (uint64_t k = 0, off = (uint64_t)(p - h); k < len && off + k < REGION; k++)
+			shadow[c].mark[i * REGION + off + k] |= bit;
+	}
+}
+
+/* What e's ring areas are to the device, and the indirect tables any of
+ * its descriptors names (nested or not, available or not: a superset). */
+static void mark_ring(unsigned c, unsigned l, struct end *e)
+{
+	const struct vq_params *p = &e->params;
+	uint64_t dn = vq_desc_area_bytes(p->packed, p->num);
+
+	mark_bytes(c, l, p->desc, dn, p->packed ? MB_PDESC : MB_READ);
+	mark_bytes(c, l, p->driver_area, vq_driver_area_bytes(p->packed, p->num, p->event_idx),
+		   MB_READ);
+	mark_bytes(c, l, p->device_area, vq_device_area_bytes(p->packed, p->num, p->event_idx),
+		   MB_DEVICE);
+	for (unsigned i = 0; i < p->num; i++) {
+		const uint8_t *d = (const uint8_t *)p->desc + 16u * i;
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags;
+		const uint8_t *t;
+
+		memcpy(&addr, d, 8);
+		memcpy(&len, d + 8, 4);
+		memcpy(&flags, d + (p->packed ? 14 : 12), 2);
+		if (!(flags & VRING_DESC_F_INDIRECT) || !len)
+			continue;
+		t = gm_gpa_range(e->mem, addr, len);
+		if (t)
+			mark_bytes(c, l, t, len, MB_READ);
+	}
+}
+
+/* Every device-writable piece of the receiver's available chains, walked
+ * tentatively (and forgotten again) as the server would take them. */
+static void mark_rx_chains(unsigned c, unsigned l, struct end *e)
+{
+	vq_take_begin(&e->vq);
+	for (unsigned n = 0; n < e->vq.num; n++) {
+		struct vq_chain ch;
+		struct vq_done done;
+		bool got;
+
+		if (vq_take(&e->vq, &ch, true, &got) != VQ_OK || !got)
+			break;
+		for (unsigned i = 0; i < MAX_PIECES; i++) {
+			uint8_t *p;
+			uint32_t len;
+
+			if (vq_chain_next(&ch, UINT32_MAX, &p, &len) != VQ_OK || !len)
+				break;
+			mark_bytes(c, l, p, len, MB_WRITABLE);
+		}
+		/* (A packed ring takes the next chain past this one's end.) */
+		if (vq_chain_end(&ch, &done) != VQ_OK)
+			break;
+	}
+	vq_take_begin(&e->vq);
+}
+
+/* Whether bytes the server writes are bytes the rings are read from
+ * (beyond a packed ring's own used elements in its descriptors). */
+static bool writes_reach_rings(unsigned c)
+{
+	for (uint32_t i = 0; i < FILE_SIZE; i++)
+		if ((shadow[c].mark[i] & (MB_WRITABLE | MB_DEVICE)) &&
+		    (shadow[c].mark[i] & (MB_READ | MB_PDESC)))
+			return true;
+	return false;
+}
+
+/* Before the rounds: the files as they are, and what may change in them. */
+static void writes_begin(unsigned lb, struct end *s, struct end *d)
+{
+	for (unsigned c = 0; c < 2; c++) {
+		memcpy(shadow[c].before, cl[c].image, FILE_SIZE);
+		memset(shadow[c].mark, 0, FILE_SIZE);
+	}
+	mark_ring(0, LB_SRC_LAYOUT(lb), s);
+	mark_ring(1, LB_DST_LAYOUT(lb), d);
+	mark_rx_chains(1, LB_DST_LAYOUT(lb), d);
+}
+
+/* After them: what changed outside what may. */
+static void writes_check(void)
+{
+	const uint8_t may[2] = { MB_DEVICE | MB_PDESC, MB_DEVICE | MB_PDESC | MB_WRITABLE };
+
+	for (unsigned c = 0; c < 2; c++) {
+		/* There the client rewrites its chains as the server writes. */
+		if (writes_reach_rings(c))
+			continue;
+		for (uint32_t i = 0; i < FILE_SIZE; i++) {
+			if (cl[c].image[i] == shadow[c].before[i] || (shadow[c].mark[i] & may[c]))
+				continue;
+			fprintf(stderr, "fuzz_forward: the %s's memory changed at file offset %u "
+					"(0x%02x -> 0x%02x), outside %s\n",
+				c ? "receiver" : "sender", i, shadow[c].before[i], cl[c].image[i],
+				c ? "its available RX buffers and its ring's device areas"
+				  : "its ring's device areas");
+			FUZZ_CHECK(0);
+		}
+	}
+}
+
 /* Walk one chain directly, from a ring of its own over e's ring memory
  * that starts at base: every piece must be client memory, in one mapping,
  * no longer than asked for. */
@@ -489,6 +635,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.fe.capture = &cap;
 	}
 
+	if (!alias)
+		writes_begin(lb, &s, &d);
+
 	/* Forwarding rounds, as the link runs them: a budget, then publish. */
 	for (unsigned round = 0; round < MAX_ROUNDS; round++) {
 		static uint8_t sent_hdr[VNET_HDR_MAX], sent[VNET_FRAME_MAX];
@@ -549,6 +698,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)vq_avail_grew(&d.vq, &b1);
 	(void)vq_avail(&d.vq, &b1);
 	vq_kicks_disable(&d.vq);
+
+	if (!alias)
+		writes_check();
 
 	/* A direct walk over either ring. */
 	walk((flags & WF_WALK_DST) ? &d : &s, walk_base, flags & WF_DEVICE_WRITES,

@@ -19,6 +19,10 @@
 # GUEST_QUEUES=N (N > 1): N queue pairs, the netdev's queues=N and the
 # device's mq=on (under TCG with vectors=0 as well: without MSI-X the
 # queues share the legacy interrupt). GUEST_SMP: the vCPUs (1 unless set).
+# GUEST_DEBUG_APPEND, GUEST_DEBUG_QEMU: for looking into a failure by hand
+# (scenarios never set them): more kernel arguments after the scenario's
+# (e.g. "loglevel=7 oops=panic", later arguments win over quiet) and more
+# QEMU options (e.g. '-d guest_errors,cpu_reset -D $work/$1.qdbg').
 # qemu_cmd NAME SOCKPATH IP PEER ROLE MIB [extra -device options]
 qemu_cmd() {
 	local name=$1 sock=$2 ip=$3 peer=$4 role=$5 mib=$6 extra=${7:-}
@@ -30,17 +34,22 @@ qemu_cmd() {
 	echo qemu-system-x86_64 -accel tcg -smp "${GUEST_SMP:-1}" -m "$mem" -display none -nodefaults -no-reboot \
 		-serial "file:$work/$name.log" -monitor none \
 		-kernel "$guest/vmlinuz" -initrd "$guest/initramfs.cpio.gz" \
-		-append "\"console=ttyS0 quiet no_timer_check vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib ${GUEST_APPEND:-}\"" \
+		-append "\"console=ttyS0 quiet no_timer_check vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=$mib ${GUEST_APPEND:-} ${GUEST_DEBUG_APPEND:-}\"" \
 		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on${GUEST_PREALLOC:+,prealloc=on}" -numa node,memdev=mem \
 		-chardev "socket,id=c0,path=$sock${GUEST_CHARDEV:-}" -netdev "vhost-user,id=n0,chardev=c0$netq" \
-		-device "virtio-net-pci,netdev=n0,vectors=0$devq$extra" ${GUEST_QEMU:-}
+		-device "virtio-net-pci,netdev=n0,vectors=0$devq$extra" ${GUEST_QEMU:-} ${GUEST_DEBUG_QEMU:-}
 }
+
+# Each guest's process by name, so that wait_line can tell a guest that
+# is gone from one that is slow.
+declare -gA guest_pid=()
 
 # Start a guest on a socket path in the background; its pid is $last_pid.
 start_guest() {
 	eval "exec $(qemu_cmd "$@")" </dev/null >"$work/$1.qemu" 2>&1 &
 	last_pid=$!
 	pids+=("$last_pid")
+	guest_pid[$1]=$last_pid
 }
 
 # Start a guest through `vnet-p2p-ctl create --path`: a port only it can
@@ -54,6 +63,7 @@ start_guest_path() {
 		</dev/null >"$work/$name.qemu" 2>&1 &
 	last_pid=$!
 	pids+=("$last_pid")
+	guest_pid[$name]=$last_pid
 }
 
 # Stop what pids holds: SIGTERM first (vnet-p2p-ctl passes it on and removes
@@ -67,11 +77,32 @@ stop_all() {
 	done
 }
 
+# How a process that ended did: "exit status N" or "killed by SIGNAME"
+# (from its status as `wait` gives it). SIGKILL with nothing on the console:
+# someone else's kill, or the host's OOM killer; exit status 0 under
+# -no-reboot: the guest reset (a triple fault, say) or powered off.
+how_ended() {
+	if [ "$1" -gt 128 ] && [ "$1" -lt 192 ]; then
+		echo "killed by SIG$(kill -l $(($1 - 128)))"
+	else
+		echo "exit status $1"
+	fi
+}
+
 # wait_line NAME PATTERN SECONDS: wait for a line on a guest's console.
+# A guest started here whose process ends first fails at once, saying how.
 wait_line() {
-	local i
+	local i rc pid=${guest_pid[$1]:-}
 	for i in $(seq $(($3 * 10))); do
 		grep -q "$2" "$work/$1.log" 2>/dev/null && return 0
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			grep -q "$2" "$work/$1.log" 2>/dev/null && return 0
+			# (In a subshell, wait knows no such child: then 127.)
+			rc=0
+			wait "$pid" 2>/dev/null || rc=$?
+			echo "FAIL: $1: its QEMU ended ($(how_ended "$rc")) before '$2'" >&2
+			return 1
+		fi
 		sleep 0.1
 	done
 	echo "FAIL: $1: no '$2' within $3 s" >&2

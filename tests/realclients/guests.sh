@@ -73,7 +73,12 @@ cleanup() {
 	if [ $rc -ne 0 ]; then
 		for f in "$work"/*.log "$work"/*.qemu; do echo "---- $f"; tail -n 30 "$f"; done
 	fi
-	rm -rf "$work"
+	# VNP_KEEP_WORK=1 (by hand): a failed run's files stay for a look.
+	if [ $rc -ne 0 ] && [ "${VNP_KEEP_WORK:-0}" = 1 ]; then
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
 	exit $rc
 }
 trap cleanup EXIT
