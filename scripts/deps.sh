@@ -7,7 +7,8 @@
 set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc"
-guest_pkgs="qemu-system-x86 busybox-static cpio"
+# ethtool: the host side of tap-tso, and copied into the guest for ethtool -L
+guest_pkgs="qemu-system-x86 busybox-static cpio ethtool"
 # python3 draws the benchmark's chart (bench/chart.py) and tests it
 test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump python3"
 # libvirtd, its QEMU driver and virsh, for the libvirt guests test (xmllint:
