@@ -121,9 +121,14 @@ static unsigned tx_ring(unsigned pair) { return 2 * pair + VNET_TX_QUEUE; }
 static struct vq *steer(struct port *dst, unsigned q, unsigned *pair)
 {
 	unsigned running[VU_PAIRS_MAX], n = 0;
+	/* Only the pairs the client may use can run: every pass asks, so
+	 * the other slots are not looked at. */
+	unsigned pairs = MIN(vu_dev_rings(&dst->dev) / 2, (unsigned)VU_PAIRS_MAX);
 
-	for (unsigned i = 0; i < VU_PAIRS_MAX; i++)
-		if (vu_dev_vq(&dst->dev, rx_ring(i)) && dst->in_use)
+	if (!dst->in_use)
+		return NULL;
+	for (unsigned i = 0; i < pairs; i++)
+		if (vu_dev_vq(&dst->dev, rx_ring(i)))
 			running[n++] = i;
 	if (!n)
 		return NULL;
