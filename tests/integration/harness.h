@@ -93,6 +93,18 @@ struct exchange_result {
 struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long count,
 				size_t (*size_of)(uint32_t seq), int timeout_ms);
 
+/* Frame sizes by sequence number, deterministic: 60 bytes to 64 KiB
+ * (the edges included), up to an Ethernet MTU, up to 9000 bytes. */
+size_t random_size_64k(uint32_t seq);
+size_t random_size_mtu(uint32_t seq);
+size_t size_9000(uint32_t seq);
+
+/* A UDP/IPv4 frame of `payload` bytes with a partial checksum (as sent
+ * with NEEDS_CSUM); its length. udp_verify: the ones' complement sum over
+ * pseudo-header and UDP, 0xffff when the checksum is valid. */
+size_t udp_frame(uint8_t *f, size_t payload);
+uint16_t udp_verify(const uint8_t *f, size_t len);
+
 /* The status of one port. */
 struct vnp_ctl_port port_status(struct server *s, unsigned port);
 

@@ -168,6 +168,79 @@ struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long coun
 	return res;
 }
 
+size_t random_size_64k(uint32_t seq)
+{
+	/* 60 bytes to 64 KiB, deterministic per frame, with the edges included. */
+	if (seq % 97 == 0)
+		return 65536;
+	if (seq % 89 == 0)
+		return 60;
+	return 60 + (seq * 2654435761u >> 7) % (65536 - 60);
+}
+
+size_t random_size_mtu(uint32_t seq)
+{
+	return 60 + (seq * 2654435761u >> 9) % (1514 - 60 + 1);
+}
+
+size_t size_9000(uint32_t seq)
+{
+	return 60 + (seq * 2654435761u >> 9) % (9000 - 60 + 1);
+}
+
+/* A frame the sender hands over with a partial checksum (NEEDS_CSUM). */
+size_t udp_frame(uint8_t *f, size_t payload)
+{
+	static const uint8_t src[4] = { 10, 0, 0, 1 }, dst[4] = { 10, 0, 0, 2 };
+	size_t ip = 14, udp = ip + 20, len = udp + 8 + payload;
+	uint32_t sum = 0;
+	uint16_t udp_len = (uint16_t)(8 + payload), ip_len = (uint16_t)(20 + 8 + payload);
+
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	f[6] = 2;
+	f[12] = 0x08;
+	f[13] = 0x00;
+	f[ip] = 0x45;
+	f[ip + 2] = (uint8_t)(ip_len >> 8);
+	f[ip + 3] = (uint8_t)ip_len;
+	f[ip + 8] = 64;
+	f[ip + 9] = 17;
+	memcpy(f + ip + 12, src, 4);
+	memcpy(f + ip + 16, dst, 4);
+	f[udp] = 0x12;
+	f[udp + 1] = 0x34;
+	f[udp + 2] = 0x56;
+	f[udp + 3] = 0x78;
+	f[udp + 4] = (uint8_t)(udp_len >> 8);
+	f[udp + 5] = (uint8_t)udp_len;
+	for (size_t i = 0; i < payload; i++)
+		f[udp + 8 + i] = (uint8_t)(i * 7 + 3);
+	/* The pseudo-header sum goes into the checksum field, not inverted. */
+	sum = (uint32_t)(src[0] << 8 | src[1]) + (uint32_t)(src[2] << 8 | src[3]) +
+	      (uint32_t)(dst[0] << 8 | dst[1]) + (uint32_t)(dst[2] << 8 | dst[3]) + 17 + udp_len;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	f[udp + 6] = (uint8_t)(sum >> 8);
+	f[udp + 7] = (uint8_t)sum;
+	return len;
+}
+
+/* Ones' complement sum over pseudo-header and UDP: 0xffff when valid. */
+uint16_t udp_verify(const uint8_t *f, size_t len)
+{
+	size_t udp = 14 + 20;
+	uint32_t sum = 17 + (uint32_t)(len - udp);
+
+	for (int i = 0; i < 8; i += 2)
+		sum += (uint32_t)(f[14 + 12 + i] << 8 | f[14 + 13 + i]);
+	for (size_t i = udp; i < len; i += 2)
+		sum += (uint32_t)(f[i] << 8 | (i + 1 < len ? f[i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 struct vnp_ctl_port port_status(struct server *s, unsigned port)
 {
 	struct vnp_ctl_status st;
