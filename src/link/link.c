@@ -86,6 +86,12 @@ static struct vq *port_vq(struct port *p, unsigned idx)
 	return p->in_use ? vu_dev_vq(&p->dev, idx) : NULL;
 }
 
+/* The rings port_vq() gives, a bit each: passes walk only these. */
+static uint32_t port_started_rings(const struct port *p)
+{
+	return p->in_use ? vu_dev_started_rings(&p->dev) : 0;
+}
+
 /* The parts of an end that never change: whose counters and logs. */
 static void end_init(struct fwd_end *e, struct port *p)
 {
@@ -191,20 +197,17 @@ static void resync_used_index(struct port *p, unsigned idx, struct vq *vq)
 /* Rings that just started get their notification wishes written. */
 static void setup_fresh_rings(struct port *p)
 {
-	for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
-		struct vq *vq = port_vq(p, i);
-		unsigned bit = 1u << i;
+	uint32_t started = port_started_rings(p);
+	uint32_t fresh = started & ~p->known_started;
 
-		if (!vq) {
-			p->known_started &= ~bit;
-			continue;
-		}
-		if (p->known_started & bit)
-			continue;
+	p->known_started = started;
+	for (; fresh; fresh &= fresh - 1) {
+		unsigned i = (unsigned)__builtin_ctz(fresh);
+		struct vq *vq = vu_dev_vq(&p->dev, i);
+
 		resync_used_index(p, i, vq);
 		/* TX kicks bring packets; RX kicks are wanted only when blocked. */
 		vq_kicks_reset(vq, i % 2 == VNET_TX_QUEUE && !port_ring_polled(p, i));
-		p->known_started |= bit;
 	}
 }
 
@@ -417,12 +420,13 @@ static void emit_interrupts(struct link *l)
 	for (unsigned p = 0; p < LINK_PORTS; p++) {
 		struct port *port = &l->port[p];
 
-		for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
-			struct vq *vq = port_vq(port, i);
+		for (uint32_t rings = port_started_rings(port); rings; rings &= rings - 1) {
+			unsigned i = (unsigned)__builtin_ctz(rings);
+			struct vq *vq = vu_dev_vq(&port->dev, i);
 			enum vq_error e;
 			bool signal;
 
-			if (!vq)
+			if (!vq) /* stopped by a failure found on an earlier ring */
 				continue;
 			e = vq_needs_signal(vq, &signal);
 			if (e) {

@@ -197,6 +197,7 @@ static void ring_try_start(struct vu_dev *dev, unsigned idx)
 	if (!ring_translate(dev, idx, true))
 		return;
 	r->started = true;
+	dev->started_rings |= 1u << idx;
 	log_debug("%s: ring %u started (%s, size %u, base 0x%x%s)", dev->name, idx,
 		  r->vq.packed ? "packed" : "split", r->num, r->base,
 		  r->kick_fd < 0 ? ", polled" : "");
@@ -205,9 +206,12 @@ static void ring_try_start(struct vu_dev *dev, unsigned idx)
 
 /* A ring the datapath no longer uses: a restart without SET_VRING_BASE
  * resumes where it stopped. */
-static void ring_halt(struct vu_ring *r)
+static void ring_halt(struct vu_dev *dev, unsigned idx)
 {
+	struct vu_ring *r = &dev->ring[idx];
+
 	r->started = false;
+	dev->started_rings &= ~(1u << idx);
 	r->base = vq_base(&r->vq);
 	vq_fini(&r->vq);
 }
@@ -219,7 +223,7 @@ static void ring_stop(struct vu_dev *dev, unsigned idx)
 	if (!r->started)
 		return;
 	dev->ops->ring_stopping(dev->ctx, idx);
-	ring_halt(r);
+	ring_halt(dev, idx);
 	log_debug("%s: ring %u stopped at 0x%x", dev->name, idx, r->base);
 	dev->ops->rings_changed(dev->ctx);
 }
@@ -283,7 +287,7 @@ void vu_dev_fail(struct vu_dev *dev, const char *fmt, ...)
 
 		/* No draining: the client's rings cannot be trusted any more. */
 		if (r->started)
-			ring_halt(r);
+			ring_halt(dev, i);
 		if (!was_failed)
 			signal_eventfd(r->err_fd);
 	}

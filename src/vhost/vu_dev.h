@@ -82,6 +82,7 @@ struct vu_dev {
 	bool owned;
 	struct guest_mem mem;
 	struct vu_ring ring[VU_RINGS_MAX];
+	uint32_t started_rings;     /* bit per ring: started, so the link walks only these */
 	/* A port fails on a client error and stays failed until the client
 	 * stops every ring (a driver reset) or resets the device. */
 	bool failed;
@@ -128,6 +129,11 @@ static inline unsigned vu_dev_ring_size(const struct vu_dev *dev, unsigned idx)
 static inline bool vu_dev_ring_started(const struct vu_dev *dev, unsigned idx)
 {
 	return dev->ring[idx].started;
+}
+/* The started rings, a bit each. */
+static inline uint32_t vu_dev_started_rings(const struct vu_dev *dev)
+{
+	return dev->started_rings;
 }
 /* Whether the client gave ring idx no kick fd: it must be polled. */
 static inline bool vu_dev_ring_kickless(const struct vu_dev *dev, unsigned idx)
