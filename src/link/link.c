@@ -555,13 +555,17 @@ static void before_sleep(void *arg)
 	/* While the link is busy or lingering, passes follow each other
 	 * without a look at the other fds in between: that look, a system
 	 * call, is a sizeable share of a pass and delays the next packet. */
+	now = monotonic_ns();
 	for (unsigned turn = 0; l->pending && turn < LINK_PASSES_PER_TURN; turn++) {
-		now = monotonic_ns();
 		linger = now - l->last_progress_ns < LINK_LINGER_NS;
 		/* Cleared before the pass: a port failing or a ring changing
 		 * during it asks for another pass, and that wish must survive. */
 		l->pending = false;
 		r = run_service(l, linger ? PASS_LINGER : PASS_SLEEP, NULL, 0);
+		/* The quiet is counted from the end of the last pass that moved
+		 * packets: a long pass (big frames, a preempted server) is no
+		 * quiet on the wire. */
+		now = monotonic_ns();
 		if (r.moved)
 			l->last_progress_ns = now;
 		l->pending |= r.more || r.moved || linger;
