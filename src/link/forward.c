@@ -283,15 +283,17 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
  * the bytes of each receive buffer to claim ahead, 0 for none. */
 static inline __attribute__((always_inline)) enum fwd_status
 forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budget,
-	      uint32_t prefetch, struct fwd_fault *fault, bool tx_packed, bool rx_packed)
+	      uint32_t prefetch, struct fwd_fault *fault, bool tx_packed, bool rx_packed, bool plain)
 {
-	unsigned src_hdr_len = vnet_hdr_len(src->features);
-	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
+	/* The plain case, compiled apart: 12-byte headers on both ends (every
+	 * virtio 1.x client has them) and no capture running. */
+	unsigned src_hdr_len = plain ? VNET_HDR_MAX : vnet_hdr_len(src->features);
+	unsigned dst_hdr_len = plain ? VNET_HDR_MAX : vnet_hdr_len(dst->features);
 	bool guest_csum = dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM);
 	/* Held here, they stay in registers across the per-packet barrier. */
 	struct vq *tx = src->vq, *rx = dst->vq;
 	struct port_stats *tx_stats = src->stats, *rx_stats = dst->stats;
-	struct capture_buf *capture = src->capture;
+	struct capture_buf *capture = plain ? NULL : src->capture;
 
 	/* Kept here, the budget stays in registers across the barrier too. */
 	struct fwd_budget left = *budget;
@@ -317,12 +319,17 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 #define FAST_LOOP(pf)                                                                          \
 	while (sent < n) {                                                                    \
 		if (pf)                                                                       \
-			prefetch_rx_buffer(rx, rx_packed, PREFETCH_AHEAD, prefetch);          \
+			prefetch_rx_buffer(rx, rx_packed,                                     \
+					   PREFETCH_AHEAD + (rx_packed ? 0 : sent), prefetch);  \
 		if (!forward_fast(src, capture, tx, rx, &tr, &rr, &th, &rh, src_hdr_len,       \
 				  dst_hdr_len, guest_csum, &bytes, tx_packed, rx_packed))     \
 			break;                                                                \
 		sent++;                                                                       \
-		COMMIT_BARRIER();                                                             \
+		if (tx_packed || rx_packed) {                                                 \
+			vq_run_end(tx, tx_packed, &tr);                                       \
+			vq_run_end(rx, rx_packed, &rr);                                       \
+			COMMIT_BARRIER();                                                     \
+		}                                                                             \
 		if (bytes <= 0)                                                               \
 			break;                                                                \
 	}
@@ -333,6 +340,11 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 			FAST_LOOP(false)
 		}
 #undef FAST_LOOP
+		/* Two split rings count a run's packets together, at its end: a
+		 * fault that unwinds it leaves both where it began. A packed ring
+		 * commits each as it goes, so each packet ends the run of both. */
+		vq_run_end(tx, tx_packed, &tr);
+		vq_run_end(rx, rx_packed, &rr);
 		left.descs -= 2 * (int64_t)sent;
 		/* The run's packets counted at its end, its bytes being what it
 		 * spent of the budget's (a fault that unwinds a run leaves its
@@ -391,27 +403,36 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 	return st;
 }
 
-#define BATCH_FOR(name, tx_packed, rx_packed)                                                 \
+#define BATCH_FOR(name, tx_packed, rx_packed, plain)                                          \
 	static enum fwd_status name(struct fwd_end *src, struct fwd_end *dst,               \
 				    struct fwd_budget *budget, uint32_t prefetch,            \
 				    struct fwd_fault *fault)                                 \
 	{                                                                                   \
-		return forward_batch(src, dst, budget, prefetch, fault, tx_packed, rx_packed); \
+		return forward_batch(src, dst, budget, prefetch, fault, tx_packed, rx_packed, \
+				     plain);                                                 \
 	}
-BATCH_FOR(batch_split_split, false, false)
-BATCH_FOR(batch_split_packed, false, true)
-BATCH_FOR(batch_packed_split, true, false)
-BATCH_FOR(batch_packed_packed, true, true)
+BATCH_FOR(batch_split_split, false, false, false)
+BATCH_FOR(batch_split_packed, false, true, false)
+BATCH_FOR(batch_packed_split, true, false, false)
+BATCH_FOR(batch_packed_packed, true, true, false)
+BATCH_FOR(batch_split_split_plain, false, false, true)
+BATCH_FOR(batch_split_packed_plain, false, true, true)
+BATCH_FOR(batch_packed_split_plain, true, false, true)
+BATCH_FOR(batch_packed_packed_plain, true, true, true)
 
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 				struct fwd_budget *budget, struct fwd_fault *fault)
 {
-	static enum fwd_status (*const batch[2][2])(struct fwd_end *, struct fwd_end *,
-						      struct fwd_budget *, uint32_t,
-						      struct fwd_fault *) = {
-		{ batch_split_split, batch_split_packed },
-		{ batch_packed_split, batch_packed_packed },
+	static enum fwd_status (*const batch[2][2][2])(struct fwd_end *, struct fwd_end *,
+							 struct fwd_budget *, uint32_t,
+							 struct fwd_fault *) = {
+		{ { batch_split_split, batch_split_split_plain },
+		  { batch_split_packed, batch_split_packed_plain } },
+		{ { batch_packed_split, batch_packed_split_plain },
+		  { batch_packed_packed, batch_packed_packed_plain } },
 	};
+	bool plain = vnet_hdr_len(src->features) == VNET_HDR_MAX &&
+		     vnet_hdr_len(dst->features) == VNET_HDR_MAX && !src->capture;
 	uint32_t bytes = prefetch_bytes(src, dst);
 	uint64_t packets = src->stats->tx_packets, sent = src->stats->tx_bytes;
 	enum fwd_status st;
@@ -419,7 +440,7 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 	/* Start the pipeline; the loop keeps it PREFETCH_AHEAD chains ahead. */
 	for (uint16_t a = 0; bytes && a < PREFETCH_AHEAD; a++)
 		prefetch_rx_buffer(dst->vq, dst->vq->packed, a, bytes);
-	st = batch[src->vq->packed][dst->vq->packed](src, dst, budget, bytes, fault);
+	st = batch[src->vq->packed][dst->vq->packed][plain](src, dst, budget, bytes, fault);
 	/* Delivered frames are at most VNET_FRAME_MAX long: the mean fits. */
 	packets = src->stats->tx_packets - packets;
 	if (packets)

@@ -345,8 +345,9 @@ VQ_HOT bool split_run_peek(const struct vq_run *r, bool device_writes, struct vq
 {
 	uint16_t head = load_le16_once(r->avail_ring + (size_t)(r->pos & r->mask) * 2);
 
-	/* Anything odd, a bad head included, is for the general way to see. */
-	if (head >= r->num)
+	/* Anything odd, a bad head included, is for the general way to see
+	 * (a split ring's size is a power of 2: mask + 1). */
+	if (head > r->mask)
 		return false;
 	desc_load(r->table, head, false, d);
 	if (d->flags != (device_writes ? VRING_DESC_F_WRITE : 0))
@@ -364,8 +365,16 @@ VQ_HOT void split_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_
 	__builtin_memcpy(r->used_ring + (size_t)((uint16_t)(r->pos + r->used_delta) & r->mask) * 8, &e,
 			 sizeof e);
 	r->pos++;
+	(void)vq;
+}
+
+/* A split run's chains count from here: until now the ring stood where the
+ * run began (a fault that unwinds the run forgets them, and the chains are
+ * taken again; their used elements were past what the driver may read). */
+VQ_HOT void split_run_end(struct vq *vq, const struct vq_run *r)
+{
 	vq->last_avail = r->pos;
-	vq->used_pending++;
+	vq->used_pending = (uint16_t)(r->pos + r->used_delta - vq->used_idx);
 }
 
 /* Begin a run on a ring with nothing taken tentatively (right after
@@ -387,14 +396,23 @@ VQ_HOT bool vq_run_peek(const struct vq_run *r, bool packed, bool device_writes,
 	return packed ? packed_run_peek(r, d, id) : split_run_peek(r, device_writes, d, id);
 }
 
-/* The chain peeked taken, given back with len bytes written, and
- * committed, the ring's state in memory at once. */
+/* The chain peeked taken and given back with len bytes written: a packed
+ * ring's state is in memory at once, a split ring's at vq_run_end. */
 VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint16_t id, uint32_t len)
 {
 	if (packed)
 		packed_run_done(vq, r, id, len);
 	else
 		split_run_done(vq, r, id, len);
+}
+
+/* The run's chains committed, the ring's state in memory (a split ring
+ * keeps its positions in the run till here). Before anything else uses
+ * the ring; it may go on with a new vq_run_begin. */
+VQ_HOT void vq_run_end(struct vq *vq, bool packed, const struct vq_run *r)
+{
+	if (!packed)
+		split_run_end(vq, r);
 }
 
 /* A run of one (virtqueue.h). */
@@ -413,6 +431,7 @@ VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint16_t id, uint32_t len
 
 	vq_run_begin(vq, packed, len != 0, &r);
 	vq_run_done(vq, &r, packed, id, len);
+	vq_run_end(vq, packed, &r);
 }
 
 /* A hint only (virtqueue.h): `packed` as for vq_peek_single. */
