@@ -327,23 +327,30 @@ VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32
 	vq->pending_consumed += VQ_PENDING_CONSUMED_ONE;
 }
 
+/* A split run walks the avail and used rings by pointer and never across
+ * their ends: it stops where either wraps, and the next begins at 0. */
 VQ_HOT uint32_t split_run_begin(struct vq *vq, struct vq_run *r)
 {
+	uint32_t waiting = (uint16_t)(vq->avail_seen - vq->last_avail);
+	uint32_t at = vq->last_avail & vq->mask;
+	uint32_t used_at = (uint16_t)(vq->used_idx + vq->used_pending) & vq->mask;
+
 	r->table = (uint8_t *)vq->desc;
-	r->num = vq->num;
 	r->mask = vq->mask;
-	r->avail_ring = (const uint8_t *)vq->avail->ring;
-	r->used_ring = (uint8_t *)vq->used->ring;
 	r->pos = vq->last_avail;
-	r->used_delta = (uint16_t)(vq->used_idx + vq->used_pending - vq->last_avail);
+	r->avail_next = (const uint8_t *)vq->avail->ring + (size_t)at * 2;
+	r->avail_start = r->avail_next;
+	r->used_next = (uint8_t *)vq->used->ring + (size_t)used_at * 8;
 	/* The avail entries read already: the index is not read again. */
-	return (uint16_t)(vq->avail_seen - vq->last_avail);
+	if (waiting > vq->num - at)
+		waiting = vq->num - at;
+	return waiting < vq->num - used_at ? waiting : vq->num - used_at;
 }
 
 VQ_HOT bool split_run_peek(const struct vq_run *r, bool device_writes, struct vq_desc *d,
 			   uint16_t *id)
 {
-	uint16_t head = load_le16_once(r->avail_ring + (size_t)(r->pos & r->mask) * 2);
+	uint16_t head = load_le16_once(r->avail_next);
 
 	/* Anything odd, a bad head included, is for the general way to see
 	 * (a split ring's size is a power of 2: mask + 1). */
@@ -356,25 +363,28 @@ VQ_HOT bool split_run_peek(const struct vq_run *r, bool device_writes, struct vq
 	return true;
 }
 
-VQ_HOT void split_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+VQ_HOT void split_run_done(struct vq_run *r, uint16_t id, uint32_t len)
 {
 	uint64_t e = htole64((uint64_t)id | (uint64_t)len << 32);
 
 	/* id and len in one store: the driver reads the element only once
 	 * used->idx says so (vq_publish). */
-	__builtin_memcpy(r->used_ring + (size_t)((uint16_t)(r->pos + r->used_delta) & r->mask) * 8, &e,
-			 sizeof e);
-	r->pos++;
-	(void)vq;
+	__builtin_memcpy(r->used_next, &e, sizeof e);
+	r->used_next += 8;
+	r->avail_next += 2;
 }
 
 /* A split run's chains count from here: until now the ring stood where the
  * run began (a fault that unwinds the run forgets them, and the chains are
  * taken again; their used elements were past what the driver may read). */
-VQ_HOT void split_run_end(struct vq *vq, const struct vq_run *r)
+VQ_HOT void split_run_end(struct vq *vq, struct vq_run *r)
 {
+	uint16_t done = (uint16_t)((r->avail_next - r->avail_start) / 2);
+
+	r->pos = (uint16_t)(r->pos + done);
+	r->avail_start = r->avail_next;
 	vq->last_avail = r->pos;
-	vq->used_pending = (uint16_t)(r->pos + r->used_delta - vq->used_idx);
+	vq->used_pending = (uint16_t)(vq->used_pending + done);
 }
 
 /* Begin a run on a ring with nothing taken tentatively (right after
@@ -403,13 +413,14 @@ VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint16_t i
 	if (packed)
 		packed_run_done(vq, r, id, len);
 	else
-		split_run_done(vq, r, id, len);
+		split_run_done(r, id, len);
 }
 
 /* The run's chains committed, the ring's state in memory (a split ring
  * keeps its positions in the run till here). Before anything else uses
- * the ring; it may go on with a new vq_run_begin. */
-VQ_HOT void vq_run_end(struct vq *vq, bool packed, const struct vq_run *r)
+ * the ring; the run may go on (ending again counts what came since), or a
+ * new one begin. */
+VQ_HOT void vq_run_end(struct vq *vq, bool packed, struct vq_run *r)
 {
 	if (!packed)
 		split_run_end(vq, r);

@@ -196,11 +196,11 @@ struct vq_run {
 	uint8_t *table;       /* split: the descriptor table; packed: the ring */
 	uint16_t num;
 	/* split */
-	const uint8_t *avail_ring;
-	uint8_t *used_ring;
+	const uint8_t *avail_next;  /* the avail entry of the next chain */
+	const uint8_t *avail_start; /* and of the run's first */
+	uint8_t *used_next;         /* where its used element goes */
 	uint16_t mask;
-	uint16_t pos;         /* last_avail */
-	uint16_t used_delta;  /* used_idx + used_pending - last_avail: both move together */
+	uint16_t pos;               /* last_avail at the run's start */
 	/* packed */
 	uint64_t slots4;      /* where every position stands: the slot, four times (vq slots4) */
 	bool wrap;
