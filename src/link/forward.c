@@ -302,19 +302,24 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 	bool looked = false;
 
 	while (fwd_budget_left(&left)) {
-		struct vq_run tr, rr;
-		uint32_t n, sent = 0;
-		int64_t bytes = left.bytes;
+		uint32_t sent = 0;
 		enum pkt_result r;
 		enum vq_error err;
 		bool any;
 
-		/* Each packet of a run spends two descriptors: the run ends
-		 * where the budget's count of them would. */
-		n = MIN(vq_run_begin(tx, tx_packed, false, &tr), vq_run_begin(rx, rx_packed, true, &rr));
-		n = (uint32_t)MIN((uint64_t)n, (uint64_t)left.descs / 2 + ((uint64_t)left.descs & 1));
-		/* The regions last hit, copied for the run (a miss updates both). */
-		struct gm_hit th = tx->mem->hit, rh = rx->mem->hit;
+		/* A run is set up only when both rings may have something. */
+		if (vq_run_ready(tx, tx_packed) && vq_run_ready(rx, rx_packed)) {
+			struct vq_run tr, rr;
+			uint32_t n;
+			int64_t bytes = left.bytes;
+
+			/* Each packet of a run spends two descriptors: the run
+			 * ends where the budget's count of them would. */
+			n = MIN(vq_run_begin(tx, tx_packed, false, &tr),
+				vq_run_begin(rx, rx_packed, true, &rr));
+			n = (uint32_t)MIN((uint64_t)n, (uint64_t)left.descs / 2 + ((uint64_t)left.descs & 1));
+			/* The regions last hit, copied for the run (a miss updates both). */
+			struct gm_hit th = tx->mem->hit, rh = rx->mem->hit;
 
 #define FAST_LOOP(pf)                                                                          \
 	while (sent < n) {                                                                    \
@@ -333,30 +338,33 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 		if (bytes <= 0)                                                               \
 			break;                                                                \
 	}
-		/* Apart with and without the prefetch: no packet tests which. */
-		if (prefetch) {
-			FAST_LOOP(true)
-		} else {
-			FAST_LOOP(false)
-		}
+			/* Apart with and without the prefetch: no packet tests which. */
+			if (prefetch) {
+				FAST_LOOP(true)
+			} else {
+				FAST_LOOP(false)
+			}
 #undef FAST_LOOP
-		/* Two split rings count a run's packets together, at its end: a
-		 * fault that unwinds it leaves both where it began. A packed ring
-		 * commits each as it goes, so each packet ends the run of both. */
-		vq_run_end(tx, tx_packed, &tr);
-		vq_run_end(rx, rx_packed, &rr);
-		left.descs -= 2 * (int64_t)sent;
-		/* The run's packets counted at its end, its bytes being what it
-		 * spent of the budget's (a fault that unwinds a run leaves its
-		 * packets uncounted; the rings are right). */
-		tx_stats->tx_packets += sent;
-		tx_stats->tx_bytes += (uint64_t)(left.bytes - bytes);
-		rx_stats->rx_packets += sent;
-		rx_stats->rx_bytes += (uint64_t)(left.bytes - bytes);
-		left.bytes = bytes;
-		if (sent) {
-			looked = false;
-			continue;
+			/* Two split rings count a run's packets together, at its
+			 * end: a fault that unwinds it leaves both where it began.
+			 * A packed ring commits each as it goes, so each packet
+			 * ends the run of both. */
+			vq_run_end(tx, tx_packed, &tr);
+			vq_run_end(rx, rx_packed, &rr);
+			if (sent) {
+				/* The run's packets counted at its end, its bytes
+				 * being what it spent of the budget's (a fault that
+				 * unwinds a run leaves its packets uncounted; the
+				 * rings are right). */
+				left.descs -= 2 * (int64_t)sent;
+				tx_stats->tx_packets += sent;
+				tx_stats->tx_bytes += (uint64_t)(left.bytes - bytes);
+				rx_stats->rx_packets += sent;
+				rx_stats->rx_bytes += (uint64_t)(left.bytes - bytes);
+				left.bytes = bytes;
+				looked = false;
+				continue;
+			}
 		}
 		if (!looked) {
 			/* The general way needs to know whether anything waits at

@@ -396,6 +396,14 @@ VQ_HOT void split_run_end(struct vq *vq, struct vq_run *r)
 	vq->used_pending = (uint16_t)(vq->used_pending + done);
 }
 
+/* Whether a run could take anything, cheaply: a split ring knows whether
+ * avail entries it read wait; a packed ring learns it only from a slot's
+ * flags, which the run reads. */
+VQ_HOT bool vq_run_ready(const struct vq *vq, bool packed)
+{
+	return packed || vq->avail_seen != (uint16_t)(vq->last_avail + vq->taken);
+}
+
 /* Begin a run on a ring with nothing taken tentatively (right after
  * vq_commit or vq_take_begin): how many chains it may take at most (0:
  * none the fast way). `packed` is the ring's format, passed in so that a
