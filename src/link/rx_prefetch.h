@@ -63,41 +63,39 @@
 		__attribute__((fallthrough))
 
 /*
- * Claim the receive buffer `ahead` slots on while this packet is copied,
- * as far as `bytes` of it (the frames waiting are about that long): its
- * lines were last touched by the client's core or have left ours, and a
- * store to such a line stalls the copy behind it. Only a hint, kept cheap:
- * the descriptor is copied once and used without its checks, which the
- * packet's own turn makes on its own copy, and only the last region
- * hit is tried. A prefetch of a bad address cannot fault, and none
- * reaches past the lines of that region.
+ * Claim the receive buffer d, as far as `bytes` of it (the frames waiting
+ * are about that long): its lines were last touched by the client's core
+ * or have left ours, and a store to such a line stalls the copy behind it.
+ * Only a hint, kept cheap: d is a copy read without its checks, which the
+ * packet's own turn makes on its own copy, and only the region h (the
+ * last one hit) is tried; a buffer reaching past its end is left alone.
+ * A prefetch of a bad address cannot fault, and none reaches past the
+ * lines of that region.
  */
-static inline __attribute__((always_inline)) void
-prefetch_rx_buffer(struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes)
+static inline __attribute__((always_inline)) void claim_rx_buffer(const struct gm_hit *h,
+								 const struct vq_desc *d,
+								 uint32_t bytes)
 {
-	const struct gm_hit *r = &vq->mem->hit;
-	struct vq_desc d;
+	uint64_t off = d->addr - h->gpa, span;
 	uintptr_t start, last;
-	uint64_t off, span;
 
-	if (!vq_peek(vq, packed, ahead, &d))
-		return;
-	off = d.addr - r->gpa;
 	/* An indirect table is only read: nothing to claim there. */
-	if (off >= r->size || (d.flags & VRING_DESC_F_INDIRECT))
+	if (off >= h->size || (d->flags & VRING_DESC_F_INDIRECT))
 		return;
-	/* From the first byte to the last one claimed, within the region
-	 * (an empty buffer, d.len - 1 wrapping, takes `bytes`: a hint). */
-	span = MIN(d.len - 1, bytes - 1);
-	if (span > r->size - off - 1)
-		span = r->size - off - 1;
-	start = (uintptr_t)(r->host + off);
+	/* From the first byte to the last one claimed (an empty buffer,
+	 * d->len - 1 wrapping, takes `bytes`: a hint). */
+	span = MIN(d->len - 1, bytes - 1);
+	if (span >= h->size - off)
+		return;
+	start = (uintptr_t)(h->host + off);
 	last = start + span;
 	/* Every line from start's to last's, without a loop: one jump into
 	 * a row of them by the count of lines before last's (a frame of 1500
 	 * bytes takes 24 or 25 in all). A line's address less whole lines is
 	 * in the line that many before. Beyond PREFETCH_MAX_BYTES (33 lines
-	 * at most), the last 33 only. */
+	 * at most), the last 33 only; the count taken modulo 64 has a case
+	 * for every value (a GNU case range), so the jump needs no bounds
+	 * check. */
 	switch ((start % CACHE_LINE + span) / CACHE_LINE % 64) {
 	case 33 ... 63:
 		CLAIM_BEFORE(32); CLAIM_BEFORE(31); CLAIM_BEFORE(30); CLAIM_BEFORE(29);
@@ -113,6 +111,28 @@ prefetch_rx_buffer(struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes)
 	}
 }
 #undef CLAIM_BEFORE
+
+/* The receive buffer `ahead` chains after the next, from the ring itself
+ * (to start the pipeline, before a run). */
+static inline __attribute__((always_inline)) void
+prefetch_rx_buffer(struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes)
+{
+	struct vq_desc d;
+
+	if (vq_peek(vq, packed, ahead, &d))
+		claim_rx_buffer(&vq->mem->hit, &d, bytes);
+}
+
+/* The same within a run of the fast way (vq_run_hint: a split ring's
+ * entry found with fewer loads). */
+static inline __attribute__((always_inline)) void
+prefetch_rx_run(const struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes)
+{
+	struct vq_desc d;
+
+	if (vq_run_hint(vq, packed, ahead, &d))
+		claim_rx_buffer(&vq->mem->hit, &d, bytes);
+}
 
 /*
  * How much of each receive buffer to prefetch in this batch: about as much
