@@ -73,9 +73,12 @@ static __attribute__((noinline, unused)) void frame_copy_long(uint8_t *dst, cons
 		"vmovdqu %%ymm6, -64(%[d],%[n])\n\t"
 		"vmovdqu %%ymm7, -32(%[d],%[n])\n\t"
 		"jmp 9f\n"
-		/* 257 and more: the first piece, then d, s and n moved on to
-		 * d's next 32-byte boundary (s + n stays the end). */
+		/* 257 and more: unless d is on a 32-byte boundary already, the
+		 * first piece, then d, s and n moved on to the next one (s + n
+		 * stays the end). */
 		"3:\n\t"
+		"test $31, %[d]\n\t"
+		"jz 6f\n\t"
 		"vmovdqu (%[s]), %%ymm0\n\t"
 		"mov %[d], %[t]\n\t"
 		"neg %[t]\n\t"
@@ -83,9 +86,10 @@ static __attribute__((noinline, unused)) void frame_copy_long(uint8_t *dst, cons
 		"vmovdqu %%ymm0, (%[d])\n\t"
 		"add %[t], %[d]\n\t"
 		"add %[t], %[s]\n\t"
-		"sub %[t], %[n]\n\t"
+		"sub %[t], %[n]\n"
 		/* The whole turns before the last 256 bytes: t = their bytes;
 		 * d and s moved past them, t negated, counting up to 0. */
+		"6:\n\t"
 		"lea -1(%[n]), %[t]\n\t"
 		"and $-256, %[t]\n\t"
 		"jz 5f\n\t"
