@@ -3,8 +3,9 @@
  * The datapath's frame copy (link/frame_copy.h) against memcpy: every
  * length from 0 to 300 and a few long ones up to the largest frame, from
  * and to addresses of every kind of misalignment, with the bytes around
- * the destination checked untouched. Both ways of the long copy: the one
- * the CPU allows and the C library's.
+ * the destination checked untouched, and with the source's first or last
+ * byte next to an inaccessible page (a read beyond it faults). Both ways
+ * of the long copy: the one the CPU allows and the C library's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -20,7 +23,8 @@
 #include "net/virtio_net.h"
 
 #define GUARD 96
-#define ROOM (VNET_FRAME_MAX + 2 * GUARD + 64)
+/* A multiple of the alignment, as aligned_alloc wants. */
+#define ROOM ((VNET_FRAME_MAX + 2 * GUARD + 64 + 63) / 64 * 64)
 
 static const unsigned offsets[] = { 0, 1, 2, 7, 12, 31, 32, 33, 63 };
 
@@ -95,6 +99,38 @@ static void check_lengths(bool use_long)
 	free(want);
 }
 
+/* The source right after and right before a page nothing may touch: a
+ * piece read from before its first byte or after its last one faults. */
+static void test_reads_only_the_source(void **state)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t body = (VNET_FRAME_MAX + page - 1) / page * page;
+	static const uint32_t longs[] = { 511, 1500, 2049, 9000, VNET_FRAME_MAX };
+	uint8_t *map, *src, *dst = aligned_alloc(64, ROOM), *want = aligned_alloc(64, ROOM);
+
+	(void)state;
+	assert_non_null(dst);
+	assert_non_null(want);
+	map = mmap(NULL, body + 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map, page, PROT_NONE), 0);
+	assert_int_equal(mprotect(map + page + body, page, PROT_NONE), 0);
+	src = map + page;
+	fill(src, body, 2);
+	for (uint32_t n = 0; n <= 300 + sizeof longs / sizeof longs[0]; n++) {
+		uint32_t len = n <= 300 ? n : longs[n - 301];
+
+		for (size_t j = 0; j < sizeof offsets / sizeof offsets[0]; j += 2) {
+			/* At the start, then ending at the last byte. */
+			check_one(dst, want, src, 0, offsets[j], len);
+			check_one(dst, want, src + body - len, 0, offsets[j], len);
+		}
+	}
+	munmap(map, body + 2 * page);
+	free(dst);
+	free(want);
+}
+
 static void test_as_the_cpu_allows(void **state)
 {
 	(void)state;
@@ -122,6 +158,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_as_the_cpu_allows),
 		cmocka_unit_test(test_c_library_way),
+		cmocka_unit_test(test_reads_only_the_source),
 		cmocka_unit_test(test_choice_follows_cpu),
 	};
 
