@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "link/capture_buf.h"
+#include "link/frame_copy.h"
 #include "link/rx_writer.h"
 #include "net/csum.h"
 
@@ -38,7 +39,7 @@ static inline void copy_piece(struct copy_work *cw, uint8_t *dst, const uint8_t 
 	struct csum_job *cs = cw->cs;
 	uint32_t end = pos + n;
 
-	memcpy(dst, src, n);
+	frame_copy(dst, src, n);
 	if (!cw->any)
 		return;
 	if (cw->capture)

@@ -324,8 +324,8 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 #define FAST_LOOP(pf)                                                                          \
 	while (sent < n) {                                                                    \
 		if (pf)                                                                       \
-			prefetch_rx_buffer(rx, rx_packed,                                     \
-					   PREFETCH_AHEAD + (rx_packed ? 0 : sent), prefetch);  \
+			prefetch_rx_run(rx, rx_packed,                                        \
+					PREFETCH_AHEAD + (rx_packed ? 0 : sent), prefetch);     \
 		if (!forward_fast(src, capture, tx, rx, &tr, &rr, &th, &rh, src_hdr_len,       \
 				  dst_hdr_len, guest_csum, &bytes, tx_packed, rx_packed))     \
 			break;                                                                \

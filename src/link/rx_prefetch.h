@@ -55,46 +55,83 @@
 #define PREFETCH_MAX_BYTES 2048
 #define CACHE_LINE 64
 
+/* One PREFETCH_FOR_WRITE of the line `k` lines before `last`, entered at
+ * the count of lines wanted and falling through to the last line. */
+#define CLAIM_BEFORE(k)                                                    \
+	case k:                                                            \
+		PREFETCH_FOR_WRITE(last - (k) * CACHE_LINE);               \
+		__attribute__((fallthrough))
+
 /*
- * Claim the receive buffer `ahead` slots on while this packet is copied,
- * as far as `bytes` of it (the frames waiting are about that long): its
- * lines were last touched by the client's core or have left ours, and a
- * store to such a line stalls the copy behind it. Only a hint, kept cheap:
- * the descriptor is copied once and used without its checks, which the
- * packet's own turn makes on its own copy, and only the last region
- * hit is tried. A prefetch of a bad address cannot fault, and none
- * reaches past the lines of that region.
+ * Claim the receive buffer d, as far as `bytes` of it (the frames waiting
+ * are about that long): its lines were last touched by the client's core
+ * or have left ours, and a store to such a line stalls the copy behind it.
+ * Only a hint, kept cheap: d is a copy read without its checks, which the
+ * packet's own turn makes on its own copy, and only the region h (the
+ * last one hit) is tried; a buffer reaching past its end is left alone.
+ * A prefetch of a bad address cannot fault, and none reaches past the
+ * lines of that region.
  */
+static inline __attribute__((always_inline)) void claim_rx_buffer(const struct gm_hit *h,
+								 const struct vq_desc *d,
+								 uint32_t bytes)
+{
+	uint64_t off = d->addr - h->gpa, span;
+	uintptr_t start, last;
+
+	/* An indirect table is only read: nothing to claim there. */
+	if (off >= h->size || (d->flags & VRING_DESC_F_INDIRECT))
+		return;
+	/* From the first byte to the last one claimed (an empty buffer,
+	 * d->len - 1 wrapping, takes `bytes`: a hint). */
+	span = MIN(d->len - 1, bytes - 1);
+	if (span >= h->size - off)
+		return;
+	start = (uintptr_t)(h->host + off);
+	last = start + span;
+	/* Every line from start's to last's, without a loop: one jump into
+	 * a row of them by the count of lines before last's (a frame of 1500
+	 * bytes takes 24 or 25 in all). A line's address less whole lines is
+	 * in the line that many before. Beyond PREFETCH_MAX_BYTES (33 lines
+	 * at most), the last 33 only; the count taken modulo 64 has a case
+	 * for every value (a GNU case range), so the jump needs no bounds
+	 * check. */
+	switch ((start % CACHE_LINE + span) / CACHE_LINE % 64) {
+	case 33 ... 63:
+		CLAIM_BEFORE(32); CLAIM_BEFORE(31); CLAIM_BEFORE(30); CLAIM_BEFORE(29);
+		CLAIM_BEFORE(28); CLAIM_BEFORE(27); CLAIM_BEFORE(26); CLAIM_BEFORE(25);
+		CLAIM_BEFORE(24); CLAIM_BEFORE(23); CLAIM_BEFORE(22); CLAIM_BEFORE(21);
+		CLAIM_BEFORE(20); CLAIM_BEFORE(19); CLAIM_BEFORE(18); CLAIM_BEFORE(17);
+		CLAIM_BEFORE(16); CLAIM_BEFORE(15); CLAIM_BEFORE(14); CLAIM_BEFORE(13);
+		CLAIM_BEFORE(12); CLAIM_BEFORE(11); CLAIM_BEFORE(10); CLAIM_BEFORE(9);
+		CLAIM_BEFORE(8); CLAIM_BEFORE(7); CLAIM_BEFORE(6); CLAIM_BEFORE(5);
+		CLAIM_BEFORE(4); CLAIM_BEFORE(3); CLAIM_BEFORE(2); CLAIM_BEFORE(1);
+	case 0:
+		PREFETCH_FOR_WRITE(last);
+	}
+}
+#undef CLAIM_BEFORE
+
+/* The receive buffer `ahead` chains after the next, from the ring itself
+ * (to start the pipeline, before a run). */
 static inline __attribute__((always_inline)) void
 prefetch_rx_buffer(struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes)
 {
-	const struct gm_hit *r = &vq->mem->hit;
 	struct vq_desc d;
-	uintptr_t line, end;
-	uint64_t off;
-	uint32_t len;
 
-	if (!vq_peek(vq, packed, ahead, &d))
-		return;
-	off = d.addr - r->gpa;
-	/* An indirect table is only read: nothing to claim there. */
-	if (off >= r->size || (d.flags & VRING_DESC_F_INDIRECT))
-		return;
-	len = MIN(d.len, bytes);
-	if (len > r->size - off)
-		len = (uint32_t)(r->size - off);
-	/* Every line from the one holding the first byte to the one holding
-	 * the last, four to a turn: a frame of 1500 bytes takes 24. */
-	line = (uintptr_t)(r->host + off) & ~(uintptr_t)(CACHE_LINE - 1);
-	end = (uintptr_t)(r->host + off) + len;
-	for (; line + 3 * CACHE_LINE < end; line += 4 * CACHE_LINE) {
-		PREFETCH_FOR_WRITE(line);
-		PREFETCH_FOR_WRITE(line + CACHE_LINE);
-		PREFETCH_FOR_WRITE(line + 2 * CACHE_LINE);
-		PREFETCH_FOR_WRITE(line + 3 * CACHE_LINE);
-	}
-	for (; line < end; line += CACHE_LINE)
-		PREFETCH_FOR_WRITE(line);
+	if (vq_peek(vq, packed, ahead, &d))
+		claim_rx_buffer(&vq->mem->hit, &d, bytes);
+}
+
+/* The same within a run of the fast way (vq_run_hint: a split ring's
+ * entry found with fewer loads). */
+static inline __attribute__((always_inline)) void
+prefetch_rx_run(const struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes)
+{
+	struct vq_desc d;
+
+	if (vq_run_hint(vq, packed, ahead, &d))
+		claim_rx_buffer(&vq->mem->hit, &d, bytes);
 }
 
 /*

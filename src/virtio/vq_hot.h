@@ -468,6 +468,24 @@ VQ_HOT bool vq_peek(const struct vq *vq, bool packed, uint16_t ahead, struct vq_
 	return packed ? packed_peek(vq, ahead, d) : split_peek(vq, ahead, d);
 }
 
+/* A hint only, as vq_peek, within a run (vq_run_begin): nothing is taken
+ * tentatively then, and a split ring stays at the run's first entry till
+ * vq_run_end (the caller adds the chains the run did to `ahead`). */
+VQ_HOT bool vq_run_hint(const struct vq *vq, bool packed, uint16_t ahead, struct vq_desc *d)
+{
+	uint16_t head;
+
+	if (packed)
+		return packed_peek(vq, ahead, d);
+	if ((uint16_t)(vq->avail_seen - vq->last_avail) <= ahead)
+		return false;
+	head = LOAD_ONCE(vq->avail->ring[(uint16_t)(vq->last_avail + ahead) & vq->mask]);
+	if (head >= vq->num)
+		return false;
+	desc_load(vq->desc, head, false, d);
+	return true;
+}
+
 /* Chains taken and committed so far, counting on from any start (it
  * wraps): the difference of two readings is what moved between them. */
 VQ_HOT uint16_t vq_consumed(const struct vq *vq)
