@@ -10,6 +10,6 @@ bool frame_copy_avx2;
 __attribute__((constructor)) static void frame_copy_init(void)
 {
 	__builtin_cpu_init();
-	frame_copy_avx2 = __builtin_cpu_supports("avx2");
+	frame_copy_avx2 = !FRAME_COPY_SANITIZED && __builtin_cpu_supports("avx2");
 }
 #endif
