@@ -69,10 +69,10 @@ static void check_one(uint8_t *dst, uint8_t *want, const uint8_t *src, unsigned 
 static bool choose(bool ours)
 {
 #if defined(__x86_64__)
-	bool was = frame_copy_avx2;
+	bool was = frame_copy_long_above != UINT32_MAX;
 
 	__builtin_cpu_init();
-	frame_copy_avx2 = ours && __builtin_cpu_supports("avx2");
+	frame_copy_long_above = ours && __builtin_cpu_supports("avx2") ? 64 : UINT32_MAX;
 	return was;
 #else
 	(void)ours;
@@ -160,8 +160,8 @@ static void test_choice_follows_cpu(void **state)
 	(void)state;
 #if defined(__x86_64__)
 	__builtin_cpu_init();
-	assert_int_equal(frame_copy_avx2,
-			 !FRAME_COPY_SANITIZED && __builtin_cpu_supports("avx2"));
+	assert_int_equal(frame_copy_long_above,
+			 !FRAME_COPY_SANITIZED && __builtin_cpu_supports("avx2") ? 64 : UINT32_MAX);
 #endif
 }
 
