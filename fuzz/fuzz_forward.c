@@ -194,7 +194,7 @@ static void end_init(struct end *e, struct guest_mem *mem, unsigned ring_region,
 	FUZZ_CHECK(vq_init(&e->vq, &e->params) == 0);
 	fuzz_consumed_start(&e->consumed, &e->vq);
 	e->fe = (struct fwd_end){ &e->vq, e->features, &e->stats, &e->rl, name, 0, NULL, 0,
-				  &e->resume };
+				  &e->resume, NULL, 0 };
 }
 
 static void check_fault(enum fwd_status st, const struct fwd_fault *fault)

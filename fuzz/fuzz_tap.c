@@ -250,10 +250,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_consumed_start(&tx_consumed, &txq);
 	fuzz_consumed_start(&rx_consumed, &rxq);
 	client_tx = (struct fwd_end){ &txq, features, &client_stats, &rl, "client", 0, NULL, 0,
-				      NULL };
+				      NULL, NULL, 0 };
 	client_rx = client_tx;
 	client_rx.vq = &rxq;
-	tap_end = (struct fwd_end){ NULL, 0, &tap_stats, &rl, "tap", 1, NULL, 0, NULL };
+	tap_end = (struct fwd_end){ NULL, 0, &tap_stats, &rl, "tap", 1, NULL, 0, NULL, NULL, 0 };
 	tap.hdr_len = (fb & FB_HDR_OTHER) ? 22 - client_hdr : client_hdr;
 	tap.readable = !(fb & FB_NOT_READABLE);
 	tap.mtu_rechecked = false;

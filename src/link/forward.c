@@ -446,9 +446,11 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 	enum fwd_status st;
 
 	/* Start the pipeline; the loop keeps it PREFETCH_AHEAD chains ahead. */
-	for (uint16_t a = 0; bytes && a < PREFETCH_AHEAD; a++)
-		prefetch_rx_buffer(dst->vq, dst->vq->packed, a, bytes);
+	if (bytes)
+		prefetch_rx_start(dst, bytes);
 	st = batch[src->vq->packed][dst->vq->packed][plain](src, dst, budget, bytes, fault);
+	if (bytes)
+		prefetch_rx_end(dst, st);
 	/* Delivered frames are at most VNET_FRAME_MAX long: the mean fits. */
 	packets = src->stats->tx_packets - packets;
 	if (packets)

@@ -34,6 +34,11 @@ struct fwd_end {
 	 * not all take at once goes on (forward_gso.h). NULL: such a frame
 	 * waits until they all fit. */
 	struct gso_resume *resume;
+	/* As a receiver: how far ahead (a vq_consumed position) the last
+	 * batch claimed the receive buffers of the ring claimed_vq, so the
+	 * next one does not claim them again (rx_prefetch.h). A hint only. */
+	const struct vq *claimed_vq;
+	uint16_t claimed;
 };
 
 enum fwd_status {

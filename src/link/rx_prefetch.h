@@ -134,6 +134,30 @@ prefetch_rx_run(const struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes
 		claim_rx_buffer(&vq->mem->hit, &d, bytes);
 }
 
+/* Start a batch's pipeline: the buffers of the first PREFETCH_AHEAD
+ * chains claimed, but for those the last batch's loop claimed already
+ * (its last packets claimed the buffers of this batch's first ones). */
+static inline void prefetch_rx_start(const struct fwd_end *dst, uint32_t bytes)
+{
+	struct vq *vq = dst->vq;
+	uint16_t a = (uint16_t)(dst->claimed - vq_consumed(vq));
+
+	if (dst->claimed_vq != vq || a > PREFETCH_AHEAD)
+		a = 0;
+	for (; a < PREFETCH_AHEAD; a++)
+		prefetch_rx_buffer(vq, vq->packed, a, bytes);
+}
+
+/* After a batch that claimed ahead: its loop claimed the buffers
+ * PREFETCH_AHEAD chains past each packet's, so up to that far past the
+ * last one; none when the receiver ran out of buffers (those the loop
+ * looked for were not there yet). */
+static inline void prefetch_rx_end(struct fwd_end *dst, enum fwd_status st)
+{
+	dst->claimed_vq = dst->vq;
+	dst->claimed = (uint16_t)(vq_consumed(dst->vq) + (st == FWD_BLOCKED ? 0 : PREFETCH_AHEAD));
+}
+
 /*
  * How much of each receive buffer to prefetch in this batch: about as much
  * as the frames of the sender's last batch took, or 0 when that is too

@@ -53,8 +53,9 @@ static void end_init(struct end *e, uint64_t features, const char *name)
 	fix_ring_init(&e->f, &e->tx, NUM, false, true);
 	fix_ring_init(&e->f, &e->rx, NUM, false, true);
 	e->fe_tx = (struct fwd_end){ &e->tx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0,
-				     &e->resume };
-	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0, NULL };
+				     &e->resume, NULL, 0 };
+	e->fe_rx = (struct fwd_end){ &e->rx.vq, features, &e->stats, &e->rl, name, 0, NULL, 0, NULL,
+				     NULL, 0 };
 }
 
 static int setup(void **state)

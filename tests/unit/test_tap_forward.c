@@ -53,10 +53,11 @@ static int setup(void **state)
 	fix_ring_init(&c.f, &c.tx, NUM, false, true);
 	fix_ring_init(&c.f, &c.rx, NUM, false, true);
 	c.client_tx = (struct fwd_end){ &c.tx.vq, V1 | MRG | GCSUM, &c.client_stats, &c.rl, "client",
-					0, NULL, 0, NULL };
+					0, NULL, 0, NULL, NULL, 0 };
 	c.client_rx = c.client_tx;
 	c.client_rx.vq = &c.rx.vq;
-	c.tap_end = (struct fwd_end){ NULL, 0, &c.tap_stats, &c.rl, "tap", 1, NULL, 0, NULL };
+	c.tap_end = (struct fwd_end){ NULL, 0, &c.tap_stats, &c.rl, "tap", 1, NULL, 0, NULL, NULL,
+				      0 };
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sp), 0);
 	tap_init(&c.tap);
 	c.tap.fd = sp[0];
