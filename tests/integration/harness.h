@@ -93,6 +93,47 @@ struct exchange_result {
 struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long count,
 				size_t (*size_of)(uint32_t seq), int timeout_ms);
 
+/* What expect_exchange and run_pair check beyond their base: every frame
+ * arrives intact and in order both ways, and neither port dropped a frame
+ * it sent (no peer, too big, bad). */
+enum exchange_check {
+	XCHG_RX_DROPS = 1u << 0,    /* neither port dropped a frame it received either */
+	XCHG_RING_FORMAT = 1u << 1, /* run_pair: each end runs the ring format (packed or
+				     * split) its config asked for */
+};
+
+/* exchange() count frames between a and b on server s, with the checks
+ * above (a mask of enum exchange_check). */
+void expect_exchange(struct server *s, struct vnd *a, struct vnd *b, unsigned long count,
+		     size_t (*size_of)(uint32_t seq), unsigned checks);
+/* After count frames each way through port: it runs, counted them sent
+ * and received, and interrupted its client. */
+void expect_port_counted(struct server *s, unsigned port, unsigned long count);
+/* A server of its own (server_args), a and b opened on it with configs ca
+ * and cb, expect_exchange() between them, and all closed again. */
+void run_pair(const char *const *server_args, const struct vnd_config *ca,
+	      const struct vnd_config *cb, unsigned long count, size_t (*size_of)(uint32_t seq),
+	      unsigned checks);
+
+/* a goes on sending frames of stream (len bytes each) from frame *sent
+ * up to total while b receives them: b must get all total, in order and
+ * intact, from frame 0; waits of 5 s at most for each. */
+void send_and_receive_all(struct vnd *a, struct vnd *b, uint32_t stream, size_t len,
+			  uint32_t *sent, uint32_t total);
+/* One frame from d into buf: its length, or an error (-EAGAIN after 5 s). */
+ssize_t recv_one(struct vnd *d, uint8_t *buf, size_t cap, struct vnd_rx_meta *meta);
+
+/* A server with a sender and a receiver of these configs: UDP frames of
+ * several sizes with a partial checksum (NEEDS_CSUM), which the server
+ * completes when the receiver did not ask for GUEST_CSUM (and got none),
+ * or passes on as it is when it did (and got it). */
+void checksums_across(const struct vnd_config *sender, const struct vnd_config *receiver);
+/* Pair i (0..3) of the layout tests: a sends with TX layout i, b with the
+ * next, in pieces of odd sizes, over memory in 4 and 3 regions (create
+ * the ports with ds-max=4); b adds its regions one by one for odd i. Sets
+ * only those fields. */
+void layout_pair(unsigned i, struct vnd_config *ca, struct vnd_config *cb);
+
 /* Frame sizes by sequence number, deterministic: 60 bytes to 64 KiB
  * (the edges included), up to an Ethernet MTU, up to 9000 bytes. */
 size_t random_size_64k(uint32_t seq);
@@ -107,6 +148,10 @@ uint16_t udp_verify(const uint8_t *f, size_t len);
 
 /* The status of one port. */
 struct vnp_ctl_port port_status(struct server *s, unsigned port);
+/* Frames a port dropped that its client sent (no peer, too big, bad), and
+ * frames it dropped on their way to its client (too big, bad RX chain). */
+uint64_t port_tx_drops(const struct vnp_ctl_port *p);
+uint64_t port_rx_drops(const struct vnp_ctl_port *p);
 
 /* ---- raw vhost-user, for hostile clients (raw.c) ---- */
 
