@@ -59,6 +59,10 @@ int run_capture(const char *const *argv, char *out, size_t outlen);
  * (both NUL-terminated, cut at their size); returns its exit status. */
 int run_output(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen);
 
+/* Start a program with its stdout and stderr on pipes, whose read ends
+ * are *out and *err; its pid. */
+pid_t spawn_piped(const char *const *argv, int *out, int *err);
+
 /* Paths of the built programs (from the environment meson gives tests). */
 const char *server_binary(void);
 const char *ctl_binary(void);
@@ -134,6 +138,12 @@ void checksums_across(const struct vnd_config *sender, const struct vnd_config *
  * only those fields. */
 void layout_pair(unsigned i, struct vnd_config *ca, struct vnd_config *cb);
 
+/* The guest-physical address of d's scratch memory at offset, and the
+ * host address of a guest-physical address there: for chains a test
+ * builds by hand. */
+uint64_t scratch_gpa(struct vnd *d, size_t offset);
+uint8_t *host_of(struct vnd *d, uint64_t gpa);
+
 /* Frame sizes by sequence number, deterministic: 60 bytes to 64 KiB
  * (the edges included), up to an Ethernet MTU, up to 9000 bytes. */
 size_t random_size_64k(uint32_t seq);
@@ -148,6 +158,14 @@ uint16_t udp_verify(const uint8_t *f, size_t len);
 
 /* The status of one port. */
 struct vnp_ctl_port port_status(struct server *s, unsigned port);
+/* Wait (10 s at most) until port is in state, or its counter ctr reads
+ * want; fail the test otherwise. */
+void wait_port_state(struct server *s, unsigned port, uint32_t state);
+void wait_port_counter(struct server *s, unsigned port, int ctr, uint64_t want);
+/* n frames of stream, len bytes each, sent by d as its ring takes them, or
+ * received by d and each checked intact; 10 s at most in all. */
+void send_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len);
+void recv_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len);
 /* Frames a port dropped that its client sent (no peer, too big, bad), and
  * frames it dropped on their way to its client (too big, bad RX chain). */
 uint64_t port_tx_drops(const struct vnp_ctl_port *p);

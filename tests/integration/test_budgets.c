@@ -327,15 +327,6 @@ static void judge(const struct attack *a)
 
 /* ---- helpers for hand-made chains ------------------------------------------ */
 
-static uint64_t scratch_gpa(struct vnd *d, size_t offset)
-{
-	size_t size;
-	uint8_t *p = vnd_raw_scratch(d, &size);
-
-	assert_true(offset < size);
-	return vnd_raw_gpa(d, p + offset);
-}
-
 static struct vring_desc *scratch_table(struct vnd *d, size_t offset)
 {
 	size_t size;

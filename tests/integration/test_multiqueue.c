@@ -69,14 +69,6 @@ static struct vnd *mq_open(struct server *s, unsigned port_queues, unsigned queu
 	return d;
 }
 
-static bool wait_state(struct server *s, unsigned port, uint32_t state)
-{
-	for (uint64_t deadline = now_ms() + 5000; now_ms() < deadline; usleep(2000))
-		if (port_status(s, port).state == state)
-			return true;
-	return false;
-}
-
 /* ---- traffic on every pair ---------------------------------------------------------- */
 
 /* One end: what it sent per TX pair, what it received per stream. */
@@ -328,7 +320,8 @@ static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_p
 	server_start(&s, NULL);
 	end_init(&a, mq_open(&s, qa, qa, packed), 1, per_pair);
 	end_init(&b, mq_open(&s, qb, qb, packed), 2, per_pair);
-	assert_true(wait_state(&s, 0, ST_RUNNING) && wait_state(&s, 1, ST_RUNNING));
+	wait_port_state(&s, 0, ST_RUNNING);
+	wait_port_state(&s, 1, ST_RUNNING);
 
 	run_until_all_in(&a, &b, per_pair);
 	if (!all_in(&a, &b))
@@ -738,7 +731,7 @@ static void test_rings_beyond_pairs(void **state)
 			send_u64(a, t->request, t->ring | VHOST_USER_VRING_NOFD_MASK);
 		else
 			send_state(a, t->request, t->ring, t->request == VHOST_USER_SET_VRING_ENABLE ? 1 : 256);
-		assert_true(wait_state(&s, 0, ST_FAILED));
+		wait_port_state(&s, 0, ST_FAILED);
 		assert_true(server_log_contains(&s, t->reason, 3000));
 		assert_non_null(strstr(port_status(&s, 0).last_error, t->reason));
 		assert_int_equal(port_status(&s, 1).state, ST_RUNNING);

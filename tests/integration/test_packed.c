@@ -447,16 +447,6 @@ static void test_packed_header_in_pieces(void **state)
 
 /* ---- batched in-order completions, from a device stand-in ------------------------------- */
 
-/* A host pointer for a guest-physical address of d's memory. */
-static uint8_t *host_of(struct vnd *d, uint64_t gpa)
-{
-	size_t size;
-	uint8_t *scratch = vnd_raw_scratch(d, &size);
-	uint64_t scratch_gpa = vnd_raw_gpa(d, scratch);
-
-	return (uint8_t *)((uintptr_t)scratch + (uintptr_t)(gpa - scratch_gpa));
-}
-
 struct standin {
 	struct vnd *d;
 	struct vnd_raw_ring r;

@@ -130,18 +130,6 @@ static bool wait_carrier(const char *dev, bool up, int timeout_ms)
 	return false;
 }
 
-static bool wait_state(struct server *s, unsigned port, uint32_t state, int timeout_ms)
-{
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-
-	do {
-		if (port_status(s, port).state == state)
-			return true;
-		usleep(10000);
-	} while (now_ms() < deadline);
-	return false;
-}
-
 enum { ST_FREE, ST_CREATED, ST_CONNECTED, ST_RUNNING, ST_FAILED };
 
 /* create over the control endpoint, expecting success. */
@@ -378,12 +366,6 @@ static int run_answering(struct responder *r, const char *cmd, int timeout_ms)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static uint64_t drops(const struct vnp_ctl_port *p)
-{
-	return p->counter[VNP_CTR_DROP_NO_PEER] + p->counter[VNP_CTR_DROP_TOO_BIG] +
-	       p->counter[VNP_CTR_DROP_BAD];
-}
-
 /* ---- 1. ping through the TAP; carrier follows the client ----------------- */
 
 /* `vnet-p2p-ctl capture` into file, until SIGINT. */
@@ -490,12 +472,12 @@ static void test_ping_and_carrier(void **state)
 	assert_int_equal(p1.counter[VNP_CTR_TX_PACKETS], p0.counter[VNP_CTR_RX_PACKETS]);
 	assert_int_equal(p1.counter[VNP_CTR_RX_PACKETS], p0.counter[VNP_CTR_TX_PACKETS]);
 	assert_int_equal(p1.counter[VNP_CTR_RX_BYTES], p0.counter[VNP_CTR_TX_BYTES]);
-	assert_int_equal(drops(&p0) + drops(&p1), 0);
+	assert_int_equal(port_tx_drops(&p0) + port_tx_drops(&p1), 0);
 
 	/* The client leaves: no carrier again; its port is free. */
 	vnd_close(d);
 	assert_true(wait_carrier("vnpt0", false, 2000));
-	assert_true(wait_state(&s, 0, ST_FREE, 2000));
+	wait_port_state(&s, 0, ST_FREE);
 	assert_int_equal(port_status(&s, tp).state, ST_CONNECTED);
 
 	/* We created the TAP: it goes with the server. */
@@ -662,7 +644,7 @@ static void test_vxlan_two_hosts(void **state)
 	pb = port_status(&b.s, 0);
 	assert_true(pa.counter[VNP_CTR_TX_PACKETS] >= 400);
 	assert_true(pb.counter[VNP_CTR_RX_PACKETS] >= 400);
-	assert_int_equal(drops(&pa) + drops(&pb), 0);
+	assert_int_equal(port_tx_drops(&pa) + port_tx_drops(&pb), 0);
 
 	vnd_close(a.d);
 	vnd_close(b.d);
@@ -830,10 +812,10 @@ static void udp_echo_round(struct server *s, const struct vnd_config *cfg, bool 
 		assert_int_equal(r.partial + r.data_valid, 0);
 	p0 = port_status(s, 0);
 	p1 = port_status(s, tp);
-	assert_int_equal(drops(&p0) + drops(&p1), 0);
+	assert_int_equal(port_tx_drops(&p0) + port_tx_drops(&p1), 0);
 	close(sock);
 	vnd_close(d);
-	assert_true(wait_state(s, 0, ST_FREE, 2000));
+	wait_port_state(s, 0, ST_FREE);
 }
 
 static void test_checksums(void **state)
@@ -851,14 +833,14 @@ static void test_checksums(void **state)
 	udp_echo_round(&s, &cfg, true);
 	/* The TAP stays; the next client takes the free port. */
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* Neither checksum feature: the kernel completes them for us. */
 	vnd_config_init(&cfg);
 	cfg.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
 	udp_echo_round(&s, &cfg, false);
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* Legacy: a 10-byte header, no merging (chains of 2 KiB buffers). */
 	vnd_config_init(&cfg);
@@ -866,14 +848,14 @@ static void test_checksums(void **state)
 			  F(VND_F_VERSION_1));
 	udp_echo_round(&s, &cfg, false);
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* Small mergeable buffers: a frame spans several (num_buffers). */
 	vnd_config_init(&cfg);
 	cfg.rx_buf_size = 256;
 	udp_echo_round(&s, &cfg, true);
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* TX frames in two-byte pieces: up to 758 descriptors a frame, each
 	 * a piece of one writev (a frame may take at most 1024). */
@@ -1006,7 +988,7 @@ static void test_create_rules(void **state)
 
 	/* Deleted under the server: the port is released, the server lives. */
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 0, ST_FREE, 2000));
+	wait_port_state(&s, 0, ST_FREE);
 	assert_true(server_log_contains(&s, "vnpt0 is gone", 2000));
 	assert_true(server_alive(&s));
 
@@ -1048,13 +1030,13 @@ static void test_truncated_client(void **state)
 	/* The kernel sends; the server finds the client's memory gone. */
 	sock = udp_socket(5003);
 	udp_send(sock, payload, sizeof payload);
-	assert_true(wait_state(&s, 0, ST_FAILED, 5000));
+	wait_port_state(&s, 0, ST_FAILED);
 	assert_non_null(strstr(port_status(&s, 0).last_error, "faulted"));
 	assert_true(wait_carrier("vnpt0", false, 2000));
 	assert_true(server_alive(&s));
 	assert_int_equal(port_status(&s, tp).state, ST_CONNECTED);
 	vnd_close(d);
-	assert_true(wait_state(&s, 0, ST_FREE, 2000));
+	wait_port_state(&s, 0, ST_FREE);
 
 	assert_int_equal(create(&s, client_args, &cfd), 0);
 	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);

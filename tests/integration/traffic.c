@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "vnd_raw.h"
 
 #define FRAME_HEAD 16
 #define F(bit) (1ull << (bit))
@@ -413,4 +414,76 @@ uint64_t port_tx_drops(const struct vnp_ctl_port *p)
 uint64_t port_rx_drops(const struct vnp_ctl_port *p)
 {
 	return p->counter[VNP_CTR_RX_DROP_TOO_BIG] + p->counter[VNP_CTR_RX_DROP_BAD];
+}
+
+void wait_port_state(struct server *s, unsigned port, uint32_t state)
+{
+	uint32_t now = port_status(s, port).state;
+
+	for (uint64_t deadline = now_ms() + 10000; now != state && now_ms() < deadline;) {
+		usleep(2000);
+		now = port_status(s, port).state;
+	}
+	if (now != state)
+		fail_msg("port %u never reached state %u (it is in %u)", port, state, now);
+}
+
+void wait_port_counter(struct server *s, unsigned port, int ctr, uint64_t want)
+{
+	for (uint64_t deadline = now_ms() + 10000;
+	     port_status(s, port).counter[ctr] != want && now_ms() < deadline;)
+		usleep(2000);
+	assert_int_equal(port_status(s, port).counter[ctr], want);
+}
+
+void send_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len)
+{
+	static uint8_t buf[65536];
+	uint64_t deadline = now_ms() + 10000;
+
+	for (unsigned i = 0; i < n;) {
+		if (vnd_send(d, buf, frame_fill(buf, stream, i, len), NULL) == 0) {
+			i++;
+			continue;
+		}
+		assert_true(now_ms() < deadline);
+		vnd_wait(d, 10);
+	}
+}
+
+void recv_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len)
+{
+	static uint8_t buf[65536];
+	uint64_t deadline = now_ms() + 10000;
+	uint32_t seq;
+
+	for (unsigned got = 0; got < n;) {
+		ssize_t r = vnd_recv(d, buf, sizeof buf, NULL);
+
+		if (r == -EAGAIN) {
+			assert_true(now_ms() < deadline);
+			vnd_wait(d, 10);
+			continue;
+		}
+		assert_int_equal(r, (ssize_t)len);
+		assert_true(frame_check(buf, (size_t)r, stream, &seq));
+		got++;
+	}
+}
+
+uint64_t scratch_gpa(struct vnd *d, size_t offset)
+{
+	size_t size;
+	uint8_t *p = vnd_raw_scratch(d, &size);
+
+	assert_true(offset < size);
+	return vnd_raw_gpa(d, p + offset);
+}
+
+uint8_t *host_of(struct vnd *d, uint64_t gpa)
+{
+	size_t size;
+	uint8_t *scratch = vnd_raw_scratch(d, &size);
+
+	return scratch + (gpa - vnd_raw_gpa(d, scratch));
 }
