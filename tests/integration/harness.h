@@ -97,6 +97,11 @@ struct exchange_result {
 struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long count,
 				size_t (*size_of)(uint32_t seq), int timeout_ms);
 
+/* exchange() that must bring every frame across intact and in order, count
+ * each way, within timeout_ms. */
+void expect_delivered(struct vnd *a, struct vnd *b, unsigned long count,
+		      size_t (*size_of)(uint32_t seq), int timeout_ms);
+
 /* What expect_exchange and run_pair check beyond their base: every frame
  * arrives intact and in order both ways, and neither port dropped a frame
  * it sent (no peer, too big, bad). */

@@ -312,14 +312,23 @@ static void report_stall(struct server *s, const struct end *a, const struct end
 
 /* ---- every frame, in order, where steering says ------------------------------------- */
 
-static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_pair)
+/* One end of the link: the pairs its port offers (queues=), the pairs its
+ * client uses, its ring format. */
+struct side {
+	unsigned offered, used;
+	bool packed;
+};
+
+/* per_pair frames each way on every pair a side uses: all arrive intact,
+ * steered by the rule, counted per pair, and status --json agrees. */
+static void exchange_sides(struct side sa, struct side sb, uint32_t per_pair)
 {
 	struct server s;
 	struct end a, b;
 
 	server_start(&s, NULL);
-	end_init(&a, mq_open(&s, qa, qa, packed), 1, per_pair);
-	end_init(&b, mq_open(&s, qb, qb, packed), 2, per_pair);
+	end_init(&a, mq_open(&s, sa.offered, sa.used, sa.packed), 1, per_pair);
+	end_init(&b, mq_open(&s, sb.offered, sb.used, sb.packed), 2, per_pair);
 	wait_port_state(&s, 0, ST_RUNNING);
 	wait_port_state(&s, 1, ST_RUNNING);
 
@@ -327,12 +336,14 @@ static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_p
 	if (!all_in(&a, &b))
 		report_stall(&s, &a, &b);
 	assert_int_equal(a.bad + b.bad, 0);
-	for (unsigned q = 0; q < qb; q++)
+	for (unsigned q = 0; q < sb.used; q++)
 		assert_int_equal(a.got[q], per_pair);
-	for (unsigned q = 0; q < qa; q++)
+	for (unsigned q = 0; q < sa.used; q++)
 		assert_int_equal(b.got[q], per_pair);
 	expect_steered(&a, &b);
 	expect_steered(&b, &a);
+	assert_int_equal(port_status(&s, 0).queues, sa.offered);
+	assert_int_equal(port_status(&s, 1).queues, sb.offered);
 	expect_pair_counters(&s, 0, &a, &b);
 	expect_pair_counters(&s, 1, &b, &a);
 	expect_json_matches(&s);
@@ -342,6 +353,12 @@ static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_p
 	end_free(&a);
 	end_free(&b);
 	server_stop(&s);
+}
+
+/* Both ends use every pair their ports offer. */
+static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_pair)
+{
+	exchange_sides((struct side){ qa, qa, packed }, (struct side){ qb, qb, packed }, per_pair);
 }
 
 static void test_pairs_2_2(void **state) { (void)state; exchange_pairs(2, 2, false, 2000); }
@@ -355,44 +372,15 @@ static void test_pairs_4_1_packed(void **state) { (void)state; exchange_pairs(4,
 /* A split end and a packed one, 3 pairs against 2. */
 static void test_pairs_split_packed(void **state)
 {
-	struct server s;
-	struct end a, b;
-
 	(void)state;
-	server_start(&s, NULL);
-	end_init(&a, mq_open(&s, 3, 3, false), 1, 1000);
-	end_init(&b, mq_open(&s, 2, 2, true), 2, 1000);
-	run_until_all_in(&a, &b, 1000);
-	assert_int_equal(a.bad + b.bad, 0);
-	expect_steered(&a, &b);
-	expect_steered(&b, &a);
-	expect_pair_counters(&s, 0, &a, &b);
-	expect_pair_counters(&s, 1, &b, &a);
-	vnd_close(a.d);
-	vnd_close(b.d);
-	server_stop(&s);
+	exchange_sides((struct side){ 3, 3, false }, (struct side){ 2, 2, true }, 1000);
 }
 
 /* A client may use fewer pairs than its port offers: only those count. */
 static void test_fewer_pairs_than_offered(void **state)
 {
-	struct server s;
-	struct end a, b;
-
 	(void)state;
-	server_start(&s, NULL);
-	end_init(&a, mq_open(&s, 4, 2, false), 1, 1000);
-	end_init(&b, mq_open(&s, 4, 3, false), 2, 1000);
-	run_until_all_in(&a, &b, 1000);
-	assert_int_equal(a.bad + b.bad, 0);
-	expect_steered(&a, &b);
-	expect_steered(&b, &a);
-	assert_int_equal(port_status(&s, 0).queues, 4);
-	expect_pair_counters(&s, 0, &a, &b);
-	expect_pair_counters(&s, 1, &b, &a);
-	vnd_close(a.d);
-	vnd_close(b.d);
-	server_stop(&s);
+	exchange_sides((struct side){ 4, 2, false }, (struct side){ 4, 3, false }, 1000);
 }
 
 /* ---- fairness ------------------------------------------------------------------------ */

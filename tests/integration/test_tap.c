@@ -161,6 +161,22 @@ static int make_pair(struct server *s, const char *tap, unsigned *tap_port)
 	return cfd;
 }
 
+/* make_pair, then a driver-library client of cfg on the client port, the
+ * TAP's carrier up once it runs; ip neigh, when given, first resolves
+ * CLIENT_IP for the kernel (a client that never answers ARP). */
+static struct vnd *open_tap_client(struct server *s, const struct vnd_config *cfg, bool neigh,
+				   unsigned *tap_port)
+{
+	int cfd = make_pair(s, "vnpt0", tap_port);
+	struct vnd *d;
+
+	if (neigh)
+		run("ip neigh add " CLIENT_IP " lladdr 02:00:00:77:00:02 dev vnpt0 nud permanent");
+	assert_int_equal(vnd_open_fd(&d, cfd, cfg), 0);
+	assert_true(wait_carrier("vnpt0", true, 2000));
+	return d;
+}
+
 /* ---- a tiny host behind the client: ARP, ICMP echo, UDP echo ----------- */
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -495,15 +511,13 @@ static void test_ping_polling(void **state)
 	struct server s;
 	struct vnd *d;
 	unsigned tp;
-	int ns, cfd;
+	int ns;
 
 	(void)state;
 	ns = ns_new();
 	server_start(&s, poll_args);
-	cfd = make_pair(&s, "vnpt0", &tp);
 	vnd_config_init(&cfg);
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, false, &tp);
 	responder_init(&r, d);
 	assert_int_equal(run_answering(&r, "ping -q -c 3 -i 0.2 -W 2 " CLIENT_IP " >/dev/null", 20000),
 			 0);
@@ -703,17 +717,14 @@ static void test_backpressure(void **state)
 	long before, used;
 	unsigned tp, got = 0;
 	uint64_t until;
-	int ns, cfd, sock;
+	int ns, sock;
 
 	(void)state;
 	ns = ns_new();
 	server_start(&s, NULL);
-	cfd = make_pair(&s, "vnpt0", &tp);
-	run("ip neigh add " CLIENT_IP " lladdr 02:00:00:77:00:02 dev vnpt0 nud permanent");
 	vnd_config_init(&cfg);
 	cfg.queue_size = 16;
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, true, &tp);
 	sock = udp_socket(5001);
 
 	/* A flood the client never takes: its 16 buffers fill, then the
@@ -901,15 +912,13 @@ static void test_bad_headers(void **state)
 	struct server s;
 	struct vnd *d;
 	unsigned tp;
-	int ns, cfd;
+	int ns;
 
 	(void)state;
 	ns = ns_new();
 	server_start(&s, NULL);
-	cfd = make_pair(&s, "vnpt0", &tp);
 	vnd_config_init(&cfg);
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, false, &tp);
 
 	/* GSO the client did not negotiate, then a checksum field past the frame. */
 	send_raw_header(d, 1 /* TCPV4 */, 0, 0, 0);
@@ -1021,11 +1030,8 @@ static void test_truncated_client(void **state)
 	(void)state;
 	ns = ns_new();
 	server_start(&s, NULL);
-	cfd = make_pair(&s, "vnpt0", &tp);
-	run("ip neigh add " CLIENT_IP " lladdr 02:00:00:77:00:02 dev vnpt0 nud permanent");
 	vnd_config_init(&cfg);
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, true, &tp);
 	assert_int_equal(ftruncate(vnd_raw_memfd(d, 0, &off, &size), 0), 0);
 	/* The kernel sends; the server finds the client's memory gone. */
 	sock = udp_socket(5003);
