@@ -102,9 +102,9 @@ struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long coun
 void expect_delivered(struct vnd *a, struct vnd *b, unsigned long count,
 		      size_t (*size_of)(uint32_t seq), int timeout_ms);
 
-/* What expect_exchange and run_pair check beyond their base: every frame
- * arrives intact and in order both ways, and neither port dropped a frame
- * it sent (no peer, too big, bad). */
+/* expect_exchange and run_pair always check that every frame arrives
+ * intact and in order both ways and that neither port dropped a frame it
+ * sent (no peer, too big, bad); these ask for more. */
 enum exchange_check {
 	XCHG_RX_DROPS = 1u << 0,    /* neither port dropped a frame it received either */
 	XCHG_RING_FORMAT = 1u << 1, /* run_pair: each end runs the ring format (packed or
