@@ -261,6 +261,17 @@ static void expect_nothing_moved(struct ctx *c)
 	assert_drops(&c->a.stats, 0, 0, 0);
 }
 
+/* A pass that stops at a broken chain, blaming guilty (0 the sender, 1
+ * the receiver) for error. */
+static void expect_fault(struct ctx *c, int guilty, enum vq_error error)
+{
+	struct fwd_fault fault;
+
+	assert_int_equal(run(c, &fault), FWD_FAULT);
+	assert_int_equal(fault.guilty, guilty);
+	assert_int_equal(fault.error, error);
+}
+
 /* ---- plain copies ----------------------------------------------------------- */
 
 /* The common shape: header and frame in one TX descriptor, one RX buffer. */
@@ -443,9 +454,7 @@ static void test_prefetch_of_bad_buffers(void **state)
 	}
 	assert_int_equal(c->a.fe_tx.frame_hint, sizeof frame);
 	tx_packet(&c->a, &h, 12, frame, sizeof frame, WHOLE);
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_ADDR);
+	expect_fault(c, 1, VQ_ERR_ADDR);
 	assert_int_equal(c->b.rx.used->idx, 3);
 	assert_stats(&c->a.stats, 3, 3 * sizeof frame, 0, 0);
 }
@@ -1098,7 +1107,6 @@ static void test_fault_in_tx_chain(void **state)
 	struct ctx *c = *state;
 	static uint8_t frame[100];
 	struct vnet_hdr h = { 0 };
-	struct fwd_fault fault;
 	struct {
 		uint16_t flags_set;
 		uint64_t addr;
@@ -1117,30 +1125,21 @@ static void test_fault_in_tx_chain(void **state)
 		c->a.tx.desc[0].flags |= cases[i].flags_set;
 		if (cases[i].addr)
 			c->a.tx.desc[0].addr = cases[i].addr;
-		assert_int_equal(run(c, &fault), FWD_FAULT);
-		assert_int_equal(fault.guilty, 0);
-		assert_int_equal(fault.error, cases[i].want);
+		expect_fault(c, 0, cases[i].want);
 		c->a.tx.desc[0] = saved;
 	}
 	/* A loop and a next index out of range. */
 	fix_desc(&c->a.tx, 0, c->a.tx.desc[0].addr, 4, VRING_DESC_F_NEXT, 0);
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 0);
-	assert_int_equal(fault.error, VQ_ERR_LOOP);
+	expect_fault(c, 0, VQ_ERR_LOOP);
 	fix_desc(&c->a.tx, 0, c->a.tx.desc[0].addr, 4, VRING_DESC_F_NEXT, NUM);
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.error, VQ_ERR_NEXT);
+	expect_fault(c, 0, VQ_ERR_NEXT);
 	/* A head outside the ring, and an avail index too far ahead. */
 	c->a.tx.avail->ring[0] = NUM;
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 0);
-	assert_int_equal(fault.error, VQ_ERR_HEAD);
+	expect_fault(c, 0, VQ_ERR_HEAD);
 	c->a.tx.avail->ring[0] = 0;
 	c->a.tx.avail->idx = NUM + 1;
 	c->a.tx.vq.avail_seen = 0;
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 0);
-	assert_int_equal(fault.error, VQ_ERR_AVAIL_IDX);
+	expect_fault(c, 0, VQ_ERR_AVAIL_IDX);
 
 	expect_nothing_moved(c);
 }
@@ -1153,14 +1152,11 @@ static void test_fault_in_tx_chain_midway(void **state)
 	struct ctx *c = *state;
 	static uint8_t frame[3000];
 	struct vnet_hdr h = { 0 };
-	struct fwd_fault fault;
 
 	rx_post(&c->b, 4, 1000);
 	tx_packet(&c->a, &h, 12, frame, sizeof frame, 1000);
 	c->a.tx.desc[2].addr = 0x10; /* the third of four pieces */
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 0);
-	assert_int_equal(fault.error, VQ_ERR_ADDR);
+	expect_fault(c, 0, VQ_ERR_ADDR);
 	assert_int_equal(c->b.rx.used->idx, 0);
 	assert_int_equal(c->b.rx.vq.used_pending, 0);
 	assert_int_equal(c->b.rx.vq.last_avail, 0);
@@ -1175,41 +1171,28 @@ static void test_fault_in_rx_chain(void **state)
 	struct ctx *c = *state;
 	static uint8_t frame[100];
 	struct vnet_hdr h = { 0 };
-	struct fwd_fault fault;
 
 	rx_post(&c->b, 1, 2048);
 	tx_packet(&c->a, &h, 12, frame, sizeof frame, WHOLE);
 	/* Read-only RX buffer, in both the one-descriptor and split shapes. */
 	c->b.rx.desc[0].flags = 0;
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_DIRECTION);
+	expect_fault(c, 1, VQ_ERR_DIRECTION);
 	c->b.rx.desc[0].flags = VRING_DESC_F_WRITE;
 	c->b.rx.desc[0].addr = 0x10;
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_ADDR);
+	expect_fault(c, 1, VQ_ERR_ADDR);
 	c->b.rx.desc[0].addr = FIX_GPA + 2 * FIX_REGION - 100; /* partly outside */
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_ADDR);
+	expect_fault(c, 1, VQ_ERR_ADDR);
 	c->b.rx.desc[0].addr = fix_alloc(&c->b.f, 64, 8);
 	c->b.rx.desc[0].flags = VRING_DESC_F_WRITE | VRING_DESC_F_NEXT;
 	c->b.rx.desc[0].next = 0;
 	c->b.rx.desc[0].len = 4; /* a loop of tiny buffers */
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_LOOP);
+	expect_fault(c, 1, VQ_ERR_LOOP);
 	/* A head outside the ring, an avail index too far ahead. */
 	c->b.rx.avail->ring[0] = 0xffff;
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_HEAD);
+	expect_fault(c, 1, VQ_ERR_HEAD);
 	c->b.rx.vq.avail_seen = 0;
 	c->b.rx.avail->idx = 200;
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_AVAIL_IDX);
+	expect_fault(c, 1, VQ_ERR_AVAIL_IDX);
 
 	expect_nothing_moved(c);
 }
@@ -1220,14 +1203,11 @@ static void test_fault_in_second_rx_chain(void **state)
 	struct ctx *c = *state;
 	static uint8_t frame[3000];
 	struct vnet_hdr h = { 0 };
-	struct fwd_fault fault;
 
 	rx_post(&c->b, 3, 1500);
 	c->b.rx.desc[1].flags = 0;
 	tx_packet(&c->a, &h, 12, frame, sizeof frame, WHOLE);
-	assert_int_equal(run(c, &fault), FWD_FAULT);
-	assert_int_equal(fault.guilty, 1);
-	assert_int_equal(fault.error, VQ_ERR_DIRECTION);
+	expect_fault(c, 1, VQ_ERR_DIRECTION);
 	assert_int_equal(c->b.rx.used->idx, 0);
 	assert_int_equal(c->a.tx.vq.last_avail, 0);
 }
