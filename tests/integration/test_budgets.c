@@ -404,20 +404,25 @@ static void poison_rx_packed(struct vnd *d, uint32_t entries)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-/* Poison, wait for the failure, reset the rings (a driver reset), again. */
+static void poison_rx_ring(struct attack_run *r)
+{
+	if (r->packed)
+		poison_rx_packed(r->attacker, (uint32_t)atomic_load(&r->head));
+	else
+		poison_rx(r->attacker, (uint32_t)atomic_load(&r->head));
+}
+
+/* Wait for the failure, reset the rings (a driver reset), poison again. */
 static void *poison_rx_loop(void *arg)
 {
 	struct attack_run *r = arg;
 
 	while (!atomic_load(&r->stop)) {
-		if (r->packed)
-			poison_rx_packed(r->attacker, (uint32_t)atomic_load(&r->head));
-		else
-			poison_rx(r->attacker, (uint32_t)atomic_load(&r->head));
 		while (!vnd_device_failed(r->attacker) && !atomic_load(&r->stop))
 			usleep(1000);
 		if (atomic_load(&r->stop) || vnd_stop(r->attacker) || vnd_restart(r->attacker))
 			break;
+		poison_rx_ring(r);
 	}
 	return NULL;
 }
@@ -439,6 +444,10 @@ static void start_rx_tables(struct attack_run *r, uint32_t entries)
 	vnd_config_init(&cfg);
 	r->healthy = client_open(&r->s, NULL, &cfg);
 	atomic_store(&r->head, (int)entries);
+	/* Poisoned before the first frame is sent: else, on a busy machine,
+	 * frames can fill the attacker's ring while its table is still being
+	 * written, and with no buffer left nothing reads the poison. */
+	poison_rx_ring(r);
 	run_thread(r, poison_rx_loop);
 	run_thread(r, send_loop);
 }
