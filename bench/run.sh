@@ -861,21 +861,23 @@ sed -n '/^| change/,/^$/p' bench/HISTORY.md | cut -c1-160
 
 # A benchmark that measured nothing has rotted: fail, so CI notices.
 missing=
-for size in "${sizes[@]}"; do
-	for kind in dpdk vnp vnp-poll; do
-		[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
+# need_pps KIND... -- SIZE...: a packets/s figure for each kind at each size.
+need_pps() {
+	local kinds=() kind size
+	while [ "$1" != -- ]; do
+		kinds+=("$1")
+		shift
 	done
-done
-for size in "${packed_sizes[@]}"; do
-	for kind in dpdk-packed vnp-packed; do
-		[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
+	shift
+	for size in "$@"; do
+		for kind in "${kinds[@]}"; do
+			[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
+		done
 	done
-done
-for size in "${mq_sizes[@]}"; do
-	for kind in dpdk-2q vnp-2q; do
-		[ "${pps[$kind,$size]:-0}" -gt 0 ] || missing="$missing pps/$kind/$size"
-	done
-done
+}
+need_pps dpdk vnp vnp-poll -- "${sizes[@]}"
+need_pps dpdk-packed vnp-packed -- "${packed_sizes[@]}"
+need_pps dpdk-2q vnp-2q -- "${mq_sizes[@]}"
 for size in "${ipp_sizes[@]}"; do
 	[ "${ipp[vnp,$size]:-0}" -gt 0 ] || missing="$missing instructions/$size"
 	! in_list "$size" "${packed_sizes[@]}" || [ "${ipp[vnp-packed,$size]:-0}" -gt 0 ] ||

@@ -226,12 +226,9 @@ int run_capture(const char *const *argv, char *out, size_t outlen)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int run_output(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen)
+pid_t spawn_piped(const char *const *argv, int *out, int *err)
 {
-	int op[2], ep[2], status;
-	char *buf[2] = { out, err };
-	size_t cap[2] = { outlen, errlen }, have[2] = { 0, 0 };
-	struct pollfd pfd[2];
+	int op[2], ep[2];
 	pid_t pid;
 
 	assert_int_equal(pipe(op), 0);
@@ -250,8 +247,21 @@ int run_output(const char *const *argv, char *out, size_t outlen, char *err, siz
 	}
 	close(op[1]);
 	close(ep[1]);
-	pfd[0] = (struct pollfd){ .fd = op[0], .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = ep[0], .events = POLLIN };
+	*out = op[0];
+	*err = ep[0];
+	return pid;
+}
+
+int run_output(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen)
+{
+	int status, ofd, efd;
+	char *buf[2] = { out, err };
+	size_t cap[2] = { outlen, errlen }, have[2] = { 0, 0 };
+	struct pollfd pfd[2];
+	pid_t pid = spawn_piped(argv, &ofd, &efd);
+
+	pfd[0] = (struct pollfd){ .fd = ofd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = efd, .events = POLLIN };
 	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
 		if (poll(pfd, 2, -1) < 0)
 			continue;

@@ -59,6 +59,10 @@ int run_capture(const char *const *argv, char *out, size_t outlen);
  * (both NUL-terminated, cut at their size); returns its exit status. */
 int run_output(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen);
 
+/* Start a program with its stdout and stderr on pipes, whose read ends
+ * are *out and *err; its pid. */
+pid_t spawn_piped(const char *const *argv, int *out, int *err);
+
 /* Paths of the built programs (from the environment meson gives tests). */
 const char *server_binary(void);
 const char *ctl_binary(void);
@@ -93,6 +97,58 @@ struct exchange_result {
 struct exchange_result exchange(struct vnd *a, struct vnd *b, unsigned long count,
 				size_t (*size_of)(uint32_t seq), int timeout_ms);
 
+/* exchange() that must bring every frame across intact and in order, count
+ * each way, within timeout_ms. */
+void expect_delivered(struct vnd *a, struct vnd *b, unsigned long count,
+		      size_t (*size_of)(uint32_t seq), int timeout_ms);
+
+/* expect_exchange and run_pair always check that every frame arrives
+ * intact and in order both ways and that neither port dropped a frame it
+ * sent (no peer, too big, bad); these ask for more. */
+enum exchange_check {
+	XCHG_RX_DROPS = 1u << 0,    /* neither port dropped a frame it received either */
+	XCHG_RING_FORMAT = 1u << 1, /* run_pair: each end runs the ring format (packed or
+				     * split) its config asked for */
+};
+
+/* exchange() count frames between a and b on server s, with the checks
+ * above (a mask of enum exchange_check). */
+void expect_exchange(struct server *s, struct vnd *a, struct vnd *b, unsigned long count,
+		     size_t (*size_of)(uint32_t seq), unsigned checks);
+/* After count frames each way through port: it runs, counted them sent
+ * and received, and interrupted its client. */
+void expect_port_counted(struct server *s, unsigned port, unsigned long count);
+/* A server of its own (server_args), a and b opened on it with configs ca
+ * and cb, expect_exchange() between them, and all closed again. */
+void run_pair(const char *const *server_args, const struct vnd_config *ca,
+	      const struct vnd_config *cb, unsigned long count, size_t (*size_of)(uint32_t seq),
+	      unsigned checks);
+
+/* a goes on sending frames of stream (len bytes each) from frame *sent
+ * up to total while b receives them: b must get all total, in order and
+ * intact, from frame 0; waits of 5 s at most for each. */
+void send_and_receive_all(struct vnd *a, struct vnd *b, uint32_t stream, size_t len,
+			  uint32_t *sent, uint32_t total);
+/* One frame from d into buf: its length, or an error (-EAGAIN after 5 s). */
+ssize_t recv_one(struct vnd *d, uint8_t *buf, size_t cap, struct vnd_rx_meta *meta);
+
+/* A server with a sender and a receiver of these configs: UDP frames of
+ * several sizes with a partial checksum (NEEDS_CSUM), which the server
+ * completes when the receiver did not ask for GUEST_CSUM (and got none),
+ * or passes on as it is when it did (and got it). */
+void checksums_across(const struct vnd_config *sender, const struct vnd_config *receiver);
+/* Pair i (0..3) of the layout tests: a sends with TX layout i, b with the
+ * next, in pieces of odd sizes, over memory in 4 and 3 regions (create
+ * the ports with ds-max=4); b adds its regions one by one for odd i. Sets
+ * only those fields. */
+void layout_pair(unsigned i, struct vnd_config *ca, struct vnd_config *cb);
+
+/* The guest-physical address of d's scratch memory at offset, and the
+ * host address of a guest-physical address there: for chains a test
+ * builds by hand. */
+uint64_t scratch_gpa(struct vnd *d, size_t offset);
+uint8_t *host_of(struct vnd *d, uint64_t gpa);
+
 /* Frame sizes by sequence number, deterministic: 60 bytes to 64 KiB
  * (the edges included), up to an Ethernet MTU, up to 9000 bytes. */
 size_t random_size_64k(uint32_t seq);
@@ -107,6 +163,18 @@ uint16_t udp_verify(const uint8_t *f, size_t len);
 
 /* The status of one port. */
 struct vnp_ctl_port port_status(struct server *s, unsigned port);
+/* Wait (10 s at most) until port is in state, or its counter ctr reads
+ * want; fail the test otherwise. */
+void wait_port_state(struct server *s, unsigned port, uint32_t state);
+void wait_port_counter(struct server *s, unsigned port, int ctr, uint64_t want);
+/* n frames of stream, len bytes each, sent by d as its ring takes them, or
+ * received by d and each checked intact; 10 s at most in all. */
+void send_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len);
+void recv_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len);
+/* Frames a port dropped that its client sent (no peer, too big, bad), and
+ * frames it dropped on their way to its client (too big, bad RX chain). */
+uint64_t port_tx_drops(const struct vnp_ctl_port *p);
+uint64_t port_rx_drops(const struct vnp_ctl_port *p);
 
 /* ---- raw vhost-user, for hostile clients (raw.c) ---- */
 

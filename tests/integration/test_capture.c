@@ -397,6 +397,28 @@ static void expect_stream(const struct pcapng *pc, uint32_t stream, unsigned cou
 
 /* ---- tests ------------------------------------------------------------------------ */
 
+/* A capture of both ports that ended well after n frames each way from
+ * exchange(): its summary and its file say 2n captured and none dropped,
+ * each stream once on its sender's interface (a is port 0), inbound, in
+ * order, and tcpdump reads the file alike. pc keeps the file: the caller
+ * frees pc->file. */
+static void expect_captured_both_ways(struct tool *t, const char *path, struct pcapng *pc,
+				      unsigned n)
+{
+	unsigned long long captured, dropped;
+
+	assert_int_equal(tool_wait(t, 10000), 0);
+	tool_summary(t, &captured, &dropped);
+	assert_int_equal(captured, 2 * n);
+	assert_int_equal(dropped, 0);
+	pcapng_read(path, pc);
+	assert_int_equal(pc->npkt, 2 * n);
+	expect_stream(pc, 1, n, 0, 1 /* inbound */);
+	expect_stream(pc, 2, n, 1, 1);
+	expect_tcpdump_agrees(path, pc);
+}
+
+
 /* Frames both ways, through the fast path (one descriptor each) and the
  * general one (scattered chains, several receive buffers): each appears
  * once, on its sender's interface, marked inbound, in order. */
@@ -407,8 +429,6 @@ static void test_capture_both_ways(void **state)
 	struct server s;
 	struct tool t;
 	struct vnd *a, *b;
-	struct exchange_result r;
-	unsigned long long captured, dropped;
 	char path[160];
 	const char *args[] = { "-w", path, "--count", "600", NULL };
 
@@ -425,19 +445,8 @@ static void test_capture_both_ways(void **state)
 	tool_wait_started(&t, "capturing both ports");
 	assert_int_equal(port_status(&s, 0).state, 3); /* the capture touched no port */
 
-	r = exchange(a, b, 300, size_mixed, 30000);
-	assert_int_equal(r.a_received, 300);
-	assert_int_equal(r.b_received, 300);
-	assert_int_equal(r.bad, 0);
-	assert_int_equal(tool_wait(&t, 10000), 0);
-	tool_summary(&t, &captured, &dropped);
-	assert_int_equal(captured, 600);
-	assert_int_equal(dropped, 0);
-
-	pcapng_read(path, &pc);
-	assert_int_equal(pc.npkt, 600);
-	expect_stream(&pc, 1, 300, 0, 1 /* inbound */); /* a is port 0 */
-	expect_stream(&pc, 2, 300, 1, 1);
+	expect_delivered(a, b, 300, size_mixed, 30000);
+	expect_captured_both_ways(&t, path, &pc, 300);
 	for (unsigned i = 1; i < pc.npkt; i++)
 		assert_true(pc.pkt[i].time >= pc.pkt[i - 1].time);
 	for (unsigned i = 0; i < 2; i++) {
@@ -445,7 +454,6 @@ static void test_capture_both_ways(void **state)
 		assert_int_equal(pc.ifdrop[i], 0);
 		assert_true(pc.ifrecv[i] >= 300);
 	}
-	expect_tcpdump_agrees(path, &pc);
 	free(pc.file);
 
 	vnd_close(a);
@@ -465,7 +473,6 @@ static void test_capture_port_view(void **state)
 	struct server s;
 	struct tool t;
 	struct vnd *a, *b;
-	struct exchange_result r;
 	char path[160];
 	const char *args[] = { "--port", "1", "--count", "201", "-w", path, NULL };
 	ssize_t n;
@@ -481,9 +488,7 @@ static void test_capture_port_view(void **state)
 	tool_start(&t, &s, args, -1);
 	tool_wait_started(&t, "capturing port 1");
 
-	r = exchange(a, b, 100, size_mixed, 30000);
-	assert_int_equal(r.a_received + r.b_received, 200);
-	assert_int_equal(r.bad, 0);
+	expect_delivered(a, b, 100, size_mixed, 30000);
 	/* A partial checksum, completed by the server for b. */
 	frame_fill(frame, 9, 0, 300);
 	assert_int_equal(vnd_send(a, frame, 300, &meta), 0);
@@ -518,7 +523,6 @@ static void test_capture_sigint(void **state)
 	struct tool t;
 	struct vnd *a, *b;
 	struct exchange_result r;
-	unsigned long long captured, dropped;
 	char path[160];
 	const char *args[] = { "-w", path, NULL };
 
@@ -533,15 +537,7 @@ static void test_capture_sigint(void **state)
 	r = exchange(a, b, 50, size_mixed, 30000);
 	assert_int_equal(r.a_received + r.b_received, 100);
 	kill(t.pid, SIGINT);
-	assert_int_equal(tool_wait(&t, 10000), 0);
-	tool_summary(&t, &captured, &dropped);
-	assert_int_equal(captured, 100);
-	assert_int_equal(dropped, 0);
-	pcapng_read(path, &pc);
-	assert_int_equal(pc.npkt, 100);
-	expect_stream(&pc, 1, 50, 0, 1);
-	expect_stream(&pc, 2, 50, 1, 1);
-	expect_tcpdump_agrees(path, &pc);
+	expect_captured_both_ways(&t, path, &pc, 50);
 	free(pc.file);
 	/* The server let go of the capture. */
 	assert_true(server_log_contains(&s, "capture ended", 2000));
@@ -581,7 +577,6 @@ static void test_capture_slow_reader(void **state)
 	struct vnp_cap_end end = { 0 };
 	struct server s;
 	struct vnd *a, *b;
-	struct exchange_result r;
 	uint32_t next_seq[3] = { 0, 0, 0 };
 	uint64_t records[2] = { 0, 0 };
 	long kib_before, kib_during, kib_after;
@@ -609,10 +604,7 @@ static void test_capture_slow_reader(void **state)
 	assert_non_null(strstr(msg, "running already"));
 	close(other);
 
-	r = exchange(a, b, 20000, size_1400, 120000);
-	assert_int_equal(r.a_received, 20000);
-	assert_int_equal(r.b_received, 20000);
-	assert_int_equal(r.bad, 0);
+	expect_delivered(a, b, 20000, size_1400, 120000);
 	assert_true(server_alive(&s));
 	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_TX_PACKETS], 20000);
 	assert_int_equal(port_status(&s, 1).counter[VNP_CTR_TX_PACKETS], 20000);
@@ -683,7 +675,6 @@ static void test_capture_stuck_output(void **state)
 	struct server s;
 	struct tool t;
 	struct vnd *a, *b;
-	struct exchange_result r;
 	unsigned long long captured, dropped;
 	const char *args[] = { "-w", "-", NULL };
 	int pipefd[2];
@@ -698,10 +689,7 @@ static void test_capture_stuck_output(void **state)
 	close(pipefd[1]);
 	tool_wait_started(&t, "capturing both ports");
 
-	r = exchange(a, b, 20000, size_1400, 120000);
-	assert_int_equal(r.a_received, 20000);
-	assert_int_equal(r.b_received, 20000);
-	assert_int_equal(r.bad, 0);
+	expect_delivered(a, b, 20000, size_1400, 120000);
 
 	kill(t.pid, SIGINT);
 	assert_int_equal(tool_wait(&t, 15000), 0);

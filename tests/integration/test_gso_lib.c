@@ -654,16 +654,6 @@ static void test_gso_lies_dropped(void **state)
 
 /* ---- what vnd_recv reports, from a device stand-in ------------------------------------ */
 
-/* A host pointer for a guest-physical address of d's memory. */
-static uint8_t *host_of(struct vnd *d, uint64_t gpa)
-{
-	size_t size;
-	uint8_t *scratch = vnd_raw_scratch(d, &size);
-	uint64_t scratch_gpa = vnd_raw_gpa(d, scratch);
-
-	return (uint8_t *)((uintptr_t)scratch + (uintptr_t)(gpa - scratch_gpa));
-}
-
 /*
  * Put one frame into d's RX ring as a device would: header (hlen bytes)
  * and frame across the posted buffers, used entries, used index. Only

@@ -29,14 +29,6 @@ static size_t size_small(uint32_t seq)
 	return 60 + seq % 200;
 }
 
-static bool wait_state(struct server *s, unsigned port, uint32_t state)
-{
-	for (uint64_t deadline = now_ms() + 3000; now_ms() < deadline; usleep(2000))
-		if (port_status(s, port).state == state)
-			return true;
-	return false;
-}
-
 /* The healthy client keeps sending: with the peer failed its frames are
  * dropped and counted, and it never stalls. */
 static void expect_lone_sender_flows(struct server *s, struct vnd *healthy, unsigned port)
@@ -61,15 +53,11 @@ static void expect_lone_sender_flows(struct server *s, struct vnd *healthy, unsi
 /* After a driver reset (stop and restart its rings) the port runs again. */
 static void expect_recovery(struct server *s, struct vnd *bad, struct vnd *good)
 {
-	struct exchange_result r;
 
 	assert_int_equal(vnd_stop(bad), 0);
 	assert_int_equal(vnd_restart(bad), 0);
-	assert_true(wait_state(s, 0, 3 /* running */));
-	r = exchange(bad, good, 200, size_small, 10000);
-	assert_int_equal(r.a_received, 200);
-	assert_int_equal(r.b_received, 200);
-	assert_int_equal(r.bad, 0);
+	wait_port_state(s, 0, 3 /* running */);
+	expect_delivered(bad, good, 200, size_small, 10000);
 }
 
 typedef void (*breaker)(struct vnd *d);
@@ -77,16 +65,6 @@ typedef void (*breaker)(struct vnd *d);
 static void publish_chain(struct vnd *d, uint16_t head)
 {
 	vnd_raw_publish(d, TX, head);
-}
-
-/* A buffer in our scratch memory, as a guest-physical address. */
-static uint64_t scratch_gpa(struct vnd *d, size_t offset)
-{
-	size_t size;
-	uint8_t *p = vnd_raw_scratch(d, &size);
-
-	assert_true(offset < size);
-	return vnd_raw_gpa(d, p + offset);
 }
 
 static void break_next_loop(struct vnd *d)
@@ -464,7 +442,7 @@ static void bad_tx_chains(const struct breakage *list, size_t n, bool packed)
 		bad = client_open(&s, NULL, &cfg);
 		good = client_open(&s, NULL, &good_cfg);
 		b->fn(bad);
-		assert_true(wait_state(&s, 0, 4 /* failed */));
+		wait_port_state(&s, 0, 4 /* failed */);
 		p = port_status(&s, 0);
 		assert_non_null(strstr(p.last_error, b->reason));
 		assert_true(server_log_contains(&s, b->reason, 2000));
@@ -543,7 +521,7 @@ static void bad_rx_chain(bool packed, int how, const char *reason)
 	else
 		spoil_rx_split(bad, how);
 	assert_int_equal(vnd_send(good, buf, frame_fill(buf, 1, 0, 100), NULL), 0);
-	assert_true(wait_state(&s, 0, 4 /* failed */));
+	wait_port_state(&s, 0, 4 /* failed */);
 	assert_non_null(strstr(port_status(&s, 0).last_error, reason));
 	assert_true(server_log_contains(&s, reason, 2000));
 	assert_int_equal(port_status(&s, 1).state, 3 /* running */);
@@ -651,7 +629,7 @@ static void truncated_memory(bool packed)
 	assert_int_equal(ftruncate(fd, 0), 0);
 	/* The server writes into bad's RX buffers, which are gone now. */
 	assert_int_equal(vnd_send(good, buf, frame_fill(buf, 1, 0, 1000), NULL), 0);
-	assert_true(wait_state(&s, 0, 4 /* failed */));
+	wait_port_state(&s, 0, 4 /* failed */);
 	assert_non_null(strstr(port_status(&s, 0).last_error, "faulted"));
 	assert_true(server_alive(&s));
 	expect_lone_sender_flows(&s, good, 1);
@@ -659,12 +637,7 @@ static void truncated_memory(bool packed)
 	assert_true(server_log_contains(&s, "port0: released", 2000));
 	/* A new client on the freed port gets a working link. */
 	bad = client_open(&s, NULL, &cfg);
-	{
-		struct exchange_result r = exchange(bad, good, 200, size_small, 10000);
-
-		assert_int_equal(r.a_received + r.b_received, 400);
-		assert_int_equal(r.bad, 0);
-	}
+	expect_delivered(bad, good, 200, size_small, 10000);
 	vnd_close(bad);
 	vnd_close(good);
 	server_stop(&s);

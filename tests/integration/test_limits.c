@@ -60,13 +60,7 @@ static void test_ds_max(void **state)
 					 0, NULL, 0, &slots, sizeof slots),
 			 8);
 	assert_int_equal(slots, 4);
-	{
-		struct exchange_result r = exchange(a, b, 300, size_1500, 20000);
-
-		assert_int_equal(r.a_received, 300);
-		assert_int_equal(r.b_received, 300);
-		assert_int_equal(r.bad, 0);
-	}
+	expect_delivered(a, b, 300, size_1500, 20000);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
@@ -93,12 +87,7 @@ static void test_queue_size_limit(void **state)
 	a = client_open(&s, NULL, &cfg);
 	cfg.queue_size = 32;
 	b = client_open(&s, NULL, &cfg);
-	{
-		struct exchange_result r = exchange(a, b, 300, size_1500, 20000);
-
-		assert_int_equal(r.a_received + r.b_received, 600);
-		assert_int_equal(r.bad, 0);
-	}
+	expect_delivered(a, b, 300, size_1500, 20000);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
@@ -150,12 +139,7 @@ static void test_trusted_memory(void **state)
 	cfg.mem_path = trusted_b;
 	cfg.regions = 2; /* two slices of the same trusted file */
 	b = client_open(&s, NULL, &cfg);
-	{
-		struct exchange_result r = exchange(a, b, 300, size_1500, 20000);
-
-		assert_int_equal(r.a_received + r.b_received, 600);
-		assert_int_equal(r.bad, 0);
-	}
+	expect_delivered(a, b, 300, size_1500, 20000);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);

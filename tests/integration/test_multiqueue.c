@@ -69,14 +69,6 @@ static struct vnd *mq_open(struct server *s, unsigned port_queues, unsigned queu
 	return d;
 }
 
-static bool wait_state(struct server *s, unsigned port, uint32_t state)
-{
-	for (uint64_t deadline = now_ms() + 5000; now_ms() < deadline; usleep(2000))
-		if (port_status(s, port).state == state)
-			return true;
-	return false;
-}
-
 /* ---- traffic on every pair ---------------------------------------------------------- */
 
 /* One end: what it sent per TX pair, what it received per stream. */
@@ -320,26 +312,38 @@ static void report_stall(struct server *s, const struct end *a, const struct end
 
 /* ---- every frame, in order, where steering says ------------------------------------- */
 
-static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_pair)
+/* One end of the link: the pairs its port offers (queues=), the pairs its
+ * client uses, its ring format. */
+struct side {
+	unsigned offered, used;
+	bool packed;
+};
+
+/* per_pair frames each way on every pair a side uses: all arrive intact,
+ * steered by the rule, counted per pair, and status --json agrees. */
+static void exchange_sides(struct side sa, struct side sb, uint32_t per_pair)
 {
 	struct server s;
 	struct end a, b;
 
 	server_start(&s, NULL);
-	end_init(&a, mq_open(&s, qa, qa, packed), 1, per_pair);
-	end_init(&b, mq_open(&s, qb, qb, packed), 2, per_pair);
-	assert_true(wait_state(&s, 0, ST_RUNNING) && wait_state(&s, 1, ST_RUNNING));
+	end_init(&a, mq_open(&s, sa.offered, sa.used, sa.packed), 1, per_pair);
+	end_init(&b, mq_open(&s, sb.offered, sb.used, sb.packed), 2, per_pair);
+	wait_port_state(&s, 0, ST_RUNNING);
+	wait_port_state(&s, 1, ST_RUNNING);
 
 	run_until_all_in(&a, &b, per_pair);
 	if (!all_in(&a, &b))
 		report_stall(&s, &a, &b);
 	assert_int_equal(a.bad + b.bad, 0);
-	for (unsigned q = 0; q < qb; q++)
+	for (unsigned q = 0; q < sb.used; q++)
 		assert_int_equal(a.got[q], per_pair);
-	for (unsigned q = 0; q < qa; q++)
+	for (unsigned q = 0; q < sa.used; q++)
 		assert_int_equal(b.got[q], per_pair);
 	expect_steered(&a, &b);
 	expect_steered(&b, &a);
+	assert_int_equal(port_status(&s, 0).queues, sa.offered);
+	assert_int_equal(port_status(&s, 1).queues, sb.offered);
 	expect_pair_counters(&s, 0, &a, &b);
 	expect_pair_counters(&s, 1, &b, &a);
 	expect_json_matches(&s);
@@ -349,6 +353,12 @@ static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_p
 	end_free(&a);
 	end_free(&b);
 	server_stop(&s);
+}
+
+/* Both ends use every pair their ports offer. */
+static void exchange_pairs(unsigned qa, unsigned qb, bool packed, uint32_t per_pair)
+{
+	exchange_sides((struct side){ qa, qa, packed }, (struct side){ qb, qb, packed }, per_pair);
 }
 
 static void test_pairs_2_2(void **state) { (void)state; exchange_pairs(2, 2, false, 2000); }
@@ -362,44 +372,15 @@ static void test_pairs_4_1_packed(void **state) { (void)state; exchange_pairs(4,
 /* A split end and a packed one, 3 pairs against 2. */
 static void test_pairs_split_packed(void **state)
 {
-	struct server s;
-	struct end a, b;
-
 	(void)state;
-	server_start(&s, NULL);
-	end_init(&a, mq_open(&s, 3, 3, false), 1, 1000);
-	end_init(&b, mq_open(&s, 2, 2, true), 2, 1000);
-	run_until_all_in(&a, &b, 1000);
-	assert_int_equal(a.bad + b.bad, 0);
-	expect_steered(&a, &b);
-	expect_steered(&b, &a);
-	expect_pair_counters(&s, 0, &a, &b);
-	expect_pair_counters(&s, 1, &b, &a);
-	vnd_close(a.d);
-	vnd_close(b.d);
-	server_stop(&s);
+	exchange_sides((struct side){ 3, 3, false }, (struct side){ 2, 2, true }, 1000);
 }
 
 /* A client may use fewer pairs than its port offers: only those count. */
 static void test_fewer_pairs_than_offered(void **state)
 {
-	struct server s;
-	struct end a, b;
-
 	(void)state;
-	server_start(&s, NULL);
-	end_init(&a, mq_open(&s, 4, 2, false), 1, 1000);
-	end_init(&b, mq_open(&s, 4, 3, false), 2, 1000);
-	run_until_all_in(&a, &b, 1000);
-	assert_int_equal(a.bad + b.bad, 0);
-	expect_steered(&a, &b);
-	expect_steered(&b, &a);
-	assert_int_equal(port_status(&s, 0).queues, 4);
-	expect_pair_counters(&s, 0, &a, &b);
-	expect_pair_counters(&s, 1, &b, &a);
-	vnd_close(a.d);
-	vnd_close(b.d);
-	server_stop(&s);
+	exchange_sides((struct side){ 4, 2, false }, (struct side){ 4, 3, false }, 1000);
 }
 
 /* ---- fairness ------------------------------------------------------------------------ */
@@ -738,7 +719,7 @@ static void test_rings_beyond_pairs(void **state)
 			send_u64(a, t->request, t->ring | VHOST_USER_VRING_NOFD_MASK);
 		else
 			send_state(a, t->request, t->ring, t->request == VHOST_USER_SET_VRING_ENABLE ? 1 : 256);
-		assert_true(wait_state(&s, 0, ST_FAILED));
+		wait_port_state(&s, 0, ST_FAILED);
 		assert_true(server_log_contains(&s, t->reason, 3000));
 		assert_non_null(strstr(port_status(&s, 0).last_error, t->reason));
 		assert_int_equal(port_status(&s, 1).state, ST_RUNNING);

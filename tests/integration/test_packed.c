@@ -31,7 +31,6 @@
 #define F(bit) (1ull << (bit))
 #define RX 0
 #define TX 1
-#define ST_RUNNING 3
 
 
 static void packed_config(struct vnd_config *c)
@@ -42,42 +41,9 @@ static void packed_config(struct vnd_config *c)
 
 static bool is_packed(const struct vnd *d) { return vnd_features(d) & F(VND_F_RING_PACKED); }
 
-static uint64_t drops(struct vnp_ctl_port p)
-{
-	return p.counter[VNP_CTR_DROP_NO_PEER] + p.counter[VNP_CTR_DROP_TOO_BIG] +
-	       p.counter[VNP_CTR_DROP_BAD] + p.counter[VNP_CTR_RX_DROP_TOO_BIG] +
-	       p.counter[VNP_CTR_RX_DROP_BAD];
-}
-
-static void expect_exchange(struct server *s, struct vnd *a, struct vnd *b, unsigned long count,
-			    size_t (*size_of)(uint32_t))
-{
-	struct exchange_result r = exchange(a, b, count, size_of, 60000);
-
-	assert_int_equal(r.bad, 0);
-	assert_int_equal(r.a_received, count);
-	assert_int_equal(r.b_received, count);
-	assert_int_equal(drops(port_status(s, 0)), 0);
-	assert_int_equal(drops(port_status(s, 1)), 0);
-}
-
-/* Each end gets the ring format its config asked for. */
-static void run_pair(const char *const *server_args, const struct vnd_config *ca,
-		     const struct vnd_config *cb, unsigned long count, size_t (*size_of)(uint32_t))
-{
-	struct server s;
-	struct vnd *a, *b;
-
-	server_start(&s, server_args);
-	a = client_open(&s, NULL, ca);
-	b = client_open(&s, NULL, cb);
-	assert_int_equal(is_packed(a), !!(ca->features & F(VND_F_RING_PACKED)));
-	assert_int_equal(is_packed(b), !!(cb->features & F(VND_F_RING_PACKED)));
-	expect_exchange(&s, a, b, count, size_of);
-	vnd_close(a);
-	vnd_close(b);
-	server_stop(&s);
-}
+/* Exchanges here hold the receiving side's drops to 0 too, and a pair
+ * each end's ring format to what its config asked for. */
+#define PAIR_CHECKS (XCHG_RX_DROPS | XCHG_RING_FORMAT)
 
 /* ---- traffic ------------------------------------------------------------------------ */
 
@@ -86,7 +52,6 @@ static void test_packed_exchange_64k(void **state)
 	struct vnd_config cfg;
 	struct server s;
 	struct vnd *a, *b;
-	struct vnp_ctl_port p0;
 
 	(void)state;
 	packed_config(&cfg);
@@ -96,12 +61,8 @@ static void test_packed_exchange_64k(void **state)
 	assert_true(is_packed(a) && is_packed(b));
 	/* Not asked for, so not negotiated. */
 	assert_false(vnd_features(a) & F(VND_F_IN_ORDER));
-	expect_exchange(&s, a, b, 3000, random_size_64k);
-	p0 = port_status(&s, 0);
-	assert_int_equal(p0.state, ST_RUNNING);
-	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 3000);
-	assert_int_equal(p0.counter[VNP_CTR_RX_PACKETS], 3000);
-	assert_true(p0.counter[VNP_CTR_INTERRUPTS] > 0);
+	expect_exchange(&s, a, b, 3000, random_size_64k, XCHG_RX_DROPS);
+	expect_port_counted(&s, 0, 3000);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
@@ -159,20 +120,17 @@ static void test_packed_with_split(void **state)
 	vnd_config_init(&split_big);
 	split_big.features &= ~F(VND_F_MRG_RXBUF);
 
-	run_pair(NULL, &packed, &split, 1000, random_size_64k);
-	run_pair(NULL, &split_big, &packed, 1000, random_size_64k);
-	run_pair(NULL, &packed_big, &split, 1000, random_size_64k);
-	run_pair(NULL, &split_big, &packed_big, 1000, random_size_64k);
-	run_pair(NULL, &packed_big, &packed_big, 500, random_size_64k);
+	run_pair(NULL, &packed, &split, 1000, random_size_64k, PAIR_CHECKS);
+	run_pair(NULL, &split_big, &packed, 1000, random_size_64k, PAIR_CHECKS);
+	run_pair(NULL, &packed_big, &split, 1000, random_size_64k, PAIR_CHECKS);
+	run_pair(NULL, &split_big, &packed_big, 1000, random_size_64k, PAIR_CHECKS);
+	run_pair(NULL, &packed_big, &packed_big, 500, random_size_64k, PAIR_CHECKS);
 }
 
 /* Every TX layout, over memory cut into regions so that buffers straddle
  * their borders, against packed and split peers. */
 static void test_packed_layouts_and_regions(void **state)
 {
-	static const enum vnd_tx_layout layouts[] = { VND_TX_ONE_DESC, VND_TX_HDR_SPLIT,
-						      VND_TX_INDIRECT, VND_TX_SCATTER };
-
 	(void)state;
 	for (unsigned i = 0; i < 4; i++) {
 		const char *const create4[] = { "ds-max=4", NULL };
@@ -185,18 +143,12 @@ static void test_packed_layouts_and_regions(void **state)
 			packed_config(&cb);
 		else
 			vnd_config_init(&cb);
-		ca.tx_layout = layouts[i];
-		cb.tx_layout = layouts[(i + 1) % 4];
-		ca.tx_piece = 100 + 37 * i;
-		cb.tx_piece = 700;
-		ca.regions = 4;
-		cb.regions = 3;
+		layout_pair(i, &ca, &cb);
 		ca.add_mem_reg = i >= 2;
-		cb.add_mem_reg = i % 2;
 		server_start(&s, NULL);
 		a = client_open(&s, create4, &ca);
 		b = client_open(&s, create4, &cb);
-		expect_exchange(&s, a, b, 400, random_size_64k);
+		expect_exchange(&s, a, b, 400, random_size_64k, XCHG_RX_DROPS);
 		vnd_close(a);
 		vnd_close(b);
 		server_stop(&s);
@@ -216,20 +168,20 @@ static void test_packed_ring_sizes_and_polled(void **state)
 	/* Thirteen buffers must hold a 64 KiB frame. */
 	a.rx_buf_size = b.rx_buf_size = 9000;
 	a.tx_layout = VND_TX_SCATTER;
-	run_pair(NULL, &a, &b, 500, random_size_64k);
+	run_pair(NULL, &a, &b, 500, random_size_64k, PAIR_CHECKS);
 
 	packed_config(&a);
 	vnd_config_init(&b);
 	a.queue_size = 1; /* one descriptor a chain, one frame at a time */
 	a.features &= ~F(VND_F_MRG_RXBUF);
 	a.rx_buf_size = 1600;
-	run_pair(NULL, &a, &b, 200, random_size_mtu);
+	run_pair(NULL, &a, &b, 200, random_size_mtu, PAIR_CHECKS);
 
 	packed_config(&a);
 	packed_config(&b);
 	a.kick_nofd = true;
 	b.call_nofd = true;
-	run_pair(NULL, &a, &b, 500, random_size_mtu);
+	run_pair(NULL, &a, &b, 500, random_size_mtu, PAIR_CHECKS);
 }
 
 /* -p: the server polls and asks not to be kicked (DISABLE in the device
@@ -265,7 +217,7 @@ static void test_packed_poll_mode(void **state)
 	}
 	kicks0 = port_status(&s, 0).counter[VNP_CTR_KICKS];
 	kicks1 = port_status(&s, 1).counter[VNP_CTR_KICKS];
-	expect_exchange(&s, a, b, 1000, random_size_mtu);
+	expect_exchange(&s, a, b, 1000, random_size_mtu, XCHG_RX_DROPS);
 	/* Kicks made before the wish was seen may still be counted (one per
 	 * ring at most: an eventfd coalesces); a driver that kicked on
 	 * through 2000 frames would be far beyond. */
@@ -291,8 +243,8 @@ static void test_packed_notifications_and_in_order(void **state)
 	packed_config(&plain);
 	plain.features &= ~F(VND_F_EVENT_IDX);
 	packed_config(&event);
-	run_pair(NULL, &plain, &event, 2000, size_9000);
-	run_pair(NULL, &plain, &plain, 2000, random_size_mtu);
+	run_pair(NULL, &plain, &event, 2000, size_9000, PAIR_CHECKS);
+	run_pair(NULL, &plain, &plain, 2000, random_size_mtu, PAIR_CHECKS);
 
 	packed_config(&in_order);
 	in_order.features |= F(VND_F_IN_ORDER);
@@ -301,67 +253,16 @@ static void test_packed_notifications_and_in_order(void **state)
 	a = client_open(&s, NULL, &in_order);
 	b = client_open(&s, NULL, &split);
 	assert_true(vnd_features(a) & F(VND_F_IN_ORDER));
-	expect_exchange(&s, a, b, 2000, random_size_64k);
+	expect_exchange(&s, a, b, 2000, random_size_64k, XCHG_RX_DROPS);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
 	in_order.features &= ~F(VND_F_MRG_RXBUF);
-	run_pair(NULL, &in_order, &in_order, 500, random_size_64k);
+	run_pair(NULL, &in_order, &in_order, 500, random_size_64k, PAIR_CHECKS);
 }
 
 /* ---- checksums ---------------------------------------------------------------------- */
 
-
-static ssize_t recv_one(struct vnd *d, uint8_t *buf, size_t cap, struct vnd_rx_meta *meta)
-{
-	ssize_t n;
-
-	for (uint64_t end = now_ms() + 5000;
-	     (n = vnd_recv(d, buf, cap, meta)) == -EAGAIN && now_ms() < end;)
-		vnd_wait(d, 10);
-	return n;
-}
-
-/* A sender and a receiver: completed by the server when the receiver
- * cannot take partial checksums, passed on when it can. */
-static void checksums_across(const struct vnd_config *sender, const struct vnd_config *receiver)
-{
-	struct vnd_tx_meta meta = { .needs_csum = true, .csum_start = 34, .csum_offset = 6 };
-	static const size_t sizes[] = { 1, 2, 3, 1000, 1471, 3001 };
-	static uint8_t out[4000], in[4000];
-	struct vnd_rx_meta rx;
-	struct server s;
-	struct vnd *a, *b;
-	bool complete;
-
-	server_start(&s, NULL);
-	a = client_open(&s, NULL, sender);
-	b = client_open(&s, NULL, receiver);
-	complete = !(vnd_features(b) & F(VND_F_GUEST_CSUM));
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		size_t len = udp_frame(out, sizes[i]);
-		ssize_t n;
-
-		assert_int_equal(vnd_send(a, out, len, &meta), 0);
-		n = recv_one(b, in, sizeof in, &rx);
-		assert_int_equal(n, (ssize_t)len);
-		if (complete) {
-			assert_int_equal(rx.flags & 1 /* NEEDS_CSUM */, 0);
-			assert_int_equal(udp_verify(in, len), 0xffff);
-			/* Nothing but the checksum field changed. */
-			assert_memory_equal(in, out, 40);
-			assert_memory_equal(in + 42, out + 42, len - 42);
-		} else {
-			assert_int_equal(rx.flags & 1, 1);
-			assert_int_equal(rx.csum_start, 34);
-			assert_int_equal(rx.csum_offset, 6);
-			assert_memory_equal(in, out, len);
-		}
-	}
-	vnd_close(a);
-	vnd_close(b);
-	server_stop(&s);
-}
 
 static void test_packed_checksums(void **state)
 {
@@ -399,7 +300,8 @@ static void test_packed_backpressure(void **state)
 	struct server s;
 	struct vnd *a, *b;
 	static uint8_t buf[2048];
-	uint32_t sent = 0, got = 0, seq;
+	uint32_t sent = 0;
+	struct vnp_ctl_port p0;
 
 	(void)state;
 	packed_config(&cfg);
@@ -421,22 +323,10 @@ static void test_packed_backpressure(void **state)
 	assert_int_equal(sent, 60 + 60);
 	assert_int_equal(vnd_send(a, buf, 1000, NULL), -EAGAIN);
 
-	while (got < 5000) {
-		ssize_t n;
-
-		while (sent < 5000 && vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
-			sent++;
-		n = vnd_recv(b, buf, sizeof buf, NULL);
-		if (n == -EAGAIN) {
-			assert_int_equal(vnd_wait(b, 5000), 1);
-			continue;
-		}
-		assert_true(frame_check(buf, (size_t)n, 7, &seq));
-		assert_int_equal(seq, got);
-		got++;
-	}
-	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_TX_PACKETS], 5000);
-	assert_int_equal(drops(port_status(&s, 0)), 0);
+	send_and_receive_all(a, b, 7, 1000, &sent, 5000);
+	p0 = port_status(&s, 0);
+	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 5000);
+	assert_int_equal(port_tx_drops(&p0) + port_rx_drops(&p0), 0);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
@@ -514,7 +404,7 @@ static void test_packed_chains_wrap_the_ring(void **state)
 	assert_int_equal(position_after(250, 7280), 30 | 30 << 16);
 	/* b took 1040 chains of 69 slots; its used side says so. */
 	assert_int_equal(vnd_raw_position(b, RX) >> 16, position_after(250, 1040 * 69) >> 16);
-	expect_exchange(&s, a, b, 600, random_size_64k);
+	expect_exchange(&s, a, b, 600, random_size_64k, XCHG_RX_DROPS);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
@@ -548,7 +438,7 @@ static void test_packed_header_in_pieces(void **state)
 		assert_int_equal(vnd_stop(b), 0);
 		assert_int_equal(vnd_raw_rx_header_pieces(b, 3 + i % 2), 0);
 		assert_int_equal(vnd_restart(b), 0);
-		expect_exchange(&s, a, b, 500, random_size_64k);
+		expect_exchange(&s, a, b, 500, random_size_64k, XCHG_RX_DROPS);
 		vnd_close(a);
 		vnd_close(b);
 		server_stop(&s);
@@ -556,16 +446,6 @@ static void test_packed_header_in_pieces(void **state)
 }
 
 /* ---- batched in-order completions, from a device stand-in ------------------------------- */
-
-/* A host pointer for a guest-physical address of d's memory. */
-static uint8_t *host_of(struct vnd *d, uint64_t gpa)
-{
-	size_t size;
-	uint8_t *scratch = vnd_raw_scratch(d, &size);
-	uint64_t scratch_gpa = vnd_raw_gpa(d, scratch);
-
-	return (uint8_t *)((uintptr_t)scratch + (uintptr_t)(gpa - scratch_gpa));
-}
 
 struct standin {
 	struct vnd *d;
@@ -759,7 +639,7 @@ static void restart_mid_wrap(bool a_packed, bool b_packed)
 	a = client_open(&s, NULL, &ca);
 	b = client_open(&s, NULL, &cb);
 	/* Away from the start. */
-	expect_exchange(&s, a, b, 333, random_size_mtu);
+	expect_exchange(&s, a, b, 333, random_size_mtu, XCHG_RX_DROPS);
 	while (vnd_tx_reclaim(a) > 0)
 		vnd_wait(a, 10);
 	a_start = vnd_raw_position(a, TX);
@@ -835,7 +715,7 @@ static void restart_mid_wrap(bool a_packed, bool b_packed)
 		vnd_wait(a, 10);
 	assert_int_equal(vnd_tx_reclaim(a), 0);
 	assert_int_equal(vnd_device_failed(a) + vnd_device_failed(b), 0);
-	expect_exchange(&s, a, b, 500, random_size_64k);
+	expect_exchange(&s, a, b, 500, random_size_64k, XCHG_RX_DROPS);
 	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_TX_PACKETS], 333 + sent + 500);
 	vnd_close(a);
 	vnd_close(b);
@@ -866,11 +746,8 @@ static void test_packed_reset_and_reconnect(void **state)
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
 	for (int i = 0; i < 5; i++) {
-		struct exchange_result r;
 
-		r = exchange(a, b, 150, random_size_mtu, 20000);
-		assert_int_equal(r.a_received + r.b_received, 300);
-		assert_int_equal(r.bad, 0);
+		expect_delivered(a, b, 150, random_size_mtu, 20000);
 		assert_int_equal(vnd_stop(i % 2 ? a : b), 0);
 		assert_int_equal(vnd_restart(i % 2 ? a : b), 0);
 	}
@@ -878,7 +755,7 @@ static void test_packed_reset_and_reconnect(void **state)
 	vnd_close(b);
 	assert_true(server_log_contains(&s, "port1: released", 2000));
 	b = client_open(&s, NULL, &cfg);
-	expect_exchange(&s, a, b, 300, random_size_64k);
+	expect_exchange(&s, a, b, 300, random_size_64k, XCHG_RX_DROPS);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);

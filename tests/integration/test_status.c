@@ -27,58 +27,6 @@
 
 /* ---- traffic -------------------------------------------------------------- */
 
-static void send_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len)
-{
-	static uint8_t buf[65536];
-
-	for (unsigned i = 0; i < n;) {
-		uint64_t deadline = now_ms() + 5000;
-
-		if (vnd_send(d, buf, frame_fill(buf, stream, i, len), NULL) == 0) {
-			i++;
-			continue;
-		}
-		assert_true(now_ms() < deadline);
-		vnd_wait(d, 10);
-	}
-}
-
-static void recv_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len)
-{
-	static uint8_t buf[65536];
-	uint64_t deadline = now_ms() + 5000;
-	uint32_t seq;
-
-	for (unsigned got = 0; got < n;) {
-		ssize_t r = vnd_recv(d, buf, sizeof buf, NULL);
-
-		if (r == -EAGAIN) {
-			assert_true(now_ms() < deadline);
-			vnd_wait(d, 10);
-			continue;
-		}
-		assert_int_equal(r, (ssize_t)len);
-		assert_true(frame_check(buf, (size_t)r, stream, &seq));
-		got++;
-	}
-}
-
-static void wait_counter(struct server *s, unsigned port, int ctr, uint64_t want)
-{
-	for (uint64_t deadline = now_ms() + 5000;
-	     port_status(s, port).counter[ctr] != want && now_ms() < deadline;)
-		usleep(2000);
-	assert_int_equal(port_status(s, port).counter[ctr], want);
-}
-
-static bool wait_state(struct server *s, unsigned port, uint32_t state)
-{
-	for (uint64_t deadline = now_ms() + 3000; now_ms() < deadline; usleep(2000))
-		if (port_status(s, port).state == state)
-			return true;
-	return false;
-}
-
 /* A header asking for GSO, which no port offers: dropped as malformed. */
 static void send_gso_packet(struct vnd *d)
 {
@@ -530,10 +478,10 @@ static void test_counters_by_reason(void **state)
 
 	a = client_open(&s, NULL, &cfg);
 	send_frames(a, 1, 50, 200);
-	wait_counter(&s, 0, VNP_CTR_DROP_NO_PEER, 50);
+	wait_port_counter(&s, 0, VNP_CTR_DROP_NO_PEER, 50);
 
 	b = client_open(&s, NULL, &small);
-	assert_true(wait_state(&s, 1, 3 /* running */));
+	wait_port_state(&s, 1, 3 /* running */);
 	for (unsigned i = 0; i < 45; i++) {
 		static uint8_t buf[4096];
 		bool big = i % 9 == 4;
@@ -541,34 +489,34 @@ static void test_counters_by_reason(void **state)
 		assert_int_equal(vnd_send(a, buf, frame_fill(buf, 2, i, big ? 3000 : 1000), NULL), 0);
 	}
 	recv_frames(b, 2, 40, 1000);
-	wait_counter(&s, 0, VNP_CTR_DROP_TOO_BIG, 5);
-	wait_counter(&s, 1, VNP_CTR_RX_DROP_TOO_BIG, 5);
+	wait_port_counter(&s, 0, VNP_CTR_DROP_TOO_BIG, 5);
+	wait_port_counter(&s, 1, VNP_CTR_RX_DROP_TOO_BIG, 5);
 
 	send_frames(b, 3, 30, 500);
 	recv_frames(a, 3, 30, 500);
 
 	send_gso_packet(a);
-	wait_counter(&s, 0, VNP_CTR_DROP_BAD, 1);
+	wait_port_counter(&s, 0, VNP_CTR_DROP_BAD, 1);
 	assert_int_equal(port_status(&s, 0).state, 3 /* running */);
 
 	send_bad_chain(a);
-	assert_true(wait_state(&s, 0, 4 /* failed */));
-	wait_counter(&s, 0, VNP_CTR_DROP_BAD, 2);
+	wait_port_state(&s, 0, 4 /* failed */);
+	wait_port_counter(&s, 0, VNP_CTR_DROP_BAD, 2);
 	assert_non_null(strstr(port_status(&s, 0).last_error, "next index out of range"));
 
 	send_frames(b, 4, 20, 100);
-	wait_counter(&s, 1, VNP_CTR_DROP_NO_PEER, 20);
+	wait_port_counter(&s, 1, VNP_CTR_DROP_NO_PEER, 20);
 
 	assert_int_equal(vnd_stop(a), 0);
 	assert_int_equal(vnd_restart(a), 0);
-	assert_true(wait_state(&s, 0, 3 /* running */));
+	wait_port_state(&s, 0, 3 /* running */);
 	vnd_raw_ring(b, RX, &r);
 	for (unsigned i = 0; i < r.num; i++)
 		r.desc[i].flags &= (uint16_t)~VRING_DESC_F_WRITE;
 	send_frames(a, 5, 1, 100);
-	assert_true(wait_state(&s, 1, 4 /* failed */));
-	wait_counter(&s, 1, VNP_CTR_RX_DROP_BAD, 1);
-	wait_counter(&s, 0, VNP_CTR_DROP_NO_PEER, 51);
+	wait_port_state(&s, 1, 4 /* failed */);
+	wait_port_counter(&s, 1, VNP_CTR_RX_DROP_BAD, 1);
+	wait_port_counter(&s, 0, VNP_CTR_DROP_NO_PEER, 51);
 
 	/* Quiet now: the counters stand still while the outputs are read. */
 	server_status(&s, &st);
@@ -654,14 +602,14 @@ static void test_counters_life(void **state)
 	vnd_close(a);
 	assert_true(server_log_contains(&s, "port0: client disconnected", 2000));
 	assert_int_equal(vnd_open_path(&a, path, &cfg), 0);
-	assert_true(wait_state(&s, 0, 3 /* running */));
-	wait_counter(&s, 0, VNP_CTR_TX_PACKETS, 10);
+	wait_port_state(&s, 0, 3 /* running */);
+	wait_port_counter(&s, 0, VNP_CTR_TX_PACKETS, 10);
 	send_frames(a, 3, 5, 100);
 	recv_frames(b, 3, 5, 100);
-	wait_counter(&s, 0, VNP_CTR_TX_PACKETS, 15);
-	wait_counter(&s, 0, VNP_CTR_TX_BYTES, 1500);
-	wait_counter(&s, 0, VNP_CTR_RX_PACKETS, 7);
-	wait_counter(&s, 1, VNP_CTR_RX_PACKETS, 15);
+	wait_port_counter(&s, 0, VNP_CTR_TX_PACKETS, 15);
+	wait_port_counter(&s, 0, VNP_CTR_TX_BYTES, 1500);
+	wait_port_counter(&s, 0, VNP_CTR_RX_PACKETS, 7);
+	wait_port_counter(&s, 1, VNP_CTR_RX_PACKETS, 15);
 
 	/* Port 1 was a descriptor: closing it releases it. */
 	vnd_close(b);
@@ -672,8 +620,8 @@ static void test_counters_life(void **state)
 	assert_int_equal(port_status(&s, 1).counter[VNP_CTR_TX_PACKETS], 0);
 	send_frames(a, 4, 3, 100);
 	recv_frames(b, 4, 3, 100);
-	wait_counter(&s, 1, VNP_CTR_RX_PACKETS, 3);
-	wait_counter(&s, 0, VNP_CTR_TX_PACKETS, 18);
+	wait_port_counter(&s, 1, VNP_CTR_RX_PACKETS, 3);
+	wait_port_counter(&s, 0, VNP_CTR_TX_PACKETS, 18);
 
 	vnd_close(a);
 	vnd_close(b);

@@ -130,18 +130,6 @@ static bool wait_carrier(const char *dev, bool up, int timeout_ms)
 	return false;
 }
 
-static bool wait_state(struct server *s, unsigned port, uint32_t state, int timeout_ms)
-{
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-
-	do {
-		if (port_status(s, port).state == state)
-			return true;
-		usleep(10000);
-	} while (now_ms() < deadline);
-	return false;
-}
-
 enum { ST_FREE, ST_CREATED, ST_CONNECTED, ST_RUNNING, ST_FAILED };
 
 /* create over the control endpoint, expecting success. */
@@ -171,6 +159,22 @@ static int make_pair(struct server *s, const char *tap, unsigned *tap_port)
 	assert_int_equal(tfd, -1); /* a TAP end gives no descriptor */
 	run("ip link set %s up && ip addr add " HOST_IP "/24 dev %s", tap, tap);
 	return cfd;
+}
+
+/* make_pair, then a driver-library client of cfg on the client port, the
+ * TAP's carrier up once it runs; ip neigh, when given, first resolves
+ * CLIENT_IP for the kernel (a client that never answers ARP). */
+static struct vnd *open_tap_client(struct server *s, const struct vnd_config *cfg, bool neigh,
+				   unsigned *tap_port)
+{
+	int cfd = make_pair(s, "vnpt0", tap_port);
+	struct vnd *d;
+
+	if (neigh)
+		run("ip neigh add " CLIENT_IP " lladdr 02:00:00:77:00:02 dev vnpt0 nud permanent");
+	assert_int_equal(vnd_open_fd(&d, cfd, cfg), 0);
+	assert_true(wait_carrier("vnpt0", true, 2000));
+	return d;
 }
 
 /* ---- a tiny host behind the client: ARP, ICMP echo, UDP echo ----------- */
@@ -378,12 +382,6 @@ static int run_answering(struct responder *r, const char *cmd, int timeout_ms)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static uint64_t drops(const struct vnp_ctl_port *p)
-{
-	return p->counter[VNP_CTR_DROP_NO_PEER] + p->counter[VNP_CTR_DROP_TOO_BIG] +
-	       p->counter[VNP_CTR_DROP_BAD];
-}
-
 /* ---- 1. ping through the TAP; carrier follows the client ----------------- */
 
 /* `vnet-p2p-ctl capture` into file, until SIGINT. */
@@ -490,12 +488,12 @@ static void test_ping_and_carrier(void **state)
 	assert_int_equal(p1.counter[VNP_CTR_TX_PACKETS], p0.counter[VNP_CTR_RX_PACKETS]);
 	assert_int_equal(p1.counter[VNP_CTR_RX_PACKETS], p0.counter[VNP_CTR_TX_PACKETS]);
 	assert_int_equal(p1.counter[VNP_CTR_RX_BYTES], p0.counter[VNP_CTR_TX_BYTES]);
-	assert_int_equal(drops(&p0) + drops(&p1), 0);
+	assert_int_equal(port_tx_drops(&p0) + port_tx_drops(&p1), 0);
 
 	/* The client leaves: no carrier again; its port is free. */
 	vnd_close(d);
 	assert_true(wait_carrier("vnpt0", false, 2000));
-	assert_true(wait_state(&s, 0, ST_FREE, 2000));
+	wait_port_state(&s, 0, ST_FREE);
 	assert_int_equal(port_status(&s, tp).state, ST_CONNECTED);
 
 	/* We created the TAP: it goes with the server. */
@@ -513,15 +511,13 @@ static void test_ping_polling(void **state)
 	struct server s;
 	struct vnd *d;
 	unsigned tp;
-	int ns, cfd;
+	int ns;
 
 	(void)state;
 	ns = ns_new();
 	server_start(&s, poll_args);
-	cfd = make_pair(&s, "vnpt0", &tp);
 	vnd_config_init(&cfg);
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, false, &tp);
 	responder_init(&r, d);
 	assert_int_equal(run_answering(&r, "ping -q -c 3 -i 0.2 -W 2 " CLIENT_IP " >/dev/null", 20000),
 			 0);
@@ -662,7 +658,7 @@ static void test_vxlan_two_hosts(void **state)
 	pb = port_status(&b.s, 0);
 	assert_true(pa.counter[VNP_CTR_TX_PACKETS] >= 400);
 	assert_true(pb.counter[VNP_CTR_RX_PACKETS] >= 400);
-	assert_int_equal(drops(&pa) + drops(&pb), 0);
+	assert_int_equal(port_tx_drops(&pa) + port_tx_drops(&pb), 0);
 
 	vnd_close(a.d);
 	vnd_close(b.d);
@@ -721,17 +717,14 @@ static void test_backpressure(void **state)
 	long before, used;
 	unsigned tp, got = 0;
 	uint64_t until;
-	int ns, cfd, sock;
+	int ns, sock;
 
 	(void)state;
 	ns = ns_new();
 	server_start(&s, NULL);
-	cfd = make_pair(&s, "vnpt0", &tp);
-	run("ip neigh add " CLIENT_IP " lladdr 02:00:00:77:00:02 dev vnpt0 nud permanent");
 	vnd_config_init(&cfg);
 	cfg.queue_size = 16;
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, true, &tp);
 	sock = udp_socket(5001);
 
 	/* A flood the client never takes: its 16 buffers fill, then the
@@ -830,10 +823,10 @@ static void udp_echo_round(struct server *s, const struct vnd_config *cfg, bool 
 		assert_int_equal(r.partial + r.data_valid, 0);
 	p0 = port_status(s, 0);
 	p1 = port_status(s, tp);
-	assert_int_equal(drops(&p0) + drops(&p1), 0);
+	assert_int_equal(port_tx_drops(&p0) + port_tx_drops(&p1), 0);
 	close(sock);
 	vnd_close(d);
-	assert_true(wait_state(s, 0, ST_FREE, 2000));
+	wait_port_state(s, 0, ST_FREE);
 }
 
 static void test_checksums(void **state)
@@ -851,14 +844,14 @@ static void test_checksums(void **state)
 	udp_echo_round(&s, &cfg, true);
 	/* The TAP stays; the next client takes the free port. */
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* Neither checksum feature: the kernel completes them for us. */
 	vnd_config_init(&cfg);
 	cfg.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
 	udp_echo_round(&s, &cfg, false);
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* Legacy: a 10-byte header, no merging (chains of 2 KiB buffers). */
 	vnd_config_init(&cfg);
@@ -866,14 +859,14 @@ static void test_checksums(void **state)
 			  F(VND_F_VERSION_1));
 	udp_echo_round(&s, &cfg, false);
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* Small mergeable buffers: a frame spans several (num_buffers). */
 	vnd_config_init(&cfg);
 	cfg.rx_buf_size = 256;
 	udp_echo_round(&s, &cfg, true);
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 1, ST_FREE, 2000));
+	wait_port_state(&s, 1, ST_FREE);
 
 	/* TX frames in two-byte pieces: up to 758 descriptors a frame, each
 	 * a piece of one writev (a frame may take at most 1024). */
@@ -919,15 +912,13 @@ static void test_bad_headers(void **state)
 	struct server s;
 	struct vnd *d;
 	unsigned tp;
-	int ns, cfd;
+	int ns;
 
 	(void)state;
 	ns = ns_new();
 	server_start(&s, NULL);
-	cfd = make_pair(&s, "vnpt0", &tp);
 	vnd_config_init(&cfg);
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, false, &tp);
 
 	/* GSO the client did not negotiate, then a checksum field past the frame. */
 	send_raw_header(d, 1 /* TCPV4 */, 0, 0, 0);
@@ -1006,7 +997,7 @@ static void test_create_rules(void **state)
 
 	/* Deleted under the server: the port is released, the server lives. */
 	run("ip link del vnpt0");
-	assert_true(wait_state(&s, 0, ST_FREE, 2000));
+	wait_port_state(&s, 0, ST_FREE);
 	assert_true(server_log_contains(&s, "vnpt0 is gone", 2000));
 	assert_true(server_alive(&s));
 
@@ -1039,22 +1030,19 @@ static void test_truncated_client(void **state)
 	(void)state;
 	ns = ns_new();
 	server_start(&s, NULL);
-	cfd = make_pair(&s, "vnpt0", &tp);
-	run("ip neigh add " CLIENT_IP " lladdr 02:00:00:77:00:02 dev vnpt0 nud permanent");
 	vnd_config_init(&cfg);
-	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
-	assert_true(wait_carrier("vnpt0", true, 2000));
+	d = open_tap_client(&s, &cfg, true, &tp);
 	assert_int_equal(ftruncate(vnd_raw_memfd(d, 0, &off, &size), 0), 0);
 	/* The kernel sends; the server finds the client's memory gone. */
 	sock = udp_socket(5003);
 	udp_send(sock, payload, sizeof payload);
-	assert_true(wait_state(&s, 0, ST_FAILED, 5000));
+	wait_port_state(&s, 0, ST_FAILED);
 	assert_non_null(strstr(port_status(&s, 0).last_error, "faulted"));
 	assert_true(wait_carrier("vnpt0", false, 2000));
 	assert_true(server_alive(&s));
 	assert_int_equal(port_status(&s, tp).state, ST_CONNECTED);
 	vnd_close(d);
-	assert_true(wait_state(&s, 0, ST_FREE, 2000));
+	wait_port_state(&s, 0, ST_FREE);
 
 	assert_int_equal(create(&s, client_args, &cfd), 0);
 	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);

@@ -21,60 +21,21 @@
 #define F(bit) (1ull << (bit))
 
 
-static void expect_exchange(struct server *s, struct vnd *a, struct vnd *b, unsigned long count,
-			    size_t (*size_of)(uint32_t))
-{
-	struct exchange_result r = exchange(a, b, count, size_of, 60000);
-	struct vnp_ctl_port p0, p1;
-
-	assert_int_equal(r.bad, 0);
-	assert_int_equal(r.a_received, count);
-	assert_int_equal(r.b_received, count);
-	p0 = port_status(s, 0);
-	p1 = port_status(s, 1);
-	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER] + p0.counter[VNP_CTR_DROP_TOO_BIG] +
-				 p0.counter[VNP_CTR_DROP_BAD],
-			 0);
-	assert_int_equal(p1.counter[VNP_CTR_DROP_NO_PEER] + p1.counter[VNP_CTR_DROP_TOO_BIG] +
-				 p1.counter[VNP_CTR_DROP_BAD],
-			 0);
-}
-
-static void run_pair(const char *const *server_args, const struct vnd_config *ca,
-		     const struct vnd_config *cb, unsigned long count, size_t (*size_of)(uint32_t))
-{
-	struct server s;
-	struct vnd *a, *b;
-
-	server_start(&s, server_args);
-	a = client_open(&s, NULL, ca);
-	b = client_open(&s, NULL, cb);
-	expect_exchange(&s, a, b, count, size_of);
-	vnd_close(a);
-	vnd_close(b);
-	server_stop(&s);
-}
-
 /* Random sizes up to 64 KiB, both directions at once, mergeable buffers. */
 static void test_exchange_64k_both_ways(void **state)
 {
 	struct vnd_config cfg;
 	struct server s;
 	struct vnd *a, *b;
-	struct vnp_ctl_port p0;
 
 	(void)state;
 	vnd_config_init(&cfg);
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
-	expect_exchange(&s, a, b, 3000, random_size_64k);
+	expect_exchange(&s, a, b, 3000, random_size_64k, 0);
 	/* The counters agree with what crossed. */
-	p0 = port_status(&s, 0);
-	assert_int_equal(p0.state, 3 /* running */);
-	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 3000);
-	assert_int_equal(p0.counter[VNP_CTR_RX_PACKETS], 3000);
-	assert_true(p0.counter[VNP_CTR_INTERRUPTS] > 0);
+	expect_port_counted(&s, 0, 3000);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
@@ -84,11 +45,7 @@ static void test_exchange_64k_both_ways(void **state)
  * that buffers straddle region borders. */
 static void test_layouts_and_regions(void **state)
 {
-	const char *const args[] = { NULL };
-	static const enum vnd_tx_layout layouts[] = { VND_TX_ONE_DESC, VND_TX_HDR_SPLIT,
-						      VND_TX_INDIRECT, VND_TX_SCATTER };
 	(void)state;
-	(void)args;
 	for (unsigned i = 0; i < 4; i++) {
 		struct vnd_config ca, cb;
 		struct server s;
@@ -97,17 +54,11 @@ static void test_layouts_and_regions(void **state)
 
 		vnd_config_init(&ca);
 		vnd_config_init(&cb);
-		ca.tx_layout = layouts[i];
-		cb.tx_layout = layouts[(i + 1) % 4];
-		ca.tx_piece = 100 + 37 * i;
-		cb.tx_piece = 700;
-		ca.regions = 4;
-		cb.regions = 3;
-		cb.add_mem_reg = i % 2;
+		layout_pair(i, &ca, &cb);
 		server_start(&s, NULL);
 		a = client_open(&s, create4, &ca);
 		b = client_open(&s, create4, &cb);
-		expect_exchange(&s, a, b, 400, random_size_64k);
+		expect_exchange(&s, a, b, 400, random_size_64k, 0);
 		vnd_close(a);
 		vnd_close(b);
 		server_stop(&s);
@@ -131,11 +82,11 @@ static void test_mismatched_features(void **state)
 	plain.no_protocol_features = true;
 	plain.rx_buf_size = 1024;
 
-	run_pair(NULL, &full, &no_mrg, 1000, size_9000);
-	run_pair(NULL, &legacy, &full, 1000, random_size_mtu);
-	run_pair(NULL, &plain, &legacy, 500, size_9000);
+	run_pair(NULL, &full, &no_mrg, 1000, size_9000, 0);
+	run_pair(NULL, &legacy, &full, 1000, random_size_mtu, 0);
+	run_pair(NULL, &plain, &legacy, 500, size_9000, 0);
 	/* Without MRG_RXBUF every frame fits one chain of Linux-like big buffers. */
-	run_pair(NULL, &no_mrg, &no_mrg, 500, random_size_64k);
+	run_pair(NULL, &no_mrg, &no_mrg, 500, random_size_64k, 0);
 }
 
 /* Small rings, and rings the client asks the server to poll. */
@@ -151,13 +102,13 @@ static void test_ring_sizes_and_polled_kicks(void **state)
 	b.queue_size = 8;
 	/* Eight buffers must hold a 64 KiB frame. */
 	a.rx_buf_size = b.rx_buf_size = 9000;
-	run_pair(small, &a, &b, 500, random_size_64k);
+	run_pair(small, &a, &b, 500, random_size_64k, 0);
 
 	vnd_config_init(&a);
 	vnd_config_init(&b);
 	a.kick_nofd = true;
 	b.call_nofd = true;
-	run_pair(NULL, &a, &b, 500, random_size_mtu);
+	run_pair(NULL, &a, &b, 500, random_size_mtu, 0);
 }
 
 /* -p: the server polls and asks clients not to kick. */
@@ -185,7 +136,7 @@ static void test_poll_mode(void **state)
 	p1 = port_status(&s, 1);
 	kicks0 = p0.counter[VNP_CTR_KICKS];
 	kicks1 = p1.counter[VNP_CTR_KICKS];
-	expect_exchange(&s, a, b, 1000, random_size_mtu);
+	expect_exchange(&s, a, b, 1000, random_size_mtu, 0);
 	p0 = port_status(&s, 0);
 	p1 = port_status(&s, 1);
 	assert_int_equal(p0.counter[VNP_CTR_KICKS], kicks0);
@@ -197,15 +148,12 @@ static void test_poll_mode(void **state)
 }
 
 
+/* A partial checksum (NEEDS_CSUM) sent in pieces of odd length: completed
+ * by the server for a receiver without GUEST_CSUM, its sum crossing the
+ * receive buffers too; passed on as it is to a receiver with it. */
 static void test_checksum_completion(void **state)
 {
 	struct vnd_config sender, no_csum, with_csum;
-	struct vnd_tx_meta meta = { .needs_csum = true, .csum_start = 34, .csum_offset = 6 };
-	static uint8_t out[4000], in[4000];
-	struct vnd_rx_meta rx;
-	struct server s;
-	struct vnd *a, *b;
-	size_t sizes[] = { 1, 2, 3, 1000, 1471, 3001 };
 
 	(void)state;
 	vnd_config_init(&sender);
@@ -216,48 +164,8 @@ static void test_checksum_completion(void **state)
 	no_csum.rx_buf_size = 512; /* and crosses receive buffers too */
 	vnd_config_init(&with_csum);
 
-	/* Receiver without GUEST_CSUM: the server completes the checksum. */
-	server_start(&s, NULL);
-	a = client_open(&s, NULL, &sender);
-	b = client_open(&s, NULL, &no_csum);
-	for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		size_t len = udp_frame(out, sizes[i]);
-		ssize_t n;
-
-		assert_int_equal(vnd_send(a, out, len, &meta), 0);
-		for (int t = 0; (n = vnd_recv(b, in, sizeof in, &rx)) == -EAGAIN && t < 500; t++)
-			vnd_wait(b, 10);
-		assert_int_equal(n, (ssize_t)len);
-		assert_int_equal(rx.flags & 1 /* NEEDS_CSUM */, 0);
-		assert_int_equal(udp_verify(in, len), 0xffff);
-		/* Nothing but the checksum field changed. */
-		assert_memory_equal(in, out, 40);
-		assert_memory_equal(in + 42, out + 42, len - 42);
-	}
-	vnd_close(a);
-	vnd_close(b);
-	server_stop(&s);
-
-	/* Receiver with GUEST_CSUM: the partial checksum is passed on as is. */
-	server_start(&s, NULL);
-	a = client_open(&s, NULL, &sender);
-	b = client_open(&s, NULL, &with_csum);
-	{
-		size_t len = udp_frame(out, 999);
-		ssize_t n;
-
-		assert_int_equal(vnd_send(a, out, len, &meta), 0);
-		for (int t = 0; (n = vnd_recv(b, in, sizeof in, &rx)) == -EAGAIN && t < 500; t++)
-			vnd_wait(b, 10);
-		assert_int_equal(n, (ssize_t)len);
-		assert_int_equal(rx.flags & 1, 1);
-		assert_int_equal(rx.csum_start, 34);
-		assert_int_equal(rx.csum_offset, 6);
-		assert_memory_equal(in, out, len);
-	}
-	vnd_close(a);
-	vnd_close(b);
-	server_stop(&s);
+	checksums_across(&sender, &no_csum);
+	checksums_across(&sender, &with_csum);
 }
 
 /* While both ends run, a sender waits for the receiver: nothing is lost. */
@@ -267,7 +175,7 @@ static void test_backpressure_without_loss(void **state)
 	struct server s;
 	struct vnd *a, *b;
 	static uint8_t buf[2048];
-	uint32_t sent = 0, got = 0, seq;
+	uint32_t sent = 0;
 	struct vnp_ctl_port p0;
 
 	(void)state;
@@ -288,20 +196,7 @@ static void test_backpressure_without_loss(void **state)
 	assert_int_equal(vnd_send(a, buf, 1000, NULL), -EAGAIN);
 
 	/* Now b reads everything, in order, and a can go on. */
-	while (got < 5000) {
-		ssize_t n;
-
-		while (sent < 5000 && vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
-			sent++;
-		n = vnd_recv(b, buf, sizeof buf, NULL);
-		if (n == -EAGAIN) {
-			assert_int_equal(vnd_wait(b, 5000), 1);
-			continue;
-		}
-		assert_true(frame_check(buf, (size_t)n, 7, &seq));
-		assert_int_equal(seq, got);
-		got++;
-	}
+	send_and_receive_all(a, b, 7, 1000, &sent, 5000);
 	p0 = port_status(&s, 0);
 	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 5000);
 	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER], 0);
@@ -364,8 +259,7 @@ static void test_too_big_for_receiver(void **state)
 	b = client_open(&s, NULL, &small);
 	assert_int_equal(vnd_send(a, buf, frame_fill(buf, 3, 0, 3000), NULL), 0);
 	assert_int_equal(vnd_send(a, buf, frame_fill(buf, 3, 1, 2000), NULL), 0);
-	for (int t = 0; (n = vnd_recv(b, buf, sizeof buf, NULL)) == -EAGAIN && t < 500; t++)
-		vnd_wait(b, 10);
+	n = recv_one(b, buf, sizeof buf, NULL);
 	assert_int_equal(n, 2000);
 	assert_true(frame_check(buf, 2000, 3, &seq));
 	assert_int_equal(seq, 1);
@@ -387,12 +281,12 @@ static void test_release_and_recreate(void **state)
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
-	expect_exchange(&s, a, b, 100, random_size_mtu);
+	expect_exchange(&s, a, b, 100, random_size_mtu, 0);
 	vnd_close(a);
 	assert_true(server_log_contains(&s, "port0: released", 2000));
 	assert_int_equal(port_status(&s, 0).state, 0 /* free */);
 	a = client_open(&s, NULL, &cfg);
-	expect_exchange(&s, a, b, 100, random_size_mtu);
+	expect_exchange(&s, a, b, 100, random_size_mtu, 0);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);

@@ -44,29 +44,12 @@ struct watcher {
 static void watch_start(struct watcher *w, struct server *s, const char *const *extra)
 {
 	const char *argv[16] = { ctl_binary(), "--svr", s->svr, "status", "--watch", INTERVAL };
-	int op[2], ep[2], n = 6;
+	int n = 6;
 
 	while (extra && *extra)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
-	assert_int_equal(pipe(op), 0);
-	assert_int_equal(pipe(ep), 0);
-	w->pid = fork();
-	assert_true(w->pid >= 0);
-	if (w->pid == 0) {
-		dup2(op[1], 1);
-		dup2(ep[1], 2);
-		close(op[0]);
-		close(op[1]);
-		close(ep[0]);
-		close(ep[1]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(op[1]);
-	close(ep[1]);
-	w->out = op[0];
-	w->err = ep[0];
+	w->pid = spawn_piped(argv, &w->out, &w->err);
 	w->len = w->all_len = 0;
 }
 
@@ -325,41 +308,6 @@ static void settle(struct watcher *w, struct sums *sum, struct block *last)
 
 /* ---- traffic -------------------------------------------------------------- */
 
-static void send_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len)
-{
-	static uint8_t buf[65536];
-	uint64_t deadline = now_ms() + 10000;
-
-	for (unsigned i = 0; i < n;) {
-		if (vnd_send(d, buf, frame_fill(buf, stream, i, len), NULL) == 0) {
-			i++;
-			continue;
-		}
-		assert_true(now_ms() < deadline);
-		vnd_wait(d, 10);
-	}
-}
-
-static void recv_frames(struct vnd *d, uint32_t stream, unsigned n, size_t len)
-{
-	static uint8_t buf[65536];
-	uint64_t deadline = now_ms() + 10000;
-	uint32_t seq;
-
-	for (unsigned got = 0; got < n;) {
-		ssize_t r = vnd_recv(d, buf, sizeof buf, NULL);
-
-		if (r == -EAGAIN) {
-			assert_true(now_ms() < deadline);
-			vnd_wait(d, 10);
-			continue;
-		}
-		assert_int_equal(r, (ssize_t)len);
-		assert_true(frame_check(buf, (size_t)r, stream, &seq));
-		got++;
-	}
-}
-
 /* n frames from a to b, in rounds that fit the rings. */
 static void transfer(struct vnd *a, struct vnd *b, uint32_t stream, unsigned n, size_t len)
 {
@@ -369,22 +317,6 @@ static void transfer(struct vnd *a, struct vnd *b, uint32_t stream, unsigned n, 
 		send_frames(a, stream, k, len);
 		recv_frames(b, stream, k, len);
 	}
-}
-
-static void wait_counter(struct server *s, unsigned port, int ctr, uint64_t want)
-{
-	for (uint64_t deadline = now_ms() + 5000;
-	     port_status(s, port).counter[ctr] != want && now_ms() < deadline;)
-		usleep(2000);
-	assert_int_equal(port_status(s, port).counter[ctr], want);
-}
-
-static void wait_state(struct server *s, unsigned port, uint32_t state)
-{
-	for (uint64_t deadline = now_ms() + 5000; now_ms() < deadline; usleep(2000))
-		if (port_status(s, port).state == state)
-			return;
-	fail_msg("port %u never reached state %u", port, state);
 }
 
 #define PORT_FREE_STATE 0
@@ -411,8 +343,8 @@ static void test_rates_add_up(void **state)
 	vnd_config_init(&cfg);
 	a = client_open(&s, NULL, &cfg);
 	c = client_open(&s, NULL, &cfg);
-	wait_state(&s, 0, PORT_RUNNING_STATE);
-	wait_state(&s, 1, PORT_RUNNING_STATE);
+	wait_port_state(&s, 0, PORT_RUNNING_STATE);
+	wait_port_state(&s, 1, PORT_RUNNING_STATE);
 
 	t0 = now_ms();
 	watch_start(w, &s, NULL);
@@ -428,10 +360,10 @@ static void test_rates_add_up(void **state)
 	/* Port 0 sends 3000 frames of 500 bytes, port 1 1000 of 100. */
 	transfer(a, c, 1, 3000, 500);
 	transfer(c, a, 2, 1000, 100);
-	wait_counter(&s, 0, VNP_CTR_TX_PACKETS, 3000);
-	wait_counter(&s, 1, VNP_CTR_RX_PACKETS, 3000);
-	wait_counter(&s, 1, VNP_CTR_TX_PACKETS, 1000);
-	wait_counter(&s, 0, VNP_CTR_RX_PACKETS, 1000);
+	wait_port_counter(&s, 0, VNP_CTR_TX_PACKETS, 3000);
+	wait_port_counter(&s, 1, VNP_CTR_RX_PACKETS, 3000);
+	wait_port_counter(&s, 1, VNP_CTR_TX_PACKETS, 1000);
+	wait_port_counter(&s, 0, VNP_CTR_RX_PACKETS, 1000);
 	settle(w, &sum, &b);
 
 	assert_near(sum.r[0][0].packets, 3000, "port 0 tx packets");
@@ -475,9 +407,9 @@ static void test_restart_and_drops(void **state)
 	vnd_config_init(&cfg);
 	a = client_open(&s, NULL, &cfg);
 	c = client_open(&s, NULL, &cfg);
-	wait_state(&s, 1, PORT_RUNNING_STATE);
+	wait_port_state(&s, 1, PORT_RUNNING_STATE);
 	transfer(a, c, 1, 2000, 300);
-	wait_counter(&s, 1, VNP_CTR_RX_PACKETS, 2000);
+	wait_port_counter(&s, 1, VNP_CTR_RX_PACKETS, 2000);
 
 	watch_start(w, &s, NULL);
 	assert_true(watch_block(w, text, sizeof text, 10000));
@@ -486,11 +418,11 @@ static void test_restart_and_drops(void **state)
 
 	/* Gone and back within an interval, most likely: 2000 -> 0 -> 300. */
 	vnd_close(c);
-	wait_state(&s, 1, PORT_FREE_STATE);
+	wait_port_state(&s, 1, PORT_FREE_STATE);
 	c = client_open(&s, NULL, &cfg);
-	wait_state(&s, 1, PORT_RUNNING_STATE);
+	wait_port_state(&s, 1, PORT_RUNNING_STATE);
 	transfer(a, c, 3, 300, 200);
-	wait_counter(&s, 1, VNP_CTR_RX_PACKETS, 300);
+	wait_port_counter(&s, 1, VNP_CTR_RX_PACKETS, 300);
 	settle(w, &sum, &b);
 	assert_near(sum.r[1][1].packets, 300, "port 1 rx packets after its restart");
 	assert_near(sum.r[1][1].bits, 300 * 200 * 8, "port 1 rx bits after its restart");
@@ -498,9 +430,9 @@ static void test_restart_and_drops(void **state)
 	assert_near(sum.r[1][0].packets, 0, "port 1 tx packets");
 
 	vnd_close(c);
-	wait_state(&s, 1, PORT_FREE_STATE);
+	wait_port_state(&s, 1, PORT_FREE_STATE);
 	send_frames(a, 4, 500, 100);
-	wait_counter(&s, 0, VNP_CTR_DROP_NO_PEER, 500);
+	wait_port_counter(&s, 0, VNP_CTR_DROP_NO_PEER, 500);
 	settle(w, &drops, &b);
 	assert_string_equal(b.state[1], "free");
 	assert_near(drops.r[0][0].drops, 500, "port 0 tx drops");

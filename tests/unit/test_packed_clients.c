@@ -87,6 +87,31 @@ static void set_entry_flags(uint8_t *table, unsigned i, uint16_t flags)
 	memcpy(table + 16 * i + 14, &le, 2);
 }
 
+/* Post b[0..3] as DPDK 22.11 lays out its indirect table (see below),
+ * each entry carrying the ring's bits: walked whole, want's bytes, given
+ * back under its id. */
+static void walk_dpdk_table(struct ctx *c, const struct fix_buf *b, const uint8_t *want,
+			    uint32_t want_len, uint16_t ring_bits)
+{
+	uint16_t slot = c->r.avail_slot, id, used_id;
+	uint32_t bytes, id_len;
+	uint8_t got[2048], *table;
+
+	assert_true(want_len <= sizeof got);
+	id = fix_post_indirect(&c->f, &c->r, b, 4);
+	table = posted_table(c, slot);
+	set_entry_flags(table, 0, VRING_DESC_F_WRITE);
+	set_entry_flags(table, 1, VRING_DESC_F_NEXT | ring_bits);
+	set_entry_flags(table, 2, VRING_DESC_F_NEXT | ring_bits);
+	set_entry_flags(table, 3, ring_bits);
+	assert_int_equal(walk(c, false, &bytes, got), VQ_OK);
+	assert_int_equal(bytes, want_len);
+	assert_memory_equal(got, want, want_len);
+	assert_true(fix_used(&c->r, &used_id, &id_len));
+	assert_int_equal(used_id, id);
+	assert_int_equal(id_len, 0);
+}
+
 /* DPDK 22.11's virtio-user sends a multi-segment packet on a packed ring
  * through an indirect table laid out like ring descriptors: the header
  * entry carries WRITE (from queue set-up), the others NEXT but the last,
@@ -95,10 +120,9 @@ static void test_dpdk_tx_table(void **state)
 {
 	struct ctx *c = *state;
 	uint64_t hdr = fix_alloc(&c->f, 12, 16), seg[3];
-	uint32_t seg_len[3] = { 512, 512, 476 }, bytes, id_len;
+	uint32_t seg_len[3] = { 512, 512, 476 };
 	struct fix_buf b[4] = { { hdr, 12, false } };
-	uint8_t got[1512], want[1512], *table;
-	uint16_t id, used_id, slot = c->r.avail_slot;
+	uint8_t want[1512];
 
 	memset(fix_host(&c->f, hdr), 0xee, 12);
 	memcpy(want, fix_host(&c->f, hdr), 12);
@@ -108,35 +132,10 @@ static void test_dpdk_tx_table(void **state)
 		memcpy(want + at, fix_host(&c->f, seg[i]), seg_len[i]);
 		b[i + 1] = (struct fix_buf){ seg[i], seg_len[i], false };
 	}
-	id = fix_post_indirect(&c->f, &c->r, b, 4);
-	table = posted_table(c, slot);
-	set_entry_flags(table, 0, VRING_DESC_F_WRITE);
-	set_entry_flags(table, 1, VRING_DESC_F_NEXT | F_AVAIL);
-	set_entry_flags(table, 2, VRING_DESC_F_NEXT | F_AVAIL);
-	set_entry_flags(table, 3, F_AVAIL);
-
-	assert_int_equal(walk(c, false, &bytes, got), VQ_OK);
-	assert_int_equal(bytes, sizeof want);
-	assert_memory_equal(got, want, sizeof want);
-	assert_true(fix_used(&c->r, &used_id, &id_len));
-	assert_int_equal(used_id, id);
-	assert_int_equal(id_len, 0);
-
-	/* The same on the next lap, where the ring's bits are USED. */
-	for (unsigned lap = 0; lap < NUM; lap++) {
-		slot = c->r.avail_slot;
-		id = fix_post_indirect(&c->f, &c->r, b, 4);
-		table = posted_table(c, slot);
-		set_entry_flags(table, 0, VRING_DESC_F_WRITE);
-		set_entry_flags(table, 1, VRING_DESC_F_NEXT | F_USED);
-		set_entry_flags(table, 2, VRING_DESC_F_NEXT | F_USED);
-		set_entry_flags(table, 3, F_USED);
-		assert_int_equal(walk(c, false, &bytes, got), VQ_OK);
-		assert_int_equal(bytes, sizeof want);
-		assert_memory_equal(got, want, sizeof want);
-		assert_true(fix_used(&c->r, &used_id, &id_len));
-		assert_int_equal(used_id, id);
-	}
+	/* The first lap, where the ring's bits are AVAIL, and the next. */
+	walk_dpdk_table(c, b, want, sizeof want, F_AVAIL);
+	for (unsigned lap = 0; lap < NUM; lap++)
+		walk_dpdk_table(c, b, want, sizeof want, F_USED);
 }
 
 /* What stays refused in a packed table: nesting, flags nobody defines,
@@ -335,15 +334,17 @@ static void test_resync_ambiguous(void **state)
 	assert_int_equal(vq_base(&c->r.vq) & 0xffff, 0x8000);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_dpdk_tx_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_table_still_checked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resync_stale_base, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resync_chains_unclear, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resync_consistent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resync_ambiguous, setup, teardown),
+		T(test_dpdk_tx_table),
+		T(test_table_still_checked),
+		T(test_resync_stale_base),
+		T(test_resync_chains_unclear),
+		T(test_resync_consistent),
+		T(test_resync_ambiguous),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -504,21 +504,23 @@ static void test_discard(void **state)
 	assert_false(c->tap.readable);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_send_pieces, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_drops, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_bad_descriptor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_packed_fault_counts_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_gso, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_gso_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_gso, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_merged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_waits_for_room, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_without_guest_csum, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_bad_direction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
+		T(test_send_pieces),
+		T(test_send_drops),
+		T(test_send_bad_descriptor),
+		T(test_send_packed_fault_counts_once),
+		T(test_send_gso),
+		T(test_send_gso_refused),
+		T(test_receive_gso),
+		T(test_receive_merged),
+		T(test_receive_waits_for_room),
+		T(test_receive_without_guest_csum),
+		T(test_receive_bad_direction),
+		T(test_discard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,6 +219,20 @@ static void test_used_out_of_order(void **state)
 	pq_fini(&f);
 }
 
+/* Three chains (a: 1 slot, b: 2, d: 1) made available, and one used
+ * element in slot 0 that names d (44 bytes): with IN_ORDER a batch of
+ * all three, without it d alone. */
+static void batch_of_three(struct pq_fixture *f, bool in_order, uint16_t *a, uint16_t *b,
+			   uint16_t *d)
+{
+	pq_init(f, false, in_order);
+	*a = chain(f, 1);
+	*b = chain(f, 2);
+	*d = chain(f, 1);
+	vnd_pq_flush(&f->q);
+	device_used(f, 0, true, *d, 44);
+}
+
 /* With IN_ORDER one element may stand for a batch: it names the batch's
  * last buffer and sits in the first's slot; the others were used whole. */
 static void test_in_order_batch(void **state)
@@ -228,12 +242,7 @@ static void test_in_order_batch(void **state)
 	uint16_t a, b, d;
 
 	(void)state;
-	pq_init(&f, false, true);
-	a = chain(&f, 1);
-	b = chain(&f, 2);
-	d = chain(&f, 1);
-	vnd_pq_flush(&f.q);
-	device_used(&f, 0, true, d, 44);
+	batch_of_three(&f, true, &a, &b, &d);
 	vnd_pq_cursor(&f.q, &c);
 	expect_used(&f, &c, a, 0, true);
 	/* Taken apart across calls: the batch goes on from where it was. */
@@ -250,12 +259,7 @@ static void test_in_order_batch(void **state)
 	assert_int_equal(f.q.used.slot, 4);
 	/* Without the feature the same element is one buffer, d's. */
 	pq_fini(&f);
-	pq_init(&f, false, false);
-	a = chain(&f, 1);
-	b = chain(&f, 2);
-	d = chain(&f, 1);
-	vnd_pq_flush(&f.q);
-	device_used(&f, 0, true, d, 44);
+	batch_of_three(&f, false, &a, &b, &d);
 	vnd_pq_cursor(&f.q, &c);
 	expect_used(&f, &c, d, 44, false);
 	(void)a;

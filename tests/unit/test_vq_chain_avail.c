@@ -56,6 +56,33 @@ static void post_chain(struct fixture *f, struct fix_ring *r, unsigned n)
 	fix_post(r, b, n);
 }
 
+/* A fresh packed ring of NUM (wrap counter 1), in memory of its own. */
+static void ring_init(struct fixture *f, struct fix_ring *r)
+{
+	fix_init(f, 1);
+	fix_ring_init_fmt(f, r, NUM, true, false, false, 0x8000);
+}
+
+static void ring_fini(struct fixture *f, struct fix_ring *r)
+{
+	vq_fini(&r->vq);
+	fix_fini(f);
+}
+
+/* The ring's first chain, of three (slots 0-2), taken whole and used: the
+ * next chain of three runs over the ring's end (slots 3, 4 and 0). */
+static void first_chain(struct fixture *f, struct fix_ring *r)
+{
+	unsigned pieces;
+	uint16_t id;
+	uint32_t len;
+
+	post_chain(f, r, 3);
+	assert_int_equal(walk_one(r, &pieces), VQ_OK);
+	assert_int_equal(pieces, 3);
+	assert_true(fix_used(r, &id, &len));
+}
+
 static void test_chain_over_the_end(void **state)
 {
 	struct fixture f;
@@ -65,18 +92,13 @@ static void test_chain_over_the_end(void **state)
 	uint32_t len;
 
 	(void)state;
-	fix_init(&f, 1);
-	fix_ring_init_fmt(&f, &r, NUM, true, false, false, 0x8000);
-	post_chain(&f, &r, 3); /* slots 0-2 */
-	assert_int_equal(walk_one(&r, &pieces), VQ_OK);
-	assert_int_equal(pieces, 3);
-	assert_true(fix_used(&r, &id, &len));
+	ring_init(&f, &r);
+	first_chain(&f, &r);
 	post_chain(&f, &r, 3); /* slots 3, 4 and 0 on the next lap */
 	assert_int_equal(walk_one(&r, &pieces), VQ_OK);
 	assert_int_equal(pieces, 3);
 	assert_true(fix_used(&r, &id, &len));
-	vq_fini(&r.vq);
-	fix_fini(&f);
+	ring_fini(&f, &r);
 }
 
 /* The descriptor after the head as it was: not made available again. */
@@ -85,21 +107,15 @@ static void test_chain_into_a_stale_slot(void **state)
 	struct fixture f;
 	struct fix_ring r;
 	unsigned pieces;
-	uint16_t id;
-	uint32_t len;
 
 	(void)state;
-	fix_init(&f, 1);
-	fix_ring_init_fmt(&f, &r, NUM, true, false, false, 0x8000);
-	post_chain(&f, &r, 3); /* slots 0-2 */
-	assert_int_equal(walk_one(&r, &pieces), VQ_OK);
-	assert_true(fix_used(&r, &id, &len));
+	ring_init(&f, &r);
+	first_chain(&f, &r);
 	post_chain(&f, &r, 3); /* slots 3, 4, 0 */
 	/* Slot 0 keeps the flags of the lap before: the used element's. */
 	r.ring[0].flags = r.ring[1].flags;
 	assert_int_equal(walk_one(&r, &pieces), VQ_ERR_NOT_AVAIL);
-	vq_fini(&r.vq);
-	fix_fini(&f);
+	ring_fini(&f, &r);
 }
 
 /* Within a lap: a second descriptor marked used, or with the other lap's
@@ -116,8 +132,7 @@ static void test_chain_with_lying_flags(void **state)
 		uint16_t id;
 		uint32_t len;
 
-		fix_init(&f, 1);
-		fix_ring_init_fmt(&f, &r, NUM, true, false, false, 0x8000);
+		ring_init(&f, &r);
 		post_chain(&f, &r, 2);
 		r.ring[1].flags = lies[i];
 		assert_int_equal(walk_one(&r, &pieces), VQ_ERR_NOT_AVAIL);
@@ -125,8 +140,7 @@ static void test_chain_with_lying_flags(void **state)
 		assert_false(fix_used(&r, &id, &len));
 		assert_string_equal(vq_error_str(VQ_ERR_NOT_AVAIL),
 				    "descriptor of a chain not made available");
-		vq_fini(&r.vq);
-		fix_fini(&f);
+		ring_fini(&f, &r);
 	}
 }
 

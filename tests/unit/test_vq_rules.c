@@ -171,6 +171,21 @@ static void test_packed_slots_held(void **state)
 	assert_int_equal(take_use(c, 20, &id), VQ_ERR_LOOP);
 }
 
+/* A fresh ring of 4 with two one-buffer chains taken: a used (10 bytes)
+ * and committed, b used (20 bytes) and not committed yet; then a
+ * publication. */
+static void commit_one_of_two(struct ctx *c, bool packed, uint16_t *a, uint16_t *b)
+{
+	fix_ring_init_fmt(&c->f, &c->r, 4, packed, false, false, packed ? 0x8000 : 0);
+	post(c, 1);
+	post(c, 1);
+	vq_take_begin(&c->r.vq);
+	assert_int_equal(take_use(c, 10, a), VQ_OK);
+	vq_commit(&c->r.vq);
+	assert_int_equal(take_use(c, 20, b), VQ_OK);
+	vq_publish(&c->r.vq);
+}
+
 /* Publishing while used elements are written but not committed (split
  * and packed alike): the committed ones become visible, the others stay
  * tentative and are published once, after their commit. */
@@ -182,14 +197,7 @@ static void test_publish_keeps_tentative(void **state)
 		uint16_t a, b, id;
 		uint32_t len;
 
-		fix_ring_init_fmt(&c->f, &c->r, 4, packed, false, false, packed ? 0x8000 : 0);
-		post(c, 1);
-		post(c, 1);
-		vq_take_begin(&c->r.vq);
-		assert_int_equal(take_use(c, 10, &a), VQ_OK);
-		vq_commit(&c->r.vq);
-		assert_int_equal(take_use(c, 20, &b), VQ_OK);
-		vq_publish(&c->r.vq);
+		commit_one_of_two(c, packed, &a, &b);
 		assert_true(fix_used(&c->r, &id, &len));
 		assert_int_equal(id, a);
 		assert_int_equal(len, 10);
@@ -215,14 +223,7 @@ static void test_packed_tentative_id_busy_across_publish(void **state)
 	uint16_t a, b, id;
 	uint32_t len;
 
-	fix_ring_init_fmt(&c->f, &c->r, 4, true, false, false, 0x8000);
-	post(c, 1);
-	post(c, 1);
-	vq_take_begin(&c->r.vq);
-	assert_int_equal(take_use(c, 10, &a), VQ_OK);
-	vq_commit(&c->r.vq);
-	assert_int_equal(take_use(c, 20, &b), VQ_OK);
-	vq_publish(&c->r.vq);
+	commit_one_of_two(c, true, &a, &b);
 	/* The driver names b again before it got it back. */
 	c->r.next_id = b;
 	post(c, 1);
@@ -233,15 +234,16 @@ static void test_packed_tentative_id_busy_across_publish(void **state)
 	assert_false(fix_used(&c->r, &id, &len));
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_split_posts_past_unpublished, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_split_frozen_does_not_grow, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packed_slots_held, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publish_keeps_tentative, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packed_tentative_id_busy_across_publish, setup,
-						teardown),
+		T(test_split_posts_past_unpublished),
+		T(test_split_frozen_does_not_grow),
+		T(test_packed_slots_held),
+		T(test_publish_keeps_tentative),
+		T(test_packed_tentative_id_busy_across_publish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -215,6 +215,24 @@ static void expect_error(struct fake *f, const char *needle)
 		fail_msg("last_error '%s' lacks '%s'", f->dev.last_error, needle);
 }
 
+/* The port failed, and its last error names what. */
+static void expect_failed(struct fake *f, const char *needle)
+{
+	assert_true(f->dev.failed);
+	expect_error(f, needle);
+}
+
+/* GET_VRING_BASE of ring idx: the base in its one reply, for that ring. */
+static uint32_t get_vring_base(struct fake *f, uint32_t idx)
+{
+	struct vhost_user_vring_state st;
+
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, idx, 0), 0);
+	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
+	assert_int_equal(st.index, idx);
+	return st.num;
+}
+
 static void negotiate(struct fake *f, uint64_t features, uint64_t protocol)
 {
 	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, protocol, NULL, 0), 0);
@@ -281,6 +299,48 @@ static void configure_ring(struct fake *f, unsigned idx, uint32_t num, uint32_t 
 	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, idx), 0);
 }
 
+/* A session with ring idx running: features negotiated (no protocol
+ * features: enabled from the start), one region, the ring configured. */
+static void start_ring(struct fake *f, uint64_t features, unsigned idx, uint32_t num,
+		       uint32_t base)
+{
+	negotiate(f, features, 0);
+	send_mem_table(f, 1, NULL, 1);
+	configure_ring(f, idx, num, base);
+	assert_true(f->dev.ring[idx].started);
+	assert_false(f->dev.failed);
+}
+
+/* A session of two queue pairs (PROTOCOL_F_MQ) with all four rings set up
+ * (64 entries) and enabled. */
+static void start_two_pairs(struct fake *f)
+{
+	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 2);
+	negotiate(f, PF | V1, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
+	send_mem_table(f, 1, NULL, 1);
+	for (unsigned i = 0; i < 4; i++) {
+		configure_ring(f, i, 64, 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, i, 1), 0);
+	}
+}
+
+/* A new session on a port with other limits (-s, ds-max). */
+static void fake_restart(struct fake *f, unsigned max_queue_size, unsigned ds_max)
+{
+	vu_dev_reset(&f->dev);
+	fake_init(f, max_queue_size, ds_max);
+}
+
+/* Each of these ring sizes is taken for ring 1 and the port stays well. */
+static void expect_sizes_taken(struct fake *f, const uint32_t *sizes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, sizes[i]), 0);
+		assert_false(f->dev.failed);
+		assert_int_equal(f->dev.ring[1].num, sizes[i]);
+	}
+}
+
 /* ---- negotiation ---------------------------------------------------------------- */
 
 /* GET_FEATURES answers exactly the personality's features plus
@@ -327,8 +387,7 @@ static void test_set_features_unoffered(void **state)
 	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0,
 				  offered | (1ull << VIRTIO_NET_F_MQ), NULL, 0),
 			 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "not offered");
+	expect_failed(f, "not offered");
 	assert_int_equal(f->dev.features, V1);
 	assert_int_equal(f->rings_changed, 1);
 	vu_dev_reset(&f->dev);
@@ -339,8 +398,7 @@ static void test_set_features_unoffered(void **state)
 				  VU_PROTOCOL_FEATURES | (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD), NULL,
 				  0),
 			 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "protocol features");
+	expect_failed(f, "protocol features");
 	assert_int_equal(f->dev.protocol_features, 0);
 }
 
@@ -441,26 +499,19 @@ static void test_vring_num_limits(void **state)
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, bad[i]), 0);
-		assert_true(f->dev.failed);
-		expect_error(f, "at most 256");
+		expect_failed(f, "at most 256");
 		expect_error(f, "power of 2");
 		assert_int_equal(f->dev.ring[1].num, 0);
 		vu_dev_reset(&f->dev);
 	}
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, good[i]), 0);
-		assert_false(f->dev.failed);
-		assert_int_equal(f->dev.ring[1].num, good[i]);
-	}
+	expect_sizes_taken(f, good, sizeof good / sizeof good[0]);
 	/* With -s 32768 the largest split ring is fine. */
-	vu_dev_reset(&f->dev);
-	fake_init(f, 32768, 2);
+	fake_restart(f, 32768, 2);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 32768), 0);
 	assert_false(f->dev.failed);
 	assert_int_equal(f->dev.ring[0].num, 32768);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 65536), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "at most 32768");
+	expect_failed(f, "at most 32768");
 }
 
 /* A ring beyond those the client may use (two, or two per pair the port
@@ -485,8 +536,7 @@ static void ring_beyond(struct fake *f, uint32_t req, uint64_t idx, const char *
 		assert_int_equal(send_state(f, req, 0, (uint32_t)idx, 1), 0);
 		break;
 	}
-	assert_true(f->dev.failed);
-	expect_error(f, rings);
+	expect_failed(f, rings);
 	vu_dev_reset(&f->dev);
 	assert_false(f->dev.failed);
 }
@@ -536,13 +586,7 @@ static void test_mq_pairs(void **state)
 {
 	struct fake *f = *state;
 
-	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 2);
-	negotiate(f, PF | V1, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
-	send_mem_table(f, 1, NULL, 1);
-	for (unsigned i = 0; i < 4; i++) {
-		configure_ring(f, i, 64, 0);
-		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, i, 1), 0);
-	}
+	start_two_pairs(f);
 	for (unsigned i = 0; i < 4; i++)
 		assert_non_null(vu_dev_vq(&f->dev, i));
 	/* The second pair off: its rings stop, TX drained. */
@@ -577,17 +621,10 @@ static void test_mq_dropped_while_running(void **state)
 {
 	struct fake *f = *state;
 
-	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 2);
-	negotiate(f, PF | V1, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
-	send_mem_table(f, 1, NULL, 1);
-	for (unsigned i = 0; i < 4; i++) {
-		configure_ring(f, i, 64, 0);
-		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, i, 1), 0);
-	}
+	start_two_pairs(f);
 	assert_non_null(vu_dev_vq(&f->dev, 2));
 	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, ACK, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "drop PROTOCOL_F_MQ while ring 2 runs");
+	expect_failed(f, "drop PROTOCOL_F_MQ while ring 2 runs");
 }
 
 /* "No fd" with an fd attached, or neither: refused by the descriptor
@@ -637,8 +674,7 @@ static void test_ring_fd_not_eventfd(void **state)
 
 	assert_int_equal(pipe(pipefd), 0);
 	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_KICK, 0, 0, &pipefd[0], 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "kick descriptor for ring 0 is not an eventfd");
+	expect_failed(f, "kick descriptor for ring 0 is not an eventfd");
 	assert_false(f->dev.ring[0].kick_set);
 	assert_int_equal(f->watched[0], -2);
 	close(pipefd[1]);
@@ -646,16 +682,14 @@ static void test_ring_fd_not_eventfd(void **state)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_CALL, 0, 1, &sv[0], 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "call descriptor for ring 1");
+	expect_failed(f, "call descriptor for ring 1");
 	assert_int_equal(f->dev.ring[1].call_fd, -1);
 	close(sv[1]);
 	vu_dev_reset(&f->dev);
 
 	mfd = region_fd(4096);
 	assert_int_equal(send_u64(f, VHOST_USER_SET_VRING_ERR, 0, 0, &mfd, 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "error descriptor for ring 0");
+	expect_failed(f, "error descriptor for ring 0");
 	assert_int_equal(f->dev.ring[0].err_fd, -1);
 }
 
@@ -691,8 +725,7 @@ static void test_vring_base_and_enable(void **state)
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 65535), 0);
 	assert_int_equal(f->dev.ring[0].base, 65535);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 65536), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "base 0x10000");
+	expect_failed(f, "base 0x10000");
 	expect_error(f, "a 16-bit index");
 	vu_dev_reset(&f->dev);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 1, 2), 0);
@@ -717,8 +750,7 @@ static void test_mem_table_refused(void **state)
 	assert_int_equal(f->dev.mem.count, 1);
 
 	send_mem_table(f, 3, NULL, 3); /* ds-max=2 */
-	assert_true(f->dev.failed);
-	expect_error(f, "3 regions exceeds ds-max=2");
+	expect_failed(f, "3 regions exceeds ds-max=2");
 	assert_int_equal(f->dev.mem.count, 1);
 	vu_dev_reset(&f->dev);
 
@@ -740,8 +772,7 @@ static void test_mem_table_refused(void **state)
 		send_mem_table(f, 2, fds, 2);
 	}
 	close(pipefd[1]);
-	assert_true(f->dev.failed);
-	expect_error(f, "memory region 1 refused: region descriptor is not a shared-memory file");
+	expect_failed(f, "memory region 1 refused: region descriptor is not a shared-memory file");
 	assert_int_equal(f->dev.mem.count, 0);
 	vu_dev_reset(&f->dev);
 	/* A file too small for the region. */
@@ -750,8 +781,7 @@ static void test_mem_table_refused(void **state)
 
 		send_mem_table(f, 1, &fd, 1);
 	}
-	assert_true(f->dev.failed);
-	expect_error(f, "exceeds its file");
+	expect_failed(f, "exceeds its file");
 	assert_int_equal(f->dev.mem.count, 0);
 }
 
@@ -769,8 +799,7 @@ static void test_mem_table_overlap(void **state)
 	memcpy(payload + 8, &r0, 32);
 	memcpy(payload + 40, &r1, 32);
 	assert_int_equal(send_msg(f, VHOST_USER_SET_MEM_TABLE, 0, payload, sizeof payload, fds, 2), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "overlaps");
+	expect_failed(f, "overlaps");
 	assert_int_equal(f->dev.mem.count, 0);
 }
 
@@ -788,8 +817,7 @@ static void test_mem_table_and_slots(void **state)
 	assert_int_equal(send_msg(f, VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0), 0);
 	assert_int_equal(reply_u64(f, VHOST_USER_GET_MAX_MEM_SLOTS), 2);
 	/* Another port's ds-max. */
-	vu_dev_reset(&f->dev);
-	fake_init(f, 256, 5);
+	fake_restart(f, 256, 5);
 	assert_int_equal(send_msg(f, VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0), 0);
 	assert_int_equal(reply_u64(f, VHOST_USER_GET_MAX_MEM_SLOTS), 5);
 }
@@ -823,8 +851,7 @@ static void test_add_and_remove_regions(void **state)
 	one.region.mmap_offset = 4096;
 	fd = dup(first);
 	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "overlaps");
+	expect_failed(f, "overlaps");
 	assert_int_equal(f->dev.mem.count, 1);
 	vu_dev_reset(&f->dev);
 	negotiate(f, PF, 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
@@ -833,8 +860,7 @@ static void test_add_and_remove_regions(void **state)
 	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
 	fd = region_fd(REGION);
 	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "overlaps");
+	expect_failed(f, "overlaps");
 	assert_int_equal(f->dev.mem.count, 1);
 	close(first);
 	vu_dev_reset(&f->dev);
@@ -855,8 +881,7 @@ static void test_add_and_remove_regions(void **state)
 	/* A third: beyond ds-max=2. */
 	fd = region_fd(REGION);
 	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "ds-max=2");
+	expect_failed(f, "ds-max=2");
 	assert_int_equal(f->dev.mem.count, 2);
 
 	vu_dev_reset(&f->dev); /* memory is gone with it */
@@ -895,16 +920,14 @@ static void test_mem_max_budget(void **state)
 	one.region = (struct vhost_user_region){ GPA0 + 4 * REGION, REGION, UVA0 + 4 * REGION, 0 };
 	fd = region_fd(REGION);
 	assert_int_equal(send_msg(f, VHOST_USER_ADD_MEM_REG, 0, &one, sizeof one, &fd, 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "exceeds mem-max");
+	expect_failed(f, "exceeds mem-max");
 	assert_int_equal(f->dev.mem.count, 2);
 
 	vu_dev_reset(&f->dev);
 	f->dev.mem_max = 2 * REGION - 1;
 	negotiate(f, PF, 0);
 	send_mem_table(f, 2, NULL, 2);
-	assert_true(f->dev.failed);
-	expect_error(f, "memory table of 131072 bytes exceeds mem-max");
+	expect_failed(f, "memory table of 131072 bytes exceeds mem-max");
 	assert_int_equal(f->dev.mem.count, 0);
 	/* Sizes that wrap around 64 bits when summed are refused too. */
 	vu_dev_reset(&f->dev);
@@ -921,8 +944,7 @@ static void test_mem_max_budget(void **state)
 		memcpy(payload + 40, &r1, 32);
 		assert_int_equal(send_msg(f, VHOST_USER_SET_MEM_TABLE, 0, payload, sizeof payload, fds,
 					  2), 0);
-		assert_true(f->dev.failed);
-		expect_error(f, "exceeds mem-max");
+		expect_failed(f, "exceeds mem-max");
 	}
 }
 
@@ -1000,8 +1022,7 @@ static void test_ring_addresses_checked(void **state)
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 64), 0);
 	send_ring_addr(f, &a);
 	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "ring 1 addresses are misaligned");
+	expect_failed(f, "ring 1 addresses are misaligned");
 	assert_false(f->dev.ring[1].started);
 	vu_dev_reset(&f->dev);
 
@@ -1012,8 +1033,7 @@ static void test_ring_addresses_checked(void **state)
 	a.used_user_addr = UVA0 + REGION - 2048; /* 256 used entries need 2054 bytes */
 	send_ring_addr(f, &a);
 	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 1), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "ring 1 lies outside the client's memory");
+	expect_failed(f, "ring 1 lies outside the client's memory");
 	vu_dev_reset(&f->dev);
 
 	/* Before any memory table the ring waits for one; it starts with it. */
@@ -1034,20 +1054,13 @@ static void test_ring_addresses_checked(void **state)
 static void test_get_vring_base(void **state)
 {
 	struct fake *f = *state;
-	struct vhost_user_vring_state st;
 
-	negotiate(f, V1, 0);
-	send_mem_table(f, 1, NULL, 1);
-	configure_ring(f, 0, 64, 3);
-	assert_true(f->dev.ring[0].started);
+	start_ring(f, V1, 0, 64, 3);
 	assert_int_equal(f->dev.ring[0].vq.last_avail, 3);
 	f->dev.ring[0].vq.last_avail = 12; /* the datapath moved on */
 	f->rings_changed = 0;
 
-	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
-	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
-	assert_int_equal(st.index, 0);
-	assert_int_equal(st.num, 12);
+	assert_int_equal(get_vring_base(f, 0), 12);
 	assert_false(f->dev.ring[0].started);
 	assert_null(vu_dev_vq(&f->dev, 0));
 	assert_int_equal(f->stopping[0], 1);
@@ -1057,9 +1070,7 @@ static void test_get_vring_base(void **state)
 	assert_int_equal(f->dev.ring[0].kick_fd, -1);
 	assert_int_equal(f->watched[0], -1);
 	/* Asked again: the same base, no second stop. */
-	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
-	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
-	assert_int_equal(st.num, 12);
+	assert_int_equal(get_vring_base(f, 0), 12);
 	assert_int_equal(f->stopping[0], 1);
 	/* A new kick restarts it where it stopped. */
 	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
@@ -1083,10 +1094,7 @@ static void test_mem_table_under_running_ring(void **state)
 	struct vhost_user_vring_addr a = ring_addr(0);
 	uint8_t *old_host;
 
-	negotiate(f, V1, 0);
-	send_mem_table(f, 1, NULL, 1);
-	configure_ring(f, 0, 64, 0);
-	assert_true(f->dev.ring[0].started);
+	start_ring(f, V1, 0, 64, 0);
 	old_host = f->dev.mem.region[0].host;
 	send_mem_table(f, 2, NULL, 2);
 	assert_false(f->dev.failed);
@@ -1111,8 +1119,7 @@ static void test_remove_region_under_ring(void **state)
 	configure_ring(f, 1, 64, 0);
 	assert_true(f->dev.ring[1].started);
 	assert_int_equal(send_msg(f, VHOST_USER_REM_MEM_REG, 0, &one, sizeof one, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "ring 1 lies outside the client's memory");
+	expect_failed(f, "ring 1 lies outside the client's memory");
 	assert_false(f->dev.ring[1].started);
 	assert_int_equal(f->dev.mem.count, 1);
 }
@@ -1199,29 +1206,22 @@ static void test_packed_vring_num(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		negotiate(f, V1 | PACKED, 0);
 		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, bad[i]), 0);
-		assert_true(f->dev.failed);
-		expect_error(f, "at most 256");
+		expect_failed(f, "at most 256");
 		assert_null(strstr(f->dev.last_error, "power of 2"));
 		assert_int_equal(f->dev.ring[1].num, 0);
 		vu_dev_reset(&f->dev);
 	}
 	negotiate(f, V1 | PACKED, 0);
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, good[i]), 0);
-		assert_false(f->dev.failed);
-		assert_int_equal(f->dev.ring[1].num, good[i]);
-	}
+	expect_sizes_taken(f, good, sizeof good / sizeof good[0]);
 	/* With -s 32768 the largest packed ring is fine, one more is not. */
-	vu_dev_reset(&f->dev);
-	fake_init(f, 32768, 2);
+	fake_restart(f, 32768, 2);
 	negotiate(f, V1 | PACKED, 0);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 0, 32767), 0);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 32768), 0);
 	assert_false(f->dev.failed);
 	assert_int_equal(f->dev.ring[1].num, 32768);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 32769), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "at most 32768");
+	expect_failed(f, "at most 32768");
 }
 
 /* A packed base is an index with its wrap counter, the used side in the
@@ -1253,8 +1253,7 @@ static void test_packed_vring_base(void **state)
 		negotiate(f, V1 | PACKED, 0);
 		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_NUM, 0, 1, 250), 0);
 		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 1, beyond[i]), 0);
-		assert_true(f->dev.failed);
-		expect_error(f, "does not fit a packed ring");
+		expect_failed(f, "does not fit a packed ring");
 		assert_int_not_equal(f->dev.ring[1].base, beyond[i]);
 		vu_dev_reset(&f->dev);
 	}
@@ -1268,16 +1267,12 @@ static void test_packed_vring_base(void **state)
 	send_ring_addr(f, &a);
 	assert_false(f->dev.failed);
 	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "ring 0 base 0x8100 does not fit a packed ring of 256");
+	expect_failed(f, "ring 0 base 0x8100 does not fit a packed ring of 256");
 	assert_false(f->dev.ring[0].started);
 	vu_dev_reset(&f->dev);
 
 	/* Started from either form: where the base says, both sides. */
-	negotiate(f, V1 | PACKED, 0);
-	send_mem_table(f, 1, NULL, 1);
-	configure_ring(f, 0, 250, 0x80f980f9u);
-	assert_true(f->dev.ring[0].started);
+	start_ring(f, V1 | PACKED, 0, 250, 0x80f980f9u);
 	vq = &f->dev.ring[0].vq;
 	assert_true(vq->packed);
 	assert_int_equal(vq->num, 250);
@@ -1303,26 +1298,19 @@ static void test_packed_vring_base(void **state)
 static void test_packed_get_vring_base(void **state)
 {
 	struct fake *f = *state;
-	struct vhost_user_vring_state st;
+	uint32_t base;
 	struct vq *vq;
 
-	negotiate(f, V1 | PACKED, 0);
-	send_mem_table(f, 1, NULL, 1);
-	configure_ring(f, 0, 250, 0x8000);
-	assert_true(f->dev.ring[0].started);
+	start_ring(f, V1 | PACKED, 0, 250, 0x8000);
 	vq = &f->dev.ring[0].vq;
 	vq->avail_slot = 7; /* the datapath moved on, past the ring's end */
 	vq->avail_wrap = false;
-	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
-	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
-	assert_int_equal(st.index, 0);
-	assert_int_equal(st.num, 0x00070007);
+	assert_int_equal(get_vring_base(f, 0), 0x00070007);
 	assert_false(f->dev.ring[0].started);
 	assert_int_equal(f->stopping[0], 1);
-	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
-	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
-	assert_int_equal(st.num, 0x00070007);
-	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, st.num), 0);
+	base = get_vring_base(f, 0);
+	assert_int_equal(base, 0x00070007);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, base), 0);
 	assert_false(f->dev.failed);
 	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
 	assert_true(f->dev.ring[0].started);
@@ -1334,10 +1322,7 @@ static void test_packed_get_vring_base(void **state)
 	/* Started from DPDK's low half alone: answered with both halves. */
 	configure_ring(f, 1, 256, 0x8005);
 	assert_true(f->dev.ring[1].started);
-	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 1, 0), 0);
-	memcpy(&st, reply_payload(f, VHOST_USER_GET_VRING_BASE, 8), 8);
-	assert_int_equal(st.index, 1);
-	assert_int_equal(st.num, 0x80058005u);
+	assert_int_equal(get_vring_base(f, 1), 0x80058005u);
 	assert_false(f->dev.failed);
 }
 
@@ -1444,22 +1429,15 @@ static void test_packed_format_change(void **state)
 	struct fake *f = *state;
 	struct vhost_user_vring_addr a = ring_addr(0);
 
-	negotiate(f, V1, 0);
-	send_mem_table(f, 1, NULL, 1);
-	configure_ring(f, 0, 64, 0);
-	assert_true(f->dev.ring[0].started);
+	start_ring(f, V1, 0, 64, 0);
 	assert_false(f->dev.ring[0].vq.packed);
 	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1 | PACKED, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "ring 0 changed its format while running");
+	expect_failed(f, "ring 0 changed its format while running");
 	assert_false(f->dev.ring[0].started);
 	assert_null(vu_dev_vq(&f->dev, 0));
 	vu_dev_reset(&f->dev);
 
-	negotiate(f, V1 | PACKED, 0);
-	send_mem_table(f, 1, NULL, 1);
-	configure_ring(f, 0, 64, 0x8000);
-	assert_true(f->dev.ring[0].started);
+	start_ring(f, V1 | PACKED, 0, 64, 0x8000);
 	assert_true(f->dev.ring[0].vq.packed);
 	assert_false(f->dev.ring[0].vq.event_idx);
 	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1 | PACKED | EVIDX, NULL, 0), 0);
@@ -1467,8 +1445,7 @@ static void test_packed_format_change(void **state)
 	assert_true(f->dev.ring[0].started);
 	assert_true(f->dev.ring[0].vq.event_idx);
 	assert_int_equal(send_u64(f, VHOST_USER_SET_FEATURES, 0, V1 | EVIDX, NULL, 0), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "ring 0 changed its format while running");
+	expect_failed(f, "ring 0 changed its format while running");
 	assert_false(f->dev.ring[0].started);
 	vu_dev_reset(&f->dev);
 
@@ -1482,8 +1459,7 @@ static void test_packed_format_change(void **state)
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_BASE, 0, 0, 0), 0);
 	send_ring_addr(f, &a);
 	assert_int_equal(send_ring_eventfd(f, VHOST_USER_SET_VRING_KICK, 0), 0);
-	assert_true(f->dev.failed);
-	expect_error(f, "size 250 refused");
+	expect_failed(f, "size 250 refused");
 	assert_false(f->dev.ring[0].started);
 }
 
