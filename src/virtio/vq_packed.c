@@ -44,6 +44,7 @@ int packed_init(struct vq *vq, const struct vq_params *p)
 	/* Generation 1 first: a zeroed table says no id is in use. */
 	vq->id_gen = calloc(p->num, sizeof *vq->id_gen);
 	vq->generation = 1;
+	vq->ids_in_place = true;
 	if (!vq->pending || !vq->id_gen) {
 		packed_fini(vq);
 		return -ENOMEM;
@@ -244,6 +245,19 @@ enum vq_error packed_chain_end(struct vq_chain *c)
 
 
 
+void packed_ids_to_table(struct vq *vq)
+{
+	uint16_t s = vq->pub_slot;
+	bool w = vq->pub_wrap;
+
+	/* From the publication to the used position: a lap at most. */
+	while (s != vq->used_slot || w != vq->used_wrap) {
+		vq->id_gen[s] = vq->generation;
+		step(vq, &s, &w, 1);
+	}
+	vq->ids_in_place = false;
+}
+
 void packed_take_begin(struct vq *vq)
 {
 	for (uint16_t i = 0; i < vq->ntent; i++)
@@ -304,6 +318,8 @@ void packed_publish(struct vq *vq)
 	 * they are published). */
 	for (uint16_t i = 0; i < vq->ntent; i++)
 		set_busy(vq, vq->pending[i].id, true);
+	/* With none in use, none names another slot (vq ids_in_place). */
+	vq->ids_in_place = vq->ntent == 0;
 	vq->pub_slot = vq->commit_used_slot;
 	vq->pub_wrap = vq->commit_used_wrap;
 	vq->npending = 0;
