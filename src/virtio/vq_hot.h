@@ -47,10 +47,8 @@ VQ_HOT void desc_load(const void *table, uint32_t i, bool packed, struct vq_desc
  * available on wrap 0 (AVAIL and USED both clear: equal). */
 VQ_HOT bool packed_avail(uint16_t flags, bool wrap)
 {
-	bool avail = flags & (1u << VRING_PACKED_DESC_F_AVAIL);
-	bool used = flags & (1u << VRING_PACKED_DESC_F_USED);
-
-	return avail == wrap && used != wrap;
+	/* With USED turned over, both bits as wrap. */
+	return ((flags ^ F_USED) & (F_AVAIL | F_USED)) == (wrap ? F_AVAIL | F_USED : 0);
 }
 
 
@@ -205,15 +203,19 @@ VQ_HOT void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len
 /* A hint (vq_peek): the chain `ahead` after the next, if available. */
 VQ_HOT bool packed_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
 {
-	uint16_t slot = vq->take_slot, flags;
+	uint32_t slot = (uint32_t)vq->take_slot + ahead;
 	bool wrap = vq->take_wrap;
+	uint16_t flags;
 
-	if (ahead >= vq->num)
+	if (__builtin_expect(slot >= vq->num, 0)) {
+		if (ahead >= vq->num)
+			return false;
+		slot -= vq->num;
+		wrap = !wrap;
+	}
+	if (!slot_avail(vq, (uint16_t)slot, wrap, &flags))
 		return false;
-	step(vq, &slot, &wrap, ahead);
-	if (!slot_avail(vq, slot, wrap, &flags))
-		return false;
-	slot_load(vq, slot, flags, d);
+	slot_load(vq, (uint16_t)slot, flags, d);
 	return true;
 }
 
