@@ -286,8 +286,12 @@ static void check_ids_in_use(void)
 		in_use[h.pend[i].id] = 1;
 	for (unsigned i = 0; i < h.n_tent; i++)
 		in_use[h.tent[i].id] = 1;
-	for (uint16_t id = 0; id < h.num; id++)
+	for (uint16_t id = 0; id < h.num; id++) {
 		FUZZ_CHECK(packed_busy(&h.vq, id) == in_use[id]);
+		/* Kept by their slots, none is marked (the publication then
+		 * frees nothing). */
+		FUZZ_CHECK(!h.vq.ids_in_place || h.vq.id_gen[id] != h.vq.generation);
+	}
 }
 
 /* What must hold after every operation. */

@@ -190,10 +190,13 @@ VQ_HOT void packed_emit(struct vq *vq, struct vq_pending e)
 VQ_HOT void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len)
 {
 	/* Its element goes to the chain's first slot: in place if that is
-	 * the id's, and the chain one slot (slot_given). */
-	if (vq->ids_in_place && (id != vq->used_slot || slots != 1))
-		packed_ids_to_table(vq);
-	set_busy(vq, id, true);
+	 * the id's and the chain one slot, and then slot_given tells it in
+	 * use; else id_gen does. */
+	if (!vq->ids_in_place || id != vq->used_slot || slots != 1) {
+		if (vq->ids_in_place)
+			packed_ids_to_table(vq);
+		set_busy(vq, id, true);
+	}
 	vq->pending[vq->ntent++] =
 		(struct vq_pending){ .len = len, .id = id,
 				     .place = (uint16_t)(vq->used_slot | vq->used_wrap << 15) };

@@ -142,9 +142,9 @@ struct vq {
 	 * whose id names it: the ids in use are then those slots, from
 	 * pub_slot to used_slot (slot_given), and an id naming the take
 	 * position is not among them (they lie behind it, within a lap).
-	 * While so, the fast path marks no ids in id_gen; the first chain
-	 * otherwise marks them all (packed_ids_to_table) and ends it until
-	 * the next publication. */
+	 * While so, no entry of id_gen is `generation`; the first chain
+	 * otherwise marks them all there (packed_ids_to_table) and ends it
+	 * until the next publication. */
 	bool ids_in_place;
 	uint16_t signalled_slot;
 	bool signalled_wrap;
