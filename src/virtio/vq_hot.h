@@ -289,9 +289,9 @@ VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_ru
 	 * always is here (packed_emit). */
 	r->used_hi = (want ^ F_USED) << 16;
 	/* Chains until the next turn (packed_run_turn): the first element
-	 * since the publication, else the wrap; every chain while ids are
-	 * looked up. */
-	r->countdown = vq->ids_in_place && vq->has_first ? (uint16_t)(vq->num - slot) : 1;
+	 * since the publication, else the wrap. */
+	r->countdown = vq->has_first ? (uint32_t)vq->num - slot : 1;
+	r->marking = !vq->ids_in_place;
 	/* A stopping ring counts what it gives: that is the general way's. */
 	if (vq->frozen_left >= 0)
 		return 0;
@@ -313,12 +313,12 @@ VQ_HOT bool packed_run_lookup(struct vq_run *r, uint32_t v)
 	struct vq *vq = r->vq;
 	uint16_t i = (uint16_t)v;
 
-	if (v >> 16 != (uint16_t)(r->expect >> 16) || i >= vq->num)
+	if ((v ^ (uint32_t)r->expect) >> 16 || i >= vq->num)
 		return false;
-	if (!(r->expect & EXPECT_NONE)) {
+	if (__builtin_expect(!r->marking, 0)) {
 		packed_ids_to_table(vq);
 		r->expect |= EXPECT_NONE;
-		r->countdown = 1;
+		r->marking = true;
 	}
 	return vq->id_gen[i] != vq->generation;
 }
@@ -344,16 +344,22 @@ VQ_HOT bool packed_run_peek(struct vq_run *r, struct vq_desc *d, uint16_t *id)
 	return true;
 }
 
-/* What packed_run_done does at a turn (packed_run_begin): the element
- * held back if it is the first since the publication, the id marked in
- * use if ids are looked up, the wrap if the position wraps. */
+/* The used element in place of the chain, and the run one further on. */
+VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+{
+	STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
+		   htole64((uint64_t)len | (uint64_t)(id | r->used_hi) << 32));
+	r->cur += 16;
+	r->expect++;
+	vq->slots4 += SLOTS4_ONE;
+}
+
+/* packed_run_done at a turn: the element held back if it is the first
+ * since the publication, and the wrap if the position wraps. */
 VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
 {
 	uint16_t slot = vq->take_slot;
-	bool in_place = !(r->expect & EXPECT_NONE);
 
-	if (!in_place)
-		vq->id_gen[id] = vq->generation;
 	if (__builtin_expect(vq->has_first, 1)) {
 		STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
 			   htole64((uint64_t)len | (uint64_t)(id | r->used_hi) << 32));
@@ -369,12 +375,12 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32
 		r->cur = r->table;
 		r->expect = (r->expect & ~0xffffull) ^ (uint64_t)(F_AVAIL | F_USED) << 16;
 		r->used_hi ^= (F_AVAIL | F_USED) << 16;
-		r->countdown = in_place ? vq->num : 1;
+		r->countdown = vq->num;
 	} else {
 		vq->slots4 += SLOTS4_ONE;
 		r->cur += 16;
 		r->expect++;
-		r->countdown = in_place ? (uint16_t)(vq->num - slot - 1) : 1;
+		r->countdown = (uint32_t)vq->num - slot - 1;
 	}
 }
 
@@ -383,15 +389,13 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32
  * positions move on together, in one add. */
 VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
 {
-	if (__builtin_expect(--r->countdown != 0, 1)) {
-		STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
-			   htole64((uint64_t)len | (uint64_t)(id | r->used_hi) << 32));
-		r->cur += 16;
-		r->expect++;
-		vq->slots4 += SLOTS4_ONE;
-	} else {
+	/* Ids looked up are marked in use. */
+	if (r->marking)
+		vq->id_gen[id] = vq->generation;
+	if (__builtin_expect(--r->countdown != 0, 1))
+		packed_run_step(vq, r, id, len);
+	else
 		packed_run_turn(vq, r, id, len);
-	}
 	vq->pending_consumed += VQ_PENDING_CONSUMED_ONE;
 }
 

@@ -217,7 +217,8 @@ struct vq_run {
 			       * descriptor in the right direction, its id naming its
 			       * slot; bit 32 when ids are looked up (vq ids_in_place) */
 	uint32_t used_hi;     /* a used element's flags here, in bits 16-31 */
-	uint16_t countdown;   /* chains until a turn (packed_run_turn) */
+	uint32_t countdown;   /* chains until packed_run_turn */
+	bool marking;         /* ids are looked up, and marked (vq ids_in_place) */
 };
 
 /* A point among the tentative takes, to go back to (virtqueue.h). */
