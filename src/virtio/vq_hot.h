@@ -384,9 +384,10 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32
 	}
 }
 
-/* That chain taken, given back with len bytes written (none unless the
- * run was begun for a device that writes), and committed: all four
- * positions move on together, in one add. */
+/* That chain taken, given back with len bytes written, and committed:
+ * all four positions move on together, in one add. len is more than 0
+ * exactly when the run was begun for a device that writes (the used
+ * element's WRITE flag is the run's). */
 VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
 {
 	/* Ids looked up are marked in use. */
