@@ -273,6 +273,27 @@ static void books_forget_batch(void)
 	h.mark_valid = false;
 }
 
+static bool id_in_use(uint16_t id);
+
+/* Packed: the ring says an id is in use (vq_used_done refuses it) exactly
+ * when the books do, whichever way it keeps them (vq ids_in_place). */
+static void check_ids_in_use(void)
+{
+	static uint8_t in_use[PACKED_NUM_MAX];
+
+	memset(in_use, 0, h.num);
+	for (unsigned i = 0; i < h.n_pend; i++)
+		in_use[h.pend[i].id] = 1;
+	for (unsigned i = 0; i < h.n_tent; i++)
+		in_use[h.tent[i].id] = 1;
+	for (uint16_t id = 0; id < h.num; id++) {
+		FUZZ_CHECK(packed_busy(&h.vq, id) == in_use[id]);
+		/* Kept by their slots, none is marked (the publication then
+		 * frees nothing). */
+		FUZZ_CHECK(!h.vq.ids_in_place || h.vq.id_gen[id] != h.vq.generation);
+	}
+}
+
 /* What must hold after every operation. */
 static void check_always(void)
 {
@@ -285,6 +306,8 @@ static void check_always(void)
 		FUZZ_CHECK(vq->has_first == (vq->npending > 0));
 		FUZZ_CHECK(vq->avail_slot < h.num && vq->take_slot < h.num &&
 			   vq->used_slot < h.num && vq->pub_slot < h.num);
+		/* The ring's own account of the ids in use is the books'. */
+		check_ids_in_use();
 		/* Held: from where the driver reads used elements next up to the
 		 * take position, never more than a lap. */
 		if (vq->take_wrap == h.used_wrap)
@@ -621,9 +644,11 @@ static void op_single(struct fuzz_input *in, uint8_t flags)
 	FUZZ_CHECK(h.vq.taken == 0 && h.n_tent == 0);
 	before = h.vq;
 	if (!vq_peek_single(&h.vq, h.packed, flags & 0x20, &d, &id)) {
-		/* Nothing is taken: only where the look found nothing moves. */
+		/* Nothing is taken: only where the look found nothing moves, and
+		 * how ids in use are kept (the same ones, vq ids_in_place). */
 		before.empty_slot = h.vq.empty_slot;
 		before.empty_wrap = h.vq.empty_wrap;
+		before.ids_in_place = h.vq.ids_in_place;
 		FUZZ_CHECK(memcmp(&before, &h.vq, sizeof before) == 0);
 		return;
 	}

@@ -29,6 +29,15 @@ static inline uint64_t load_le64_once(const void *p)
 	return le64toh(v);
 }
 
+static inline uint32_t load_le32_once(const void *p)
+{
+	uint32_t v;
+
+	__builtin_memcpy(&v, p, sizeof v);
+	KEEP_LOADED(v);
+	return le32toh(v);
+}
+
 static inline uint16_t load_le16_once(const void *p)
 {
 	uint16_t v;
@@ -36,6 +45,26 @@ static inline uint16_t load_le16_once(const void *p)
 	__builtin_memcpy(&v, p, sizeof v);
 	KEEP_LOADED(v);
 	return le16toh(v);
+}
+
+/* A packed descriptor's id and flags (in bits 16-31), the flags loaded
+ * first: what the driver wrote before the flags it is seen with. x86 keeps
+ * an aligned load whole and loads in order, so one load of both does;
+ * elsewhere, two with a barrier between. */
+static inline uint32_t load_id_flags_once(const void *desc)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint32_t v;
+
+	__builtin_memcpy(&v, (const uint8_t *)desc + 12, sizeof v);
+	KEEP_LOADED(v);
+	return le32toh(v);
+#else
+	uint32_t flags = load_le16_once((const uint8_t *)desc + 14);
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return flags << 16 | load_le16_once((const uint8_t *)desc + 12);
+#endif
 }
 
 #endif

@@ -13,6 +13,10 @@
 #include "virtio/load_once.h"
 #include "virtio/vq_types.h"
 
+/* Strict in-place bookkeeping given up (vq ids_in_place): every id in use
+ * marked in id_gen (vq_packed.c). */
+void packed_ids_to_table(struct vq *vq);
+
 /* Per packet: inlined whatever the compiler thinks of their size. */
 #define VQ_HOT static inline __attribute__((always_inline))
 
@@ -43,10 +47,8 @@ VQ_HOT void desc_load(const void *table, uint32_t i, bool packed, struct vq_desc
  * available on wrap 0 (AVAIL and USED both clear: equal). */
 VQ_HOT bool packed_avail(uint16_t flags, bool wrap)
 {
-	bool avail = flags & (1u << VRING_PACKED_DESC_F_AVAIL);
-	bool used = flags & (1u << VRING_PACKED_DESC_F_USED);
-
-	return avail == wrap && used != wrap;
+	/* With USED turned over, both bits as wrap. */
+	return ((flags ^ F_USED) & (F_AVAIL | F_USED)) == (wrap ? F_AVAIL | F_USED : 0);
 }
 
 
@@ -140,8 +142,20 @@ VQ_HOT bool may_take(struct vq *vq, uint16_t *flags)
 	return false;
 }
 
+/* Strict in-place bookkeeping (vq ids_in_place): the ids in use are the
+ * slots from where the last publication ended up to where the next used
+ * element goes, each given back in its own slot. */
+VQ_HOT bool slot_given(const struct vq *vq, uint16_t slot)
+{
+	uint16_t from = vq->pub_slot, to = vq->used_slot;
+
+	return vq->used_wrap == vq->pub_wrap ? slot >= from && slot < to : slot >= from || slot < to;
+}
+
 VQ_HOT bool packed_busy(const struct vq *vq, uint16_t id)
 {
+	if (vq->ids_in_place)
+		return slot_given(vq, id);
 	return vq->id_gen[id] == vq->generation;
 }
 
@@ -175,7 +189,14 @@ VQ_HOT void packed_emit(struct vq *vq, struct vq_pending e)
  * and not busy (vq_used_done). */
 VQ_HOT void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len)
 {
-	set_busy(vq, id, true);
+	/* Its element goes to the chain's first slot: in place if that is
+	 * the id's and the chain one slot, and then slot_given tells it in
+	 * use; else id_gen does. */
+	if (!vq->ids_in_place || id != vq->used_slot || slots != 1) {
+		if (vq->ids_in_place)
+			packed_ids_to_table(vq);
+		set_busy(vq, id, true);
+	}
 	vq->pending[vq->ntent++] =
 		(struct vq_pending){ .len = len, .id = id,
 				     .place = (uint16_t)(vq->used_slot | vq->used_wrap << 15) };
@@ -185,15 +206,19 @@ VQ_HOT void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len
 /* A hint (vq_peek): the chain `ahead` after the next, if available. */
 VQ_HOT bool packed_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
 {
-	uint16_t slot = vq->take_slot, flags;
+	uint32_t slot = (uint32_t)vq->take_slot + ahead;
 	bool wrap = vq->take_wrap;
+	uint16_t flags;
 
-	if (ahead >= vq->num)
+	if (__builtin_expect(slot >= vq->num, 0)) {
+		if (ahead >= vq->num)
+			return false;
+		slot -= vq->num;
+		wrap = !wrap;
+	}
+	if (!slot_avail(vq, (uint16_t)slot, wrap, &flags))
 		return false;
-	step(vq, &slot, &wrap, ahead);
-	if (!slot_avail(vq, slot, wrap, &flags))
-		return false;
-	slot_load(vq, slot, flags, d);
+	slot_load(vq, (uint16_t)slot, flags, d);
 	return true;
 }
 
@@ -246,20 +271,27 @@ VQ_HOT bool split_peek(const struct vq *vq, uint16_t ahead, struct vq_desc *d)
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "npending is the low half of pending_consumed");
 
+/* In vq_run expect: no id and flags are this (ids are looked up). */
+#define EXPECT_NONE (1ull << 32)
+
 VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_run *r)
 {
-	bool wrap = vq->take_wrap;
+	uint16_t slot = vq->take_slot;
+	uint32_t want = (vq->take_wrap ? F_AVAIL : F_USED) |
+			(device_writes ? VRING_DESC_F_WRITE : 0);
 
+	r->vq = vq;
 	r->table = (uint8_t *)vq->ring;
-	r->num = vq->num;
-	/* Nothing tentative: every position agrees. */
-	r->slots4 = vq->take_slot * SLOTS4_ONE;
-	r->wrap = wrap;
-	r->has_first = vq->has_first;
-	r->want = (uint16_t)((wrap ? F_AVAIL : F_USED) | (device_writes ? VRING_DESC_F_WRITE : 0));
-	r->used_flags = wrap ? (uint64_t)(F_AVAIL | F_USED) << 48 : 0;
-	r->id_gen = vq->id_gen;
-	r->generation = vq->generation;
+	r->cur = r->table + (size_t)slot * 16;
+	r->expect = slot | want << 16 | (vq->ids_in_place ? 0 : EXPECT_NONE);
+	/* A used element has AVAIL and USED both as the available one has
+	 * AVAIL; and WRITE when the device wrote, as a chain it writes to
+	 * always is here (packed_emit). */
+	r->used_hi = (want ^ F_USED) << 16;
+	/* Chains until the next turn (packed_run_turn): the first element
+	 * since the publication, else the wrap. */
+	r->countdown = vq->has_first ? (uint32_t)vq->num - slot : 1;
+	r->marking = !vq->ids_in_place;
 	/* A stopping ring counts what it gives: that is the general way's. */
 	if (vq->frozen_left >= 0)
 		return 0;
@@ -267,63 +299,104 @@ VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_ru
 	 * never outnumber the ring, nor cover a slot twice (may_take). Each
 	 * chain held takes a slot at least, so this bounds npending too. */
 	return (uint32_t)vq->num - (vq->take_wrap == vq->pub_wrap
-					    ? (uint32_t)vq->take_slot - vq->pub_slot
-					    : (uint32_t)vq->take_slot + vq->num - vq->pub_slot);
+					    ? (uint32_t)slot - vq->pub_slot
+					    : (uint32_t)slot + vq->num - vq->pub_slot);
+}
+
+/* The look-up behind packed_run_peek, for a descriptor that is not what
+ * the run expects (v: its id, and its flags in bits 16-31): whether its
+ * flags are still exactly so, and its id is within the ring and free. An
+ * id that does not name its own slot turns the ring to looking ids up
+ * (vq ids_in_place), for the rest of the publication. */
+VQ_HOT bool packed_run_lookup(struct vq_run *r, uint32_t v)
+{
+	struct vq *vq = r->vq;
+	uint16_t i = (uint16_t)v;
+
+	if ((v ^ (uint32_t)r->expect) >> 16 || i >= vq->num)
+		return false;
+	if (__builtin_expect(!r->marking, 0)) {
+		packed_ids_to_table(vq);
+		r->expect |= EXPECT_NONE;
+		r->marking = true;
+	}
+	return vq->id_gen[i] != vq->generation;
 }
 
 /* The next slot, if it holds a whole chain of one descriptor with data in
- * the right direction (its flags exactly so) and a buffer id free to use. */
-VQ_HOT bool packed_run_peek(const struct vq_run *r, struct vq_desc *d, uint16_t *id)
+ * the right direction (its flags exactly so) and a buffer id free to use:
+ * while ids are in place, an id naming its own slot is free without a
+ * look-up (vq ids_in_place), and the id and flags are checked in one
+ * compare. */
+VQ_HOT bool packed_run_peek(struct vq_run *r, struct vq_desc *d, uint16_t *id)
 {
-	const uint8_t *p = r->table + (size_t)(uint16_t)r->slots4 * 16;
-	uint16_t f = load_le16_once(p + 14);
-	uint64_t rest;
-	uint16_t i;
+	const uint8_t *p = r->cur;
+	uint32_t v = load_id_flags_once(p);
 
-	if (f != r->want)
+	if (__builtin_expect(v != r->expect, 0) && !packed_run_lookup(r, v))
 		return false;
 	/* The descriptor's other fields were written before its flags. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	d->addr = load_le64_once(p);
-	/* len and id in one load; the flags it holds again are not looked at:
-	 * f is the one copy used. */
-	rest = load_le64_once(p + 8);
-	d->len = (uint32_t)rest;
-	i = (uint16_t)(rest >> 32);
-	d->link = i;
-	d->flags = f;
-	if (i >= r->num || r->id_gen[i] == r->generation)
-		return false;
-	*id = i;
+	d->len = load_le32_once(p + 8);
+	d->flags = (uint16_t)(v >> 16);
+	*id = (uint16_t)v;
 	return true;
 }
 
-/* That chain taken, given back with len bytes written, and committed: all
- * four positions move on together, in one store. */
-VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+/* The used element in place of the chain, and the run one further on. */
+VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
 {
-	uint16_t slot = (uint16_t)r->slots4;
-	uint64_t flags = r->used_flags | (len ? (uint64_t)VRING_DESC_F_WRITE << 48 : 0);
+	STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
+		   htole64((uint64_t)len | (uint64_t)(id | r->used_hi) << 32));
+	r->cur += 16;
+	r->expect++;
+	vq->slots4 += SLOTS4_ONE;
+}
 
-	r->id_gen[id] = r->generation;
-	if (__builtin_expect(r->has_first, 1)) {
-		STORE_ONCE(*(uint64_t *)(void *)(r->table + (size_t)slot * 16 + 8),
-			   htole64((uint64_t)len | (uint64_t)id << 32 | flags));
+/* packed_run_done at a turn: the element held back if it is the first
+ * since the publication, and the wrap if the position wraps. */
+VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+{
+	uint16_t slot = vq->take_slot;
+
+	if (__builtin_expect(vq->has_first, 1)) {
+		STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
+			   htole64((uint64_t)len | (uint64_t)(id | r->used_hi) << 32));
 	} else {
 		/* The first since the last publication waits for it (packed_emit). */
 		vq->first = (struct vq_pending){ .len = len, .id = id,
-						 .place = (uint16_t)(slot | r->wrap << 15) };
-		vq->has_first = r->has_first = true;
+						 .place = (uint16_t)(slot | vq->take_wrap << 15) };
+		vq->has_first = true;
 	}
-	r->slots4 += SLOTS4_ONE;
-	if (__builtin_expect((uint16_t)r->slots4 == r->num, 0)) {
-		r->slots4 = 0;
-		r->wrap = !r->wrap;
-		r->want ^= F_AVAIL | F_USED;
-		r->used_flags ^= (uint64_t)(F_AVAIL | F_USED) << 48;
-		vq->wraps4 = r->wrap ? 0x01010101u : 0;
+	if (slot + 1u == vq->num) {
+		vq->slots4 = 0;
+		vq->wraps4 ^= 0x01010101u;
+		r->cur = r->table;
+		r->expect = (r->expect & ~0xffffull) ^ (uint64_t)(F_AVAIL | F_USED) << 16;
+		r->used_hi ^= (F_AVAIL | F_USED) << 16;
+		r->countdown = vq->num;
+	} else {
+		vq->slots4 += SLOTS4_ONE;
+		r->cur += 16;
+		r->expect++;
+		r->countdown = (uint32_t)vq->num - slot - 1;
 	}
-	vq->slots4 = r->slots4;
+}
+
+/* That chain taken, given back with len bytes written, and committed:
+ * all four positions move on together, in one add. len is more than 0
+ * exactly when the run was begun for a device that writes (the used
+ * element's WRITE flag is the run's). */
+VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+{
+	/* Ids looked up are marked in use. */
+	if (r->marking)
+		vq->id_gen[id] = vq->generation;
+	if (__builtin_expect(--r->countdown != 0, 1))
+		packed_run_step(vq, r, id, len);
+	else
+		packed_run_turn(vq, r, id, len);
 	vq->pending_consumed += VQ_PENDING_CONSUMED_ONE;
 }
 
@@ -417,8 +490,8 @@ VQ_HOT uint32_t vq_run_begin(struct vq *vq, bool packed, bool device_writes, str
  * use: its copy in d (not checked beyond its flags: the caller translates
  * it) and its buffer id. Nothing is taken. Only while the run has taken
  * fewer than vq_run_begin said. */
-VQ_HOT bool vq_run_peek(const struct vq_run *r, bool packed, bool device_writes,
-			struct vq_desc *d, uint16_t *id)
+VQ_HOT bool vq_run_peek(struct vq_run *r, bool packed, bool device_writes, struct vq_desc *d,
+			uint16_t *id)
 {
 	return packed ? packed_run_peek(r, d, id) : split_run_peek(r, device_writes, d, id);
 }
@@ -457,6 +530,7 @@ VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint16_t id, uint32_t len
 {
 	struct vq_run r;
 
+	/* Whether the device wrote is what the used element says. */
 	vq_run_begin(vq, packed, len != 0, &r);
 	vq_run_done(vq, &r, packed, id, len);
 	vq_run_end(vq, packed, &r);

@@ -44,6 +44,7 @@ int packed_init(struct vq *vq, const struct vq_params *p)
 	/* Generation 1 first: a zeroed table says no id is in use. */
 	vq->id_gen = calloc(p->num, sizeof *vq->id_gen);
 	vq->generation = 1;
+	vq->ids_in_place = true;
 	if (!vq->pending || !vq->id_gen) {
 		packed_fini(vq);
 		return -ENOMEM;
@@ -244,6 +245,19 @@ enum vq_error packed_chain_end(struct vq_chain *c)
 
 
 
+void packed_ids_to_table(struct vq *vq)
+{
+	uint16_t s = vq->pub_slot;
+	bool w = vq->pub_wrap;
+
+	/* From the publication to the used position: a lap at most. */
+	while (s != vq->used_slot || w != vq->used_wrap) {
+		vq->id_gen[s] = vq->generation;
+		step(vq, &s, &w, 1);
+	}
+	vq->ids_in_place = false;
+}
+
 void packed_take_begin(struct vq *vq)
 {
 	for (uint16_t i = 0; i < vq->ntent; i++)
@@ -276,17 +290,36 @@ void packed_commit(struct vq *vq)
 	vq->taken = 0;
 }
 
+/* After a publication: every id given back is free again, but for those
+ * given back since the last commit: still tentative, still in use (else
+ * the same id could be given back twice before they are published). */
+static void publish_ids(struct vq *vq)
+{
+	if (++vq->generation == 0) {
+		memset(vq->id_gen, 0, sizeof *vq->id_gen * vq->num);
+		vq->generation = 1;
+	}
+	for (uint16_t i = 0; i < vq->ntent; i++)
+		set_busy(vq, vq->pending[i].id, true);
+	/* With none in use, none names another slot (vq ids_in_place). */
+	vq->ids_in_place = vq->ntent == 0;
+}
+
 void packed_publish(struct vq *vq)
 {
-	const struct vq_pending e = vq->first;
-	uint8_t *d = (uint8_t *)&vq->ring[e.place & INDEX_MASK];
-	uint16_t flags = (uint16_t)((e.place >> WRAP_BIT ? F_AVAIL | F_USED : 0) |
-				    (e.len ? VRING_DESC_F_WRITE : 0));
-	uint32_t len = htole32(e.len);
-	uint16_t id = htole16(e.id);
+	struct vq_pending e;
+	uint8_t *d;
+	uint16_t flags, id;
+	uint32_t len;
 
 	if (!vq->has_first)
 		return;
+	e = vq->first;
+	d = (uint8_t *)&vq->ring[e.place & INDEX_MASK];
+	flags = (uint16_t)((e.place >> WRAP_BIT ? F_AVAIL | F_USED : 0) |
+			   (e.len ? VRING_DESC_F_WRITE : 0));
+	len = htole32(e.len);
+	id = htole16(e.id);
 	/* Every other element is in the ring already; the first one's flags,
 	 * last and behind a barrier, make them all visible at once. */
 	__builtin_memcpy(d + 8, &len, 4);
@@ -294,16 +327,10 @@ void packed_publish(struct vq *vq)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	STORE_ONCE(vq->ring[e.place & INDEX_MASK].flags, htole16(flags));
 	vq->has_first = false;
-	/* Every id given back is free again. */
-	if (++vq->generation == 0) {
-		memset(vq->id_gen, 0, sizeof *vq->id_gen * vq->num);
-		vq->generation = 1;
-	}
-	/* But for those given back since the last commit: still tentative,
-	 * still in use (else the same id could be given back twice before
-	 * they are published). */
-	for (uint16_t i = 0; i < vq->ntent; i++)
-		set_busy(vq, vq->pending[i].id, true);
+	/* With ids in place and none tentative, none is marked in id_gen:
+	 * nothing to free. */
+	if (!vq->ids_in_place || vq->ntent)
+		publish_ids(vq);
 	vq->pub_slot = vq->commit_used_slot;
 	vq->pub_wrap = vq->commit_used_wrap;
 	vq->npending = 0;

@@ -94,7 +94,7 @@ struct vq {
 	struct vring_packed_desc_event *driver_event; /* we read: used buffer notifications */
 	struct vring_packed_desc_event *device_event; /* we write: available buffer notifications */
 	/* Four positions that agree whenever nothing is tentative: side by
-	 * side, the fast path sets them all in one store (vq_run_done). */
+	 * side, the fast path moves them all in one add (vq_run_done). */
 	union {
 		struct {
 			uint16_t avail_slot;  /* next descriptor to take, committed */
@@ -134,9 +134,18 @@ struct vq {
 	struct vq_pending first;
 	bool has_first;
 	/* Per buffer id, the publication it was given back in: an id is in
-	 * use (given back, not yet published) while that is `generation`. */
+	 * use (given back, not yet published) while that is `generation`
+	 * (unless ids_in_place). */
 	uint32_t *id_gen;
 	uint32_t generation;
+	/* Whether every chain given back since the publication was one slot
+	 * whose id names it: the ids in use are then those slots, from
+	 * pub_slot to used_slot (slot_given), and an id naming the take
+	 * position is not among them (they lie behind it, within a lap).
+	 * While so, no entry of id_gen is `generation`; the first chain
+	 * otherwise marks them all there (packed_ids_to_table) and ends it
+	 * until the next publication. */
+	bool ids_in_place;
 	uint16_t signalled_slot;
 	bool signalled_wrap;
 	uint16_t empty_slot;   /* where the last look found nothing available */
@@ -202,13 +211,14 @@ struct vq_run {
 	uint16_t mask;
 	uint16_t pos;               /* last_avail at the run's start */
 	/* packed */
-	uint64_t slots4;      /* where every position stands: the slot, four times (vq slots4) */
-	bool wrap;
-	bool has_first;
-	uint16_t want;        /* the flags of an available chain of one descriptor here */
-	uint64_t used_flags;  /* AVAIL and USED as a used element here has them, in bits 48-63 */
-	uint32_t *id_gen;
-	uint32_t generation;
+	struct vq *vq;        /* the ring (its ids looked up: packed_run_lookup) */
+	uint8_t *cur;         /* the descriptor at the take position */
+	uint64_t expect;      /* its id and flags (bits 16-31) when it is a chain of one
+			       * descriptor in the right direction, its id naming its
+			       * slot; bit 32 when ids are looked up (vq ids_in_place) */
+	uint32_t used_hi;     /* a used element's flags here, in bits 16-31 */
+	uint32_t countdown;   /* chains until packed_run_turn */
+	bool marking;         /* ids are looked up, and marked (vq ids_in_place) */
 };
 
 /* A point among the tentative takes, to go back to (virtqueue.h). */

@@ -1694,6 +1694,123 @@ static void test_packed_id_busy(void **state)
 	vq_take_begin(vq);
 }
 
+/* The fast path's way to know a buffer id free (vq ids_in_place): while
+ * every chain given back since the publication was one slot named by its
+ * own id, an id naming the next slot is free without a look-up. Each way
+ * out of that must still refuse every id in use, and only those. */
+static void test_packed_ids_in_place(void **state)
+{
+	struct ctx *c = *state;
+	struct vq *vq = &c->r.vq;
+	struct fix_buf b = { c->buf, 10, false };
+	struct fix_buf two[2] = { { c->buf, 10, false }, { c->buf + 16, 10, false } };
+	struct vq_chain ch;
+	struct vq_desc d = { 0 };
+	uint16_t id, seen[NUM];
+	uint32_t len;
+	unsigned n;
+
+	/* Slots 0-2, ids 0-2: in place, nothing looked up. */
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(fix_post(&c->r, &b, 1), i);
+		assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
+		assert_int_equal(id, i);
+		vq_single_done(vq, vq->packed, id, 0);
+		assert_true(vq->ids_in_place);
+	}
+	/* Slot 3 names id 1, in use: the fast path leaves it, the general way
+	 * refuses it. */
+	c->r.next_id = 1;
+	fix_post(&c->r, &b, 1);
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	vq_take_begin(vq);
+	take_ok(c, &ch, false);
+	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	vq_take_begin(vq);
+	/* The driver puts id 5 there instead (free, not its slot's): taken the
+	 * fast way, and from then on ids are looked up. At slot 4, ids 0-2
+	 * and 5 are refused, and id 3 (free, naming a slot behind) is taken. */
+	fix_unpost(&c->r);
+	c->r.next_id = 5;
+	fix_post(&c->r, &b, 1);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_int_equal(id, 5);
+	assert_false(vq->ids_in_place);
+	vq_single_done(vq, vq->packed, id, 0);
+	for (uint16_t busy = 0; busy < 6; busy++) {
+		if (busy == 3 || busy == 4)
+			continue;
+		c->r.next_id = busy;
+		fix_post(&c->r, &b, 1);
+		assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+		vq_take_begin(vq);
+		take_ok(c, &ch, false);
+		assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+		vq_take_begin(vq);
+		fix_unpost(&c->r);
+	}
+	c->r.next_id = 3;
+	fix_post(&c->r, &b, 1);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_int_equal(id, 3);
+	vq_single_done(vq, vq->packed, id, 0);
+	/* Published: every one is free again, and ids are in place again. */
+	vq_publish(vq);
+	assert_true(vq->ids_in_place);
+	for (n = 0; fix_used(&c->r, &id, &len); n++)
+		seen[n] = id;
+	assert_int_equal(n, 5);
+	assert_int_equal(seen[3], 5);
+	assert_int_equal(seen[4], 3);
+
+	/* Slots 5 and 6: a chain of two named by its first slot's id is not
+	 * in place (id 6 is not in use): ids are looked up, and at slot 7 id
+	 * 6 is free where 5 is not. */
+	assert_int_equal(vq->take_slot, 5);
+	c->r.next_id = 5;
+	fix_post(&c->r, two, 2);
+	vq_take_begin(vq);
+	take_ok(c, &ch, false);
+	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	vq_commit(vq);
+	assert_false(vq->ids_in_place);
+	c->r.next_id = 5;
+	fix_post(&c->r, &b, 1);
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	fix_unpost(&c->r);
+	c->r.slots_of[5] = 2; /* the driver's books: id 5 is the chain of two */
+	c->r.next_id = 6;
+	fix_post(&c->r, &b, 1);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_int_equal(id, 6);
+	vq_single_done(vq, vq->packed, id, 0);
+	vq_publish(vq);
+	assert_true(fix_used(&c->r, &id, &len));
+	assert_int_equal(id, 5);
+	assert_true(fix_used(&c->r, &id, &len));
+	assert_int_equal(id, 6);
+	assert_false(fix_used(&c->r, &id, &len));
+
+	/* Given back the general way, one slot each and in place, ids stay
+	 * in place: the fast way then refuses them by their slots alone. */
+	assert_true(vq->ids_in_place);
+	assert_int_equal(vq->take_slot, 0);
+	c->r.next_id = 0;
+	fix_post(&c->r, &b, 1);
+	vq_take_begin(vq);
+	take_ok(c, &ch, false);
+	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	vq_commit(vq);
+	assert_true(vq->ids_in_place);
+	c->r.next_id = 0;
+	fix_post(&c->r, &b, 1); /* slot 1 names 0 */
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	vq_take_begin(vq);
+	take_ok(c, &ch, false);
+	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	vq_take_begin(vq);
+}
+
 /* Nothing is available on the ring as it is now. */
 static void nothing_available(struct ctx *c)
 {
@@ -2613,6 +2730,7 @@ int main(void)
 		SPLIT(test_split_signal_with_event_idx),
 		PACKED(test_packed_bad_id),
 		PACKED(test_packed_id_busy),
+		PACKED(test_packed_ids_in_place),
 		PACKED(test_packed_flags_that_lie),
 		PACKED(test_packed_chain_wraps_ring),
 		PACKED(test_packed_chain_longer_than_ring),
