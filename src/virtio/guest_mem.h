@@ -118,7 +118,9 @@ static inline bool gm_gpa_valid(struct guest_mem *gm, uint64_t gpa, uint64_t len
 	return true;
 }
 
-uint8_t *gm_gpa_range_slow(struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Never inlined: within the fast path's loops (link-time optimisation
+ * would put it there) its registers cost every packet spills. */
+__attribute__((noinline)) uint8_t *gm_gpa_range_slow(struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
 /* Whether [gpa, gpa + len) lies in the region last hit: its host address
  * in *p if so. */

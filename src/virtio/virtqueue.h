@@ -62,8 +62,10 @@ void vq_take_begin(struct vq *vq);
 
 /* Whether a chain waits to be taken. A split ring reads avail->idx only
  * when what it read last is used up; a packed one looks at the next
- * descriptor's flags. */
-enum vq_error vq_avail_slow(struct vq *vq, bool *any);
+ * descriptor's flags. Never inlined: within the fast path's loops
+ * (link-time optimisation would put it there) its registers cost every
+ * packet spills. */
+__attribute__((noinline)) enum vq_error vq_avail_slow(struct vq *vq, bool *any);
 static inline enum vq_error vq_avail(struct vq *vq, bool *any)
 {
 	if (!vq->packed && vq->frozen_left < 0) {
