@@ -223,10 +223,9 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 	uint16_t in_hi;  /* csum_offset */
 	struct vq_desc td, rd;
 	uint8_t *tp, *rp;
-	uint32_t flen;
-	uint16_t tx_id, rx_id;
+	uint32_t flen, tx_tag, rx_tag;
 
-	if (!vq_run_peek(tr, tx_packed, false, &td, &tx_id))
+	if (!vq_run_peek(tr, tx_packed, false, &td, &tx_tag))
 		return false;
 	/* Shorter than the header: the difference wraps, far beyond. */
 	flen = td.len - src_hdr_len;
@@ -234,7 +233,7 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 		return false;
 	if (!fast_hit(th, td.addr, td.len, &tp) && !fwd_range_miss(tx->mem, th, td, &tp))
 		return false;
-	if (!vq_run_peek(rr, rx_packed, true, &rd, &rx_id) || rd.len < dst_hdr_len + flen)
+	if (!vq_run_peek(rr, rx_packed, true, &rd, &rx_tag) || rd.len < dst_hdr_len + flen)
 		return false;
 	if (!fast_hit(rh, rd.addr, rd.len, &rp) && !fwd_range_miss(rx->mem, rh, rd, &rp))
 		return false;
@@ -270,8 +269,8 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
 
 	/* Both chains taken, given back and committed. */
-	vq_run_done(rx, rr, rx_packed, rx_id, dst_hdr_len + flen);
-	vq_run_done(tx, tr, tx_packed, tx_id, 0);
+	vq_run_done(rx, rr, rx_packed, rx_tag, dst_hdr_len + flen);
+	vq_run_done(tx, tr, tx_packed, tx_tag, 0);
 	*bytes -= flen;
 	if (__builtin_expect(capture != NULL, 0))
 		capture_packet(capture, src->port, rp + dst_hdr_len, flen);

@@ -286,10 +286,6 @@ VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_ru
 	r->table = (uint8_t *)vq->ring;
 	r->cur = r->table + (size_t)slot * 16;
 	r->expect = slot | want << 16 | (vq->ids_in_place ? 0 : EXPECT_NONE);
-	/* A used element has AVAIL and USED both as the available one has
-	 * AVAIL; and WRITE when the device wrote, as a chain it writes to
-	 * always is here (packed_emit). */
-	r->used_hi = (want ^ F_USED) << 16;
 	/* Chains until the next turn (packed_run_turn): the first element
 	 * since the publication, else the wrap. */
 	r->countdown = vq->has_first ? (uint32_t)vq->num - slot : 1;
@@ -329,8 +325,8 @@ VQ_HOT bool packed_run_lookup(struct vq_run *r, uint32_t v)
  * the right direction (its flags exactly so) and a buffer id free to use:
  * while ids are in place, an id naming its own slot is free without a
  * look-up (vq ids_in_place), and the id and flags are checked in one
- * compare. */
-VQ_HOT bool packed_run_peek(struct vq_run *r, struct vq_desc *d, uint16_t *id)
+ * compare. Its tag: the id, and the flags in bits 16-31. */
+VQ_HOT bool packed_run_peek(struct vq_run *r, struct vq_desc *d, uint32_t *tag)
 {
 	const uint8_t *p = r->cur;
 	uint32_t v = load_id_flags_once(p);
@@ -342,15 +338,18 @@ VQ_HOT bool packed_run_peek(struct vq_run *r, struct vq_desc *d, uint16_t *id)
 	d->addr = load_le64_once(p);
 	d->len = load_le32_once(p + 8);
 	d->flags = (uint16_t)(v >> 16);
-	*id = (uint16_t)v;
+	*tag = v;
 	return true;
 }
 
-/* The used element in place of the chain, and the run one further on. */
-VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+/* The used element in place of the chain (its id and flags the tag's,
+ * USED turned over: AVAIL and USED then both say the wrap, WRITE stays as
+ * the chain had it, set exactly when the device writes), and the run one
+ * further on. */
+VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
 {
 	STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
-		   htole64((uint64_t)len | (uint64_t)(id | r->used_hi) << 32));
+		   htole64((uint64_t)len | (uint64_t)(tag ^ F_USED << 16) << 32));
 	r->cur += 16;
 	r->expect++;
 	vq->slots4 += SLOTS4_ONE;
@@ -358,16 +357,16 @@ VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint16_t id, uint32
 
 /* packed_run_done at a turn: the element held back if it is the first
  * since the publication, and the wrap if the position wraps. */
-VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
 {
 	uint16_t slot = vq->take_slot;
 
 	if (__builtin_expect(vq->has_first, 1)) {
 		STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
-			   htole64((uint64_t)len | (uint64_t)(id | r->used_hi) << 32));
+			   htole64((uint64_t)len | (uint64_t)(tag ^ F_USED << 16) << 32));
 	} else {
 		/* The first since the last publication waits for it (packed_emit). */
-		vq->first = (struct vq_pending){ .len = len, .id = id,
+		vq->first = (struct vq_pending){ .len = len, .id = (uint16_t)tag,
 						 .place = (uint16_t)(slot | vq->take_wrap << 15) };
 		vq->has_first = true;
 	}
@@ -376,7 +375,6 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32
 		vq->wraps4 ^= 0x01010101u;
 		r->cur = r->table;
 		r->expect = (r->expect & ~0xffffull) ^ (uint64_t)(F_AVAIL | F_USED) << 16;
-		r->used_hi ^= (F_AVAIL | F_USED) << 16;
 		r->countdown = vq->num;
 	} else {
 		vq->slots4 += SLOTS4_ONE;
@@ -390,15 +388,15 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint16_t id, uint32
  * all four positions move on together, in one add. len is more than 0
  * exactly when the run was begun for a device that writes (the used
  * element's WRITE flag is the run's). */
-VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint16_t id, uint32_t len)
+VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
 {
 	/* Ids looked up are marked in use. */
 	if (r->marking)
-		vq->id_gen[id] = vq->generation;
+		vq->id_gen[(uint16_t)tag] = vq->generation;
 	if (__builtin_expect(--r->countdown != 0, 1))
-		packed_run_step(vq, r, id, len);
+		packed_run_step(vq, r, tag, len);
 	else
-		packed_run_turn(vq, r, id, len);
+		packed_run_turn(vq, r, tag, len);
 	vq->pending_consumed += VQ_PENDING_CONSUMED_ONE;
 }
 
@@ -423,7 +421,7 @@ VQ_HOT uint32_t split_run_begin(struct vq *vq, struct vq_run *r)
 }
 
 VQ_HOT bool split_run_peek(const struct vq_run *r, bool device_writes, struct vq_desc *d,
-			   uint16_t *id)
+			   uint32_t *tag)
 {
 	uint16_t head = load_le16_once(r->avail_next);
 	const uint8_t *p;
@@ -443,11 +441,11 @@ VQ_HOT bool split_run_peek(const struct vq_run *r, bool device_writes, struct vq
 	KEEP_LOADED(len);
 	d->len = le32toh(len);
 	d->flags = device_writes ? VRING_DESC_F_WRITE : 0;
-	*id = head;
+	*tag = head;
 	return true;
 }
 
-VQ_HOT void split_run_done(struct vq_run *r, uint16_t id, uint32_t len)
+VQ_HOT void split_run_done(struct vq_run *r, uint32_t id, uint32_t len)
 {
 	uint64_t e = htole64((uint64_t)id | (uint64_t)len << 32);
 
@@ -490,22 +488,28 @@ VQ_HOT uint32_t vq_run_begin(struct vq *vq, bool packed, bool device_writes, str
 
 /* Whether the next chain is one descriptor in the right direction, free to
  * use: its copy in d (not checked beyond its flags: the caller translates
- * it) and its buffer id. Nothing is taken. Only while the run has taken
- * fewer than vq_run_begin said. */
+ * it) and its tag for vq_run_done (vq_tag_id: its buffer id). Nothing is
+ * taken. Only while the run has taken fewer than vq_run_begin said. */
 VQ_HOT bool vq_run_peek(struct vq_run *r, bool packed, bool device_writes, struct vq_desc *d,
-			uint16_t *id)
+			uint32_t *tag)
 {
-	return packed ? packed_run_peek(r, d, id) : split_run_peek(r, device_writes, d, id);
+	return packed ? packed_run_peek(r, d, tag) : split_run_peek(r, device_writes, d, tag);
+}
+
+/* The buffer id of a chain peeked. */
+VQ_HOT uint16_t vq_tag_id(uint32_t tag)
+{
+	return (uint16_t)tag;
 }
 
 /* The chain peeked taken and given back with len bytes written: a packed
  * ring's state is in memory at once, a split ring's at vq_run_end. */
-VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint16_t id, uint32_t len)
+VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint32_t tag, uint32_t len)
 {
 	if (packed)
-		packed_run_done(vq, r, id, len);
+		packed_run_done(vq, r, tag, len);
 	else
-		split_run_done(r, id, len);
+		split_run_done(r, tag, len);
 }
 
 /* The run's chains committed, the ring's state in memory (a split ring
@@ -520,21 +524,21 @@ VQ_HOT void vq_run_end(struct vq *vq, bool packed, struct vq_run *r)
 
 /* A run of one (virtqueue.h). */
 VQ_HOT bool vq_peek_single(struct vq *vq, bool packed, bool device_writes, struct vq_desc *d,
-			   uint16_t *id)
+			   uint32_t *tag)
 {
 	struct vq_run r;
 
 	return vq_run_begin(vq, packed, device_writes, &r) > 0 &&
-	       vq_run_peek(&r, packed, device_writes, d, id);
+	       vq_run_peek(&r, packed, device_writes, d, tag);
 }
 
-VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint16_t id, uint32_t len)
+VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint32_t tag, uint32_t len)
 {
 	struct vq_run r;
 
 	/* Whether the device wrote is what the used element says. */
 	vq_run_begin(vq, packed, len != 0, &r);
-	vq_run_done(vq, &r, packed, id, len);
+	vq_run_done(vq, &r, packed, tag, len);
 	vq_run_end(vq, packed, &r);
 }
 

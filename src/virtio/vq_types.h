@@ -216,7 +216,6 @@ struct vq_run {
 	uint64_t expect;      /* its id and flags (bits 16-31) when it is a chain of one
 			       * descriptor in the right direction, its id naming its
 			       * slot; bit 32 when ids are looked up (vq ids_in_place) */
-	uint32_t used_hi;     /* a used element's flags here, in bits 16-31 */
 	uint32_t countdown;   /* chains until packed_run_turn */
 	bool marking;         /* ids are looked up, and marked (vq ids_in_place) */
 };

@@ -810,13 +810,13 @@ static void declined(struct ctx *c, bool device_writes)
 	struct vq *vq = &c->r.vq;
 	struct vq_desc d = { 0 };
 	struct vq_chain ch;
-	uint16_t id;
+	uint32_t tag;
 	bool any;
 
 	vq_take_begin(vq);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
 	assert_true(any);
-	assert_false(vq_peek_single(vq, vq->packed, device_writes, &d, &id));
+	assert_false(vq_peek_single(vq, vq->packed, device_writes, &d, &tag));
 	assert_int_equal(vq->taken, 0);
 	take_ok(c, &ch, device_writes);
 	vq_take_begin(vq);
@@ -833,42 +833,43 @@ static void test_take_single(void **state)
 	struct fix_buf two[2] = { { c->buf, 10, false }, { c->buf + 10, 10, false } };
 	const uint16_t shape = VRING_DESC_F_NEXT | VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT;
 	struct vq_desc d = { 0 };
-	uint16_t id, got_id;
+	uint16_t id;
+	uint32_t got_tag = 0;
 	uint32_t len;
 	bool any;
 
 	vq_take_begin(vq);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &got_id)); /* nothing waits */
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &got_tag)); /* nothing waits */
 
 	id = fix_post(&c->r, &tx, 1);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &got_id));
-	assert_int_equal(got_id, id);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &got_tag));
+	assert_int_equal(vq_tag_id(got_tag), id);
 	assert_int_equal(d.addr, c->buf);
 	assert_int_equal(d.len, 60);
 	assert_int_equal(d.flags & shape, 0);
 	assert_int_equal(vq->taken, 0);
 	/* Peeking again shows the same chain: nothing was taken. */
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &got_id));
-	assert_int_equal(got_id, id);
-	vq_single_done(vq, vq->packed, got_id, 0);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &got_tag));
+	assert_int_equal(vq_tag_id(got_tag), id);
+	vq_single_done(vq, vq->packed, got_tag, 0);
 	assert_int_equal(vq->taken, 0);
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &got_id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &got_tag));
 	assert_false(fix_used(&c->r, &id, &len));
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
-	assert_int_equal(id, got_id);
+	assert_int_equal(id, vq_tag_id(got_tag));
 	assert_int_equal(len, 0);
 
 	id = fix_post(&c->r, &rx, 1);
 	vq_take_begin(vq);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
-	assert_true(vq_peek_single(vq, vq->packed, true, &d, &got_id));
-	assert_int_equal(got_id, id);
+	assert_true(vq_peek_single(vq, vq->packed, true, &d, &got_tag));
+	assert_int_equal(vq_tag_id(got_tag), id);
 	assert_int_equal(d.flags & shape, VRING_DESC_F_WRITE);
 	assert_int_equal(d.len, 100);
-	vq_single_done(vq, vq->packed, got_id, 100);
+	vq_single_done(vq, vq->packed, got_tag, 100);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
 	assert_int_equal(len, 100);
@@ -878,10 +879,10 @@ static void test_take_single(void **state)
 	id = fix_post(&c->r, &tx, 1);
 	vq_take_begin(vq);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &got_id));
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &got_tag));
 	assert_int_equal(d.len, 0);
 	assert_int_equal(d.addr, 0xdead000000000000ull);
-	vq_single_done(vq, vq->packed, got_id, 0);
+	vq_single_done(vq, vq->packed, got_tag, 0);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
 
@@ -905,7 +906,7 @@ static void test_take_single(void **state)
 		fix_publish(&c->r, NUM);
 		vq_take_begin(vq);
 		assert_int_equal(vq_avail(vq, &any), VQ_OK);
-		assert_false(vq_peek_single(vq, vq->packed, false, &d, &got_id));
+		assert_false(vq_peek_single(vq, vq->packed, false, &d, &got_tag));
 		assert_int_equal(vq->taken, 0);
 		assert_int_equal(take_err(c, false), VQ_ERR_HEAD);
 	}
@@ -918,6 +919,7 @@ static void test_take_single(void **state)
  * counts each as it goes. Either way nothing is visible before vq_publish. */
 static void test_run(void **state)
 {
+	uint32_t tag = 0;
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	struct fix_buf tx = { c->buf, 60, false };
@@ -937,9 +939,9 @@ static void test_run(void **state)
 	/* Two chains of a run, then abandoned without vq_run_end. */
 	assert_true(vq_run_begin(vq, vq->packed, false, &r) >= 3);
 	for (unsigned i = 0; i < 2; i++) {
-		assert_true(vq_run_peek(&r, vq->packed, false, &d, &id));
-		assert_int_equal(id, ids[i]);
-		vq_run_done(vq, &r, vq->packed, id, 0);
+		assert_true(vq_run_peek(&r, vq->packed, false, &d, &tag));
+		assert_int_equal(vq_tag_id(tag), ids[i]);
+		vq_run_done(vq, &r, vq->packed, tag, 0);
 	}
 	assert_int_equal((uint16_t)(vq_consumed(vq) - before), vq->packed ? 2 : 0);
 	if (vq->packed)
@@ -949,9 +951,9 @@ static void test_run(void **state)
 	 * came since the last. */
 	assert_true(vq_run_begin(vq, vq->packed, false, &r) >= 3);
 	for (unsigned i = 0; i < 3; i++) {
-		assert_true(vq_run_peek(&r, vq->packed, false, &d, &id));
-		assert_int_equal(id, ids[i]);
-		vq_run_done(vq, &r, vq->packed, id, 0);
+		assert_true(vq_run_peek(&r, vq->packed, false, &d, &tag));
+		assert_int_equal(vq_tag_id(tag), ids[i]);
+		vq_run_done(vq, &r, vq->packed, tag, 0);
 		assert_int_equal((uint16_t)(vq_consumed(vq) - before), i == 0 ? 0 : 1);
 		if (i == 0)
 			vq_run_end(vq, vq->packed, &r);
@@ -959,7 +961,7 @@ static void test_run(void **state)
 	vq_run_end(vq, vq->packed, &r);
 	assert_int_equal((uint16_t)(vq_consumed(vq) - before), 3);
 	assert_false(vq_run_begin(vq, vq->packed, false, &r) > 0 &&
-		     vq_run_peek(&r, vq->packed, false, &d, &id));
+		     vq_run_peek(&r, vq->packed, false, &d, &tag));
 	assert_false(fix_used(&c->r, &id, &len));
 	vq_publish(vq);
 	for (unsigned i = 0; i < 3; i++) {
@@ -1340,6 +1342,7 @@ static void test_all_taken(void **state)
  * moved, across its wrap too. */
 static void test_consumed_counter(void **state)
 {
+	uint32_t tag = 0;
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	struct fix_buf b = { c->buf, 10, false };
@@ -1366,8 +1369,8 @@ static void test_consumed_counter(void **state)
 	vq_commit(vq);
 	assert_int_equal((uint16_t)(vq_consumed(vq) - start), 2);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
-	vq_single_done(vq, vq->packed, id, 0);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &tag));
+	vq_single_done(vq, vq->packed, tag, 0);
 	assert_int_equal((uint16_t)(vq_consumed(vq) - start), 3);
 	vq_commit(vq);
 	assert_int_equal((uint16_t)(vq_consumed(vq) - start), 3);
@@ -1588,6 +1591,7 @@ static void test_split_indirect_links(void **state)
  * taken. */
 static void test_packed_bad_id(void **state)
 {
+	uint32_t tag = 0;
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	uint16_t av = fix_avail_flags(true);
@@ -1597,7 +1601,6 @@ static void test_packed_bad_id(void **state)
 	struct vq_done done;
 	struct vq_desc d = { 0 };
 	struct walked w;
-	uint16_t id;
 	bool any;
 
 	fix_pdesc(&c->r, 0, c->buf, 10, NUM, av);
@@ -1609,7 +1612,7 @@ static void test_packed_bad_id(void **state)
 	fix_pdesc(&c->r, 0, c->buf, 10, 0xffff, av);
 	assert_int_equal(take_err(c, false), VQ_ERR_ID);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 
 	/* Only the last descriptor's id counts. */
 	fix_pdesc(&c->r, 1, c->buf + 16, 10, 3, av);
@@ -1636,6 +1639,7 @@ static void test_packed_bad_id(void **state)
  * path leaves such a chain to the general way. */
 static void test_packed_id_busy(void **state)
 {
+	uint32_t tag = 0;
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	struct fix_buf b = { c->buf, 10, false };
@@ -1663,7 +1667,7 @@ static void test_packed_id_busy(void **state)
 	vq_commit(vq);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
 	assert_true(any);
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	assert_int_equal(vq->taken, 0);
 	take_ok(c, &ch, false);
 	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
@@ -1672,9 +1676,9 @@ static void test_packed_id_busy(void **state)
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
 	assert_int_equal(id, 3);
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
-	assert_int_equal(id, 3);
-	vq_single_done(vq, vq->packed, id, 0);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &tag));
+	assert_int_equal(vq_tag_id(tag), 3);
+	vq_single_done(vq, vq->packed, tag, 0);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
 	assert_int_equal(id, 3);
@@ -1700,6 +1704,7 @@ static void test_packed_id_busy(void **state)
  * out of that must still refuse every id in use, and only those. */
 static void test_packed_ids_in_place(void **state)
 {
+	uint32_t tag = 0;
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	struct fix_buf b = { c->buf, 10, false };
@@ -1713,16 +1718,16 @@ static void test_packed_ids_in_place(void **state)
 	/* Slots 0-2, ids 0-2: in place, nothing looked up. */
 	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(fix_post(&c->r, &b, 1), i);
-		assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
-		assert_int_equal(id, i);
-		vq_single_done(vq, vq->packed, id, 0);
+		assert_true(vq_peek_single(vq, vq->packed, false, &d, &tag));
+		assert_int_equal(vq_tag_id(tag), i);
+		vq_single_done(vq, vq->packed, tag, 0);
 		assert_true(vq->ids_in_place);
 	}
 	/* Slot 3 names id 1, in use: the fast path leaves it, the general way
 	 * refuses it. */
 	c->r.next_id = 1;
 	fix_post(&c->r, &b, 1);
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	vq_take_begin(vq);
 	take_ok(c, &ch, false);
 	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
@@ -1733,16 +1738,16 @@ static void test_packed_ids_in_place(void **state)
 	fix_unpost(&c->r);
 	c->r.next_id = 5;
 	fix_post(&c->r, &b, 1);
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
-	assert_int_equal(id, 5);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &tag));
+	assert_int_equal(vq_tag_id(tag), 5);
 	assert_false(vq->ids_in_place);
-	vq_single_done(vq, vq->packed, id, 0);
+	vq_single_done(vq, vq->packed, tag, 0);
 	for (uint16_t busy = 0; busy < 6; busy++) {
 		if (busy == 3 || busy == 4)
 			continue;
 		c->r.next_id = busy;
 		fix_post(&c->r, &b, 1);
-		assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+		assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 		vq_take_begin(vq);
 		take_ok(c, &ch, false);
 		assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
@@ -1751,9 +1756,9 @@ static void test_packed_ids_in_place(void **state)
 	}
 	c->r.next_id = 3;
 	fix_post(&c->r, &b, 1);
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
-	assert_int_equal(id, 3);
-	vq_single_done(vq, vq->packed, id, 0);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &tag));
+	assert_int_equal(vq_tag_id(tag), 3);
+	vq_single_done(vq, vq->packed, tag, 0);
 	/* Published: every one is free again, and ids are in place again. */
 	vq_publish(vq);
 	assert_true(vq->ids_in_place);
@@ -1776,14 +1781,14 @@ static void test_packed_ids_in_place(void **state)
 	assert_false(vq->ids_in_place);
 	c->r.next_id = 5;
 	fix_post(&c->r, &b, 1);
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	fix_unpost(&c->r);
 	c->r.slots_of[5] = 2; /* the driver's books: id 5 is the chain of two */
 	c->r.next_id = 6;
 	fix_post(&c->r, &b, 1);
-	assert_true(vq_peek_single(vq, vq->packed, false, &d, &id));
-	assert_int_equal(id, 6);
-	vq_single_done(vq, vq->packed, id, 0);
+	assert_true(vq_peek_single(vq, vq->packed, false, &d, &tag));
+	assert_int_equal(vq_tag_id(tag), 6);
+	vq_single_done(vq, vq->packed, tag, 0);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
 	assert_int_equal(id, 5);
@@ -1804,7 +1809,7 @@ static void test_packed_ids_in_place(void **state)
 	assert_true(vq->ids_in_place);
 	c->r.next_id = 0;
 	fix_post(&c->r, &b, 1); /* slot 1 names 0 */
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	vq_take_begin(vq);
 	take_ok(c, &ch, false);
 	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
@@ -1814,10 +1819,10 @@ static void test_packed_ids_in_place(void **state)
 /* Nothing is available on the ring as it is now. */
 static void nothing_available(struct ctx *c)
 {
+	uint32_t tag = 0;
 	struct vq *vq = &c->r.vq;
 	struct vq_chain ch;
 	struct vq_desc d = { 0 };
-	uint16_t id;
 	bool any = true, got = true, grew = true;
 
 	vq_take_begin(vq);
@@ -1825,7 +1830,7 @@ static void nothing_available(struct ctx *c)
 	assert_false(any);
 	assert_int_equal(vq_take(vq, &ch, false, &got), VQ_OK);
 	assert_false(got);
-	assert_false(vq_peek_single(vq, vq->packed, false, &d, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	assert_false(vq_peek(vq, vq->packed, 0, &d));
 	assert_int_equal(vq_avail_grew(vq, &grew), VQ_OK);
 	assert_false(grew);
@@ -1950,6 +1955,7 @@ static void test_packed_chain_longer_than_ring(void **state)
  * more used elements than it has room for, whatever the lies. */
 static void test_packed_avail_again(void **state)
 {
+	uint32_t tag = 0;
 	struct ctx *c = *state;
 	struct fix_buf b = { c->buf, 10, false };
 	struct fix_buf two[2] = { { c->buf, 10, false }, { c->buf + 16, 10, false } };
@@ -1990,7 +1996,7 @@ static void test_packed_avail_again(void **state)
 	assert_false(any);
 	assert_int_equal(vq_take(vq, &ch, false, &got), VQ_OK);
 	assert_false(got);
-	assert_false(vq_peek_single(vq, vq->packed, false, &desc, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &desc, &tag));
 	assert_int_equal(vq->npending + vq->ntent, 4);
 	vq_publish(vq);
 	assert_int_equal(vq->npending, 0);
@@ -2020,7 +2026,7 @@ static void test_packed_avail_again(void **state)
 	vq_commit(vq);
 	assert_int_equal(vq_take(vq, &ch, false, &got), VQ_OK);
 	assert_false(got);
-	assert_false(vq_peek_single(vq, vq->packed, false, &desc, &id));
+	assert_false(vq_peek_single(vq, vq->packed, false, &desc, &tag));
 	vq_publish(vq);
 	assert_int_equal(vq->npending, 0);
 	/* Both come back whole (the first over the lie), in order. */
@@ -2574,6 +2580,7 @@ static void test_packed_signal(void **state)
  */
 static void test_freeze(void **state)
 {
+	uint32_t tag = 0;
 	struct ctx *c = *state;
 
 	for (unsigned per = 1; per <= 3; per += 2) {
@@ -2604,8 +2611,8 @@ static void test_freeze(void **state)
 			}
 			vq_take_begin(vq);
 			assert_int_equal(vq_avail(vq, &any), VQ_OK);
-			if (per == 1 && any && vq_peek_single(vq, vq->packed, false, &d, &id)) {
-				vq_single_done(vq, vq->packed, id, 0);
+			if (per == 1 && any && vq_peek_single(vq, vq->packed, false, &d, &tag)) {
+				vq_single_done(vq, vq->packed, tag, 0);
 				k++;
 				last = 1;
 			}
