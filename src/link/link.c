@@ -33,9 +33,12 @@
 #define LINK_NOFD_POLL_USEC 100
 /* How long the link keeps polling after the last packet before it sleeps. */
 #define LINK_LINGER_NS (50 * 1000)
-/* Busy passes in a row before the loop checks its fds (control messages,
- * kicks) again; bounds their wait to a few hundred microseconds. */
-#define LINK_PASSES_PER_TURN 8
+/* How long passes follow each other before the loop checks its fds
+ * (control messages, kicks) again, plus the pass under way. A time, not a
+ * count of passes: an empty lingering pass takes a few hundred ns and the
+ * epoll_wait(0) about 1.1 us on a VM with PTI, so eight passes a turn left
+ * the loop in that call, blind to the rings, for a third of its time. */
+#define LINK_TURN_NS (50 * 1000)
 
 /*
  * One direction of the wire, for the link's life (the original's Pipe):
@@ -556,7 +559,7 @@ static void before_sleep(void *arg)
 	 * without a look at the other fds in between: that look, a system
 	 * call, is a sizeable share of a pass and delays the next packet. */
 	now = monotonic_ns();
-	for (unsigned turn = 0; l->pending && turn < LINK_PASSES_PER_TURN; turn++) {
+	for (const uint64_t turn_end = now + LINK_TURN_NS; l->pending && now < turn_end;) {
 		linger = now - l->last_progress_ns < LINK_LINGER_NS;
 		/* Cleared before the pass: a port failing or a ring changing
 		 * during it asks for another pass, and that wish must survive. */
