@@ -330,8 +330,12 @@ forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budge
 			break;                                                                \
 		sent++;                                                                       \
 		if (tx_packed || rx_packed) {                                                 \
-			vq_run_end(tx, tx_packed, &tr);                                       \
-			vq_run_end(rx, rx_packed, &rr);                                       \
+			/* A packed ring's positions move as it goes: a split  \
+			 * ring beside it counts each packet too. */            \
+			if (!tx_packed)                                               \
+				vq_run_end(tx, false, &tr);                           \
+			if (!rx_packed)                                               \
+				vq_run_end(rx, false, &rr);                           \
 			COMMIT_BARRIER();                                                     \
 		}                                                                             \
 		if (bytes <= 0)                                                               \

@@ -286,6 +286,8 @@ VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_ru
 	r->table = (uint8_t *)vq->ring;
 	r->cur = r->table + (size_t)slot * 16;
 	r->expect = slot | want << 16 | (vq->ids_in_place ? 0 : EXPECT_NONE);
+	r->from_slot = slot;
+	r->from_wrap = vq->take_wrap;
 	/* Chains until the next turn (packed_run_turn): the first element
 	 * since the publication, else the wrap. */
 	r->countdown = vq->has_first ? (uint32_t)vq->num - slot : 1;
@@ -385,9 +387,9 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 }
 
 /* That chain taken, given back with len bytes written, and committed:
- * all four positions move on together, in one add. len is more than 0
- * exactly when the run was begun for a device that writes (the used
- * element's WRITE flag is the run's). */
+ * all four positions move on together, in one add (the counts follow at
+ * packed_run_end). len is more than 0 exactly when the run was begun for
+ * a device that writes (the used element's WRITE flag is the run's). */
 VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
 {
 	/* Ids looked up are marked in use. */
@@ -397,7 +399,20 @@ VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 		packed_run_step(vq, r, tag, len);
 	else
 		packed_run_turn(vq, r, tag, len);
-	vq->pending_consumed += VQ_PENDING_CONSUMED_ONE;
+}
+
+/* The run's chains since its start (or the last end) counted in npending
+ * and consumed, from how far the take position moved: a run takes a lap
+ * at most (packed_run_begin). A fault that unwinds the run leaves them
+ * short by its chains: they only count, and are read as differences. */
+VQ_HOT void packed_run_end(struct vq *vq, struct vq_run *r)
+{
+	uint32_t n = (uint32_t)vq->take_slot + (vq->take_wrap != r->from_wrap ? vq->num : 0) -
+		     r->from_slot;
+
+	vq->pending_consumed += n * VQ_PENDING_CONSUMED_ONE;
+	r->from_slot = vq->take_slot;
+	r->from_wrap = vq->take_wrap;
 }
 
 /* A split run walks the avail and used rings by pointer and never across
@@ -518,7 +533,9 @@ VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint32_t t
  * new one begin. */
 VQ_HOT void vq_run_end(struct vq *vq, bool packed, struct vq_run *r)
 {
-	if (!packed)
+	if (packed)
+		packed_run_end(vq, r);
+	else
 		split_run_end(vq, r);
 }
 
