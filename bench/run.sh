@@ -471,10 +471,22 @@ latency() {
 	stop_pid "$sw_pid"
 	sed -n 's/.*p50 \([0-9.]*\) us, p99 \([0-9.]*\) us.*/\1 \2/p' "$work/ping.log"
 }
+# Alternating rounds, medians: on this VM a cache line's trip between the
+# two CPUs flips between two speeds over minutes (bench/HISTORY.md), and
+# round trips follow it; one figure per switch minutes apart compares the
+# host's moods, not the switches.
 lat_vnp_p50='' lat_vnp_p99='' lat_dpdk_p50='' lat_dpdk_p99=''
 if [ $bulk_only = 0 ]; then
-	read -r lat_vnp_p50 lat_vnp_p99 < <(latency vnp)
-	read -r lat_dpdk_p50 lat_dpdk_p99 < <(latency dpdk)
+	declare -a lv50=() lv99=() ld50=() ld99=()
+	for _ in $(seq "$rounds"); do
+		read -r a b < <(latency vnp)
+		[ -n "$a" ] && lv50+=("$a") && lv99+=("$b")
+		read -r a b < <(latency dpdk)
+		[ -n "$a" ] && ld50+=("$a") && ld99+=("$b")
+	done
+	[ ${#lv50[@]} -gt 0 ] && lat_vnp_p50=$(median "${lv50[@]}") && lat_vnp_p99=$(median "${lv99[@]}")
+	[ ${#ld50[@]} -gt 0 ] && lat_dpdk_p50=$(median "${ld50[@]}") && lat_dpdk_p99=$(median "${ld99[@]}")
+	echo "  ping-pong p50 (us), rounds: vnet-p2p ${lv50[*]}; dpdk ${ld50[*]}" >&2
 fi
 
 # ---- idle CPU and memory ------------------------------------------------------

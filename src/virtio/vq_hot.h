@@ -289,9 +289,10 @@ VQ_HOT uint32_t packed_run_begin(struct vq *vq, bool device_writes, struct vq_ru
 	r->from_slot = slot;
 	r->from_wrap = vq->take_wrap;
 	/* Chains until the next turn (packed_run_turn): the first element
-	 * since the publication, else the wrap. */
-	r->countdown = vq->has_first ? (uint32_t)vq->num - slot : 1;
+	 * since the publication, else the wrap; every chain while ids are
+	 * marked. */
 	r->marking = !vq->ids_in_place;
+	r->countdown = vq->has_first && !r->marking ? (uint32_t)vq->num - slot : 1;
 	/* A stopping ring counts what it gives: that is the general way's. */
 	if (vq->frozen_left >= 0)
 		return 0;
@@ -319,6 +320,7 @@ VQ_HOT bool packed_run_lookup(struct vq_run *r, uint32_t v)
 		packed_ids_to_table(vq);
 		r->expect |= EXPECT_NONE;
 		r->marking = true;
+		r->countdown = 1; /* this chain's id is marked at its turn */
 	}
 	return vq->id_gen[i] != vq->generation;
 }
@@ -357,12 +359,15 @@ VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 	vq->slots4 += SLOTS4_ONE;
 }
 
-/* packed_run_done at a turn: the element held back if it is the first
- * since the publication, and the wrap if the position wraps. */
+/* packed_run_done at a turn: the id marked in use if ids are looked up,
+ * the element held back if it is the first since the publication, and
+ * the wrap if the position wraps. */
 VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
 {
 	uint16_t slot = vq->take_slot;
 
+	if (r->marking)
+		vq->id_gen[(uint16_t)tag] = vq->generation;
 	if (__builtin_expect(vq->has_first, 1)) {
 		STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
 			   htole64((uint64_t)len | (uint64_t)(tag ^ F_USED << 16) << 32));
@@ -384,6 +389,8 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 		r->expect++;
 		r->countdown = (uint32_t)vq->num - slot - 1;
 	}
+	if (r->marking)
+		r->countdown = 1;
 }
 
 /* That chain taken, given back with len bytes written, and committed:
@@ -392,9 +399,6 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
  * a device that writes (the used element's WRITE flag is the run's). */
 VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
 {
-	/* Ids looked up are marked in use. */
-	if (r->marking)
-		vq->id_gen[(uint16_t)tag] = vq->generation;
 	if (__builtin_expect(--r->countdown != 0, 1))
 		packed_run_step(vq, r, tag, len);
 	else

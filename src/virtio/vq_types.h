@@ -216,7 +216,7 @@ struct vq_run {
 	uint64_t expect;      /* its id and flags (bits 16-31) when it is a chain of one
 			       * descriptor in the right direction, its id naming its
 			       * slot; bit 32 when ids are looked up (vq ids_in_place) */
-	uint32_t countdown;   /* chains until packed_run_turn */
+	uint32_t countdown;   /* chains until packed_run_turn (1 while marking: the turn marks) */
 	uint16_t from_slot;   /* the take position at the run's start (or last end) */
 	bool from_wrap;
 	bool marking;         /* ids are looked up, and marked (vq ids_in_place) */
