@@ -11,13 +11,8 @@
 #include <endian.h>
 
 #include "virtio/load_once.h"
+#include "virtio/vq_packed_ids.h"
 #include "virtio/vq_types.h"
-
-/* Strict in-place bookkeeping given up (vq ids_in_place): every id in use
- * marked in id_gen (vq_packed.c). Never inlined: within the fast path's
- * loops (link-time optimisation would put it there) its registers cost
- * every packet spills. */
-__attribute__((noinline)) void packed_ids_to_table(struct vq *vq);
 
 /* Per packet: inlined whatever the compiler thinks of their size. */
 #define VQ_HOT static inline __attribute__((always_inline))

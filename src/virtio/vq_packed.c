@@ -22,7 +22,6 @@
 /* Flags a packed indirect table may carry and we ignore (next_desc). */
 #define TABLE_TOLERATED (VRING_DESC_F_NEXT | F_AVAIL | F_USED)
 
-
 int packed_init(struct vq *vq, const struct vq_params *p)
 {
 	uint16_t avail = (uint16_t)(p->base & INDEX_MASK);
@@ -68,9 +67,6 @@ uint32_t packed_base(const struct vq *vq)
 
 	return half | half << 16;
 }
-
-
-
 
 enum vq_error packed_avail_check(struct vq *vq, bool *any)
 {
@@ -242,22 +238,6 @@ enum vq_error packed_chain_end(struct vq_chain *c)
 	return VQ_OK;
 }
 
-
-
-
-void packed_ids_to_table(struct vq *vq)
-{
-	uint16_t s = vq->pub_slot;
-	bool w = vq->pub_wrap;
-
-	/* From the publication to the used position: a lap at most. */
-	while (s != vq->used_slot || w != vq->used_wrap) {
-		vq->id_gen[s] = vq->generation;
-		step(vq, &s, &w, 1);
-	}
-	vq->ids_in_place = false;
-}
-
 void packed_take_begin(struct vq *vq)
 {
 	for (uint16_t i = 0; i < vq->ntent; i++)
@@ -336,7 +316,6 @@ void packed_publish(struct vq *vq)
 	vq->npending = 0;
 	vq->unsignalled = true;
 }
-
 
 void packed_kicks(struct vq *vq, bool on)
 {
