@@ -634,7 +634,9 @@ static void op_single(struct fuzz_input *in, uint8_t flags)
 	struct vq_desc d;
 	uint16_t id, slot = h.packed ? h.vq.take_slot : 0;
 	bool wrap = h.packed && h.vq.take_wrap;
-	uint32_t len = in_u16(in);
+	/* Bytes written only into a chain the device writes (the contract). */
+	uint32_t len = (flags & 0x20) ? in_u16(in) : 0;
+	uint32_t tag;
 	struct vq before;
 
 	/* Its precondition: nothing tentative (as forwarding does it, right
@@ -643,7 +645,7 @@ static void op_single(struct fuzz_input *in, uint8_t flags)
 		return;
 	FUZZ_CHECK(h.vq.taken == 0 && h.n_tent == 0);
 	before = h.vq;
-	if (!vq_peek_single(&h.vq, h.packed, flags & 0x20, &d, &id)) {
+	if (!vq_peek_single(&h.vq, h.packed, flags & 0x20, &d, &tag)) {
 		/* Nothing is taken: only where the look found nothing moves, and
 		 * how ids in use are kept (the same ones, vq ids_in_place). */
 		before.empty_slot = h.vq.empty_slot;
@@ -652,6 +654,7 @@ static void op_single(struct fuzz_input *in, uint8_t flags)
 		FUZZ_CHECK(memcmp(&before, &h.vq, sizeof before) == 0);
 		return;
 	}
+	id = vq_tag_id(tag);
 	FUZZ_CHECK(id < h.num);
 	FUZZ_CHECK(d.flags == ((flags & 0x20) ? VRING_DESC_F_WRITE : 0) ||
 		   (h.packed && (d.flags & ~((1u << VRING_PACKED_DESC_F_AVAIL) |
@@ -671,7 +674,7 @@ static void op_single(struct fuzz_input *in, uint8_t flags)
 	{
 		uint16_t consumed = vq_consumed(&h.vq);
 
-		vq_single_done(&h.vq, h.packed, id, len);
+		vq_single_done(&h.vq, h.packed, tag, len);
 		FUZZ_CHECK(vq_consumed(&h.vq) == (uint16_t)(consumed + 1));
 	}
 	h.tent[h.n_tent++] = (struct elem){ .id = id, .slots = 1, .len = len };
