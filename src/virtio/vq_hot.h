@@ -341,14 +341,20 @@ VQ_HOT bool packed_run_peek(struct vq_run *r, struct vq_desc *d, uint32_t *tag)
 	return true;
 }
 
-/* The used element in place of the chain (its id and flags the tag's,
- * USED turned over: AVAIL and USED then both say the wrap, WRITE stays as
- * the chain had it, set exactly when the device writes), and the run one
- * further on. */
-VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
+/* The used element in place of a chain peeked in a run, as stored over
+ * its descriptor's len, id and flags: the id and flags are the tag's, USED
+ * turned over (AVAIL and USED then both say the wrap; WRITE stays as the
+ * chain had it, set exactly when the device writes). */
+VQ_HOT void packed_run_put(const struct vq_run *r, uint32_t tag, uint32_t len)
 {
 	STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
 		   htole64((uint64_t)len | (uint64_t)(tag ^ F_USED << 16) << 32));
+}
+
+/* The used element in place of the chain, and the run one further on. */
+VQ_HOT void packed_run_step(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
+{
+	packed_run_put(r, tag, len);
 	r->cur += 16;
 	r->expect++;
 	vq->slots4 += SLOTS4_ONE;
@@ -364,8 +370,7 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 	if (r->marking)
 		vq->id_gen[(uint16_t)tag] = vq->generation;
 	if (__builtin_expect(vq->has_first, 1)) {
-		STORE_ONCE(*(uint64_t *)(void *)(r->cur + 8),
-			   htole64((uint64_t)len | (uint64_t)(tag ^ F_USED << 16) << 32));
+		packed_run_put(r, tag, len);
 	} else {
 		/* The first since the last publication waits for it (packed_emit). */
 		vq->first = (struct vq_pending){ .len = len, .id = (uint16_t)tag,
@@ -390,8 +395,8 @@ VQ_HOT void packed_run_turn(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 
 /* That chain taken, given back with len bytes written, and committed:
  * all four positions move on together, in one add (the counts follow at
- * packed_run_end). len is more than 0 exactly when the run was begun for
- * a device that writes (the used element's WRITE flag is the run's). */
+ * packed_run_end). len is more than 0 exactly when the chain is one the
+ * device writes (the used element's WRITE flag is the chain's). */
 VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint32_t tag, uint32_t len)
 {
 	if (__builtin_expect(--r->countdown != 0, 1))
@@ -517,7 +522,8 @@ VQ_HOT uint16_t vq_tag_id(uint32_t tag)
 }
 
 /* The chain peeked taken and given back with len bytes written: a packed
- * ring's state is in memory at once, a split ring's at vq_run_end. */
+ * ring's positions move at once (its used element is in the ring), its
+ * counts at vq_run_end; a split ring's positions and counts at vq_run_end. */
 VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint32_t tag, uint32_t len)
 {
 	if (packed)
@@ -527,7 +533,8 @@ VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint32_t t
 }
 
 /* The run's chains committed, the ring's state in memory (a split ring
- * keeps its positions in the run till here). Before anything else uses
+ * keeps its positions in the run till here, a packed ring its counts).
+ * Before anything else uses
  * the ring; the run may go on (ending again counts what came since), or a
  * new one begin. */
 VQ_HOT void vq_run_end(struct vq *vq, bool packed, struct vq_run *r)
@@ -552,7 +559,8 @@ VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint32_t tag, uint32_t le
 {
 	struct vq_run r;
 
-	/* Whether the device wrote is what the used element says. */
+	/* The run begun for the direction the chain was peeked in (the tag's
+	 * flags say it too). */
 	vq_run_begin(vq, packed, len != 0, &r);
 	vq_run_done(vq, &r, packed, tag, len);
 	vq_run_end(vq, packed, &r);

@@ -113,8 +113,8 @@ struct vq {
 		};
 		uint32_t wraps4;
 	};
-	/* Side by side too: the fast path counts a chain in both with one add
-	 * (VQ_PENDING_CONSUMED_ONE). npending comes first: it never exceeds
+	/* Side by side too: the fast path counts a run's chains in both with
+	 * one add (VQ_PENDING_CONSUMED_ONE times their number). npending comes first: it never exceeds
 	 * num, so no carry reaches consumed, which wraps alone. */
 	union {
 		struct {
