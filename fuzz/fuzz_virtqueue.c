@@ -634,8 +634,7 @@ static void op_single(struct fuzz_input *in, uint8_t flags)
 	struct vq_desc d;
 	uint16_t id, slot = h.packed ? h.vq.take_slot : 0;
 	bool wrap = h.packed && h.vq.take_wrap;
-	/* Bytes written only into a chain the device writes (the contract). */
-	uint32_t len = (flags & 0x20) ? in_u16(in) : 0;
+	uint32_t len = in_u16(in);
 	uint32_t tag;
 	struct vq before;
 

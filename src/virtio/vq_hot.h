@@ -559,8 +559,11 @@ VQ_HOT void vq_single_done(struct vq *vq, bool packed, uint32_t tag, uint32_t le
 {
 	struct vq_run r;
 
-	/* The run begun for the direction the chain was peeked in (the tag's
-	 * flags say it too). */
+	/* Whether the device wrote is what the used element says: a packed
+	 * tag's WRITE flag follows len (a run's chains have it already). */
+	if (packed)
+		tag = (tag & ~((uint32_t)VRING_DESC_F_WRITE << 16)) |
+		      (len ? (uint32_t)VRING_DESC_F_WRITE << 16 : 0);
 	vq_run_begin(vq, packed, len != 0, &r);
 	vq_run_done(vq, &r, packed, tag, len);
 	vq_run_end(vq, packed, &r);
