@@ -44,6 +44,16 @@ printf '#!/bin/sh\nexec cat /tmp/data\n' >/bin/serve
 # uptime at the connection's start and end.
 printf '#!/bin/sh\ncut -d" " -f1 /proc/uptime >/tmp/t0\ndd of=/tmp/got bs=64k 2>/dev/null\ncut -d" " -f1 /proc/uptime >/tmp/t1\n' >/bin/recv
 chmod +x /bin/serve /bin/recv
+# Five pings and three 1472-byte ones (a 1500-byte MTU filled exactly):
+# the summaries as "VNP ping"/"VNP ping1472", each reply as "VNP pingline",
+# so that a failure shows which one went missing.
+pings() {
+	ping -c 5 -i 0.2 "$peer" >/tmp/ping.out
+	ping -c 3 -i 0.2 -s 1472 "$peer" >/tmp/ping1472.out
+	sed 's/^/VNP pingline /' /tmp/ping.out /tmp/ping1472.out
+	tail -n 2 /tmp/ping.out | sed 's/^/VNP ping /'
+	tail -n 2 /tmp/ping1472.out | sed 's/^/VNP ping1472 /'
+}
 # fetch PORT: take the peer's file from PORT (retrying until it serves).
 fetch() {
 	for i in $(seq 60); do
@@ -97,8 +107,7 @@ mq)
 	ok=0
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
 	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
-	ping -c 5 -i 0.2 "$peer" | tail -n 2 | sed 's/^/VNP ping /'
-	ping -c 3 -i 0.2 -s 1472 "$peer" | tail -n 2 | sed 's/^/VNP ping1472 /'
+	pings
 	# One fetch per stream, retried until the peer serves.
 	for s in $(seq "$streams"); do
 		(
@@ -193,17 +202,23 @@ duplex)
 	fi
 	chmod +x /bin/serve
 	nc -ll -p 5001 -e /bin/serve &
+	# The peer says its pings are done with a connection to port 5003: a
+	# reset (vnp.reset=1) waits for that, or the peer's pings would meet
+	# a device that is down and be dropped, as they should.
+	(nc -l -p 5003 -e /bin/true; touch /tmp/peer-pinged) &
 	frags() { awk '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["FragCreates"] + $c["ReasmReqds"] }' /proc/net/snmp; }
 	ok=0
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
 	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
 	f0=$(frags)
-	ping -c 5 -i 0.2 "$peer" | tail -n 2 | sed 's/^/VNP ping /'
-	ping -c 3 -i 0.2 -s 1472 "$peer" | tail -n 2 | sed 's/^/VNP ping1472 /'
+	pings
 	say frags $(($(frags) - f0))
+	(for i in $(seq 120); do nc "$peer" 5003 -e /bin/true 2>/dev/null && break; sleep 0.5; done) &
 	if [ "$(arg reset)" = 1 ]; then
 		(
 			while [ "$(wc -c </tmp/got 2>/dev/null || echo 0)" -lt 1048576 ]; do sleep 0.1; done
+			for i in $(seq 1200); do [ -e /tmp/peer-pinged ] && break; sleep 0.1; done
+			[ -e /tmp/peer-pinged ] || say error "the peer never said its pings were done"
 			say reset-at "$(wc -c </tmp/got)"
 			ip link set eth0 down
 			rmmod virtio_net
@@ -237,8 +252,7 @@ client)
 	ok=0
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
 	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
-	ping -c 5 -i 0.2 "$peer" | tail -n 2 | sed 's/^/VNP ping /'
-	ping -c 3 -i 0.2 -s 1472 "$peer" | tail -n 2 | sed 's/^/VNP ping1472 /'
+	pings
 	for r in $(seq "$reps"); do
 		fetch 5001
 		report_got

@@ -67,6 +67,11 @@ pids=()
 
 cleanup() {
 	local rc=$?
+	# A failure shows the server's counts as they were when it happened.
+	if [ $rc -ne 0 ] && [ -n "${server_pid:-}" ] && kill -0 "$server_pid" 2>/dev/null; then
+		echo "---- the server's packet counts at the failure"
+		"$ctl_bin" --svr "$svr" status --prometheus 2>&1 | grep -E '_(packets|drops)_total' || true
+	fi
 	stop_all
 	[ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
 	[ -n "${server2_pid:-}" ] && kill "$server2_pid" 2>/dev/null && wait "$server2_pid" 2>/dev/null

@@ -92,6 +92,7 @@ check_lossless() {
 check_duplex() {
 	local g=$1 peer=$2 sent got
 	wait_line "$g" "^VNP done" 300 || exit 1
+	grep -a "^VNP error" "$work/$g.log" && fail "$g reported an error"
 	grep -q "VNP ping 5 packets transmitted, 5 packets received" "$work/$g.log" ||
 		fail "$g: ping lost packets"
 	grep -q "VNP ping1472 3 packets transmitted, 3 packets received" "$work/$g.log" ||
