@@ -72,13 +72,15 @@ static void on_kick(void *arg, uint32_t events);
 static void port_watch_kick(void *ctx, unsigned idx, int fd)
 {
 	struct port *p = ctx;
-	struct evloop_watch *w = &p->kick_watch[idx];
+	struct port_kick *k = &p->kick[idx];
 
-	evloop_del(p->env->loop, w);
+	evloop_del(p->env->loop, &k->watch);
+	k->port = p;
+	k->ring = idx;
 	/* Edge-triggered: a kick is one wake-up however it was made. Watched
 	 * level-triggered and read once, a semaphore eventfd (EFD_SEMAPHORE)
 	 * loaded with a huge count would stay readable and spin the server. */
-	if (fd >= 0 && evloop_add(p->env->loop, w, fd, EPOLLIN | EPOLLET, on_kick, p) < 0)
+	if (fd >= 0 && evloop_add(p->env->loop, &k->watch, fd, EPOLLIN | EPOLLET, on_kick, k) < 0)
 		vu_dev_fail(&p->dev, "cannot watch the kick descriptor of ring %u", idx);
 }
 
@@ -102,22 +104,19 @@ static const struct vu_dev_ops port_dev_ops = {
 
 static void on_kick(void *arg, uint32_t events)
 {
-	struct port *p = arg;
+	struct port_kick *k = arg;
+	struct port *p = k->port;
+	uint64_t v;
+	ssize_t n;
 
 	(void)events;
-	for (unsigned i = 0; i < VU_RINGS_MAX; i++) {
-		uint64_t v;
-		ssize_t n;
-
-		if (!p->kick_watch[i].cb)
-			continue;
-		n = read(p->kick_watch[i].fd, &v, sizeof v);
-		if (n == (ssize_t)sizeof v) {
-			p->stats.kicks++;
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			evloop_del(p->env->loop, &p->kick_watch[i]);
-			vu_dev_fail(&p->dev, "kick descriptor of ring %u broke: %s", i, strerror(errno));
-		}
+	/* Emptied, so that the next kick is an edge again. */
+	n = read(k->watch.fd, &v, sizeof v);
+	if (n == (ssize_t)sizeof v) {
+		p->stats.kicks++;
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		evloop_del(p->env->loop, &k->watch);
+		vu_dev_fail(&p->dev, "kick descriptor of ring %u broke: %s", k->ring, strerror(errno));
 	}
 	p->env->hooks->schedule(p->env->ctx);
 }

@@ -65,7 +65,13 @@ struct port {
 	struct evloop_watch conn_watch;
 	bool session; /* the client has sent at least one message */
 	struct vu_dev dev;
-	struct evloop_watch kick_watch[VU_RINGS_MAX];
+	/* Each ring's kick descriptor, watched apart: a wake-up reads the
+	 * one descriptor that fired, not every ring's. */
+	struct port_kick {
+		struct evloop_watch watch;
+		struct port *port;
+		unsigned ring;
+	} kick[VU_RINGS_MAX];
 	unsigned known_started; /* rings the link has set up (bit per ring) */
 
 	/* A TAP end (tap=): the far end is a Linux TAP interface, not a
