@@ -277,16 +277,24 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 	return true;
 }
 
+/* The batch loop for every pairing but two packed rings: without the
+ * four-wide step, and compiled before it exists (forward_batch_loop.h). */
+#define FWD_BATCH_NAME forward_batch
+#define FWD_BATCH_STEP4(pf)
+#include "link/forward_batch_loop.h"
+#undef FWD_BATCH_NAME
+#undef FWD_BATCH_STEP4
+
 /* fast_hit in fewer instructions: the end of [gpa, gpa + len) within the
- * region, the sum checked for overflow (a gpa below the region's wraps
- * its offset far beyond). */
+ * region, and its start too, which matters only when the sum wrapped (a
+ * gpa below the region's: its offset is then beyond any region's size, a
+ * mapped length far below 2^64 - 2^32). */
 static inline __attribute__((always_inline)) bool fast_hit_end(const struct gm_hit *h, uint64_t gpa,
 							       uint32_t len, uint8_t **p)
 {
-	uint64_t off = gpa - h->gpa, end;
+	uint64_t off = gpa - h->gpa, end = off + len;
 
-	end = off + len;
-	if (__builtin_expect(end < off || end > h->size, 0))
+	if (__builtin_expect(end > h->size || off > h->size, 0))
 		return false;
 	*p = h->host + off;
 	return true;
@@ -296,13 +304,28 @@ static inline __attribute__((always_inline)) bool fast_hit_end(const struct gm_h
  * (a region miss included: that is forward_fast's to handle) and, if it
  * passes, its header written and its frame copied; its chains stay
  * where they are. Its receive length in *rlen, its frame in *frame. */
+/* The receiver's header as forward_fast writes it: lo its first 8 bytes,
+ * hi the checksum offset and num_buffers (2 bytes of them without
+ * num_buffers). */
+static inline __attribute__((always_inline)) void fast4_header(uint8_t *rp, uint64_t lo,
+							       uint32_t hi, unsigned dst_hdr_len)
+{
+	lo = htole64(lo);
+	hi = htole32(hi);
+	__builtin_memcpy(rp, &lo, sizeof lo);
+	if (dst_hdr_len == VNET_HDR_MAX)
+		__builtin_memcpy(rp + 8, &hi, 4);
+	else
+		__builtin_memcpy(rp + 8, &hi, 2);
+}
+
 static inline __attribute__((always_inline)) bool
 fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_hit *th,
 	     const struct gm_hit *rh, unsigned k, unsigned src_hdr_len, unsigned dst_hdr_len,
 	     bool guest_csum, bool tx_packed, bool rx_packed, uint32_t *rlen, uint8_t **frame)
 {
-	uint64_t in_lo, lo = 0;
-	uint32_t hi = (uint32_t)1 << 16, flen, tag;
+	uint64_t in_lo;
+	uint32_t flen, tag;
 	uint16_t in_hi;
 	struct vq_desc td, rd;
 	uint8_t *tp, *rp;
@@ -325,16 +348,13 @@ fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_h
 		in_hi = load_le16_once(tp + sizeof in_lo);
 		if (!guest_csum || !fwd_csum_fits(start, in_hi, flen))
 			return false;
-		lo = VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48;
-		hi |= in_hi;
+		fast4_header(rp, VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48,
+			     (uint32_t)1 << 16 | in_hi, dst_hdr_len);
+	} else {
+		/* Stored apart: the compiler otherwise keeps the test's
+		 * result (0) for lo, in a spilled register. */
+		fast4_header(rp, 0, (uint32_t)1 << 16, dst_hdr_len);
 	}
-	lo = htole64(lo);
-	hi = htole32(hi);
-	__builtin_memcpy(rp, &lo, sizeof lo);
-	if (dst_hdr_len == VNET_HDR_MAX)
-		__builtin_memcpy(rp + 8, &hi, 4);
-	else
-		__builtin_memcpy(rp + 8, &hi, 2);
 	frame_copy(rp + dst_hdr_len, tp + src_hdr_len, flen);
 	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
 	*rlen = dst_hdr_len + flen;
@@ -409,36 +429,44 @@ out:
 	return i;
 }
 
-#define FWD_BATCH_NAME forward_batch
-#define FWD_BATCH_WIDE 0
-#include "link/forward_batch_loop.h"
-#undef FWD_BATCH_NAME
-#undef FWD_BATCH_WIDE
+/* The batch loop for two packed rings: four packets at a time where it
+ * can (forward_fast4), one at a time otherwise. */
 #define FWD_BATCH_NAME forward_batch_wide
-#define FWD_BATCH_WIDE 1
+#define FWD_BATCH_STEP4(pf)                                                                    \
+		if (n - sent >= 4) {                                                          \
+			unsigned k = forward_fast4(src, capture, tx, rx, &tr, &rr, &th, &rh,   \
+						   src_hdr_len, dst_hdr_len, guest_csum,      \
+						   &bytes, pf, prefetch, tx_packed,           \
+						   rx_packed);                                \
+			if (k) {                                                              \
+				sent += k;                                                    \
+				COMMIT_BARRIER();                                             \
+				if (bytes <= 0)                                               \
+					break;                                                \
+				if (k == 4)                                                   \
+					continue;                                             \
+			}                                                                     \
+		}
 #include "link/forward_batch_loop.h"
 #undef FWD_BATCH_NAME
-#undef FWD_BATCH_WIDE
+#undef FWD_BATCH_STEP4
 
-#define BATCH_FOR(name, tx_packed, rx_packed, plain)                                          \
+/* batch is forward_batch, or forward_batch_wide for two packed rings. */
+#define BATCH_FOR(name, batch, tx_packed, rx_packed, plain)                                   \
 	static enum fwd_status name(struct fwd_end *src, struct fwd_end *dst,               \
 				    struct fwd_budget *budget, uint32_t prefetch,            \
 				    struct fwd_fault *fault)                                 \
 	{                                                                                   \
-		return tx_packed && rx_packed                                               \
-			       ? forward_batch_wide(src, dst, budget, prefetch, fault, true, true, \
-						    plain)                                    \
-			       : forward_batch(src, dst, budget, prefetch, fault, tx_packed,      \
-					       rx_packed, plain);                             \
+		return batch(src, dst, budget, prefetch, fault, tx_packed, rx_packed, plain); \
 	}
-BATCH_FOR(batch_split_split, false, false, false)
-BATCH_FOR(batch_split_packed, false, true, false)
-BATCH_FOR(batch_packed_split, true, false, false)
-BATCH_FOR(batch_packed_packed, true, true, false)
-BATCH_FOR(batch_split_split_plain, false, false, true)
-BATCH_FOR(batch_split_packed_plain, false, true, true)
-BATCH_FOR(batch_packed_split_plain, true, false, true)
-BATCH_FOR(batch_packed_packed_plain, true, true, true)
+BATCH_FOR(batch_split_split, forward_batch, false, false, false)
+BATCH_FOR(batch_split_packed, forward_batch, false, true, false)
+BATCH_FOR(batch_packed_split, forward_batch, true, false, false)
+BATCH_FOR(batch_packed_packed, forward_batch_wide, true, true, false)
+BATCH_FOR(batch_split_split_plain, forward_batch, false, false, true)
+BATCH_FOR(batch_split_packed_plain, forward_batch, false, true, true)
+BATCH_FOR(batch_packed_split_plain, forward_batch, true, false, true)
+BATCH_FOR(batch_packed_packed_plain, forward_batch_wide, true, true, true)
 
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 				struct fwd_budget *budget, struct fwd_fault *fault)

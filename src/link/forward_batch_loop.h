@@ -6,7 +6,8 @@
  * code is compiled without the step at all, not merely without it in the
  * end (its inlined copy, dead for them, still moved their register
  * allocation: split->packed took 7 more instructions a packet).
- * FWD_BATCH_NAME and FWD_BATCH_WIDE (0 or 1) say which.
+ * FWD_BATCH_NAME names it; FWD_BATCH_STEP4(pf), expanded first in each
+ * turn of the fast loop, is the four-wide step or nothing.
  */
 
 /* The loop over a batch, made once per pairing of ring formats by the
@@ -54,20 +55,7 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 
 #define FAST_LOOP(pf)                                                                          \
 	while (sent < n) {                                                                    \
-		if (FWD_BATCH_WIDE && n - sent >= 4) {                                        \
-			unsigned k = forward_fast4(src, capture, tx, rx, &tr, &rr, &th, &rh,   \
-						   src_hdr_len, dst_hdr_len, guest_csum,      \
-						   &bytes, pf, prefetch, tx_packed,           \
-						   rx_packed);                                \
-			if (k) {                                                              \
-				sent += k;                                                    \
-				COMMIT_BARRIER();                                             \
-				if (bytes <= 0)                                               \
-					break;                                                \
-				if (k == 4)                                                   \
-					continue;                                             \
-			}                                                                     \
-		}                                                                             \
+		FWD_BATCH_STEP4(pf)                                                           \
 		if (pf)                                                                       \
 			prefetch_rx_run(rx, rx_packed,                                        \
 					PREFETCH_AHEAD + (rx_packed ? 0 : sent), prefetch);     \
