@@ -300,10 +300,6 @@ static inline __attribute__((always_inline)) bool fast_hit_end(const struct gm_h
 	return true;
 }
 
-/* The k-th packet of forward_fast4: checked as forward_fast checks one
- * (a region miss included: that is forward_fast's to handle) and, if it
- * passes, its header written and its frame copied; its chains stay
- * where they are. Its receive length in *rlen, its frame in *frame. */
 /* The receiver's header as forward_fast writes it: lo its first 8 bytes,
  * hi the checksum offset and num_buffers (2 bytes of them without
  * num_buffers). */
@@ -319,6 +315,10 @@ static inline __attribute__((always_inline)) void fast4_header(uint8_t *rp, uint
 		__builtin_memcpy(rp + 8, &hi, 2);
 }
 
+/* The k-th packet of forward_fast4: checked as forward_fast checks one
+ * (a region miss included: that is forward_fast's to handle) and, if it
+ * passes, its header written and its frame copied; its chains stay
+ * where they are. Its receive length in *rlen, its frame in *frame. */
 static inline __attribute__((always_inline)) bool
 fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_hit *th,
 	     const struct gm_hit *rh, unsigned k, unsigned src_hdr_len, unsigned dst_hdr_len,

@@ -7,7 +7,8 @@
  * end (its inlined copy, dead for them, still moved their register
  * allocation: split->packed took 7 more instructions a packet).
  * FWD_BATCH_NAME names it; FWD_BATCH_STEP4(pf), expanded first in each
- * turn of the fast loop, is the four-wide step or nothing.
+ * turn of the fast loop, is the four-wide step or nothing. No include
+ * guard: each inclusion makes another function.
  */
 
 /* The loop over a batch, made once per pairing of ring formats by the

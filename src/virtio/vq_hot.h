@@ -450,9 +450,9 @@ VQ_HOT void packed_run_get4(const struct vq_run *r, unsigned i, struct vq_desc *
 
 /* The four chains packed_run_peek4 saw, taken and given back with len[i]
  * bytes written (len NULL: none; more than 0 exactly when the device
- * writes: the flags are the run's), as four packed_run_step: none is the first since the
- * publication, so the driver sees none of them before vq_publish writes
- * that one's flags behind its release barrier. */
+ * writes: the flags are the run's), as four packed_run_step: none is the
+ * first since the publication, so the driver sees none of them before
+ * vq_publish writes that one's flags behind its release barrier. */
 VQ_HOT void packed_run_done4(struct vq *vq, struct vq_run *r, const uint32_t len[4])
 {
 	uint64_t t = (uint64_t)((uint32_t)r->expect ^ F_USED << 16) << 32;
@@ -618,8 +618,8 @@ VQ_HOT void vq_run_get4(const struct vq_run *r, bool packed, unsigned i, struct 
 		packed_run_get4(r, i, d, tag);
 }
 
-/* The tag of the i-th of the four, for vq_run_done: nothing is loaded
- * (the peek checked it). */
+/* The tag, for vq_run_done, of the i-th chain from where the run stands
+ * now, among those vq_run_peek4 checked: nothing is loaded. */
 VQ_HOT uint32_t vq_run_tag4(const struct vq_run *r, bool packed, unsigned i)
 {
 	return packed ? (uint32_t)r->expect + i : 0;
