@@ -277,159 +277,196 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 	return true;
 }
 
-/* The loop over a batch, made once per pairing of ring formats by the
- * compiler (batch_for below), so no packet tests a format; prefetch is
- * the bytes of each receive buffer to claim ahead, 0 for none. */
-static inline __attribute__((always_inline)) enum fwd_status
-forward_batch(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budget,
-	      uint32_t prefetch, struct fwd_fault *fault, bool tx_packed, bool rx_packed, bool plain)
+/* The batch loop for every pairing but two packed rings: without the
+ * four-wide step, and compiled before it exists (forward_batch_loop.h). */
+#define FWD_BATCH_NAME forward_batch
+#define FWD_BATCH_STEP4(pf)
+#include "link/forward_batch_loop.h"
+#undef FWD_BATCH_NAME
+#undef FWD_BATCH_STEP4
+
+/* fast_hit in fewer instructions: the end of [gpa, gpa + len) within the
+ * region, and its start too, which matters only when the sum wrapped (a
+ * gpa below the region's: its offset is then beyond any region's size, a
+ * mapped length far below 2^64 - 2^32). */
+static inline __attribute__((always_inline)) bool fast_hit_end(const struct gm_hit *h, uint64_t gpa,
+							       uint32_t len, uint8_t **p)
 {
-	/* The plain case, compiled apart: 12-byte headers on both ends (every
-	 * virtio 1.x client has them) and no capture running. */
-	unsigned src_hdr_len = plain ? VNET_HDR_MAX : vnet_hdr_len(src->features);
-	unsigned dst_hdr_len = plain ? VNET_HDR_MAX : vnet_hdr_len(dst->features);
-	bool guest_csum = dst->features & BIT64(VIRTIO_NET_F_GUEST_CSUM);
-	/* Held here, they stay in registers across the per-packet barrier. */
-	struct vq *tx = src->vq, *rx = dst->vq;
-	struct port_stats *tx_stats = src->stats, *rx_stats = dst->stats;
-	struct capture_buf *capture = plain ? NULL : src->capture;
+	uint64_t off = gpa - h->gpa, end = off + len;
 
-	/* Kept here, the budget stays in registers across the barrier too. */
-	struct fwd_budget left = *budget;
-	enum fwd_status st = FWD_MORE;
-	/* Whether both rings were looked at since the fast way last moved. */
-	bool looked = false;
-
-	while (fwd_budget_left(&left)) {
-		uint32_t sent = 0;
-		enum pkt_result r;
-		enum vq_error err;
-		bool any;
-
-		/* A run is set up only when both rings may have something. */
-		if (vq_run_ready(tx, tx_packed) && vq_run_ready(rx, rx_packed)) {
-			struct vq_run tr, rr;
-			uint32_t n;
-			int64_t bytes = left.bytes;
-
-			/* Each packet of a run spends two descriptors: the run
-			 * ends where the budget's count of them would. */
-			n = MIN(vq_run_begin(tx, tx_packed, false, &tr),
-				vq_run_begin(rx, rx_packed, true, &rr));
-			n = (uint32_t)MIN((uint64_t)n, (uint64_t)left.descs / 2 + ((uint64_t)left.descs & 1));
-			/* The regions last hit, copied for the run (a miss updates both). */
-			struct gm_hit th = tx->mem->hit, rh = rx->mem->hit;
-
-#define FAST_LOOP(pf)                                                                          \
-	while (sent < n) {                                                                    \
-		if (pf)                                                                       \
-			prefetch_rx_run(rx, rx_packed,                                        \
-					PREFETCH_AHEAD + (rx_packed ? 0 : sent), prefetch);     \
-		if (!forward_fast(src, capture, tx, rx, &tr, &rr, &th, &rh, src_hdr_len,       \
-				  dst_hdr_len, guest_csum, &bytes, tx_packed, rx_packed))     \
-			break;                                                                \
-		sent++;                                                                       \
-		if (tx_packed || rx_packed) {                                                 \
-			/* A packed ring's positions move as it goes: a split  \
-			 * ring beside it counts each packet too. */            \
-			if (!tx_packed)                                               \
-				vq_run_end(tx, false, &tr);                           \
-			if (!rx_packed)                                               \
-				vq_run_end(rx, false, &rr);                           \
-			COMMIT_BARRIER();                                                     \
-		}                                                                             \
-		if (bytes <= 0)                                                               \
-			break;                                                                \
-	}
-			/* Apart with and without the prefetch: no packet tests which. */
-			if (prefetch) {
-				FAST_LOOP(true)
-			} else {
-				FAST_LOOP(false)
-			}
-#undef FAST_LOOP
-			/* Two split rings count a run's packets together, at its
-			 * end: a fault that unwinds it leaves both where it began.
-			 * A packed ring commits each as it goes, so each packet
-			 * ends the run of both. */
-			vq_run_end(tx, tx_packed, &tr);
-			vq_run_end(rx, rx_packed, &rr);
-			if (sent) {
-				/* The run's packets counted at its end, its bytes
-				 * being what it spent of the budget's (a fault that
-				 * unwinds a run leaves its packets uncounted; the
-				 * rings are right). */
-				left.descs -= 2 * (int64_t)sent;
-				tx_stats->tx_packets += sent;
-				tx_stats->tx_bytes += (uint64_t)(left.bytes - bytes);
-				rx_stats->rx_packets += sent;
-				rx_stats->rx_bytes += (uint64_t)(left.bytes - bytes);
-				left.bytes = bytes;
-				looked = false;
-				continue;
-			}
-		}
-		if (!looked) {
-			/* The general way needs to know whether anything waits at
-			 * all: both rings are looked at again (a split ring's index
-			 * read anew), then the fast way tries once more. */
-			err = vq_avail(tx, &any);
-			if (err) {
-				st = fwd_fail(fault, 0, err);
-				break;
-			}
-			if (!any) {
-				st = FWD_IDLE;
-				break;
-			}
-			err = vq_avail(rx, &any);
-			if (err) {
-				st = fwd_fail(fault, 1, err);
-				break;
-			}
-			if (!any) {
-				st = FWD_BLOCKED;
-				break;
-			}
-			looked = true;
-			continue;
-		}
-		looked = false;
-		r = forward_one(src, dst, &left, fault);
-		if (r == PKT_NONE) {
-			st = FWD_IDLE;
-			break;
-		}
-		if (r == PKT_WAIT) {
-			st = FWD_BLOCKED;
-			break;
-		}
-		if (r == PKT_FAULT) {
-			st = FWD_FAULT;
-			break;
-		}
-		COMMIT_BARRIER();
-	}
-	*budget = left;
-	return st;
+	if (__builtin_expect(end > h->size || off > h->size, 0))
+		return false;
+	*p = h->host + off;
+	return true;
 }
 
-#define BATCH_FOR(name, tx_packed, rx_packed, plain)                                          \
+/* The receiver's header as forward_fast writes it: lo its first 8 bytes,
+ * hi the checksum offset and num_buffers (2 bytes of them without
+ * num_buffers). */
+static inline __attribute__((always_inline)) void fast4_header(uint8_t *rp, uint64_t lo,
+							       uint32_t hi, unsigned dst_hdr_len)
+{
+	lo = htole64(lo);
+	hi = htole32(hi);
+	__builtin_memcpy(rp, &lo, sizeof lo);
+	if (dst_hdr_len == VNET_HDR_MAX)
+		__builtin_memcpy(rp + 8, &hi, 4);
+	else
+		__builtin_memcpy(rp + 8, &hi, 2);
+}
+
+/* The k-th packet of forward_fast4: checked as forward_fast checks one
+ * (a region miss included: that is forward_fast's to handle) and, if it
+ * passes, its header written and its frame copied; its chains stay
+ * where they are. Its receive length in *rlen, its frame in *frame. */
+static inline __attribute__((always_inline)) bool
+fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_hit *th,
+	     const struct gm_hit *rh, unsigned k, unsigned src_hdr_len, unsigned dst_hdr_len,
+	     bool guest_csum, bool tx_packed, bool rx_packed, uint32_t *rlen, uint8_t **frame)
+{
+	uint64_t in_lo;
+	uint32_t flen, tag;
+	uint16_t in_hi;
+	struct vq_desc td, rd;
+	uint8_t *tp, *rp;
+
+	vq_run_get4(tr, tx_packed, k, &td, &tag);
+	flen = td.len - src_hdr_len;
+	if (flen > VNET_FRAME_MAX || !fast_hit_end(th, td.addr, td.len, &tp))
+		return false;
+	vq_run_get4(rr, rx_packed, k, &rd, &tag);
+	if (rd.len < dst_hdr_len + flen || !fast_hit_end(rh, rd.addr, rd.len, &rp))
+		return false;
+	in_lo = load_le64_once(tp);
+	/* No GSO (its type is 0) and no checksum asked for, in one test. */
+	_Static_assert(VIRTIO_NET_HDR_GSO_NONE == 0, "GSO_NONE is 0");
+	if (__builtin_expect(in_lo & (0xff00u | VIRTIO_NET_HDR_F_NEEDS_CSUM), 0)) {
+		uint16_t start = (uint16_t)(in_lo >> 48);
+
+		if ((uint8_t)(in_lo >> 8) != VIRTIO_NET_HDR_GSO_NONE)
+			return false;
+		in_hi = load_le16_once(tp + sizeof in_lo);
+		if (!guest_csum || !fwd_csum_fits(start, in_hi, flen))
+			return false;
+		fast4_header(rp, VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48,
+			     (uint32_t)1 << 16 | in_hi, dst_hdr_len);
+	} else {
+		/* Stored apart: the compiler otherwise keeps the test's
+		 * result (0) for lo, in a spilled register. */
+		fast4_header(rp, 0, (uint32_t)1 << 16, dst_hdr_len);
+	}
+	frame_copy(rp + dst_hdr_len, tp + src_hdr_len, flen);
+	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
+	*rlen = dst_hdr_len + flen;
+	*frame = rp + dst_hdr_len;
+	return true;
+}
+
+/*
+ * Up to four packets of the shape forward_fast takes, the rings'
+ * bookkeeping moved once for four: both rings' next four chains must be
+ * simple (vq_run_peek4, checked before anything is read or written);
+ * then each packet is checked and copied in turn (fast4_packet), and the
+ * chains are given back once all four are. The used elements go into the
+ * rings only after every copy: a fault in either client's memory leaves
+ * the other's ring as it was. Returns how many packets went; when fewer
+ * than four, those went one by one (vq_run_done) and the packet that
+ * stopped it is untouched, for forward_fast. pf: claim receive buffers
+ * ahead, as the one-packet loop does.
+ */
+static inline __attribute__((always_inline)) unsigned
+forward_fast4(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, struct vq *rx,
+	      struct vq_run *tr, struct vq_run *rr, const struct gm_hit *th,
+	      const struct gm_hit *rh, unsigned src_hdr_len, unsigned dst_hdr_len,
+	      bool guest_csum, int64_t *bytes, bool pf, uint32_t prefetch, bool tx_packed,
+	      bool rx_packed)
+{
+	uint32_t rlen[4];
+	uint8_t *frame[4];
+	int64_t b = *bytes;
+	unsigned i;
+
+	if (!vq_run_peek4(tr, tx_packed) || !vq_run_peek4(rr, rx_packed))
+		return 0;
+	/* Copies: no packet here updates the regions hit. */
+	const struct gm_hit th4 = *th, rh4 = *rh;
+	if (pf)
+		for (i = 0; i < 4; i++)
+			prefetch_rx_run(rx, rx_packed, (uint16_t)(PREFETCH_AHEAD + i), prefetch);
+#define FAST4_PACKET(k)                                                                      \
+	if (!fast4_packet(tr, rr, &th4, &rh4, k, src_hdr_len, dst_hdr_len, guest_csum, tx_packed, \
+			  rx_packed, &rlen[k], &frame[k])) {                                  \
+		i = k;                                                                        \
+		goto part;                                                                    \
+	}                                                                                     \
+	b -= rlen[k] - dst_hdr_len;
+	FAST4_PACKET(0)
+	FAST4_PACKET(1)
+	FAST4_PACKET(2)
+	/* The one-packet loop stops after the packet that spends the budget. */
+	if (b <= 0) {
+		i = 3;
+		goto part;
+	}
+	FAST4_PACKET(3)
+#undef FAST4_PACKET
+	/* All eight chains taken, given back and committed. */
+	vq_run_done4(rx, rr, rx_packed, rlen);
+	vq_run_done4(tx, tr, tx_packed, NULL);
+	i = 4;
+	goto out;
+part:
+	for (unsigned k = 0; k < i; k++) {
+		/* Each is the next of its run now. */
+		vq_run_done(rx, rr, rx_packed, vq_run_tag4(rr, rx_packed, 0), rlen[k]);
+		vq_run_done(tx, tr, tx_packed, vq_run_tag4(tr, tx_packed, 0), 0);
+	}
+out:
+	*bytes = b;
+	if (__builtin_expect(capture != NULL, 0))
+		for (unsigned k = 0; k < i; k++)
+			capture_packet(capture, src->port, frame[k], rlen[k] - dst_hdr_len);
+	return i;
+}
+
+/* The batch loop for two packed rings: four packets at a time where it
+ * can (forward_fast4), one at a time otherwise. */
+#define FWD_BATCH_NAME forward_batch_wide
+#define FWD_BATCH_STEP4(pf)                                                                    \
+		if (n - sent >= 4) {                                                          \
+			unsigned k = forward_fast4(src, capture, tx, rx, &tr, &rr, &th, &rh,   \
+						   src_hdr_len, dst_hdr_len, guest_csum,      \
+						   &bytes, pf, prefetch, tx_packed,           \
+						   rx_packed);                                \
+			if (k) {                                                              \
+				sent += k;                                                    \
+				COMMIT_BARRIER();                                             \
+				if (bytes <= 0)                                               \
+					break;                                                \
+				if (k == 4)                                                   \
+					continue;                                             \
+			}                                                                     \
+		}
+#include "link/forward_batch_loop.h"
+#undef FWD_BATCH_NAME
+#undef FWD_BATCH_STEP4
+
+/* batch is forward_batch, or forward_batch_wide for two packed rings. */
+#define BATCH_FOR(name, batch, tx_packed, rx_packed, plain)                                   \
 	static enum fwd_status name(struct fwd_end *src, struct fwd_end *dst,               \
 				    struct fwd_budget *budget, uint32_t prefetch,            \
 				    struct fwd_fault *fault)                                 \
 	{                                                                                   \
-		return forward_batch(src, dst, budget, prefetch, fault, tx_packed, rx_packed, \
-				     plain);                                                 \
+		return batch(src, dst, budget, prefetch, fault, tx_packed, rx_packed, plain); \
 	}
-BATCH_FOR(batch_split_split, false, false, false)
-BATCH_FOR(batch_split_packed, false, true, false)
-BATCH_FOR(batch_packed_split, true, false, false)
-BATCH_FOR(batch_packed_packed, true, true, false)
-BATCH_FOR(batch_split_split_plain, false, false, true)
-BATCH_FOR(batch_split_packed_plain, false, true, true)
-BATCH_FOR(batch_packed_split_plain, true, false, true)
-BATCH_FOR(batch_packed_packed_plain, true, true, true)
+BATCH_FOR(batch_split_split, forward_batch, false, false, false)
+BATCH_FOR(batch_split_packed, forward_batch, false, true, false)
+BATCH_FOR(batch_packed_split, forward_batch, true, false, false)
+BATCH_FOR(batch_packed_packed, forward_batch_wide, true, true, false)
+BATCH_FOR(batch_split_split_plain, forward_batch, false, false, true)
+BATCH_FOR(batch_split_packed_plain, forward_batch, false, true, true)
+BATCH_FOR(batch_packed_split_plain, forward_batch, true, false, true)
+BATCH_FOR(batch_packed_packed_plain, forward_batch_wide, true, true, true)
 
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 				struct fwd_budget *budget, struct fwd_fault *fault)

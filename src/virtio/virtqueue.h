@@ -164,6 +164,12 @@ void vq_publish(struct vq *vq);
  * vq_single_done(vq, packed, id, len): that chain taken, given back with
  * len bytes written, and committed, in one step. */
 
+/* Four at once, inline too, within a run of a packed ring: vq_run_peek4
+ * says whether the next four chains are each what vq_run_peek takes and
+ * may be given back together (their ids and flags checked first, for all
+ * four); vq_run_get4 loads one's descriptor, once; vq_run_done4 gives
+ * all four back, or vq_run_done (with vq_run_tag4) the first few. */
+
 /* vq_peek(vq, packed, ahead, &d), inline too: a hint only, the first
  * descriptor of the chain `ahead` chains after the next one, where a
  * chain is assumed to be one descriptor; false when not there. Not

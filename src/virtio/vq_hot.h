@@ -405,6 +405,71 @@ VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 		packed_run_turn(vq, r, tag, len);
 }
 
+/* Whether the next four slots are each what packed_run_peek takes without
+ * a look-up (a chain of one descriptor, its flags exactly so, its id
+ * naming its slot: free while ids are in place) and all four dones will
+ * be steps: none the ring's last slot, the first element since the
+ * publication, or an id to mark (r->countdown is 1 then). The ids and
+ * flags of all four are read and checked before anything else; the rest
+ * of each descriptor only after (packed_run_get4). The caller's run has
+ * room for four more (vq_run_begin). */
+VQ_HOT bool packed_run_peek4(const struct vq_run *r)
+{
+	const uint8_t *p = r->cur;
+	/* Ids in place (a run that looks ids up marks each at its turn:
+	 * its countdown is 1), so the expectation is 32 bits. */
+	uint32_t e = (uint32_t)r->expect;
+
+	if (r->countdown <= 4)
+		return false;
+	/* Each as expected, the id one further on in each slot (no carry:
+	 * the ring's last slot is not among them). The last first: at the
+	 * end of what the driver made available, it is the one missing. */
+	if (load_id_flags_once(p + 48) != e + 3 || load_id_flags_once(p) != e ||
+	    load_id_flags_once(p + 16) != e + 1 || load_id_flags_once(p + 32) != e + 2)
+		return false;
+	/* The descriptors' other fields were written before their flags. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return true;
+}
+
+/* The i-th (below 4) of the chains packed_run_peek4 saw: its address and
+ * length, loaded now, once; its flags and id are what the peek checked. */
+VQ_HOT void packed_run_get4(const struct vq_run *r, unsigned i, struct vq_desc *d,
+			    uint32_t *tag)
+{
+	const uint8_t *p = r->cur + 16 * i;
+	uint32_t v = (uint32_t)r->expect + i;
+
+	d->addr = load_le64_once(p);
+	d->len = load_le32_once(p + 8);
+	d->flags = (uint16_t)(v >> 16);
+	d->link = (uint16_t)v;
+	*tag = v;
+}
+
+/* The four chains packed_run_peek4 saw, taken and given back with len[i]
+ * bytes written (len NULL: none; more than 0 exactly when the device
+ * writes: the flags are the run's), as four packed_run_step: none is the
+ * first since the publication, so the driver sees none of them before
+ * vq_publish writes that one's flags behind its release barrier. */
+VQ_HOT void packed_run_done4(struct vq *vq, struct vq_run *r, const uint32_t len[4])
+{
+	uint64_t t = (uint64_t)((uint32_t)r->expect ^ F_USED << 16) << 32;
+	uint8_t *p = r->cur + 8;
+
+	/* Spelt out: a loop of volatile stores stays a loop. The next id
+	 * is one more in each. */
+	STORE_ONCE(*(uint64_t *)(void *)p, htole64((len ? len[0] : 0) | t));
+	STORE_ONCE(*(uint64_t *)(void *)(p + 16), htole64((len ? len[1] : 0) | (t + (1ull << 32))));
+	STORE_ONCE(*(uint64_t *)(void *)(p + 32), htole64((len ? len[2] : 0) | (t + (2ull << 32))));
+	STORE_ONCE(*(uint64_t *)(void *)(p + 48), htole64((len ? len[3] : 0) | (t + (3ull << 32))));
+	r->cur += 64;
+	r->expect += 4;
+	r->countdown -= 4;
+	vq->slots4 += 4 * SLOTS4_ONE;
+}
+
 /* The run's chains since its start (or the last end) counted in npending
  * and consumed, from how far the take position moved: a run takes a lap
  * at most (packed_run_begin). A fault that unwinds the run leaves them
@@ -530,6 +595,42 @@ VQ_HOT void vq_run_done(struct vq *vq, struct vq_run *r, bool packed, uint32_t t
 		packed_run_done(vq, r, tag, len);
 	else
 		split_run_done(r, tag, len);
+}
+
+/* Four chains at once, for a packed ring only (a split one says no):
+ * whether the next four are each what vq_run_peek would take, and their
+ * givings back simple enough to go together (packed_run_peek4); nothing
+ * is taken. Only while the run may take four more than it has. Then
+ * vq_run_get4 gives each one's copy (not checked beyond its flags, as
+ * vq_run_peek) and tag, and either vq_run_done4 gives all four back or
+ * vq_run_done the first few, one by one, in order. */
+VQ_HOT bool vq_run_peek4(struct vq_run *r, bool packed)
+{
+	return packed && packed_run_peek4(r);
+}
+
+/* The i-th of the four (i below 4), loaded once, now: only before any of
+ * them is given back. */
+VQ_HOT void vq_run_get4(const struct vq_run *r, bool packed, unsigned i, struct vq_desc *d,
+			uint32_t *tag)
+{
+	if (packed)
+		packed_run_get4(r, i, d, tag);
+}
+
+/* The tag, for vq_run_done, of the i-th chain from where the run stands
+ * now, among those vq_run_peek4 checked: nothing is loaded. */
+VQ_HOT uint32_t vq_run_tag4(const struct vq_run *r, bool packed, unsigned i)
+{
+	return packed ? (uint32_t)r->expect + i : 0;
+}
+
+/* The four chains vq_run_peek4 saw, taken and given back with len[i] bytes
+ * written (len NULL: none), as four vq_run_done. */
+VQ_HOT void vq_run_done4(struct vq *vq, struct vq_run *r, bool packed, const uint32_t len[4])
+{
+	if (packed)
+		packed_run_done4(vq, r, len);
 }
 
 /* The run's chains committed, the ring's state in memory (a split ring

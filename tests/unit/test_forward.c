@@ -1284,6 +1284,115 @@ static void test_packed_sender_fault_counts_once(void **state)
 	c->b.fe_rx.vq = &c->b.rx.vq;
 }
 
+/* Two packed rings: n packets (frame k: 60 + k bytes, seeded k) the
+ * simple way, but packet `chained` (if below n) with its header in a
+ * descriptor of its own, and packet `bad_id` (if below n) with a buffer
+ * id beyond the ring. Frames land in buffers of 2048 bytes. */
+static enum fwd_status packed_pair(struct ctx *c, struct fix_ring *ptx, struct fix_ring *prx,
+				   unsigned n, unsigned chained, unsigned bad_id,
+				   struct fwd_fault *fault)
+{
+	fix_ring_init_fmt(&c->a.f, ptx, NUM, true, false, true, 0x8000);
+	fix_ring_init_fmt(&c->b.f, prx, NUM, true, false, true, 0x8000);
+	c->a.fe_tx.vq = &ptx->vq;
+	c->b.fe_rx.vq = &prx->vq;
+	memset(&c->a.stats, 0, sizeof c->a.stats);
+	memset(&c->b.stats, 0, sizeof c->b.stats);
+	for (unsigned k = 0; k < n; k++) {
+		struct fix_buf b = { .addr = fix_alloc(&c->b.f, 2048, 64), .len = 2048,
+				     .write = true };
+
+		fix_post(prx, &b, 1);
+	}
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t frame[60 + NUM], hdr[12] = { 0 };
+		uint64_t buf = fix_alloc(&c->a.f, 12 + sizeof frame, 8);
+		uint32_t len = 60 + k;
+
+		fill(frame, len, (uint8_t)k);
+		poke(&c->a, buf, hdr, 12);
+		poke(&c->a, buf + 12, frame, len);
+		if (k == chained) {
+			struct fix_buf two[2] = { { .addr = buf, .len = 12 },
+						  { .addr = buf + 12, .len = len } };
+
+			fix_post(ptx, two, 2);
+		} else {
+			uint16_t slot = ptx->avail_slot;
+
+			fix_post(ptx, &(struct fix_buf){ .addr = buf, .len = 12 + len }, 1);
+			if (k == bad_id)
+				ptx->ring[slot].id = htole16(NUM + 3);
+		}
+	}
+	*fault = (struct fwd_fault){ -1, VQ_OK };
+	return forward_packets(&c->a.fe_tx, &c->b.fe_rx, DESCS(4096), fault);
+}
+
+/* The first `n` packets of packed_pair arrived whole, in order, each in
+ * its own buffer, and were given back on both rings. */
+static void expect_packed_pair(struct ctx *c, struct fix_ring *ptx, struct fix_ring *prx,
+			       unsigned n)
+{
+	uint64_t bytes = 0;
+
+	vq_publish(&ptx->vq);
+	vq_publish(&prx->vq);
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t want[60 + NUM], got[60 + NUM], hdr[12];
+		uint16_t id;
+		uint32_t len;
+
+		assert_true(fix_used(prx, &id, &len));
+		assert_int_equal(id, k);
+		assert_int_equal(len, 12 + 60 + k);
+		peek(&c->b, le64toh(prx->ring[k].addr), hdr, 12);
+		assert_int_equal(hdr[10], 1); /* num_buffers */
+		fill(want, 60 + k, (uint8_t)k);
+		peek(&c->b, le64toh(prx->ring[k].addr) + 12, got, 60 + k);
+		assert_memory_equal(got, want, 60 + k);
+		assert_true(fix_used(ptx, &id, &len));
+		assert_int_equal(len, 0);
+		bytes += 60 + k;
+	}
+	assert_stats(&c->a.stats, n, bytes, 0, 0);
+	assert_stats(&c->b.stats, 0, 0, n, bytes);
+}
+
+/* Packed to packed, where the fast way takes four at a time: every packet
+ * arrives the same whether four go together or one at a time (a chained
+ * one among them, or a run that ends mid-four), and a bad buffer id among
+ * four fails the sender where it did, the packets before it delivered. */
+static void test_packed_four_at_a_time(void **state)
+{
+	struct ctx *c = *state;
+	static struct fix_ring ptx, prx;
+	struct fwd_fault fault;
+
+	for (unsigned n = 1; n <= 11; n++) {
+		assert_int_equal(packed_pair(c, &ptx, &prx, n, NUM, NUM, &fault), FWD_IDLE);
+		expect_packed_pair(c, &ptx, &prx, n);
+		vq_fini(&ptx.vq);
+		vq_fini(&prx.vq);
+	}
+	for (unsigned chained = 0; chained < 9; chained++) {
+		assert_int_equal(packed_pair(c, &ptx, &prx, 9, chained, NUM, &fault), FWD_IDLE);
+		expect_packed_pair(c, &ptx, &prx, 9);
+		vq_fini(&ptx.vq);
+		vq_fini(&prx.vq);
+	}
+	for (unsigned bad = 0; bad < 9; bad++) {
+		assert_int_equal(packed_pair(c, &ptx, &prx, 9, NUM, bad, &fault), FWD_FAULT);
+		assert_int_equal(fault.guilty, 0);
+		assert_int_equal(fault.error, VQ_ERR_ID);
+		expect_packed_pair(c, &ptx, &prx, bad);
+		vq_fini(&ptx.vq);
+		vq_fini(&prx.vq);
+	}
+	c->a.fe_tx.vq = &c->a.tx.vq;
+	c->b.fe_rx.vq = &c->b.rx.vq;
+}
+
 static void test_drop_without_peer(void **state)
 {
 	struct ctx *c = *state;
@@ -1482,6 +1591,7 @@ int main(void)
 		T(test_fault_in_rx_chain),
 		T(test_fault_in_second_rx_chain),
 		T(test_packed_sender_fault_counts_once),
+		T(test_packed_four_at_a_time),
 		T(test_drop_without_peer),
 	};
 

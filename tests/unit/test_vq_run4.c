@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/* The packed ring's four-wide step (vq_run_peek4, vq_run_get4,
+ * vq_run_done4): when it goes, what it gives back, and when it says no. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "virtio/virtqueue.h"
+
+#define NUM 8
+#define BUF_LEN 256
+
+struct ctx {
+	struct fixture f;
+	struct fix_ring r;
+	uint64_t buf;
+};
+
+static int setup(void **state)
+{
+	static struct ctx c;
+
+	memset(&c, 0, sizeof c);
+	fix_init(&c.f, 1);
+	c.buf = fix_alloc(&c.f, NUM * BUF_LEN, 64);
+	fix_ring_init_fmt(&c.f, &c.r, NUM, true, false, true, 0x8000);
+	*state = &c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	vq_fini(&c->r.vq);
+	fix_fini(&c->f);
+	return 0;
+}
+
+/* n chains of one writable buffer each, buffer k at c->buf + k * BUF_LEN. */
+static void post(struct ctx *c, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		uint16_t slot = c->r.avail_slot;
+
+		fix_post(&c->r, &(struct fix_buf){ .addr = c->buf + slot * BUF_LEN, .len = BUF_LEN,
+						   .write = true }, 1);
+	}
+}
+
+/* One chain the one-at-a-time way (a run's first since the publication
+ * is held back: never four-wide). */
+static void one(struct ctx *c, uint32_t len)
+{
+	struct vq_run r;
+	struct vq_desc d;
+	uint32_t tag = 0;
+
+	assert_true(vq_run_begin(&c->r.vq, true, true, &r) > 0);
+	assert_true(vq_run_peek(&r, true, true, &d, &tag));
+	vq_run_done(&c->r.vq, &r, true, tag, len);
+	vq_run_end(&c->r.vq, true, &r);
+}
+
+static bool peek4(struct ctx *c, struct vq_run *r)
+{
+	return vq_run_begin(&c->r.vq, true, true, r) >= 4 && vq_run_peek4(r, true);
+}
+
+static void expect_used(struct ctx *c, uint16_t id, uint32_t len)
+{
+	uint16_t got_id;
+	uint32_t got_len;
+
+	assert_true(fix_used(&c->r, &got_id, &got_len));
+	assert_int_equal(got_id, id);
+	assert_int_equal(got_len, len);
+}
+
+/* Four simple chains go four-wide: their copies as posted, their used
+ * elements in place with their lengths, visible only when published. */
+static void test_four_wide(void **state)
+{
+	struct ctx *c = *state;
+	static const uint32_t len[4] = { 60, 0x7f, 1, 256 };
+	struct vq_run r;
+	uint16_t id;
+	uint32_t l;
+
+	post(c, 5);
+	/* The first since the publication: not four-wide. */
+	assert_false(peek4(c, &r));
+	one(c, 10);
+	assert_true(peek4(c, &r));
+	for (unsigned i = 0; i < 4; i++) {
+		struct vq_desc d;
+		uint32_t tag;
+
+		vq_run_get4(&r, true, i, &d, &tag);
+		assert_int_equal(d.addr, c->buf + (1 + i) * BUF_LEN);
+		assert_int_equal(d.len, BUF_LEN);
+		assert_int_equal(vq_tag_id(tag), 1 + i);
+	}
+	vq_run_done4(&c->r.vq, &r, true, len);
+	vq_run_end(&c->r.vq, true, &r);
+	assert_false(fix_used(&c->r, &id, &l));
+	vq_publish(&c->r.vq);
+	expect_used(c, 0, 10);
+	for (unsigned i = 0; i < 4; i++)
+		expect_used(c, (uint16_t)(1 + i), len[i]);
+	assert_false(fix_used(&c->r, &id, &l));
+	assert_int_equal(vq_consumed(&c->r.vq), 5);
+}
+
+/* Four that would run over the ring's end (slots 5..7 and 0): not
+ * four-wide; the one-at-a-time way takes them. */
+static void test_ring_end(void **state)
+{
+	struct ctx *c = *state;
+	struct vq_run r;
+
+	post(c, NUM);
+	one(c, 1);
+	assert_true(peek4(c, &r));
+	vq_run_done4(&c->r.vq, &r, true, (const uint32_t[4]){ 2, 3, 4, 5 });
+	vq_run_end(&c->r.vq, true, &r);
+	assert_false(peek4(c, &r));
+	one(c, 6);
+	assert_false(peek4(c, &r));
+	one(c, 7);
+	one(c, 8);
+	vq_publish(&c->r.vq);
+	for (unsigned i = 0; i < NUM; i++)
+		expect_used(c, (uint16_t)i, 1 + i);
+	/* Back at slot 0, the wrap counter turned. */
+	assert_int_equal(vq_base(&c->r.vq) & 0xffff, 0);
+}
+
+/* Fewer than four available: no. */
+static void test_not_all_available(void **state)
+{
+	struct ctx *c = *state;
+	struct vq_run r;
+
+	post(c, 4);
+	one(c, 1);
+	assert_false(peek4(c, &r));
+	post(c, 1);
+	assert_true(peek4(c, &r));
+}
+
+/* A chain of two, an indirect one, an id out of range, or one naming
+ * another slot among the four: no (the one-at-a-time way sees them). */
+static void test_not_simple(void **state)
+{
+	struct ctx *c = *state;
+	struct fix_buf two[2] = { { c->buf, 64, true }, { c->buf + 64, 64, true } };
+	struct vq_run r;
+
+	post(c, 1);
+	one(c, 1);
+	/* Chained at the third. */
+	post(c, 2);
+	fix_post(&c->r, two, 2);
+	post(c, 1);
+	assert_false(peek4(c, &r));
+	vq_fini(&c->r.vq);
+
+	fix_ring_init_fmt(&c->f, &c->r, NUM, true, false, true, 0x8000);
+	post(c, 1);
+	one(c, 1);
+	post(c, 3);
+	fix_post_indirect(&c->f, &c->r, two, 2);
+	assert_false(peek4(c, &r));
+	vq_fini(&c->r.vq);
+
+	for (unsigned bad = 0; bad < 2; bad++) {
+		fix_ring_init_fmt(&c->f, &c->r, NUM, true, false, true, 0x8000);
+		post(c, 1);
+		one(c, 1);
+		post(c, 3);
+		/* Slot 4: an id beyond the ring, or slot 5's. */
+		fix_pdesc(&c->r, 4, c->buf, 64, bad ? NUM + 3 : 5,
+			  fix_avail_flags(true) | VRING_DESC_F_WRITE);
+		assert_false(peek4(c, &r));
+		vq_fini(&c->r.vq);
+	}
+	fix_ring_init_fmt(&c->f, &c->r, NUM, true, false, true, 0x8000);
+}
+
+/* A device-readable ring: WRITE expected clear. */
+static void test_direction(void **state)
+{
+	struct ctx *c = *state;
+	struct vq_run r;
+
+	post(c, 5);
+	one(c, 1);
+	assert_true(vq_run_begin(&c->r.vq, true, false, &r) >= 4);
+	assert_false(vq_run_peek4(&r, true));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_four_wide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_all_available, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_simple, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direction, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
