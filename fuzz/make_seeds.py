@@ -633,6 +633,16 @@ def fwd_seeds():
     seeds["packed-gso-few-chains"] = fwd_input(
         15, 15, modern | FB_HOST_GSO, modern, 0, img, packed_receiver(16, 2, 1600),
         budget=0x80, base_s=0x8000, base_d=0x8000, walk_flags=WF_SRC_PACKED | WF_DST_PACKED)
+    # Packed to packed, nine single-buffer packets whose ids name their
+    # slots, and as many receive buffers: after the first, four at a time
+    # (forward_fast4), with a budget of 64 descriptors.
+    tx = PackedImage(16)
+    for k in range(9):
+        tx.put(0x400 + 0x80 * k, net_hdr(12) + frame(60, k + 1))
+        tx.post([(0x400 + 0x80 * k, 72, 0)])
+    seeds["packed-four-wide"] = fwd_input(
+        15, 15, modern, modern, 0, tx, packed_receiver(16, 9, 128), budget=63,
+        base_s=0x8000, base_d=0x8000, walk_flags=WF_SRC_PACKED | WF_DST_PACKED)
     return seeds
 
 # ---- the TAP datapath (fuzz_tap) -------------------------------------------------
