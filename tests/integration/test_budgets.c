@@ -55,7 +55,7 @@
 /* The consequences every attack is held to (the figures). */
 #define STATUS_P99_MS 50
 #define SIGTERM_MS 100
-#define SIGTERM_WALL_MS 2000 /* a hang, not a busy machine */
+#define HANG_MS 2000 /* by the clock: a hang, not a busy machine */
 #define IDLE_TICKS 2 /* of the 100 a second has: the CPU is back to zero */
 
 /* ---- one attack ----------------------------------------------------------- */
@@ -75,6 +75,7 @@ struct attack_run {
 	bool flood_spins;       /* and waits for room by spinning, to refill at once */
 	atomic_int head;        /* the descriptor a flooder publishes */
 	atomic_uint worst_ms;   /* the slowest answer the attacker got */
+	atomic_uint worst_cpu_ms; /* the server's CPU time while it waited */
 	atomic_uint stops;      /* rings stopped by the attacker */
 	char path[160];         /* a listen= port's socket */
 	bool packed;            /* the attacker's rings are packed */
@@ -353,7 +354,7 @@ static void judge(const struct attack *a)
 		print_message("  SIGTERM handled after %llu ms, %llu ms of the server's CPU\n",
 			      (unsigned long long)took, (unsigned long long)cpu / 1000u);
 		assert_true(cpu <= SIGTERM_MS * 1000u);
-		assert_true(took <= SIGTERM_WALL_MS);
+		assert_true(took <= HANG_MS);
 		assert_int_equal(waitpid(cur.s.pid, &status, 0), cur.s.pid);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		cur.s.pid = 0;
@@ -749,16 +750,21 @@ static void *stop_loop(void *arg)
 	struct attack_run *r = arg;
 
 	while (!atomic_load(&r->stop)) {
-		uint64_t t0, took;
+		uint64_t t0, c0, took, cpu;
 
 		usleep(20000);
+		c0 = server_cpu_us(&r->s);
 		t0 = now_ms();
 		if (vnd_stop(r->attacker))
 			break;
 		took = now_ms() - t0;
+		cpu = server_cpu_us(&r->s);
+		cpu = cpu >= c0 ? (cpu - c0) / 1000u : 0;
 		atomic_fetch_add(&r->stops, 1);
 		if (took > atomic_load(&r->worst_ms))
 			atomic_store(&r->worst_ms, (unsigned)took);
+		if (cpu > atomic_load(&r->worst_cpu_ms))
+			atomic_store(&r->worst_cpu_ms, (unsigned)cpu);
 		/* The flooder keeps off the rings while the library resets them. */
 		atomic_store(&r->paused, true);
 		while (!atomic_load(&r->parked) && !atomic_load(&r->stop))
@@ -796,12 +802,16 @@ static void check_drain_fed(struct attack_run *r)
 		usleep(10000);
 	/* The rings were stopped many times meanwhile, each answered at once:
 	 * a drain bounded by one ring's worth takes microseconds; a drain fed
-	 * for as long as the client likes would take the whole attack. The
-	 * bound leaves room for a loaded machine's scheduling. */
-	print_message("  slowest GET_VRING_BASE: %u ms, %u stops, %llu frames dropped\n",
-		      atomic_load(&r->worst_ms), atomic_load(&r->stops),
+	 * for as long as the client likes would take the whole attack. Judged
+	 * by the server's CPU time while each answer waited; by the clock
+	 * only for a hang, as a loaded machine's scheduling counts there. */
+	print_message("  slowest GET_VRING_BASE: %u ms (%u ms of the server's CPU), %u stops, "
+		      "%llu frames dropped\n",
+		      atomic_load(&r->worst_ms), atomic_load(&r->worst_cpu_ms),
+		      atomic_load(&r->stops),
 		      (unsigned long long)port_status(&r->s, 0).counter[VNP_CTR_DROP_NO_PEER]);
-	assert_true(atomic_load(&r->worst_ms) <= 250);
+	assert_true(atomic_load(&r->worst_cpu_ms) <= 250);
+	assert_true(atomic_load(&r->worst_ms) <= HANG_MS);
 	assert_true(port_status(&r->s, 0).counter[VNP_CTR_DROP_NO_PEER] > 1000);
 }
 
