@@ -205,6 +205,23 @@ static inline __attribute__((always_inline)) bool fast_hit(const struct gm_hit *
 	return true;
 }
 
+/* The receiver's header, built in registers and stored whole: lo its
+ * first 8 bytes, hi the checksum offset and num_buffers (12 bytes with
+ * num_buffers, else 10). Bytes assembled on the stack and read back wider
+ * miss store forwarding and wait for every store of the previous copy to
+ * drain. */
+static inline __attribute__((always_inline)) void rx_header_store(uint8_t *rp, uint64_t lo,
+							       uint32_t hi, unsigned dst_hdr_len)
+{
+	lo = htole64(lo);
+	hi = htole32(hi);
+	__builtin_memcpy(rp, &lo, sizeof lo);
+	if (dst_hdr_len == VNET_HDR_MAX)
+		__builtin_memcpy(rp + 8, &hi, 4);
+	else
+		__builtin_memcpy(rp + 8, &hi, 2);
+}
+
 /*
  * The shape nearly every packet has, without the general chain walk: the
  * sender's header and frame in one descriptor, and a receive buffer of one
@@ -244,9 +261,6 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 	in_hi = load_le16_once(tp + sizeof in_lo);
 	if ((uint8_t)(in_lo >> 8) != VIRTIO_NET_HDR_GSO_NONE)
 		return false;
-	/* The receiver's header is built in registers and stored whole: bytes
-	 * assembled on the stack and read back wider miss store forwarding and
-	 * wait for every store of the previous copy to drain. */
 	uint64_t lo = 0;                     /* flags .. csum_start */
 	uint32_t hi = (uint32_t)1 << 16;     /* csum_offset, num_buffers = 1 */
 	if (in_lo & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
@@ -257,14 +271,7 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 		lo = VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48;
 		hi |= in_hi;
 	}
-	lo = htole64(lo);
-	hi = htole32(hi);
-	__builtin_memcpy(rp, &lo, sizeof lo);
-	/* 12 bytes with num_buffers, else 10 (no num_buffers to write). */
-	if (dst_hdr_len == VNET_HDR_MAX)
-		__builtin_memcpy(rp + 8, &hi, 4);
-	else
-		__builtin_memcpy(rp + 8, &hi, 2);
+	rx_header_store(rp, lo, hi, dst_hdr_len);
 	frame_copy(rp + dst_hdr_len, tp + src_hdr_len, flen);
 	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
 
@@ -300,21 +307,6 @@ static inline __attribute__((always_inline)) bool fast_hit_end(const struct gm_h
 	return true;
 }
 
-/* The receiver's header as forward_fast writes it: lo its first 8 bytes,
- * hi the checksum offset and num_buffers (2 bytes of them without
- * num_buffers). */
-static inline __attribute__((always_inline)) void fast4_header(uint8_t *rp, uint64_t lo,
-							       uint32_t hi, unsigned dst_hdr_len)
-{
-	lo = htole64(lo);
-	hi = htole32(hi);
-	__builtin_memcpy(rp, &lo, sizeof lo);
-	if (dst_hdr_len == VNET_HDR_MAX)
-		__builtin_memcpy(rp + 8, &hi, 4);
-	else
-		__builtin_memcpy(rp + 8, &hi, 2);
-}
-
 /* The k-th packet of forward_fast4: checked as forward_fast checks one
  * (a region miss included: that is forward_fast's to handle) and, if it
  * passes, its header written and its frame copied; its chains stay
@@ -348,12 +340,12 @@ fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_h
 		in_hi = load_le16_once(tp + sizeof in_lo);
 		if (!guest_csum || !fwd_csum_fits(start, in_hi, flen))
 			return false;
-		fast4_header(rp, VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48,
+		rx_header_store(rp, VIRTIO_NET_HDR_F_NEEDS_CSUM | (uint64_t)start << 48,
 			     (uint32_t)1 << 16 | in_hi, dst_hdr_len);
 	} else {
 		/* Stored apart: the compiler otherwise keeps the test's
 		 * result (0) for lo, in a spilled register. */
-		fast4_header(rp, 0, (uint32_t)1 << 16, dst_hdr_len);
+		rx_header_store(rp, 0, (uint32_t)1 << 16, dst_hdr_len);
 	}
 	frame_copy(rp + dst_hdr_len, tp + src_hdr_len, flen);
 	DEMOTE_LINE(rp + VNET_HDR_NUM_BUFFERS_OFFSET);
