@@ -191,15 +191,17 @@ static inline bool fwd_range_miss(struct guest_mem *mem, struct gm_hit *h, struc
 	return *p != NULL;
 }
 
-/* Whether [gpa, gpa + len), len > 0, lies in the region last hit: its
- * host address in *p if so. As gm_hit_range, one compare fewer: room for
- * len at all, then for the offset before it. */
+/* Whether [gpa, gpa + len) lies in the region last hit, its host address
+ * in *p if so: its end within the region, and its start too, which
+ * matters only when the sum wrapped (a gpa below the region's: its offset
+ * is then beyond any region's size, a mapped length far below
+ * 2^64 - 2^32). */
 static inline __attribute__((always_inline)) bool fast_hit(const struct gm_hit *h, uint64_t gpa,
-							   uint32_t len, uint8_t **p)
+							       uint32_t len, uint8_t **p)
 {
-	uint64_t off = gpa - h->gpa, room = h->size - len;
+	uint64_t off = gpa - h->gpa, end = off + len;
 
-	if (__builtin_expect(len > h->size || off > room, 0))
+	if (__builtin_expect(end > h->size || off > h->size, 0))
 		return false;
 	*p = h->host + off;
 	return true;
@@ -292,21 +294,6 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 #undef FWD_BATCH_NAME
 #undef FWD_BATCH_STEP4
 
-/* fast_hit in fewer instructions: the end of [gpa, gpa + len) within the
- * region, and its start too, which matters only when the sum wrapped (a
- * gpa below the region's: its offset is then beyond any region's size, a
- * mapped length far below 2^64 - 2^32). */
-static inline __attribute__((always_inline)) bool fast_hit_end(const struct gm_hit *h, uint64_t gpa,
-							       uint32_t len, uint8_t **p)
-{
-	uint64_t off = gpa - h->gpa, end = off + len;
-
-	if (__builtin_expect(end > h->size || off > h->size, 0))
-		return false;
-	*p = h->host + off;
-	return true;
-}
-
 /* The k-th packet of forward_fast4: checked as forward_fast checks one
  * (a region miss included: that is forward_fast's to handle) and, if it
  * passes, its header written and its frame copied; its chains stay
@@ -324,10 +311,10 @@ fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_h
 
 	vq_run_get4(tr, tx_packed, k, &td, &tag);
 	flen = td.len - src_hdr_len;
-	if (flen > VNET_FRAME_MAX || !fast_hit_end(th, td.addr, td.len, &tp))
+	if (flen > VNET_FRAME_MAX || !fast_hit(th, td.addr, td.len, &tp))
 		return false;
 	vq_run_get4(rr, rx_packed, k, &rd, &tag);
-	if (rd.len < dst_hdr_len + flen || !fast_hit_end(rh, rd.addr, rd.len, &rp))
+	if (rd.len < dst_hdr_len + flen || !fast_hit(rh, rd.addr, rd.len, &rp))
 		return false;
 	in_lo = load_le64_once(tp);
 	/* No GSO (its type is 0) and no checksum asked for, in one test. */
