@@ -167,6 +167,15 @@ static uint64_t server_cpu_us(const struct server *s)
 	return ns / 1000u;
 }
 
+/* The server's time on a CPU since it was since_us, 0 where the kernel
+ * does not say (or no longer: the process is gone). */
+static uint64_t server_cpu_since(const struct server *s, uint64_t since_us)
+{
+	uint64_t now = server_cpu_us(s);
+
+	return now >= since_us ? now - since_us : 0;
+}
+
 /* One status request: the time it took (*wall) and the server's time on
  * a CPU meanwhile, what it worked before answering (*cpu). A server that
  * does not answer within 1 s counts as having taken a second of both. */
@@ -183,8 +192,7 @@ static void status_us(struct server *s, uint64_t *wall, uint64_t *cpu)
 	rc = ctl_status(sock, &st, msg, sizeof msg);
 	close(sock);
 	*wall = rc == 0 ? now_us() - t0 : 1000000u;
-	*cpu = rc == 0 ? server_cpu_us(s) : 1000000u;
-	*cpu = rc != 0 ? *cpu : *cpu >= c0 ? *cpu - c0 : 0;
+	*cpu = rc == 0 ? server_cpu_since(s, c0) : 1000000u;
 }
 
 /* 100 status requests, 10 ms apart: the p99 (the second slowest) of the
@@ -345,12 +353,7 @@ static void judge(const struct attack *a)
 		while (!server_log_contains(&cur.s, "signal 15: stopping", 0) && now_ms() < sent + 5000)
 			usleep(1000);
 		took = now_ms() - sent;
-		{
-			/* 0 where the kernel does not say (or no longer). */
-			uint64_t now = server_cpu_us(&cur.s);
-
-			cpu = now >= cpu ? now - cpu : 0;
-		}
+		cpu = server_cpu_since(&cur.s, cpu);
 		print_message("  SIGTERM handled after %llu ms, %llu ms of the server's CPU\n",
 			      (unsigned long long)took, (unsigned long long)cpu / 1000u);
 		assert_true(cpu <= SIGTERM_MS * 1000u);
@@ -758,8 +761,7 @@ static void *stop_loop(void *arg)
 		if (vnd_stop(r->attacker))
 			break;
 		took = now_ms() - t0;
-		cpu = server_cpu_us(&r->s);
-		cpu = cpu >= c0 ? (cpu - c0) / 1000u : 0;
+		cpu = server_cpu_since(&r->s, c0) / 1000u;
 		atomic_fetch_add(&r->stops, 1);
 		if (took > atomic_load(&r->worst_ms))
 			atomic_store(&r->worst_ms, (unsigned)took);
