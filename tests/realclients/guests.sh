@@ -151,10 +151,12 @@ restart_server() {
 # How GSO frames from port SRC to port DST went, by the server's counters:
 # gso_path SRC DST whole|segmented|none
 gso_path() {
-	local src=$1 dst=$2 want=$3 tx seg rx
-	tx=$(metric "$src" gso_frames_total ',direction="tx"')
-	seg=$(metric "$src" gso_segmented_total)
-	rx=$(metric "$dst" gso_frames_total ',direction="rx"')
+	local src=$1 dst=$2 want=$3 tx seg rx snap
+	# One status answer: a frame is counted on both ends in it, or on neither.
+	snap=$(ctl status --prometheus)
+	tx=$(echo "$snap" | sed -n "s/^vnet_p2p_gso_frames_total{port=\"$src\",direction=\"tx\"} //p")
+	seg=$(echo "$snap" | sed -n "s/^vnet_p2p_gso_segmented_total{port=\"$src\"} //p")
+	rx=$(echo "$snap" | sed -n "s/^vnet_p2p_gso_frames_total{port=\"$dst\",direction=\"rx\"} //p")
 	echo "port $src -> port $dst: $tx GSO frames sent, $seg cut into segments, $rx taken whole"
 	case "$want" in
 	whole)

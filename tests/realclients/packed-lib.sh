@@ -48,14 +48,17 @@ check_rings() {
 	done
 }
 
-# metric PORT NAME MORE_LABELS: one value from status --prometheus.
-metric() { ctl status --prometheus | sed -n "s/^vnet_p2p_$2{port=\"$1\"$3} //p"; }
+# metric PORT NAME MORE_LABELS: one value from status --prometheus;
+# metric_in TEXT PORT NAME MORE_LABELS: from such an answer already read.
+metric_in() { echo "$1" | sed -n "s/^vnet_p2p_$3{port=\"$2\"$4} //p"; }
+metric() { metric_in "$(ctl status --prometheus)" "$@"; }
 
-# drops PORT: the packets the server dropped from port PORT's TX.
+# drops TEXT PORT: the packets the server dropped from port PORT's TX, by
+# a status --prometheus answer.
 drops() {
 	local reason n sum=0
 	for reason in no_peer too_big bad_chain; do
-		n=$(metric "$1" drops_total ",direction=\"tx\",reason=\"$reason\"")
+		n=$(metric_in "$1" "$2" drops_total ",direction=\"tx\",reason=\"$reason\"")
 		sum=$((sum + ${n:-0}))
 	done
 	echo "$sum"
@@ -64,22 +67,28 @@ drops() {
 # Mark the drops so far (a guest that boots first sends before its peer
 # is there: dropped, no peer).
 mark_drops() {
+	local snap
 	until ctl status | grep -q "^port 1: running" && ctl status | grep -q "^port 0: running"; do
 		sleep 0.1
 	done
-	drops0=$(drops 0)
-	drops1=$(drops 1)
+	snap=$(ctl status --prometheus)
+	drops0=$(drops "$snap" 0)
+	drops1=$(drops "$snap" 1)
 }
 
 # Each port's TX packets forwarded all reached the other's RX, and none
 # was dropped since mark_drops (before it: the peer not there, or stopped).
+# All from one status answer: the guests are still up and may send a
+# frame between two (the server answers between batches, so in one answer
+# a frame is counted on both ends or on neither).
 check_lossless() {
-	local a b tx rx d d0
+	local a b tx rx d d0 snap
+	snap=$(ctl status --prometheus)
 	for a in 0 1; do
 		b=$((1 - a))
-		tx=$(metric "$a" packets_total ',direction="tx"')
-		rx=$(metric "$b" packets_total ',direction="rx"')
-		d=$(drops "$a")
+		tx=$(metric_in "$snap" "$a" packets_total ',direction="tx"')
+		rx=$(metric_in "$snap" "$b" packets_total ',direction="rx"')
+		d=$(drops "$snap" "$a")
 		d0=$([ "$a" = 0 ] && echo "$drops0" || echo "$drops1")
 		[ -n "$tx" ] && [ "$tx" = "$rx" ] ||
 			fail "port $a sent $tx packets, port $b got $rx ($d dropped)"
