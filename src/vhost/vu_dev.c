@@ -656,34 +656,41 @@ static int handle_set_vring_kick(struct vu_dev *dev, struct vu_msg *msg, struct 
 	return 0;
 }
 
-static int handle_set_vring_call(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+/* SET_VRING_CALL and SET_VRING_ERR: the ring's descriptor of that kind
+ * (call_fd or err_fd) replaced by the message's, or by none. */
+static int replace_ring_fd(struct vu_dev *dev, struct vu_msg *msg, bool err, int *fd_out)
 {
-	unsigned idx = (unsigned)(payload_u64(msg) & VHOST_USER_VRING_IDX_MASK);
+	struct vu_ring *r = &dev->ring[payload_u64(msg) & VHOST_USER_VRING_IDX_MASK];
+	int *slot = err ? &r->err_fd : &r->call_fd;
 	int fd = -1, rc;
 
-	(void)reply;
 	rc = ring_fd_from(dev, msg, &fd);
 	if (rc < 0)
 		return rc;
-	close_fd(&dev->ring[idx].call_fd);
-	dev->ring[idx].call_fd = fd;
+	close_fd(slot);
+	*slot = fd;
+	*fd_out = fd;
 	return 0;
+}
+
+static int handle_set_vring_call(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
+{
+	int fd;
+
+	(void)reply;
+	return replace_ring_fd(dev, msg, false, &fd);
 }
 
 static int handle_set_vring_err(struct vu_dev *dev, struct vu_msg *msg, struct reply *reply)
 {
-	unsigned idx = (unsigned)(payload_u64(msg) & VHOST_USER_VRING_IDX_MASK);
-	int fd = -1, rc;
+	int fd, rc;
 
 	(void)reply;
-	rc = ring_fd_from(dev, msg, &fd);
-	if (rc < 0)
-		return rc;
-	close_fd(&dev->ring[idx].err_fd);
-	dev->ring[idx].err_fd = fd;
-	if (dev->failed)
+	rc = replace_ring_fd(dev, msg, true, &fd);
+	/* A device failed already says so on the new descriptor too. */
+	if (rc == 0 && dev->failed)
 		signal_eventfd(fd);
-	return 0;
+	return rc;
 }
 
 static int handle_get_protocol_features(struct vu_dev *dev, struct vu_msg *msg,

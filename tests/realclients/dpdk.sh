@@ -105,13 +105,16 @@ features_of() { ctl status --prometheus | sed -n "s/^vnet_p2p_port_info{port=\"$
 stats_runs() { [ "$(grep -c "Forward statistics for port 0" "$work/tx.log")" = "$1" ]; }
 log_since_mark_has() { tail -n +"$((mark + 1))" "$work/server.log" | grep -q "$1"; }
 # Stop forwarding, and let what the sender put in its ring arrive: the
-# server's counters reach what was sent (or the deadline passes). Only
-# then may the sender's port stop (its ring goes with it).
+# server's counters reach what was sent. Only then may the sender's port
+# stop (its ring goes with it). A server that missed the sender's last
+# kick would hold those packets until the ring stopped, and the stop's
+# drain would hide it: so they must arrive first.
 stop_and_drain() {
 	echo stop >&5
 	wait_for 30 stats_runs "$runs" || fail "the sender's statistics did not come"
 	sent=$(stat_sum tx TX-packets)
-	wait_for 60 counters_settled || true
+	wait_for 30 counters_settled ||
+		fail "the server forwarded $(metric 0 packets_total ',direction="tx"') and delivered $(metric 1 packets_total ',direction="rx"') of $sent sent, with the sender stopped (a kick missed?)"
 }
 counters_settled() {
 	[ "$(metric 0 packets_total ',direction="tx"')" = "$sent" ] &&
