@@ -27,6 +27,12 @@ reps=$(arg reps)
 for i in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
 ip link set lo up
 ip addr add "$ip/24" dev eth0
+# vnp.combined=N: use N queue pairs (ethtool -L), set before the link is
+# up: a change later could meet the peer's first pings.
+combined=$(arg combined)
+if [ -n "$combined" ]; then
+	ethtool -L eth0 combined "$combined" || say error "ethtool -L eth0 combined $combined failed"
+fi
 ip link set eth0 up
 say mac "$(cat /sys/class/net/eth0/address)"
 say up "$ip"
@@ -54,6 +60,18 @@ pings() {
 	tail -n 2 /tmp/ping.out | sed 's/^/VNP ping /'
 	tail -n 2 /tmp/ping1472.out | sed 's/^/VNP ping1472 /'
 }
+# A guest that changes its own device (a driver reset, ethtool -L) while
+# the peer still pings would have the peer's pings dropped, as they should
+# be: so each guest says its pings are done with a connection to the
+# peer's port 5003 (pings_done_tell), and the one that changes its device
+# waits for that word first (peer_pings_wait; peer_pings_listen started
+# before any ping).
+peer_pings_listen() { (nc -l -p 5003 -e /bin/true; touch /tmp/peer-pinged) & }
+pings_done_tell() { (for i in $(seq 120); do nc "$peer" 5003 -e /bin/true 2>/dev/null && break; sleep 0.5; done) & }
+peer_pings_wait() {
+	for i in $(seq 1200); do [ -e /tmp/peer-pinged ] && return 0; sleep 0.1; done
+	say error "the peer never said its pings were done"
+}
 # fetch PORT: take the peer's file from PORT (retrying until it serves).
 fetch() {
 	for i in $(seq 60); do
@@ -78,18 +96,14 @@ mq)
 	# MD5-checked. Linux keeps a flow on one TX queue, the one its CPU
 	# maps to (XPS), so stream s runs on CPU s-1 modulo the CPUs, both
 	# ends: it is served on port 5000+s by a listener bound to that CPU,
-	# and fetched by a process bound to it. vnp.combined=N: use N pairs
-	# (ethtool -L) before any traffic. vnp.flip=A.B...: while the fetches
+	# and fetched by a process bound to it (vnp.combined: above).
+	# vnp.flip=A.B...: while the fetches
 	# run, set the pairs in use to A, B, ... in turn, one change per
 	# 256 KiB that arrived (so every change lands on a running transfer).
 	# vnp.pace=1: serve a MiB at a time, 0.3 s apart, so the transfers
 	# outlast the changes.
 	streams=$(arg streams)
 	[ -n "$streams" ] || streams=4
-	combined=$(arg combined)
-	if [ -n "$combined" ]; then
-		ethtool -L eth0 combined "$combined" || say error "ethtool -L eth0 combined $combined failed"
-	fi
 	say txqueues "$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)"
 	say rxqueues "$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
 	say combined "$(ethtool -l eth0 2>/dev/null | sed -n 's/^Combined:[[:space:]]*//p' | tail -n1)"
@@ -104,10 +118,14 @@ mq)
 	for s in $(seq "$streams"); do
 		taskset -c $(((s - 1) % cpus)) nc -ll -p $((5000 + s)) -e /bin/serve &
 	done
+	# Changes of the pairs in use (vnp.flip) wait until the peer's pings
+	# are done.
+	peer_pings_listen
 	ok=0
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
 	[ $ok = 1 ] || { say error "peer unreachable"; poweroff -f; }
 	pings
+	pings_done_tell
 	# One fetch per stream, retried until the peer serves.
 	for s in $(seq "$streams"); do
 		(
@@ -124,6 +142,7 @@ mq)
 	flip=$(arg flip)
 	flips=0
 	if [ -n "$flip" ]; then
+		peer_pings_wait
 		last=0
 		while ! all_done; do
 			now=$(ls -l /tmp/got.* 2>/dev/null | awk '{ s += $5 } END { print s + 0 }')
@@ -202,10 +221,8 @@ duplex)
 	fi
 	chmod +x /bin/serve
 	nc -ll -p 5001 -e /bin/serve &
-	# The peer says its pings are done with a connection to port 5003: a
-	# reset (vnp.reset=1) waits for that, or the peer's pings would meet
-	# a device that is down and be dropped, as they should.
-	(nc -l -p 5003 -e /bin/true; touch /tmp/peer-pinged) &
+	# A reset (vnp.reset=1) waits until the peer's pings are done.
+	peer_pings_listen
 	frags() { awk '/^Ip:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["FragCreates"] + $c["ReasmReqds"] }' /proc/net/snmp; }
 	ok=0
 	for i in $(seq 60); do ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }; done
@@ -213,12 +230,11 @@ duplex)
 	f0=$(frags)
 	pings
 	say frags $(($(frags) - f0))
-	(for i in $(seq 120); do nc "$peer" 5003 -e /bin/true 2>/dev/null && break; sleep 0.5; done) &
+	pings_done_tell
 	if [ "$(arg reset)" = 1 ]; then
 		(
 			while [ "$(wc -c </tmp/got 2>/dev/null || echo 0)" -lt 1048576 ]; do sleep 0.1; done
-			for i in $(seq 1200); do [ -e /tmp/peer-pinged ] && break; sleep 0.1; done
-			[ -e /tmp/peer-pinged ] || say error "the peer never said its pings were done"
+			peer_pings_wait
 			say reset-at "$(wc -c </tmp/got)"
 			ip link set eth0 down
 			rmmod virtio_net
