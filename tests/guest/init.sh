@@ -63,11 +63,11 @@ pings() {
 # A guest that changes its own device (a driver reset, ethtool -L) while
 # the peer still pings would have the peer's pings dropped, as they should
 # be: so each guest says its pings are done with a connection to the
-# peer's port 5003 (pings_done_tell), and the one that changes its device
-# waits for that word first (peer_pings_wait; peer_pings_listen started
-# before any ping).
-peer_pings_listen() { (nc -l -p 5003 -e /bin/true; touch /tmp/peer-pinged) & }
-pings_done_tell() { (for i in $(seq 120); do nc "$peer" 5003 -e /bin/true 2>/dev/null && break; sleep 0.5; done) & }
+# peer's port 5900 (pings_done_tell; apart from the ports the roles serve
+# on, 5001 and up), and the one that changes its device waits for that
+# word first (peer_pings_wait; peer_pings_listen started before any ping).
+peer_pings_listen() { (nc -l -p 5900 -e /bin/true; touch /tmp/peer-pinged) & }
+pings_done_tell() { (for i in $(seq 120); do nc "$peer" 5900 -e /bin/true 2>/dev/null && break; sleep 0.5; done) & }
 peer_pings_wait() {
 	for i in $(seq 1200); do [ -e /tmp/peer-pinged ] && return 0; sleep 0.1; done
 	say error "the peer never said its pings were done"
