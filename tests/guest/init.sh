@@ -97,9 +97,9 @@ mq)
 	# maps to (XPS), so stream s runs on CPU s-1 modulo the CPUs, both
 	# ends: it is served on port 5000+s by a listener bound to that CPU,
 	# and fetched by a process bound to it (vnp.combined: above).
-	# vnp.flip=A.B...: while the fetches
-	# run, set the pairs in use to A, B, ... in turn, one change per
-	# 256 KiB that arrived (so every change lands on a running transfer).
+	# vnp.flip=A.B...: while the fetches run, set the pairs in use to A,
+	# B, ... in turn, one change per 256 KiB that arrived (so every
+	# change lands on a running transfer).
 	# vnp.pace=1: serve a MiB at a time, 0.3 s apart, so the transfers
 	# outlast the changes.
 	streams=$(arg streams)

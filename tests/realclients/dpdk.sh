@@ -190,7 +190,8 @@ if [ $restart = 1 ]; then
 	# then one burst more, sent alone (rxonly with tx_first sends one
 	# txonly burst and no more), moves it on. Where the server says the
 	# ring stopped must be exactly there.
-	grep -aq "port0: ring 1 started (.*base 0x8000" "$work/server.log" ||
+	mark=0
+	log_since_mark_has "port0: ring 1 started (.*base 0x8000" ||
 		fail "the sender's TX ring did not start at its beginning (the count below assumes it)"
 	started_at=0
 	half=$(awk "BEGIN { print $seconds / 2 }")
@@ -227,7 +228,7 @@ if [ $restart = 1 ]; then
 		[ $((stopped)) = $((want)) ] || fail "the server stopped the sender's TX ring at $stopped, not at $want"
 		echo "sender's TX ring stopped at $stopped (slot $((stopped & 0x7fff)), wrap $((stopped >> 15 & 1))), started again:"
 		tail -n +"$((mark + 1))" "$work/server.log" | grep -a "port0: ring . started"
-		grep -aq "port0: ring 1 started (.*base 0x8000" <(tail -n +"$((mark + 1))" "$work/server.log") ||
+		log_since_mark_has "port0: ring 1 started (.*base 0x8000" ||
 			fail "the sender's TX ring did not start again at its beginning (the count above assumes it)"
 		[ $((stopped & 0x7fff)) != 0 ] && break
 		[ $try != 3 ] || fail "the TX ring stopped at a lap's start 3 times, with a burst sent alone to move it"

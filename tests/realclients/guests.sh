@@ -118,8 +118,11 @@ check_server_log() {
 	if grep -aE "failed:|refused" "$work/vnet-p2p.log"; then fail "the server refused or failed something"; fi
 }
 
-# metric PORT NAME [MORE_LABELS]: one value from `status --prometheus`.
-metric() { ctl status --prometheus | sed -n "s/^vnet_p2p_$2{port=\"$1\"${3:-}} //p"; }
+# metric PORT NAME [MORE_LABELS]: one value from `status --prometheus`;
+# metric_in TEXT PORT NAME [MORE_LABELS]: from such an answer already read
+# (several values from one answer agree with each other).
+metric_in() { echo "$1" | sed -n "s/^vnet_p2p_$3{port=\"$2\"${4:-}} //p"; }
+metric() { metric_in "$(ctl status --prometheus)" "$@"; }
 # The features port PORT negotiated, comma-separated.
 features_of() {
 	ctl status --prometheus |
@@ -154,9 +157,9 @@ gso_path() {
 	local src=$1 dst=$2 want=$3 tx seg rx snap
 	# One status answer: a frame is counted on both ends in it, or on neither.
 	snap=$(ctl status --prometheus)
-	tx=$(echo "$snap" | sed -n "s/^vnet_p2p_gso_frames_total{port=\"$src\",direction=\"tx\"} //p")
-	seg=$(echo "$snap" | sed -n "s/^vnet_p2p_gso_segmented_total{port=\"$src\"} //p")
-	rx=$(echo "$snap" | sed -n "s/^vnet_p2p_gso_frames_total{port=\"$dst\",direction=\"rx\"} //p")
+	tx=$(metric_in "$snap" "$src" gso_frames_total ',direction="tx"')
+	seg=$(metric_in "$snap" "$src" gso_segmented_total)
+	rx=$(metric_in "$snap" "$dst" gso_frames_total ',direction="rx"')
 	echo "port $src -> port $dst: $tx GSO frames sent, $seg cut into segments, $rx taken whole"
 	case "$want" in
 	whole)

@@ -25,16 +25,17 @@
 
 streams=4
 
-# JSON status of port n.
-port_json() { ctl status --json | jq ".ports[] | select(.port == $1)"; }
+# JSON status of port n; port_in TEXT N: from a status --json answer
+# already read (several values from one answer agree with each other).
+port_in() { echo "$1" | jq ".ports[] | select(.port == $2)"; }
+port_json() { port_in "$(ctl status --json)" "$1"; }
 # The pairs of port n whose counter (tx_packets or rx_packets) is above 0.
 busy_pairs() { port_json "$1" | jq "[.queue[] | select(.$2 >= 50)] | length"; }
 pair_counts() { port_json "$1" | jq -r "[.queue[] | .$2] | map(tostring) | join(\" \")"; }
 
-# The packets the server dropped from port PORT's TX.
-mq_drops() {
-	port_json "$1" | jq '.tx.drops.no_peer + .tx.drops.too_big + .tx.drops.bad_chain'
-}
+# The packets the server dropped from a port's TX, by its JSON status
+# (on stdin).
+tx_drops() { jq '.tx.drops.no_peer + .tx.drops.too_big + .tx.drops.bad_chain'; }
 
 # Mark the drops so far: a guest that boots first sends before its peer
 # is there (dropped: no peer).
@@ -42,8 +43,8 @@ mq_mark_drops() {
 	until ctl status | grep -q "^port 1: running" && ctl status | grep -q "^port 0: running"; do
 		sleep 0.1
 	done
-	mq_drops0=$(mq_drops 0)
-	mq_drops1=$(mq_drops 1)
+	mq_drops0=$(port_json 0 | tx_drops)
+	mq_drops1=$(port_json 1 | tx_drops)
 }
 
 # Each port's TX packets all reached the other's RX, none dropped since
@@ -52,19 +53,21 @@ mq_mark_drops() {
 # frame between two (the server answers between batches, so in one
 # answer a frame is counted on both ends or on neither).
 mq_check_lossless() {
-	local a b tx rx d d0 qtx qrx snap
+	local a b tx rx d d0 qtx qrx snap pa pb
 	snap=$(ctl status --json)
 	for a in 0 1; do
 		b=$((1 - a))
-		tx=$(echo "$snap" | jq ".ports[] | select(.port == $a) | .tx.packets")
-		rx=$(echo "$snap" | jq ".ports[] | select(.port == $b) | .rx.packets")
-		d=$(echo "$snap" | jq ".ports[] | select(.port == $a) | .tx.drops.no_peer + .tx.drops.too_big + .tx.drops.bad_chain")
+		pa=$(port_in "$snap" "$a")
+		pb=$(port_in "$snap" "$b")
+		tx=$(echo "$pa" | jq .tx.packets)
+		rx=$(echo "$pb" | jq .rx.packets)
+		d=$(echo "$pa" | tx_drops)
 		d0=$([ "$a" = 0 ] && echo "$mq_drops0" || echo "$mq_drops1")
 		[ -n "$tx" ] && [ "$tx" = "$rx" ] ||
 			fail "port $a sent $tx packets, port $b got $rx ($d dropped)"
 		[ "$d" = "$d0" ] || fail "port $a: $((d - d0)) packets dropped with both ports up"
-		qtx=$(echo "$snap" | jq ".ports[] | select(.port == $a) | [.queue[].tx_packets] | add")
-		qrx=$(echo "$snap" | jq ".ports[] | select(.port == $b) | [.queue[].rx_packets] | add")
+		qtx=$(echo "$pa" | jq '[.queue[].tx_packets] | add')
+		qrx=$(echo "$pb" | jq '[.queue[].rx_packets] | add')
 		[ "$qtx" = "$tx" ] || fail "port $a: its pairs sent $qtx packets, the port $tx"
 		[ "$qrx" = "$rx" ] || fail "port $b: its pairs got $qrx packets, the port $rx"
 		echo "port $a -> port $b: $tx packets forwarded, $rx delivered; $d dropped, all while port $b was not up"

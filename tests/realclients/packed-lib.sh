@@ -1,8 +1,8 @@
 # Packed virtqueues with real guests: the scenarios of guests.sh named
 # packed-* (VIRTIO_F_RING_PACKED on both devices) and mixed-* (port 0
 # split, port 1 packed). Sourced by guests.sh, whose helpers and variables
-# (ctl, fail, start_guest, wait_line, value, check_client, work, server,
-# svr, server_pid) it uses.
+# (ctl, fail, start_guest, wait_line, value, check_client, metric,
+# metric_in, features_of, work, server, svr, server_pid) it uses.
 #
 #   duplex          ping, 1472-byte ping (no IP fragments either side), and
 #                   8 MiB each way at once, MD5-checked
@@ -25,18 +25,12 @@ ring_opts() {
 	fi
 }
 
-# The features port n negotiated, from status --prometheus.
-port_features() {
-	ctl status --prometheus |
-		sed -n "s/^vnet_p2p_port_info{port=\"$1\".*,features=\"\([^\"]*\)\".*/\1/p"
-}
-
 # Both ports negotiated what their devices asked for: RING_PACKED on
 # packed ones, not on split ones (no silent fallback either way).
 check_rings() {
 	local n f
 	for n in 0 1; do
-		f=$(port_features "$n")
+		f=$(features_of "$n")
 		[ -n "$f" ] || fail "port $n shows no features"
 		if [ "$n" = 0 ] && [ "$ring_mode" = mixed ]; then
 			echo "$f" | grep -qw RING_PACKED && fail "port $n (split) negotiated RING_PACKED: $f"
@@ -47,11 +41,6 @@ check_rings() {
 		fi
 	done
 }
-
-# metric PORT NAME MORE_LABELS: one value from status --prometheus;
-# metric_in TEXT PORT NAME MORE_LABELS: from such an answer already read.
-metric_in() { echo "$1" | sed -n "s/^vnet_p2p_$3{port=\"$2\"$4} //p"; }
-metric() { metric_in "$(ctl status --prometheus)" "$@"; }
 
 # drops TEXT PORT: the packets the server dropped from port PORT's TX, by
 # a status --prometheus answer.
