@@ -674,7 +674,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((lb & LB_DROP) || (st == FWD_FAULT && fault.guilty == 1)) {
 		struct fwd_budget b = { budget, budget_bytes };
 		uint32_t before = fuzz_consumed(&s.consumed, &s.vq);
-		enum fwd_status ds = drop_packets(&s.fe, &b, &fault);
+		enum fwd_status ds = drop_packets(&s.fe, &b, &fault, &s.stats.drop_no_peer);
 
 		check_cost(&b, budget, budget_bytes, fuzz_consumed(&s.consumed, &s.vq) - before);
 		check_fault(ds, &fault);

@@ -265,6 +265,13 @@ static void fake_stopping(void *ctx, unsigned idx)
 		vu_dev_fail(&f->dev, "fuzz: the drain found the client at fault");
 }
 
+/* As the link's ports: TX rings (odd) keep running while off. */
+static bool fake_runs_while_off(void *ctx, unsigned idx)
+{
+	(void)ctx;
+	return idx % 2 == 1;
+}
+
 static void fake_changed(void *ctx)
 {
 	(void)ctx;
@@ -306,6 +313,7 @@ static const struct vu_dev_ops ops = {
 	.device_features = fake_features,
 	.read_config = fake_config,
 	.ring_stopping = fake_stopping,
+	.runs_while_off = fake_runs_while_off,
 	.rings_changed = fake_changed,
 	.watch_kick = fake_watch,
 	.send = fake_send,

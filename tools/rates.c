@@ -33,7 +33,9 @@ void port_rates(const struct vnp_ctl_port *before, const struct vnp_ctl_port *af
 		.too_big = per_s(b[VNP_CTR_DROP_TOO_BIG], a[VNP_CTR_DROP_TOO_BIG], seconds),
 		.bad_chain = per_s(b[VNP_CTR_DROP_BAD], a[VNP_CTR_DROP_BAD], seconds),
 	};
-	out->tx.drops = out->tx.no_peer + out->tx.too_big + out->tx.bad_chain;
+	/* Its own column would rarely show anything: ring_off counts in drops. */
+	out->tx.drops = out->tx.no_peer + out->tx.too_big + out->tx.bad_chain +
+			per_s(b[VNP_CTR_DROP_RING_OFF], a[VNP_CTR_DROP_RING_OFF], seconds);
 	out->rx = (struct dir_rates){
 		.packets = per_s(b[VNP_CTR_RX_PACKETS], a[VNP_CTR_RX_PACKETS], seconds),
 		.bits = 8 * per_s(b[VNP_CTR_RX_BYTES], a[VNP_CTR_RX_BYTES], seconds),

@@ -2,7 +2,8 @@
 /*
  * The three forms of `status`. Each direction is seen from the port's
  * client: tx is what it sent, rx what it was given. A lost packet is a drop
- * of its sender's tx (no_peer, too_big, bad_chain); too_big is also a drop
+ * of its sender's tx (no_peer, too_big, bad_chain, ring_off: sent on a TX
+ * ring the client had turned off, which is discarded); too_big is also a drop
  * of the receiver's rx, whose buffers were too small; rx bad_chain counts
  * RX chains of this client that broke the rules. No rx packet is dropped
  * for want of a peer, so rx has no no_peer.
@@ -108,16 +109,17 @@ static void print_table_port(FILE *out, unsigned i, const struct vnp_ctl_port *p
 		p->features ? vnet_features_str(p->features, features, sizeof features) : "-");
 	fprintf(out, "  notifications: %llu kicks received, %llu interrupts sent\n",
 		(unsigned long long)c[VNP_CTR_KICKS], (unsigned long long)c[VNP_CTR_INTERRUPTS]);
-	fprintf(out, "  %-18s %14s %18s %10s %10s %10s\n", "", "packets", "bytes", "no-peer",
-		"too-big", "bad-chain");
-	fprintf(out, "  %-18s %14llu %18llu %10llu %10llu %10llu\n", "tx (from client)",
+	fprintf(out, "  %-18s %14s %18s %10s %10s %10s %10s\n", "", "packets", "bytes", "no-peer",
+		"too-big", "bad-chain", "ring-off");
+	fprintf(out, "  %-18s %14llu %18llu %10llu %10llu %10llu %10llu\n", "tx (from client)",
 		(unsigned long long)c[VNP_CTR_TX_PACKETS], (unsigned long long)c[VNP_CTR_TX_BYTES],
 		(unsigned long long)c[VNP_CTR_DROP_NO_PEER],
-		(unsigned long long)c[VNP_CTR_DROP_TOO_BIG], (unsigned long long)c[VNP_CTR_DROP_BAD]);
-	fprintf(out, "  %-18s %14llu %18llu %10s %10llu %10llu\n", "rx (to client)",
+		(unsigned long long)c[VNP_CTR_DROP_TOO_BIG], (unsigned long long)c[VNP_CTR_DROP_BAD],
+		(unsigned long long)c[VNP_CTR_DROP_RING_OFF]);
+	fprintf(out, "  %-18s %14llu %18llu %10s %10llu %10llu %10s\n", "rx (to client)",
 		(unsigned long long)c[VNP_CTR_RX_PACKETS], (unsigned long long)c[VNP_CTR_RX_BYTES],
 		"-", (unsigned long long)c[VNP_CTR_RX_DROP_TOO_BIG],
-		(unsigned long long)c[VNP_CTR_RX_DROP_BAD]);
+		(unsigned long long)c[VNP_CTR_RX_DROP_BAD], "-");
 	fprintf(out,
 		"  gso: %llu frames sent (%llu cut into %llu segments), %llu received whole\n",
 		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED],
@@ -205,11 +207,12 @@ static void print_json_port(FILE *out, unsigned i, const struct vnp_ctl_port *p)
 	fputs("]", out);
 	fprintf(out,
 		",\n      \"tx\": {\"packets\": %llu, \"bytes\": %llu, "
-		"\"drops\": {\"no_peer\": %llu, \"too_big\": %llu, \"bad_chain\": %llu}, "
-		"\"gso\": %llu, \"gso_segmented\": %llu, \"gso_segments\": %llu}",
+		"\"drops\": {\"no_peer\": %llu, \"too_big\": %llu, \"bad_chain\": %llu, "
+		"\"ring_off\": %llu}, \"gso\": %llu, \"gso_segmented\": %llu, \"gso_segments\": %llu}",
 		(unsigned long long)c[VNP_CTR_TX_PACKETS], (unsigned long long)c[VNP_CTR_TX_BYTES],
 		(unsigned long long)c[VNP_CTR_DROP_NO_PEER],
 		(unsigned long long)c[VNP_CTR_DROP_TOO_BIG], (unsigned long long)c[VNP_CTR_DROP_BAD],
+		(unsigned long long)c[VNP_CTR_DROP_RING_OFF],
 		(unsigned long long)c[VNP_CTR_TX_GSO], (unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTED],
 		(unsigned long long)c[VNP_CTR_TX_GSO_SEGMENTS]);
 	fprintf(out,
@@ -250,8 +253,9 @@ static void prom_u64(FILE *out, const char *name, unsigned port, const char *lab
 
 static void print_prometheus(FILE *out, const struct vnp_ctl_status *st)
 {
-	static const char *const reason[] = { "no_peer", "too_big", "bad_chain" };
-	static const int tx_drop[] = { VNP_CTR_DROP_NO_PEER, VNP_CTR_DROP_TOO_BIG, VNP_CTR_DROP_BAD };
+	static const char *const reason[] = { "no_peer", "too_big", "bad_chain", "ring_off" };
+	static const int tx_drop[] = { VNP_CTR_DROP_NO_PEER, VNP_CTR_DROP_TOO_BIG, VNP_CTR_DROP_BAD,
+				       VNP_CTR_DROP_RING_OFF };
 
 	prom_family(out, "port_state", "gauge", "1 for the state the port is in, 0 for the others.");
 	for (unsigned i = 0; i < NPORTS; i++)
@@ -340,12 +344,15 @@ static void print_prometheus(FILE *out, const struct vnp_ctl_status *st)
 
 	prom_family(out, "drops_total", "counter",
 		    "Packets not delivered, by reason: a drop of the sender's tx; too_big also "
-		    "of the receiver's rx; bad_chain in the direction of the client's bad ring.");
+		    "of the receiver's rx; bad_chain in the direction of the client's bad ring; "
+		    "ring_off sent on a TX ring the client had turned off.");
 	for (unsigned i = 0; i < NPORTS; i++) {
 		const uint64_t *c = st->port[i].counter;
 		char labels[64];
 
-		for (unsigned r = 0; r < 3; r++) {
+		_Static_assert(sizeof reason / sizeof reason[0] == sizeof tx_drop / sizeof tx_drop[0],
+			       "a name for each reason");
+		for (unsigned r = 0; r < sizeof tx_drop / sizeof tx_drop[0]; r++) {
 			snprintf(labels, sizeof labels, ",direction=\"tx\",reason=\"%s\"", reason[r]);
 			prom_u64(out, "drops_total", i, labels, c[tx_drop[r]]);
 		}

@@ -75,6 +75,7 @@ enum vnp_ctl_counter {
 	VNP_CTR_TX_GSO_SEGMENTED, /* tx: of those, cut into segments for the peer */
 	VNP_CTR_TX_GSO_SEGMENTS, /* tx: the segments (or fragments) they became */
 	VNP_CTR_RX_GSO,          /* rx: GSO frames given to this port's client whole */
+	VNP_CTR_DROP_RING_OFF,   /* tx: sent on a TX ring the client had turned off */
 	VNP_CTR_COUNT,
 };
 

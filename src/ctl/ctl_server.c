@@ -160,6 +160,7 @@ static int handle_status(struct ctl_client *c)
 		o->counter[VNP_CTR_DROP_NO_PEER] = ps.stats.drop_no_peer;
 		o->counter[VNP_CTR_DROP_TOO_BIG] = ps.stats.drop_too_big;
 		o->counter[VNP_CTR_DROP_BAD] = ps.stats.drop_bad;
+		o->counter[VNP_CTR_DROP_RING_OFF] = ps.stats.drop_ring_off;
 		o->counter[VNP_CTR_KICKS] = ps.stats.kicks;
 		o->counter[VNP_CTR_INTERRUPTS] = ps.stats.interrupts;
 		o->counter[VNP_CTR_RX_DROP_TOO_BIG] = ps.stats.rx_drop_too_big;

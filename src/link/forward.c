@@ -478,7 +478,7 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 }
 
 enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
-			     struct fwd_fault *fault)
+			     struct fwd_fault *fault, uint64_t *counter)
 {
 	struct vq *tx = src->vq;
 
@@ -499,7 +499,7 @@ enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
 		}
 		/* The head, and for a packed ring the rest of its chain in the ring. */
 		fwd_budget_spend(budget, MAX(c.descs, 1u), 0);
-		src->stats->drop_no_peer++;
+		(*counter)++;
 		COMMIT_BARRIER();
 	}
 	return FWD_MORE;

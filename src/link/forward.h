@@ -18,9 +18,10 @@
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 				struct fwd_budget *budget, struct fwd_fault *fault);
 
-/* No receiver: consume TX packets while the budget lasts, counting them
- * as dropped (only what it takes to find each chain's end is read). */
+/* No receiver, or a TX ring its client turned off: consume TX packets
+ * while the budget lasts, counting each in *counter (a drop reason of the
+ * sender's stats); only what it takes to find each chain's end is read. */
 enum fwd_status drop_packets(struct fwd_end *src, struct fwd_budget *budget,
-			     struct fwd_fault *fault);
+			     struct fwd_fault *fault, uint64_t *counter);
 
 #endif

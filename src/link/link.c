@@ -307,6 +307,8 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 			    struct port *dst, struct vq *tx, struct vq *rx, unsigned rx_pair,
 			    enum pass pass, struct pass_result *res)
 {
+	/* A TX ring its client turned off runs on only to be discarded. */
+	bool tx_on = vu_dev_ring_on(&src->dev, tx_ring(dir->pair));
 	bool to_tap = port_is_tap(dst);
 	bool tx_polled, rx_polled;
 	struct fwd_budget budget = pass_budget();
@@ -336,11 +338,13 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 			budget = pass_budget();
 		}
 		vq_kicks_disable(tx);
-		if (to_tap)
+		if (!tx_on)
+			st = drop_packets(s, &budget, &fault, &src->stats.drop_ring_off);
+		else if (to_tap)
 			st = tap_send_packets(&dst->tap, s, d, &budget, &fault);
 		else
 			st = rx ? forward_packets(s, d, &budget, &fault)
-				: drop_packets(s, &budget, &fault);
+				: drop_packets(s, &budget, &fault, &src->stats.drop_no_peer);
 		res->moved += (uint16_t)(vq_consumed(tx) - before);
 		vq_publish(tx);
 		if (rx)
@@ -385,7 +389,7 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 
 static uint64_t drops_of(const struct port_stats *st)
 {
-	return st->drop_no_peer + st->drop_too_big + st->drop_bad;
+	return st->drop_no_peer + st->drop_too_big + st->drop_bad + st->drop_ring_off;
 }
 
 /* One direction of one queue pair: forward until idle, blocked or out of
@@ -407,7 +411,7 @@ static void service_direction(struct link *l, struct direction *dir, enum pass p
 	tx = port_vq(src, tx_ring(dir->pair));
 	if (!tx)
 		return;
-	if (dst->in_use && !port_is_tap(dst))
+	if (dst->in_use && !port_is_tap(dst) && vu_dev_ring_on(&src->dev, tx_ring(dir->pair)))
 		rx = steer(dst, dir->pair, &rx_pair);
 	sent = src->stats.tx_packets;
 	lost = drops_of(&src->stats);
@@ -516,7 +520,13 @@ static void link_schedule(void *ctx)
 
 static void link_drain_tx(void *ctx, struct port *p, unsigned pair)
 {
+	struct vq *tx;
+
 	run_service(ctx, PASS_DRAIN, p, pair);
+	/* A ring turned off runs on (discarding): it takes what comes again. */
+	tx = port_vq(p, tx_ring(pair));
+	if (tx)
+		vq_thaw(tx);
 }
 
 static void on_timer(void *arg, uint32_t events)
@@ -717,6 +727,7 @@ void link_port_status(struct link *l, unsigned index, struct port_status *out)
 	_Static_assert(sizeof out->queue == sizeof p->queue, "every pair's share");
 	memcpy(out->queue, p->queue, sizeof out->queue);
 	for (unsigned q = 0; q < VU_PAIRS_MAX; q++)
-		out->queues_active += vu_dev_vq(&p->dev, rx_ring(q)) && vu_dev_vq(&p->dev, tx_ring(q));
+		out->queues_active += vu_dev_vq(&p->dev, rx_ring(q)) && vu_dev_vq(&p->dev, tx_ring(q)) &&
+				      vu_dev_ring_on(&p->dev, tx_ring(q));
 	snprintf(out->last_error, sizeof out->last_error, "%s", vu_dev_last_error(&p->dev));
 }

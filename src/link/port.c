@@ -60,6 +60,13 @@ static void port_ring_stopping(void *ctx, unsigned idx)
 		p->env->hooks->drain_tx(p->env->ctx, p, idx / 2);
 }
 
+/* A TX ring the client turns off is drained, then taken and discarded. */
+static bool port_runs_while_off(void *ctx, unsigned idx)
+{
+	(void)ctx;
+	return idx % 2 == VNET_TX_QUEUE;
+}
+
 static void port_rings_changed(void *ctx)
 {
 	struct port *p = ctx;
@@ -95,6 +102,7 @@ static const struct vu_dev_ops port_dev_ops = {
 	.device_features = port_device_features,
 	.read_config = port_read_config,
 	.ring_stopping = port_ring_stopping,
+	.runs_while_off = port_runs_while_off,
 	.rings_changed = port_rings_changed,
 	.watch_kick = port_watch_kick,
 	.send = port_send,

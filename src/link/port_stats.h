@@ -21,6 +21,7 @@ struct port_stats {
 	uint64_t drop_no_peer;    /* tx: sent while the peer could not receive */
 	uint64_t drop_too_big;    /* tx: larger than the peer's receive buffers */
 	uint64_t drop_bad;        /* tx: malformed header or checksum request, or a bad chain */
+	uint64_t drop_ring_off;   /* tx: sent on a TX ring its client had turned off (discarded) */
 	uint64_t rx_drop_too_big; /* rx: from the peer, larger than our receive buffers */
 	uint64_t rx_drop_bad;     /* rx: a bad RX chain */
 	uint64_t tx_gso;          /* tx: GSO frames delivered, whole or in segments */

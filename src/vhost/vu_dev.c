@@ -90,17 +90,6 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static bool protocol_features_negotiated(const struct vu_dev *dev)
-{
-	return dev->features & PROTOCOL_FEATURES_BIT;
-}
-
-static bool ring_enabled(const struct vu_dev *dev, const struct vu_ring *r)
-{
-	/* Without protocol features a ring is enabled from the start. */
-	return r->enabled || !protocol_features_negotiated(dev);
-}
-
 static uint64_t offered_features(struct vu_dev *dev)
 {
 	return dev->ops->device_features(dev->ctx) | PROTOCOL_FEATURES_BIT;
@@ -188,7 +177,7 @@ static void ring_try_start(struct vu_dev *dev, unsigned idx)
 	struct vu_ring *r = &dev->ring[idx];
 
 	if (r->started || dev->failed || !r->num || !r->addr_set || !r->kick_set ||
-	    !ring_enabled(dev, r))
+	    !vu_dev_ring_on(dev, idx))
 		return;
 	/* Rings set up before any memory wait for it; once there is memory,
 	 * a ring outside it is an error. */
@@ -741,11 +730,27 @@ static int handle_set_vring_enable(struct vu_dev *dev, struct vu_msg *msg, struc
 	(void)reply;
 	if (st.num > 1)
 		return refuse(dev, EINVAL, "ring %u enable value %u is not 0 or 1", st.index, st.num);
-	r->enabled = st.num;
-	if (r->enabled)
+	if (st.num) {
+		bool was_on = r->enabled;
+
+		r->enabled = true;
+		if (r->started && !was_on) { /* kept running while off */
+			log_debug("%s: ring %u turned on again", dev->name, st.index);
+			dev->ops->rings_changed(dev->ctx);
+		}
 		ring_try_start(dev, st.index);
-	else
+	} else if (r->started && dev->ops->runs_while_off(dev->ctx, st.index)) {
+		/* What was put there while on goes its way first. */
+		dev->ops->ring_stopping(dev->ctx, st.index);
+		r->enabled = false;
+		if (dev->failed) /* the drain found the client at fault */
+			return 0;
+		log_debug("%s: ring %u turned off, still taken (and discarded)", dev->name, st.index);
+		dev->ops->rings_changed(dev->ctx);
+	} else {
+		r->enabled = false;
 		ring_stop(dev, st.index);
+	}
 	return 0;
 }
 

@@ -55,9 +55,16 @@ struct vu_dev_ops {
 	/* Virtio features of the device (without PROTOCOL_FEATURES). */
 	uint64_t (*device_features)(void *ctx);
 	int (*read_config)(void *ctx, uint32_t offset, uint32_t len, uint8_t *out);
-	/* A started ring is about to stop, or the client's memory is about to
-	 * change: finish what can be finished with it now. */
+	/* A started ring is about to stop or to be turned off, or the client's
+	 * memory is about to change: finish what can be finished with it now. */
 	void (*ring_stopping)(void *ctx, unsigned idx);
+	/* Whether ring idx keeps running when its client turns it off
+	 * (SET_VRING_ENABLE 0). vhost-user has a ring started but disabled
+	 * processed without side effects; for a network device that is its
+	 * TX rings, taken and discarded, so that nothing the driver still puts
+	 * there sits untaken (Linux holds a TCP flow whose packet sits in a
+	 * device queue: it would stall for good). Other rings stop. */
+	bool (*runs_while_off)(void *ctx, unsigned idx);
 	/* Rings started or stopped, or the port failed: re-evaluate. */
 	void (*rings_changed)(void *ctx);
 	/* Watch or stop watching a kick fd (fd -1: none). */
@@ -129,6 +136,13 @@ static inline unsigned vu_dev_ring_size(const struct vu_dev *dev, unsigned idx)
 static inline bool vu_dev_ring_started(const struct vu_dev *dev, unsigned idx)
 {
 	return dev->ring[idx].started;
+}
+/* Whether the client has ring idx turned on (without protocol features a
+ * ring is on from the start). A started ring that is off is one that
+ * runs_while_off kept running. */
+static inline bool vu_dev_ring_on(const struct vu_dev *dev, unsigned idx)
+{
+	return dev->ring[idx].enabled || !(dev->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES));
 }
 /* The started rings, a bit each. */
 static inline uint32_t vu_dev_started_rings(const struct vu_dev *dev)

@@ -292,6 +292,11 @@ void vq_freeze(struct vq *vq)
 		split_freeze(vq);
 }
 
+void vq_thaw(struct vq *vq)
+{
+	vq->frozen_left = -1;
+}
+
 bool vq_resync(struct vq *vq, uint32_t *from, uint32_t *to)
 {
 	uint16_t used;

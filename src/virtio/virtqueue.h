@@ -203,6 +203,9 @@ enum vq_error vq_needs_signal(struct vq *vq, bool *signal);
  * held now, a packed ring the chains that start within one ring's worth
  * of slots from here (it cannot tell what it held without walking it). */
 void vq_freeze(struct vq *vq);
+/* A frozen ring that goes on running (a TX ring the client turned off:
+ * drained, then taken and discarded) takes what comes again. */
+void vq_thaw(struct vq *vq);
 
 /* A restarted ring whose driver lost track resumes where the ring says
  * the device stopped. Split: DPDK's virtio-user sends base 0 whatever its

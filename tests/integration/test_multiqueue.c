@@ -683,6 +683,97 @@ static void send_u64(struct vnd *d, uint32_t request, uint64_t v)
 			 0);
 }
 
+/*
+ * A TX ring its driver turned off still runs, to discard: Linux may queue
+ * a frame on a pair it is turning off (between its command and its own
+ * switch), and holds a TCP flow whose frame sits in a device queue, so
+ * a ring left untaken could stall that flow for good. vhost-user has a
+ * ring started but disabled processed without side effects: TX taken
+ * and discarded. What arrives there is counted (ring_off), its buffers
+ * come back, the peer sees none of it; turned on again, the ring
+ * forwards. The ring is turned off here behind the library's back, so
+ * that the library still sends on it.
+ */
+static void tx_ring_off_discards(bool packed)
+{
+	static uint8_t buf[2048];
+	const unsigned n = 600; /* more than a ring holds: buffers must come back */
+	struct server s;
+	struct vnd *a, *b;
+	struct vnp_ctl_port p0, p1;
+	uint64_t deadline;
+	unsigned sent = 0;
+
+	server_start(&s, NULL);
+	a = mq_open(&s, 2, 2, packed);
+	b = mq_open(&s, 2, 2, packed);
+	send_state(a, VHOST_USER_SET_VRING_ENABLE, 3, 0); /* pair 1's TX ring */
+	for (deadline = now_ms() + 10000;
+	     port_status(&s, 0).queues_active != 1 && now_ms() < deadline;)
+		usleep(2000);
+	assert_int_equal(port_status(&s, 0).queues_active, 1);
+	while (sent < n) {
+		if (vnd_send_q(a, 1, buf, frame_fill(buf, 7, sent, 100), NULL) == 0) {
+			sent++;
+			continue;
+		}
+		assert_true(now_ms() < deadline + 10000);
+		vnd_wait(a, 10);
+	}
+	wait_port_counter(&s, 0, VNP_CTR_DROP_RING_OFF, n);
+	p0 = port_status(&s, 0);
+	p1 = port_status(&s, 1);
+	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 0);
+	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER], 0);
+	assert_int_equal(p0.queue[1].drops, n);
+	assert_int_equal(p1.counter[VNP_CTR_RX_PACKETS], 0);
+	for (unsigned q = 0; q < 2; q++)
+		assert_int_equal(vnd_recv_q(b, q, buf, sizeof buf, NULL), -EAGAIN);
+
+	/* On again: forwarded. */
+	send_state(a, VHOST_USER_SET_VRING_ENABLE, 3, 1); /* pair 1's TX ring */
+	for (deadline = now_ms() + 10000;
+	     port_status(&s, 0).queues_active != 2 && now_ms() < deadline;)
+		usleep(2000);
+	for (sent = 0; sent < 50;) {
+		if (vnd_send_q(a, 1, buf, frame_fill(buf, 8, sent, 100), NULL) == 0)
+			sent++;
+		else
+			vnd_wait(a, 10);
+	}
+	/* Pair 1 to pair 1: equal pairs are lanes. */
+	for (unsigned got = 0; got < 50;) {
+		ssize_t r = vnd_recv_q(b, 1, buf, sizeof buf, NULL);
+		uint32_t seq;
+
+		if (r == -EAGAIN) {
+			assert_true(now_ms() < deadline + 20000);
+			vnd_wait(b, 10);
+			continue;
+		}
+		assert_int_equal(r, 100);
+		assert_true(frame_check(buf, (size_t)r, 8, &seq));
+		assert_int_equal(seq, got);
+		got++;
+	}
+	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_RING_OFF], n);
+	vnd_close(a);
+	vnd_close(b);
+	server_stop(&s);
+}
+
+static void test_tx_ring_off_discards(void **state)
+{
+	(void)state;
+	tx_ring_off_discards(false);
+}
+
+static void test_tx_ring_off_discards_packed(void **state)
+{
+	(void)state;
+	tx_ring_off_discards(true);
+}
+
 struct bad_ring {
 	unsigned port_queues, client_queues;
 	uint32_t request;
@@ -845,6 +936,8 @@ int main(void)
 		cmocka_unit_test(test_flooding_pair_does_not_starve_another_packed),
 		cmocka_unit_test(test_pairs_off_and_on),
 		cmocka_unit_test(test_pairs_off_and_on_packed),
+		cmocka_unit_test(test_tx_ring_off_discards),
+		cmocka_unit_test(test_tx_ring_off_discards_packed),
 		cmocka_unit_test(test_library_refuses_what_is_not_offered),
 		cmocka_unit_test(test_queue_index_checked),
 		cmocka_unit_test(test_rings_beyond_pairs),

@@ -1403,27 +1403,27 @@ static void test_drop_without_peer(void **state)
 
 	for (unsigned i = 0; i < 5; i++)
 		heads[i] = tx_packet(&c->a, &h, 12, frame, sizeof frame, i == 2 ? 30 : WHOLE);
-	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_MORE);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault, &c->a.stats.drop_no_peer), FWD_MORE);
 	assert_int_equal(c->a.stats.drop_no_peer, 3);
 	assert_int_equal(c->a.tx.used->idx, 0); /* not published yet */
-	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_IDLE);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault, &c->a.stats.drop_no_peer), FWD_IDLE);
 	vq_publish(&c->a.tx.vq);
 	assert_int_equal(c->a.tx.used->idx, 5);
 	for (unsigned i = 0; i < 5; i++)
 		assert_tx_used(&c->a, i, heads[i]);
 	assert_drops(&c->a.stats, 5, 0, 0);
 	assert_stats(&c->a.stats, 0, 0, 0, 0);
-	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_IDLE);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault, &c->a.stats.drop_no_peer), FWD_IDLE);
 	assert_int_equal(fault.guilty, -1);
 
 	fix_publish(&c->a.tx, 200);
-	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_FAULT);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault, &c->a.stats.drop_no_peer), FWD_FAULT);
 	assert_int_equal(fault.guilty, 0);
 	assert_int_equal(fault.error, VQ_ERR_HEAD);
 	assert_int_equal(c->a.stats.drop_no_peer, 5);
 	c->a.tx.avail->idx = (uint16_t)(c->a.tx.vq.last_avail + NUM + 1);
 	c->a.tx.vq.avail_seen = c->a.tx.vq.last_avail;
-	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault), FWD_FAULT);
+	assert_int_equal(drop_packets(&c->a.fe_tx, DESCS(3), &fault, &c->a.stats.drop_no_peer), FWD_FAULT);
 	assert_int_equal(fault.error, VQ_ERR_AVAIL_IDX);
 }
 

@@ -92,8 +92,21 @@ static int fake_send(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* As the link's ports: TX rings (odd) keep running while off. */
+static bool fake_runs_while_off(void *ctx, unsigned idx)
+{
+	(void)ctx;
+	return idx % 2 == 1;
+}
+
 static const struct vu_dev_ops ops = {
-	fake_features, fake_config, fake_stopping, fake_changed, fake_watch, fake_send,
+	.device_features = fake_features,
+	.read_config = fake_config,
+	.ring_stopping = fake_stopping,
+	.runs_while_off = fake_runs_while_off,
+	.rings_changed = fake_changed,
+	.watch_kick = fake_watch,
+	.send = fake_send,
 };
 
 static int count_fds(void)
@@ -578,31 +591,60 @@ static void test_ring_index_beyond_pairs(void **state)
 	assert_int_equal(f->dev.ring[7].num, 64);
 }
 
-/* Several pairs: each ring starts when it is set up and enabled, and a
- * pair disabled (the driver uses fewer, ethtool -L) stops, its TX ring
- * drained first; enabled again, it starts where it stopped. A port that
- * fails recovers once the client stopped every ring it had set up. */
+/* Several pairs: each ring starts when it is set up and enabled. A pair
+ * turned off (the driver uses fewer, ethtool -L): its RX ring stops; its
+ * TX ring is drained and runs on, off (what the driver still puts there
+ * is taken and discarded, as vhost-user has a ring started but disabled
+ * processed), and turned on again it goes on where it was. An RX ring
+ * turned on again starts where it stopped. A port that fails recovers
+ * once the client stopped every ring it had set up. */
 static void test_mq_pairs(void **state)
 {
 	struct fake *f = *state;
+	int changed;
 
 	start_two_pairs(f);
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 4; i++) {
 		assert_non_null(vu_dev_vq(&f->dev, i));
-	/* The second pair off: its rings stop, TX drained. */
+		assert_true(vu_dev_ring_on(&f->dev, i));
+	}
+	/* The second pair off. */
+	changed = f->rings_changed;
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 2, 0), 0);
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 3, 0), 0);
 	assert_null(vu_dev_vq(&f->dev, 2));
-	assert_null(vu_dev_vq(&f->dev, 3));
 	assert_int_equal(f->stopping[3], 1);
+	assert_non_null(vu_dev_vq(&f->dev, 3));
+	assert_false(vu_dev_ring_on(&f->dev, 3));
+	assert_true(f->rings_changed >= changed + 2);
+	/* Off again: drained again, nothing else. */
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 3, 0), 0);
+	assert_int_equal(f->stopping[3], 2);
+	assert_non_null(vu_dev_vq(&f->dev, 3));
 	assert_non_null(vu_dev_vq(&f->dev, 0));
 	assert_non_null(vu_dev_vq(&f->dev, 1));
-	/* On again: where it stopped. */
-	f->dev.ring[3].base = 5; /* as GET_VRING_BASE would have said */
+	/* On again: the TX ring as it ran, the RX ring where it stopped. */
+	f->dev.ring[3].vq.last_avail = 7;
+	f->dev.ring[2].base = 5; /* as GET_VRING_BASE would have said */
+	changed = f->rings_changed;
 	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 3, 1), 0);
-	assert_int_equal(vq_base(&f->dev.ring[3].vq), 5);
-	assert_non_null(vu_dev_vq(&f->dev, 3));
+	assert_int_equal(f->rings_changed, changed + 1);
+	assert_true(vu_dev_ring_on(&f->dev, 3));
+	assert_int_equal(vq_base(&f->dev.ring[3].vq), 7);
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 2, 1), 0);
+	assert_int_equal(vq_base(&f->dev.ring[2].vq), 5);
+	assert_non_null(vu_dev_vq(&f->dev, 2));
+	/* On while on: nothing changes. */
+	changed = f->rings_changed;
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 3, 1), 0);
+	assert_int_equal(f->rings_changed, changed);
 	assert_false(f->dev.failed);
+
+	/* A TX ring that is off stops at GET_VRING_BASE like any. */
+	assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, 3, 0), 0);
+	assert_int_equal(send_state(f, VHOST_USER_GET_VRING_BASE, 0, 3, 0), 0);
+	assert_null(vu_dev_vq(&f->dev, 3));
+	assert_int_equal(f->dev.ring[3].base, 7);
 
 	/* Failed: the client must stop all four rings, not just the first
 	 * pair, before the port may start again. */
