@@ -307,8 +307,10 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 			    struct port *dst, struct vq *tx, struct vq *rx, unsigned rx_pair,
 			    enum pass pass, struct pass_result *res)
 {
-	/* A TX ring its client turned off runs on only to be discarded. */
-	bool tx_on = vu_dev_ring_on(&src->dev, tx_ring(dir->pair));
+	/* A TX ring its client turned off runs on: what it held then still
+	 * goes its way (the ring stays frozen until that is gone), what comes
+	 * after is discarded; so is what a drain finds there. */
+	bool tx_off = !vu_dev_ring_on(&src->dev, tx_ring(dir->pair));
 	bool to_tap = port_is_tap(dst);
 	bool tx_polled, rx_polled;
 	struct fwd_budget budget = pass_budget();
@@ -338,7 +340,7 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 			budget = pass_budget();
 		}
 		vq_kicks_disable(tx);
-		if (!tx_on)
+		if (tx_off && (pass == PASS_DRAIN || !vq_frozen(tx)))
 			st = drop_packets(s, &budget, &fault, &src->stats.drop_ring_off);
 		else if (to_tap)
 			st = tap_send_packets(&dst->tap, s, d, &budget, &fault);
@@ -367,6 +369,15 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 			res->more = true;
 			return;
 		case FWD_IDLE:
+			if (vq_frozen(tx)) {
+				/* What it held is gone: a ring turned off (or
+				 * about to be) discards what comes from now on,
+				 * one turned on again forwards it; one that
+				 * stops is not looked at again. */
+				vq_thaw(tx);
+				if (pass != PASS_DRAIN)
+					continue;
+			}
 			if (rx && !(res->rx_kick_wanted[dst->index] & (1u << rx_ring(rx_pair))))
 				vq_kicks_disable(rx);
 			if (tx_polled)
@@ -411,7 +422,8 @@ static void service_direction(struct link *l, struct direction *dir, enum pass p
 	tx = port_vq(src, tx_ring(dir->pair));
 	if (!tx)
 		return;
-	if (dst->in_use && !port_is_tap(dst) && vu_dev_ring_on(&src->dev, tx_ring(dir->pair)))
+	if (dst->in_use && !port_is_tap(dst) &&
+	    (vu_dev_ring_on(&src->dev, tx_ring(dir->pair)) || vq_frozen(tx)))
 		rx = steer(dst, dir->pair, &rx_pair);
 	sent = src->stats.tx_packets;
 	lost = drops_of(&src->stats);
@@ -520,13 +532,7 @@ static void link_schedule(void *ctx)
 
 static void link_drain_tx(void *ctx, struct port *p, unsigned pair)
 {
-	struct vq *tx;
-
 	run_service(ctx, PASS_DRAIN, p, pair);
-	/* A ring turned off runs on (discarding): it takes what comes again. */
-	tx = port_vq(p, tx_ring(pair));
-	if (tx)
-		vq_thaw(tx);
 }
 
 static void on_timer(void *arg, uint32_t events)

@@ -198,14 +198,15 @@ enum vq_error vq_needs_signal(struct vq *vq, bool *signal);
 
 /* ---- starting and stopping ------------------------------------------------------ */
 
-/* The ring stops: what is taken from it from now on is one ring's worth
- * at most, however fast the driver adds more: a split ring gives what it
- * held now, a packed ring the chains that start within one ring's worth
- * of slots from here (it cannot tell what it held without walking it). */
+/* The ring stops: what is taken from it from now on is what it held now,
+ * however fast the driver adds more (one ring's worth at most): a split
+ * ring's avail index read once more, a packed ring's available slots
+ * walked once. */
 void vq_freeze(struct vq *vq);
-/* A frozen ring that goes on running (a TX ring the client turned off:
- * drained, then taken and discarded) takes what comes again. */
+/* A frozen ring that goes on running (a TX ring the client turned off,
+ * once what it held is gone) takes what comes again. */
 void vq_thaw(struct vq *vq);
+static inline bool vq_frozen(const struct vq *vq) { return vq->frozen_left >= 0; }
 
 /* A restarted ring whose driver lost track resumes where the ring says
  * the device stopped. Split: DPDK's virtio-user sends base 0 whatever its

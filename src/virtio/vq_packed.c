@@ -375,8 +375,24 @@ enum vq_error packed_needs_signal(struct vq *vq, bool *signal)
 
 void packed_freeze(struct vq *vq)
 {
-	/* At most one ring's worth from here, whatever the driver adds. */
-	vq->frozen_left = vq->num;
+	/* What is taken already (its flags were read when taken; the driver
+	 * may have written them since), and the slots made available after
+	 * it now, walked once (one ring's worth at most, each flag read
+	 * once): a driver that adds more from this moment does not move the
+	 * bound. A chain's head is made available last, so a chain half
+	 * written is not counted. */
+	uint32_t n = taken_slots(vq);
+	uint16_t slot = vq->take_slot, flags;
+	bool wrap = vq->take_wrap;
+
+	while (n < vq->num && slot_avail(vq, slot, wrap, &flags)) {
+		n++;
+		if (++slot == vq->num) {
+			slot = 0;
+			wrap = !wrap;
+		}
+	}
+	vq->frozen_left = (int32_t)n;
 }
 
 /* ---- resuming where the ring says ---------------------------------------- */

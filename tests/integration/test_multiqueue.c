@@ -683,80 +683,105 @@ static void send_u64(struct vnd *d, uint32_t request, uint64_t v)
 			 0);
 }
 
+/* a sends on pair 1 until it has sent n frames of stream (as far as a's
+ * ring lets it), while b takes what arrives on its pair 1: every frame b
+ * gets must be the next of held_stream; returns how many b got. */
+static unsigned send_while_taking(struct vnd *a, struct vnd *b, uint32_t stream, unsigned n,
+				  uint32_t held_stream, unsigned got, unsigned want_got)
+{
+	static uint8_t buf[2048];
+	uint64_t deadline = now_ms() + 20000;
+	unsigned sent = 0;
+
+	while (sent < n || got < want_got) {
+		bool moved = false;
+		ssize_t r;
+		uint32_t seq;
+
+		if (sent < n && vnd_send_q(a, 1, buf, frame_fill(buf, stream, sent, 100), NULL) == 0) {
+			sent++;
+			moved = true;
+		}
+		r = vnd_recv_q(b, 1, buf, sizeof buf, NULL);
+		if (r >= 0) {
+			assert_true(frame_check(buf, (size_t)r, held_stream, &seq));
+			assert_int_equal(seq, got);
+			got++;
+			moved = true;
+		}
+		if (!moved) {
+			assert_true(now_ms() < deadline);
+			vnd_wait(a, 1);
+		}
+	}
+	return got;
+}
+
 /*
- * A TX ring its driver turned off still runs, to discard: Linux may queue
- * a frame on a pair it is turning off (between its command and its own
- * switch), and holds a TCP flow whose frame sits in a device queue, so
- * a ring left untaken could stall that flow for good. vhost-user has a
- * ring started but disabled processed without side effects: TX taken
- * and discarded. What arrives there is counted (ring_off), its buffers
- * come back, the peer sees none of it; turned on again, the ring
- * forwards. The ring is turned off here behind the library's back, so
- * that the library still sends on it.
+ * A TX ring its driver turned off runs on. What it held when turned off
+ * still goes to the peer, even when the peer's ring is full then; what
+ * the driver puts there afterwards is taken and discarded, counted as
+ * ring_off, its buffers given back. vhost-user has a ring started but
+ * disabled processed that way, and Linux needs it: it may queue a frame
+ * on a pair it is turning off, and holds a TCP flow whose frame sits in
+ * a device queue (left untaken, the flow would stall for good). Turned
+ * on again, the ring forwards. The ring is turned off here behind the
+ * library's back, so that the library still sends on it.
  */
 static void tx_ring_off_discards(bool packed)
 {
 	static uint8_t buf[2048];
-	const unsigned n = 600; /* more than a ring holds: buffers must come back */
+	const unsigned held = 300; /* more than b's ring takes: some wait in a's */
+	const unsigned after = 600; /* more than a ring: buffers must come back */
 	struct server s;
 	struct vnd *a, *b;
-	struct vnp_ctl_port p0, p1;
+	struct vnp_ctl_port p0;
 	uint64_t deadline;
-	unsigned sent = 0;
+	unsigned sent = 0, got;
 
 	server_start(&s, NULL);
 	a = mq_open(&s, 2, 2, packed);
 	b = mq_open(&s, 2, 2, packed);
+	/* b takes nothing yet: its ring fills, the rest waits in a's. */
+	for (deadline = now_ms() + 10000; sent < held;) {
+		if (vnd_send_q(a, 1, buf, frame_fill(buf, 6, sent, 100), NULL) == 0)
+			sent++;
+		else
+			vnd_wait(a, 1);
+		assert_true(now_ms() < deadline);
+	}
+	for (uint64_t tx = 0; (tx = port_status(&s, 0).counter[VNP_CTR_TX_PACKETS]) < held;) {
+		usleep(20000);
+		if (port_status(&s, 0).counter[VNP_CTR_TX_PACKETS] == tx)
+			break; /* b's ring is full */
+	}
+	assert_true(port_status(&s, 0).counter[VNP_CTR_TX_PACKETS] < held);
+
 	send_state(a, VHOST_USER_SET_VRING_ENABLE, 3, 0); /* pair 1's TX ring */
 	for (deadline = now_ms() + 10000;
 	     port_status(&s, 0).queues_active != 1 && now_ms() < deadline;)
 		usleep(2000);
 	assert_int_equal(port_status(&s, 0).queues_active, 1);
-	while (sent < n) {
-		if (vnd_send_q(a, 1, buf, frame_fill(buf, 7, sent, 100), NULL) == 0) {
-			sent++;
-			continue;
-		}
-		assert_true(now_ms() < deadline + 10000);
-		vnd_wait(a, 10);
-	}
-	wait_port_counter(&s, 0, VNP_CTR_DROP_RING_OFF, n);
+	/* b gets every frame a sent before, none of those after. */
+	got = send_while_taking(a, b, 7, after, 6, 0, held);
+	assert_int_equal(got, held);
+	wait_port_counter(&s, 0, VNP_CTR_DROP_RING_OFF, after);
 	p0 = port_status(&s, 0);
-	p1 = port_status(&s, 1);
-	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 0);
+	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], held);
 	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER], 0);
-	assert_int_equal(p0.queue[1].drops, n);
-	assert_int_equal(p1.counter[VNP_CTR_RX_PACKETS], 0);
+	assert_int_equal(p0.queue[1].tx_packets, held);
+	assert_int_equal(p0.queue[1].drops, after);
+	assert_int_equal(port_status(&s, 1).counter[VNP_CTR_RX_PACKETS], held);
 	for (unsigned q = 0; q < 2; q++)
 		assert_int_equal(vnd_recv_q(b, q, buf, sizeof buf, NULL), -EAGAIN);
 
-	/* On again: forwarded. */
-	send_state(a, VHOST_USER_SET_VRING_ENABLE, 3, 1); /* pair 1's TX ring */
+	/* On again: forwarded, pair 1 to pair 1 (equal pairs are lanes). */
+	send_state(a, VHOST_USER_SET_VRING_ENABLE, 3, 1);
 	for (deadline = now_ms() + 10000;
 	     port_status(&s, 0).queues_active != 2 && now_ms() < deadline;)
 		usleep(2000);
-	for (sent = 0; sent < 50;) {
-		if (vnd_send_q(a, 1, buf, frame_fill(buf, 8, sent, 100), NULL) == 0)
-			sent++;
-		else
-			vnd_wait(a, 10);
-	}
-	/* Pair 1 to pair 1: equal pairs are lanes. */
-	for (unsigned got = 0; got < 50;) {
-		ssize_t r = vnd_recv_q(b, 1, buf, sizeof buf, NULL);
-		uint32_t seq;
-
-		if (r == -EAGAIN) {
-			assert_true(now_ms() < deadline + 20000);
-			vnd_wait(b, 10);
-			continue;
-		}
-		assert_int_equal(r, 100);
-		assert_true(frame_check(buf, (size_t)r, 8, &seq));
-		assert_int_equal(seq, got);
-		got++;
-	}
-	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_RING_OFF], n);
+	assert_int_equal(send_while_taking(a, b, 8, 50, 8, 0, 50), 50);
+	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_RING_OFF], after);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
