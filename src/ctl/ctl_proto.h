@@ -17,7 +17,7 @@
 #include "link/capture_record.h"
 
 #define VNP_CTL_MAGIC 0x50324e56u /* "VN2P" */
-#define VNP_CTL_VERSION 4
+#define VNP_CTL_VERSION 5 /* 5: the tx drop reason ring_off */
 #define VNP_CTL_PAYLOAD_MAX 4096u
 
 enum vnp_ctl_op {
