@@ -468,7 +468,7 @@ static void test_ping_and_carrier(void **state)
 	responder_init(&r, d);
 	snprintf(pcap, sizeof pcap, "%s/tap.pcapng", s.dir);
 	cap = capture_start(&s, pcap);
-	assert_int_equal(run_answering(&r, "ping -q -c 3 -i 0.2 -W 2 " CLIENT_IP " >/dev/null", 20000),
+	assert_int_equal(run_answering(&r, "ping -q -c 3 -i 0.2 -w 15 " CLIENT_IP " >/dev/null", 20000),
 			 0);
 	assert_true(r.arp >= 1);
 	assert_int_equal(r.icmp, 3);
@@ -519,7 +519,7 @@ static void test_ping_polling(void **state)
 	vnd_config_init(&cfg);
 	d = open_tap_client(&s, &cfg, false, &tp);
 	responder_init(&r, d);
-	assert_int_equal(run_answering(&r, "ping -q -c 3 -i 0.2 -W 2 " CLIENT_IP " >/dev/null", 20000),
+	assert_int_equal(run_answering(&r, "ping -q -c 3 -i 0.2 -w 15 " CLIENT_IP " >/dev/null", 20000),
 			 0);
 	assert_int_equal(r.icmp, 3);
 	vnd_close(d);
@@ -1048,7 +1048,7 @@ static void test_truncated_client(void **state)
 	assert_int_equal(vnd_open_fd(&d, cfd, &cfg), 0);
 	assert_true(wait_carrier("vnpt0", true, 2000));
 	responder_init(&r, d);
-	assert_int_equal(run_answering(&r, "ping -q -c 2 -i 0.2 -W 2 " CLIENT_IP " >/dev/null", 20000),
+	assert_int_equal(run_answering(&r, "ping -q -c 2 -i 0.2 -w 15 " CLIENT_IP " >/dev/null", 20000),
 			 0);
 	close(sock);
 	vnd_close(d);
