@@ -384,8 +384,13 @@ void packed_freeze(struct vq *vq)
 	uint32_t n = taken_slots(vq);
 	uint16_t slot = vq->take_slot, flags;
 	bool wrap = vq->take_wrap;
+	/* A chain taken and not yet ended starts at the take position: its
+	 * head counts as it was (the datapath freezes between batches, where
+	 * none is; after ended ones this counts a slot more than held). */
+	bool head_taken = vq->taken != 0;
 
-	while (n < vq->num && slot_avail(vq, slot, wrap, &flags)) {
+	while (n < vq->num && (head_taken || slot_avail(vq, slot, wrap, &flags))) {
+		head_taken = false;
 		n++;
 		if (++slot == vq->num) {
 			slot = 0;
