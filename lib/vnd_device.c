@@ -326,9 +326,9 @@ static int send_enable(struct vnd *d, unsigned ring, bool on)
  * A pair on or off as a guest's `ethtool -L` does it: SET_VRING_ENABLE
  * only, the rings keep their places. Off: TX first (the device forwards
  * what the ring holds, then discards what still comes there), then RX;
- * on: RX first, so the
- * pair can take frames before it sends any. Buffers stay posted either
- * way; frames already delivered to an RX ring that goes off stay readable.
+ * on: RX first, so the pair can take frames before it sends any. Buffers
+ * stay posted either way; frames already delivered to an RX ring that goes
+ * off stay readable.
  */
 int vnd_pair_enable(struct vnd *d, unsigned q, bool on)
 {

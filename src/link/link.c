@@ -118,6 +118,13 @@ static void direction_init(struct link *l, unsigned i, unsigned pair)
 static unsigned rx_ring(unsigned pair) { return 2 * pair + VNET_RX_QUEUE; }
 static unsigned tx_ring(unsigned pair) { return 2 * pair + VNET_TX_QUEUE; }
 
+/* Whether the client has the TX ring of pair on: one it turned off runs
+ * on, to give what it held and then discard (vu_dev runs_while_off). */
+static bool tx_on(const struct port *p, unsigned pair)
+{
+	return vu_dev_ring_on(&p->dev, tx_ring(pair));
+}
+
 /*
  * Steering: the receiver's RX ring for what the sender's TX ring of pair
  * q carries. The receiver's running RX rings, in pair order, taken at
@@ -310,7 +317,7 @@ static void serve_direction(struct link *l, struct direction *dir, struct port *
 	/* A TX ring its client turned off runs on: what it held then still
 	 * goes its way (the ring stays frozen until that is gone), what comes
 	 * after is discarded; so is what a drain finds there. */
-	bool tx_off = !vu_dev_ring_on(&src->dev, tx_ring(dir->pair));
+	bool tx_off = !tx_on(src, dir->pair);
 	bool to_tap = port_is_tap(dst);
 	bool tx_polled, rx_polled;
 	struct fwd_budget budget = pass_budget();
@@ -423,7 +430,7 @@ static void service_direction(struct link *l, struct direction *dir, enum pass p
 	if (!tx)
 		return;
 	if (dst->in_use && !port_is_tap(dst) &&
-	    (vu_dev_ring_on(&src->dev, tx_ring(dir->pair)) || vq_frozen(tx)))
+	    (tx_on(src, dir->pair) || vq_frozen(tx)))
 		rx = steer(dst, dir->pair, &rx_pair);
 	sent = src->stats.tx_packets;
 	lost = drops_of(&src->stats);
@@ -734,6 +741,6 @@ void link_port_status(struct link *l, unsigned index, struct port_status *out)
 	memcpy(out->queue, p->queue, sizeof out->queue);
 	for (unsigned q = 0; q < VU_PAIRS_MAX; q++)
 		out->queues_active += vu_dev_vq(&p->dev, rx_ring(q)) && vu_dev_vq(&p->dev, tx_ring(q)) &&
-				      vu_dev_ring_on(&p->dev, tx_ring(q));
+				      tx_on(p, q);
 	snprintf(out->last_error, sizeof out->last_error, "%s", vu_dev_last_error(&p->dev));
 }

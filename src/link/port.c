@@ -60,7 +60,8 @@ static void port_ring_stopping(void *ctx, unsigned idx)
 		p->env->hooks->drain_tx(p->env->ctx, p, idx / 2);
 }
 
-/* A TX ring the client turns off is drained, then taken and discarded. */
+/* A TX ring the client turns off runs on: what it held goes to the peer,
+ * what comes after is taken and discarded. */
 static bool port_runs_while_off(void *ctx, unsigned idx)
 {
 	(void)ctx;

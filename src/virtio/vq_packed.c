@@ -392,10 +392,7 @@ void packed_freeze(struct vq *vq)
 	while (n < vq->num && (head_taken || slot_avail(vq, slot, wrap, &flags))) {
 		head_taken = false;
 		n++;
-		if (++slot == vq->num) {
-			slot = 0;
-			wrap = !wrap;
-		}
+		step(vq, &slot, &wrap, 1);
 	}
 	vq->frozen_left = (int32_t)n;
 }
