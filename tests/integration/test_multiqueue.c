@@ -684,14 +684,15 @@ static void send_u64(struct vnd *d, uint32_t request, uint64_t v)
 }
 
 /* a sends on pair 1 until it has sent n frames of stream (as far as a's
- * ring lets it), while b takes what arrives on its pair 1: every frame b
- * gets must be the next of held_stream; returns how many b got. */
+ * ring lets it), while b takes what arrives on its pair 1 until it has
+ * want_got: every frame b gets must be the next of held_stream; returns
+ * how many b got. */
 static unsigned send_while_taking(struct vnd *a, struct vnd *b, uint32_t stream, unsigned n,
-				  uint32_t held_stream, unsigned got, unsigned want_got)
+				  uint32_t held_stream, unsigned want_got)
 {
 	static uint8_t buf[2048];
 	uint64_t deadline = now_ms() + 20000;
-	unsigned sent = 0;
+	unsigned sent = 0, got = 0;
 
 	while (sent < n || got < want_got) {
 		bool moved = false;
@@ -715,6 +716,18 @@ static unsigned send_while_taking(struct vnd *a, struct vnd *b, uint32_t stream,
 		}
 	}
 	return got;
+}
+
+/* Pair 1's TX ring of port 0's client d (ring 3) off or on behind the
+ * library's back; the server's count of running pairs follows. */
+static void turn_tx_ring_1(struct server *s, struct vnd *d, bool on)
+{
+	uint64_t deadline = now_ms() + 10000;
+
+	send_state(d, VHOST_USER_SET_VRING_ENABLE, 3, on);
+	while (port_status(s, 0).queues_active != 1u + on && now_ms() < deadline)
+		usleep(2000);
+	assert_int_equal(port_status(s, 0).queues_active, 1u + on);
 }
 
 /*
@@ -757,13 +770,9 @@ static void tx_ring_off_discards(bool packed)
 	}
 	assert_true(port_status(&s, 0).counter[VNP_CTR_TX_PACKETS] < held);
 
-	send_state(a, VHOST_USER_SET_VRING_ENABLE, 3, 0); /* pair 1's TX ring */
-	for (deadline = now_ms() + 10000;
-	     port_status(&s, 0).queues_active != 1 && now_ms() < deadline;)
-		usleep(2000);
-	assert_int_equal(port_status(&s, 0).queues_active, 1);
+	turn_tx_ring_1(&s, a, false);
 	/* b gets every frame a sent before, none of those after. */
-	got = send_while_taking(a, b, 7, after, 6, 0, held);
+	got = send_while_taking(a, b, 7, after, 6, held);
 	assert_int_equal(got, held);
 	wait_port_counter(&s, 0, VNP_CTR_DROP_RING_OFF, after);
 	p0 = port_status(&s, 0);
@@ -776,11 +785,8 @@ static void tx_ring_off_discards(bool packed)
 		assert_int_equal(vnd_recv_q(b, q, buf, sizeof buf, NULL), -EAGAIN);
 
 	/* On again: forwarded, pair 1 to pair 1 (equal pairs are lanes). */
-	send_state(a, VHOST_USER_SET_VRING_ENABLE, 3, 1);
-	for (deadline = now_ms() + 10000;
-	     port_status(&s, 0).queues_active != 2 && now_ms() < deadline;)
-		usleep(2000);
-	assert_int_equal(send_while_taking(a, b, 8, 50, 8, 0, 50), 50);
+	turn_tx_ring_1(&s, a, true);
+	assert_int_equal(send_while_taking(a, b, 8, 50, 8, 50), 50);
 	assert_int_equal(port_status(&s, 0).counter[VNP_CTR_DROP_RING_OFF], after);
 	vnd_close(a);
 	vnd_close(b);
