@@ -101,7 +101,12 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 				rx_stats->rx_bytes += (uint64_t)(left.bytes - bytes);
 				left.bytes = bytes;
 				looked = false;
-				continue;
+				/* A split ring tells cheaply whether more waits
+				 * (vq_run_ready); a packed one only through its
+				 * next slot, looked at below rather than by
+				 * beginning a run that finds it empty. */
+				if (!tx_packed && !rx_packed)
+					continue;
 			}
 		}
 		if (!looked) {
