@@ -112,7 +112,10 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 		if (!looked) {
 			/* The general way needs to know whether anything waits at
 			 * all: both rings are looked at again (a split ring's index
-			 * read anew), then the fast way tries once more. */
+			 * read anew), then the fast way tries once more, unless
+			 * that could only fail as it just did: a run on two packed
+			 * rings that took nothing read the very slots now found
+			 * available, so the next packet is of another shape. */
 			err = vq_avail(tx, &any);
 			if (err) {
 				st = fwd_fail(fault, 0, err);
@@ -132,7 +135,8 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 				break;
 			}
 			looked = true;
-			continue;
+			if (sent || !tx_packed || !rx_packed)
+				continue;
 		}
 		looked = false;
 		r = forward_one(src, dst, &left, fault);
