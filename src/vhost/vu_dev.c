@@ -176,8 +176,10 @@ static void ring_try_start(struct vu_dev *dev, unsigned idx)
 {
 	struct vu_ring *r = &dev->ring[idx];
 
+	/* A ring past the negotiated pairs is out of every message's reach
+	 * (a client may set one up, then drop PROTOCOL_F_MQ): it waits. */
 	if (r->started || dev->failed || !r->num || !r->addr_set || !r->kick_set ||
-	    !vu_dev_ring_on(dev, idx))
+	    !vu_dev_ring_on(dev, idx) || idx >= vu_dev_rings(dev))
 		return;
 	/* Rings set up before any memory wait for it; once there is memory,
 	 * a ring outside it is an error. */
@@ -712,6 +714,8 @@ static int handle_set_protocol_features(struct vu_dev *dev, struct vu_msg *msg,
 				return -EINVAL;
 			}
 	dev->protocol_features = want;
+	/* PROTOCOL_F_MQ brings rings set up before it within reach. */
+	rings_try_start(dev);
 	return 0;
 }
 

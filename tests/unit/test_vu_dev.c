@@ -669,6 +669,35 @@ static void test_mq_dropped_while_running(void **state)
 	expect_failed(f, "drop PROTOCOL_F_MQ while ring 2 runs");
 }
 
+/* A ring of the second pair set up before any memory, then PROTOCOL_F_MQ
+ * taken back: when memory arrives the ring stays stopped (no message could
+ * reach it), the first pair starts; with PROTOCOL_F_MQ again it starts. */
+static void test_mq_dropped_before_start(void **state)
+{
+	struct fake *f = *state;
+
+	vu_dev_set_limits(&f->dev, 2, UINT64_MAX, 2);
+	negotiate(f, PF | V1, ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ));
+	for (unsigned i = 0; i < 3; i++) {
+		configure_ring(f, i, 64, 0);
+		assert_int_equal(send_state(f, VHOST_USER_SET_VRING_ENABLE, 0, i, 1), 0);
+	}
+	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, ACK, NULL, 0), 0);
+	send_mem_table(f, 1, NULL, 1);
+	assert_false(f->dev.failed);
+	assert_non_null(vu_dev_vq(&f->dev, 0));
+	assert_non_null(vu_dev_vq(&f->dev, 1));
+	assert_false(f->dev.ring[2].started);
+	assert_null(vu_dev_vq(&f->dev, 2));
+	assert_int_equal(vu_dev_started_rings(&f->dev), 3u);
+	assert_int_equal(send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+				  ACK | (1ull << VHOST_USER_PROTOCOL_F_MQ), NULL, 0),
+			 0);
+	assert_false(f->dev.failed);
+	assert_non_null(vu_dev_vq(&f->dev, 2));
+	assert_int_equal(vu_dev_started_rings(&f->dev), 7u);
+}
+
 /* "No fd" with an fd attached, or neither: refused by the descriptor
  * count; the fd is not taken (and closed by the caller). */
 static void test_kick_fd_count(void **state)
@@ -1592,6 +1621,7 @@ int main(void)
 		T(test_ring_index_beyond_pairs),
 		T(test_mq_pairs),
 		T(test_mq_dropped_while_running),
+	T(test_mq_dropped_before_start),
 		T(test_kick_fd_count),
 		T(test_ring_fd_not_eventfd),
 		T(test_kick_eventfd_kept),
