@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Packed virtqueues (virtio 1.2, 2.8) through a real server, driven by the
- * driver library with VND_F_RING_PACKED:
- *  - byte-exact exchange in both directions at once, packed<->packed and
- *    packed<->split either way round, sizes up to 64 KiB, mergeable buffers
- *    on and off, every TX layout, memory cut into regions;
- *  - checksums completed or passed on, backpressure, polling mode, polled
- *    rings, notifications with and without EVENT_IDX, IN_ORDER;
+ * driver library with VND_F_RING_PACKED, beyond what test_traffic.c runs
+ * with either ring format (exchange, every TX layout over regions,
+ * checksums, backpressure, drops, release, a stopped TX ring drained):
+ *  - packed<->split either way round, mergeable buffers on and off;
+ *  - polling mode, polled rings, odd ring sizes, notifications with and
+ *    without EVENT_IDX, IN_ORDER;
  *  - layouts a device must take, where devices break most with packed
  *    rings: a 250-entry ring, chains wrapping the ring's end, the RX header
  *    over three pieces with gaps, batched in-order completions;
@@ -46,27 +46,6 @@ static bool is_packed(const struct vnd *d) { return vnd_features(d) & F(VND_F_RI
 #define PAIR_CHECKS (XCHG_RX_DROPS | XCHG_RING_FORMAT)
 
 /* ---- traffic ------------------------------------------------------------------------ */
-
-static void test_packed_exchange_64k(void **state)
-{
-	struct vnd_config cfg;
-	struct server s;
-	struct vnd *a, *b;
-
-	(void)state;
-	packed_config(&cfg);
-	server_start(&s, NULL);
-	a = client_open(&s, NULL, &cfg);
-	b = client_open(&s, NULL, &cfg);
-	assert_true(is_packed(a) && is_packed(b));
-	/* Not asked for, so not negotiated. */
-	assert_false(vnd_features(a) & F(VND_F_IN_ORDER));
-	expect_exchange(&s, a, b, 3000, random_size_64k, XCHG_RX_DROPS);
-	expect_port_counted(&s, 0, 3000);
-	vnd_close(a);
-	vnd_close(b);
-	server_stop(&s);
-}
 
 static void wait_ports_free(struct server *s)
 {
@@ -125,34 +104,6 @@ static void test_packed_with_split(void **state)
 	run_pair(NULL, &packed_big, &split, 1000, random_size_64k, PAIR_CHECKS);
 	run_pair(NULL, &split_big, &packed_big, 1000, random_size_64k, PAIR_CHECKS);
 	run_pair(NULL, &packed_big, &packed_big, 500, random_size_64k, PAIR_CHECKS);
-}
-
-/* Every TX layout, over memory cut into regions so that buffers straddle
- * their borders, against packed and split peers. */
-static void test_packed_layouts_and_regions(void **state)
-{
-	(void)state;
-	for (unsigned i = 0; i < 4; i++) {
-		const char *const create4[] = { "ds-max=4", NULL };
-		struct vnd_config ca, cb;
-		struct server s;
-		struct vnd *a, *b;
-
-		packed_config(&ca);
-		if (i % 2)
-			packed_config(&cb);
-		else
-			vnd_config_init(&cb);
-		layout_pair(i, &ca, &cb);
-		ca.add_mem_reg = i >= 2;
-		server_start(&s, NULL);
-		a = client_open(&s, create4, &ca);
-		b = client_open(&s, create4, &cb);
-		expect_exchange(&s, a, b, 400, random_size_64k, XCHG_RX_DROPS);
-		vnd_close(a);
-		vnd_close(b);
-		server_stop(&s);
-	}
 }
 
 /* Small and odd ring sizes, rings the server polls, and no call fd. */
@@ -259,77 +210,6 @@ static void test_packed_notifications_and_in_order(void **state)
 	server_stop(&s);
 	in_order.features &= ~F(VND_F_MRG_RXBUF);
 	run_pair(NULL, &in_order, &in_order, 500, random_size_64k, PAIR_CHECKS);
-}
-
-/* ---- checksums ---------------------------------------------------------------------- */
-
-
-static void test_packed_checksums(void **state)
-{
-	struct vnd_config psend, ssend, pno_csum, sno_csum, pcsum;
-
-	(void)state;
-	packed_config(&psend);
-	psend.tx_layout = VND_TX_SCATTER;
-	psend.tx_piece = 333; /* pieces of odd length, so the sum crosses them */
-	vnd_config_init(&ssend);
-	ssend.tx_layout = VND_TX_INDIRECT;
-	ssend.tx_piece = 333;
-	packed_config(&pno_csum);
-	pno_csum.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
-	pno_csum.rx_buf_size = 512; /* and crosses receive buffers too */
-	vnd_config_init(&sno_csum);
-	sno_csum.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
-	sno_csum.rx_buf_size = 512;
-	packed_config(&pcsum);
-
-	checksums_across(&psend, &pno_csum);
-	checksums_across(&psend, &sno_csum);
-	checksums_across(&ssend, &pno_csum);
-	checksums_across(&psend, &pcsum);
-	pno_csum.features &= ~F(VND_F_MRG_RXBUF); /* one big-packet chain */
-	checksums_across(&ssend, &pno_csum);
-}
-
-/* ---- backpressure --------------------------------------------------------------------- */
-
-/* While both ends run a sender waits for the receiver: nothing is lost. */
-static void test_packed_backpressure(void **state)
-{
-	struct vnd_config cfg;
-	struct server s;
-	struct vnd *a, *b;
-	static uint8_t buf[2048];
-	uint32_t sent = 0;
-	struct vnp_ctl_port p0;
-
-	(void)state;
-	packed_config(&cfg);
-	cfg.queue_size = 60;
-	server_start(&s, NULL);
-	a = client_open(&s, NULL, &cfg);
-	b = client_open(&s, NULL, &cfg);
-	/* b does not read: a fills b's RX ring (60 buffers, a frame each),
-	 * then its own TX ring (60 one-descriptor chains), then waits. */
-	for (uint64_t end = now_ms() + 10000;
-	     port_status(&s, 1).counter[VNP_CTR_RX_PACKETS] < 60 && now_ms() < end;) {
-		while (vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
-			sent++;
-		vnd_wait(a, 5);
-	}
-	while (vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
-		sent++;
-	assert_int_equal(port_status(&s, 1).counter[VNP_CTR_RX_PACKETS], 60);
-	assert_int_equal(sent, 60 + 60);
-	assert_int_equal(vnd_send(a, buf, 1000, NULL), -EAGAIN);
-
-	send_and_receive_all(a, b, 7, 1000, &sent, 5000);
-	p0 = port_status(&s, 0);
-	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 5000);
-	assert_int_equal(port_tx_drops(&p0) + port_rx_drops(&p0), 0);
-	vnd_close(a);
-	vnd_close(b);
-	server_stop(&s);
 }
 
 /* ---- layouts a device must take --------------------------------------------------------- */
@@ -803,15 +683,11 @@ static void test_peer_tool_packed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_packed_exchange_64k),
 		cmocka_unit_test(test_split_by_default),
 		cmocka_unit_test(test_packed_with_split),
-		cmocka_unit_test(test_packed_layouts_and_regions),
 		cmocka_unit_test(test_packed_ring_sizes_and_polled),
 		cmocka_unit_test(test_packed_poll_mode),
 		cmocka_unit_test(test_packed_notifications_and_in_order),
-		cmocka_unit_test(test_packed_checksums),
-		cmocka_unit_test(test_packed_backpressure),
 		cmocka_unit_test(test_packed_chains_wrap_the_ring),
 		cmocka_unit_test(test_packed_header_in_pieces),
 		cmocka_unit_test(test_packed_in_order_batches),

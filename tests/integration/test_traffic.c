@@ -3,7 +3,9 @@
  * Traffic through a real server between two driver-library clients:
  * byte-exact exchange in both directions at once, every chain layout and
  * feature mismatch, checksum completion, backpressure, drops without a
- * peer, polling mode and polled rings.
+ * peer, polling mode and polled rings. What holds for either ring format
+ * runs once with split rings and once with packed ones (the test's state);
+ * what only packed rings have is in test_packed.c.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,20 +22,45 @@
 
 #define F(bit) (1ull << (bit))
 
+/* The ring format a test runs with. */
+struct ring_format {
+	uint64_t features;   /* added to the library's defaults */
+	uint16_t queue_size; /* a ring size the format takes (packed: not a power of 2) */
+	const struct ring_format *other;
+};
+static const struct ring_format split_rings, packed_rings;
+static const struct ring_format split_rings = { 0, 64, &packed_rings };
+static const struct ring_format packed_rings = { F(VND_F_RING_PACKED), 60, &split_rings };
+
+static void format_config(const struct ring_format *fmt, struct vnd_config *c)
+{
+	vnd_config_init(c);
+	c->features |= fmt->features;
+}
+
+/* The library's defaults with the ring format of the test. */
+static void test_config(void **state, struct vnd_config *c)
+{
+	format_config(*state, c);
+}
 
 /* Random sizes up to 64 KiB, both directions at once, mergeable buffers. */
 static void test_exchange_64k_both_ways(void **state)
 {
+	const struct ring_format *fmt = *state;
 	struct vnd_config cfg;
 	struct server s;
 	struct vnd *a, *b;
 
-	(void)state;
-	vnd_config_init(&cfg);
+	test_config(state, &cfg);
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
-	expect_exchange(&s, a, b, 3000, random_size_64k, 0);
+	assert_int_equal(vnd_features(a) & F(VND_F_RING_PACKED), fmt->features);
+	assert_int_equal(vnd_features(b) & F(VND_F_RING_PACKED), fmt->features);
+	/* Not asked for, so not negotiated. */
+	assert_false(vnd_features(a) & F(VND_F_IN_ORDER));
+	expect_exchange(&s, a, b, 3000, random_size_64k, XCHG_RX_DROPS);
 	/* The counters agree with what crossed. */
 	expect_port_counted(&s, 0, 3000);
 	vnd_close(a);
@@ -42,23 +69,26 @@ static void test_exchange_64k_both_ways(void **state)
 }
 
 /* Every TX layout a driver may use, over memory split into regions so
- * that buffers straddle region borders. */
+ * that buffers straddle region borders (added one by one for half the
+ * pairs), against a peer of the same ring format and of the other. */
 static void test_layouts_and_regions(void **state)
 {
-	(void)state;
+	const struct ring_format *fmt = *state;
+
 	for (unsigned i = 0; i < 4; i++) {
 		struct vnd_config ca, cb;
 		struct server s;
 		struct vnd *a, *b;
 		const char *const create4[] = { "ds-max=4", NULL };
 
-		vnd_config_init(&ca);
-		vnd_config_init(&cb);
+		format_config(fmt, &ca);
+		format_config(i % 2 ? fmt : fmt->other, &cb);
 		layout_pair(i, &ca, &cb);
+		ca.add_mem_reg = i >= 2;
 		server_start(&s, NULL);
 		a = client_open(&s, create4, &ca);
 		b = client_open(&s, create4, &cb);
-		expect_exchange(&s, a, b, 400, random_size_64k, 0);
+		expect_exchange(&s, a, b, 400, random_size_64k, XCHG_RX_DROPS);
 		vnd_close(a);
 		vnd_close(b);
 		server_stop(&s);
@@ -149,28 +179,39 @@ static void test_poll_mode(void **state)
 
 
 /* A partial checksum (NEEDS_CSUM) sent in pieces of odd length: completed
- * by the server for a receiver without GUEST_CSUM, its sum crossing the
- * receive buffers too; passed on as it is to a receiver with it. */
+ * by the server for a receiver without GUEST_CSUM (of either ring format),
+ * its sum crossing the receive buffers too; passed on as it is to a
+ * receiver with it. */
 static void test_checksum_completion(void **state)
 {
-	struct vnd_config sender, no_csum, with_csum;
+	const struct ring_format *fmt = *state;
+	struct vnd_config sender, indirect, no_csum, other_no_csum, with_csum;
 
-	(void)state;
-	vnd_config_init(&sender);
+	test_config(state, &sender);
 	sender.tx_layout = VND_TX_SCATTER;
 	sender.tx_piece = 333; /* pieces of odd length, so the sum crosses them */
-	vnd_config_init(&no_csum);
+	indirect = sender;
+	indirect.tx_layout = VND_TX_INDIRECT;
+	test_config(state, &no_csum);
 	no_csum.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
 	no_csum.rx_buf_size = 512; /* and crosses receive buffers too */
-	vnd_config_init(&with_csum);
+	format_config(fmt->other, &other_no_csum);
+	other_no_csum.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
+	other_no_csum.rx_buf_size = 512;
+	test_config(state, &with_csum);
 
 	checksums_across(&sender, &no_csum);
+	checksums_across(&indirect, &other_no_csum);
 	checksums_across(&sender, &with_csum);
+	no_csum.features &= ~F(VND_F_MRG_RXBUF); /* one big-packet chain */
+	checksums_across(&indirect, &no_csum);
 }
 
 /* While both ends run, a sender waits for the receiver: nothing is lost. */
 static void test_backpressure_without_loss(void **state)
 {
+	const struct ring_format *fmt = *state;
+	unsigned ring = fmt->queue_size;
 	struct vnd_config cfg;
 	struct server s;
 	struct vnd *a, *b;
@@ -178,28 +219,30 @@ static void test_backpressure_without_loss(void **state)
 	uint32_t sent = 0;
 	struct vnp_ctl_port p0;
 
-	(void)state;
-	vnd_config_init(&cfg);
-	cfg.queue_size = 64;
+	test_config(state, &cfg);
+	cfg.queue_size = fmt->queue_size;
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
-
-	/* b does not read: a fills b's RX ring, then its own TX ring, then stalls. */
-	for (int t = 0; t < 200; t++) {
+	/* b does not read: a fills b's RX ring (a buffer a frame), then its
+	 * own TX ring (a one-descriptor chain a frame), then waits. */
+	for (uint64_t end = now_ms() + 10000;
+	     port_status(&s, 1).counter[VNP_CTR_RX_PACKETS] < ring && now_ms() < end;) {
 		while (vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
 			sent++;
-		usleep(1000);
+		vnd_wait(a, 5);
 	}
-	assert_true(sent >= 64);      /* at least b's RX ring got filled */
-	assert_true(sent <= 64 + 64); /* and a's TX ring; then a waits */
+	while (vnd_send(a, buf, frame_fill(buf, 7, sent, 1000), NULL) == 0)
+		sent++;
+	assert_int_equal(port_status(&s, 1).counter[VNP_CTR_RX_PACKETS], ring);
+	assert_int_equal(sent, 2 * ring);
 	assert_int_equal(vnd_send(a, buf, 1000, NULL), -EAGAIN);
 
 	/* Now b reads everything, in order, and a can go on. */
 	send_and_receive_all(a, b, 7, 1000, &sent, 5000);
 	p0 = port_status(&s, 0);
 	assert_int_equal(p0.counter[VNP_CTR_TX_PACKETS], 5000);
-	assert_int_equal(p0.counter[VNP_CTR_DROP_NO_PEER], 0);
+	assert_int_equal(port_tx_drops(&p0) + port_rx_drops(&p0), 0);
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
@@ -216,8 +259,7 @@ static void test_drops_without_peer(void **state)
 	unsigned sent = 0;
 	struct vnp_ctl_port p0;
 
-	(void)state;
-	vnd_config_init(&cfg);
+	test_config(state, &cfg);
 	cfg.queue_size = 32;
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
@@ -249,9 +291,8 @@ static void test_too_big_for_receiver(void **state)
 	uint32_t seq;
 	ssize_t n;
 
-	(void)state;
-	vnd_config_init(&sender);
-	vnd_config_init(&small);
+	test_config(state, &sender);
+	test_config(state, &small);
 	small.features &= ~F(VND_F_MRG_RXBUF);
 	small.rx_chain_descs = 2; /* header + one 2048-byte buffer */
 	server_start(&s, NULL);
@@ -276,8 +317,7 @@ static void test_release_and_recreate(void **state)
 	struct server s;
 	struct vnd *a, *b;
 
-	(void)state;
-	vnd_config_init(&cfg);
+	test_config(state, &cfg);
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
@@ -306,8 +346,7 @@ static void test_stop_drains_tx(void **state)
 	uint64_t stopped;
 	int got = 0;
 
-	(void)state;
-	vnd_config_init(&cfg);
+	test_config(state, &cfg);
 	server_start(&s, slow_poll);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
@@ -340,19 +379,24 @@ static void test_stop_drains_tx(void **state)
 
 int main(void)
 {
+	/* Each test that holds for either ring format, once with each. */
+#define BOTH(fn)                                                                               \
+	{ #fn " (split)", fn, NULL, NULL, (void *)&split_rings },                                      \
+	{ #fn " (packed)", fn, NULL, NULL, (void *)&packed_rings }
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exchange_64k_both_ways),
-		cmocka_unit_test(test_layouts_and_regions),
+		BOTH(test_exchange_64k_both_ways),
+		BOTH(test_layouts_and_regions),
 		cmocka_unit_test(test_mismatched_features),
 		cmocka_unit_test(test_ring_sizes_and_polled_kicks),
 		cmocka_unit_test(test_poll_mode),
-		cmocka_unit_test(test_checksum_completion),
-		cmocka_unit_test(test_backpressure_without_loss),
-		cmocka_unit_test(test_drops_without_peer),
-		cmocka_unit_test(test_too_big_for_receiver),
-		cmocka_unit_test(test_release_and_recreate),
-		cmocka_unit_test(test_stop_drains_tx),
+		BOTH(test_checksum_completion),
+		BOTH(test_backpressure_without_loss),
+		BOTH(test_drops_without_peer),
+		BOTH(test_too_big_for_receiver),
+		BOTH(test_release_and_recreate),
+		BOTH(test_stop_drains_tx),
 	};
+#undef BOTH
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
