@@ -33,15 +33,19 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 	enum fwd_status st = FWD_MORE;
 	/* Whether both rings were looked at since the fast way last moved. */
 	bool looked = false;
+	/* The general way took the last packet, of more descriptors than
+	 * one a side: the next is likely of its shape too (a stream of large
+	 * frames), so it goes there without a run that could only fail. */
+	bool general = false;
 
 	while (fwd_budget_left(&left)) {
 		uint32_t sent = 0;
 		enum pkt_result r;
 		enum vq_error err;
-		bool any;
+		bool any, ran = false;
 
 		/* A run is set up only when both rings may have something. */
-		if (vq_run_ready(tx, tx_packed) && vq_run_ready(rx, rx_packed)) {
+		if (!general && vq_run_ready(tx, tx_packed) && vq_run_ready(rx, rx_packed)) {
 			struct vq_run tr, rr;
 			uint32_t n;
 			int64_t bytes = left.bytes;
@@ -89,6 +93,7 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 			 * ends the run of both. */
 			vq_run_end(tx, tx_packed, &tr);
 			vq_run_end(rx, rx_packed, &rr);
+			ran = true;
 			if (sent) {
 				/* The run's packets counted at its end, its bytes
 				 * being what it spent of the budget's (a fault that
@@ -113,9 +118,12 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 			/* The general way needs to know whether anything waits at
 			 * all: both rings are looked at again (a split ring's index
 			 * read anew), then the fast way tries once more, unless
-			 * that could only fail as it just did: a run on two packed
-			 * rings that took nothing read the very slots now found
-			 * available, so the next packet is of another shape. */
+			 * that could only fail as it just did: a run that took
+			 * nothing stopped at chains the look cannot change (the
+			 * next ones, of another shape), so the general way takes
+			 * them, as it does when it took the last one (general).
+			 * Only a split ring that seemed empty (no run begun) may
+			 * now have simple chains for a run. */
 			err = vq_avail(tx, &any);
 			if (err) {
 				st = fwd_fail(fault, 0, err);
@@ -135,11 +143,13 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 				break;
 			}
 			looked = true;
-			if (sent || !tx_packed || !rx_packed)
+			if (sent || (!ran && !general))
 				continue;
 		}
 		looked = false;
+		int64_t descs = left.descs;
 		r = forward_one(src, dst, &left, fault);
+		general = descs - left.descs > 2;
 		if (r == PKT_NONE) {
 			st = FWD_IDLE;
 			break;
