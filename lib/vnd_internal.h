@@ -186,7 +186,6 @@ struct vnd_pqueue {
 	bool in_order;
 };
 
-
 int vnd_pq_alloc_state(struct vnd_pqueue *q, unsigned num);
 void vnd_pq_free_state(struct vnd_pqueue *q);
 /* An empty ring at slot 0, wrap counter 1, with nids ids; notifications on. */

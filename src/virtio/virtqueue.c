@@ -211,8 +211,6 @@ bool vq_all_taken(const struct vq *vq)
 	return vq->taken == vq->num || vq->taken_descs >= vq->num;
 }
 
-
-
 void vq_commit(struct vq *vq)
 {
 	if (vq->packed)
@@ -228,9 +226,6 @@ void vq_publish(struct vq *vq)
 	else
 		split_publish(vq);
 }
-
-
-
 
 /* ---- notifications ---------------------------------------------------------------- */
 

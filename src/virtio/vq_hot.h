@@ -48,7 +48,6 @@ VQ_HOT bool packed_avail(uint16_t flags, bool wrap)
 	return ((flags ^ F_USED) & (F_AVAIL | F_USED)) == (wrap ? F_AVAIL | F_USED : 0);
 }
 
-
 /* ---- packed ---- */
 
 /* A position one further on: the slot after the last wraps to 0 and turns

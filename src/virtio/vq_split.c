@@ -122,14 +122,12 @@ enum vq_error split_advance(struct vq_chain *c)
 	return VQ_OK;
 }
 
-
 void split_take_begin(struct vq *vq)
 {
 	vq->taken = 0;
 	vq->taken_descs = 0;
 	vq->used_tent = 0;
 }
-
 
 void split_publish(struct vq *vq)
 {
@@ -142,8 +140,6 @@ void split_publish(struct vq *vq)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	STORE_ONCE(vq->used->idx, htole16(vq->used_idx));
 }
-
-
 
 static uint16_t *avail_event(struct vq *vq)
 {

@@ -402,7 +402,6 @@ static void *receive_loop(void *arg)
 	struct attack_run *r = arg;
 	static uint8_t buf[2048];
 
-
 	while (!atomic_load(&r->stop))
 		if (vnd_recv(r->healthy, buf, sizeof buf, NULL) < 0)
 			vnd_wait(r->healthy, 1);

@@ -418,7 +418,6 @@ static void expect_captured_both_ways(struct tool *t, const char *path, struct p
 	expect_tcpdump_agrees(path, pc);
 }
 
-
 /* Frames both ways, through the fast path (one descriptor each) and the
  * general one (scattered chains, several receive buffers): each appears
  * once, on its sender's interface, marked inbound, in order. */

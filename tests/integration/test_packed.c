@@ -32,7 +32,6 @@
 #define RX 0
 #define TX 1
 
-
 static void packed_config(struct vnd_config *c)
 {
 	vnd_config_init(c);

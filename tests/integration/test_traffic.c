@@ -177,7 +177,6 @@ static void test_poll_mode(void **state)
 	server_stop(&s);
 }
 
-
 /* A partial checksum (NEEDS_CSUM) sent in pieces of odd length: completed
  * by the server for a receiver without GUEST_CSUM (of either ring format),
  * its sum crossing the receive buffers too; passed on as it is to a
