@@ -32,16 +32,11 @@ static const struct ring_format split_rings, packed_rings;
 static const struct ring_format split_rings = { 0, 64, &packed_rings };
 static const struct ring_format packed_rings = { F(VND_F_RING_PACKED), 60, &split_rings };
 
+/* The library's defaults with the ring format fmt. */
 static void format_config(const struct ring_format *fmt, struct vnd_config *c)
 {
 	vnd_config_init(c);
 	c->features |= fmt->features;
-}
-
-/* The library's defaults with the ring format of the test. */
-static void test_config(void **state, struct vnd_config *c)
-{
-	format_config(*state, c);
 }
 
 /* Random sizes up to 64 KiB, both directions at once, mergeable buffers. */
@@ -52,7 +47,7 @@ static void test_exchange_64k_both_ways(void **state)
 	struct server s;
 	struct vnd *a, *b;
 
-	test_config(state, &cfg);
+	format_config(fmt, &cfg);
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
@@ -186,18 +181,18 @@ static void test_checksum_completion(void **state)
 	const struct ring_format *fmt = *state;
 	struct vnd_config sender, indirect, no_csum, other_no_csum, with_csum;
 
-	test_config(state, &sender);
+	format_config(fmt, &sender);
 	sender.tx_layout = VND_TX_SCATTER;
 	sender.tx_piece = 333; /* pieces of odd length, so the sum crosses them */
 	indirect = sender;
 	indirect.tx_layout = VND_TX_INDIRECT;
-	test_config(state, &no_csum);
+	format_config(fmt, &no_csum);
 	no_csum.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
 	no_csum.rx_buf_size = 512; /* and crosses receive buffers too */
 	format_config(fmt->other, &other_no_csum);
 	other_no_csum.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
 	other_no_csum.rx_buf_size = 512;
-	test_config(state, &with_csum);
+	format_config(fmt, &with_csum);
 
 	checksums_across(&sender, &no_csum);
 	checksums_across(&indirect, &other_no_csum);
@@ -218,7 +213,7 @@ static void test_backpressure_without_loss(void **state)
 	uint32_t sent = 0;
 	struct vnp_ctl_port p0;
 
-	test_config(state, &cfg);
+	format_config(fmt, &cfg);
 	cfg.queue_size = fmt->queue_size;
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
@@ -251,6 +246,7 @@ static void test_backpressure_without_loss(void **state)
  * and counted. */
 static void test_drops_without_peer(void **state)
 {
+	const struct ring_format *fmt = *state;
 	struct vnd_config cfg;
 	struct server s;
 	struct vnd *a;
@@ -258,7 +254,7 @@ static void test_drops_without_peer(void **state)
 	unsigned sent = 0;
 	struct vnp_ctl_port p0;
 
-	test_config(state, &cfg);
+	format_config(fmt, &cfg);
 	cfg.queue_size = 32;
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
@@ -283,6 +279,7 @@ static void test_drops_without_peer(void **state)
  * link goes on. */
 static void test_too_big_for_receiver(void **state)
 {
+	const struct ring_format *fmt = *state;
 	struct vnd_config sender, small;
 	static uint8_t buf[65536];
 	struct server s;
@@ -290,8 +287,8 @@ static void test_too_big_for_receiver(void **state)
 	uint32_t seq;
 	ssize_t n;
 
-	test_config(state, &sender);
-	test_config(state, &small);
+	format_config(fmt, &sender);
+	format_config(fmt, &small);
 	small.features &= ~F(VND_F_MRG_RXBUF);
 	small.rx_chain_descs = 2; /* header + one 2048-byte buffer */
 	server_start(&s, NULL);
@@ -312,11 +309,12 @@ static void test_too_big_for_receiver(void **state)
 /* A port whose client leaves is released and can be created again. */
 static void test_release_and_recreate(void **state)
 {
+	const struct ring_format *fmt = *state;
 	struct vnd_config cfg;
 	struct server s;
 	struct vnd *a, *b;
 
-	test_config(state, &cfg);
+	format_config(fmt, &cfg);
 	server_start(&s, NULL);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
@@ -336,6 +334,7 @@ static void test_release_and_recreate(void **state)
  * second here, so only the stop itself can have moved the packets. */
 static void test_stop_drains_tx(void **state)
 {
+	const struct ring_format *fmt = *state;
 	const char *const slow_poll[] = { "-p", "1000000", NULL };
 	struct vnd_config cfg;
 	static uint8_t buf[2048];
@@ -345,7 +344,7 @@ static void test_stop_drains_tx(void **state)
 	uint64_t stopped;
 	int got = 0;
 
-	test_config(state, &cfg);
+	format_config(fmt, &cfg);
 	server_start(&s, slow_poll);
 	a = client_open(&s, NULL, &cfg);
 	b = client_open(&s, NULL, &cfg);
