@@ -114,16 +114,15 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 					continue;
 			}
 		}
-		if (!looked) {
-			/* The general way needs to know whether anything waits at
-			 * all: both rings are looked at again (a split ring's index
-			 * read anew), then the fast way tries once more, unless
-			 * that could only fail as it just did: a run that took
-			 * nothing stopped at chains the look cannot change (the
-			 * next ones, of another shape), so the general way takes
-			 * them, as it does when it took the last one (general).
-			 * Only a split ring that seemed empty (no run begun) may
-			 * now have simple chains for a run. */
+		if (!looked && !general) {
+			/* Before the general way, both rings are looked at again
+			 * (a split ring's index read anew), then the fast way tries
+			 * once more, unless that could only fail as it just did: a
+			 * run that took nothing stopped at chains the look cannot
+			 * change (the next ones, of another shape). Only a split ring
+			 * that seemed empty (no run begun) may now have simple chains
+			 * for a run. While the general way keeps the stream (general)
+			 * there is no look: it finds an empty ring by itself. */
 			err = vq_avail(tx, &any);
 			if (err) {
 				st = fwd_fail(fault, 0, err);
@@ -143,7 +142,7 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 				break;
 			}
 			looked = true;
-			if (sent || (!ran && !general))
+			if (sent || !ran)
 				continue;
 		}
 		looked = false;
