@@ -155,6 +155,16 @@ VQ_HOT bool packed_busy(const struct vq *vq, uint16_t id)
 	return vq->id_gen[id] == vq->generation;
 }
 
+/* Whether a chain's id is free without a look: ids in place, the chain
+ * one slot, and its id naming that slot, where the chain was taken (the
+ * take position) or goes back (the used one). The ids in use lie from
+ * pub_slot up to used_slot, behind both within a lap: a lap given back
+ * would leave no slot for this chain to have been taken from. */
+VQ_HOT bool packed_id_own(const struct vq *vq, uint16_t id, uint16_t slot, uint16_t slots)
+{
+	return vq->ids_in_place && slots == 1 && id == slot;
+}
+
 /* In use until the next publication moves the generation on; or free
  * again at once (a tentative element forgotten). */
 VQ_HOT void set_busy(struct vq *vq, uint16_t id, bool on)
@@ -188,7 +198,7 @@ VQ_HOT void packed_used(struct vq *vq, uint16_t id, uint16_t slots, uint32_t len
 	/* Its element goes to the chain's first slot: in place if that is
 	 * the id's and the chain one slot, and then slot_given tells it in
 	 * use; else id_gen does. */
-	if (!vq->ids_in_place || id != vq->used_slot || slots != 1) {
+	if (!packed_id_own(vq, id, vq->used_slot, slots)) {
 		if (vq->ids_in_place)
 			packed_ids_to_table(vq);
 		set_busy(vq, id, true);

@@ -109,6 +109,8 @@ enum vq_error packed_take(struct vq *vq, struct vq_chain *c, bool *got)
  * noted. */
 static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 {
+	uint16_t at;
+
 	if (c->in_indirect) {
 		if (++c->descs > VQ_PACKET_DESCS_MAX)
 			return VQ_ERR_TOO_MANY;
@@ -154,6 +156,7 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 		if (!packed_avail(d->flags, c->next_wrap))
 			return VQ_ERR_NOT_AVAIL;
 	}
+	at = c->next;
 	step(c->vq, &c->next, &c->next_wrap, 1);
 	c->slots++;
 	c->has_next = d->flags & VRING_DESC_F_NEXT;
@@ -171,7 +174,7 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 		 * here, before anything the walk fed counts (a frame delivered or
 		 * captured, then its chain refused by vq_used_done; found by
 		 * fuzz_forward). */
-		if (packed_busy(c->vq, d->link))
+		if (!packed_id_own(c->vq, d->link, at, c->slots) && packed_busy(c->vq, d->link))
 			return VQ_ERR_ID_BUSY;
 		c->id = d->link;
 	}
