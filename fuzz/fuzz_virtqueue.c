@@ -135,6 +135,7 @@ struct harness {
 	bool open, packet;
 	uint16_t open_slot; /* packed: where it starts */
 	bool drv_wrote;     /* the driver wrote its memory since the chain was taken */
+	bool gave_back;     /* a chain was given back since the open one was taken */
 	uint32_t walked;
 
 	/* Since vq_take_begin or vq_commit: chains ended (the first n_given
@@ -462,6 +463,11 @@ static bool end_open(void)
 		 * loaded: unless the driver wrote since). */
 		if (!h.drv_wrote)
 			FUZZ_CHECK(done.id == le16toh(slot_desc((uint16_t)(last % h.num))->id));
+		/* The walk refuses an id in use, so one it passed is free, unless
+		 * another chain naming it was given back since (then refused by
+		 * vq_used_done: give_back). */
+		if (!h.gave_back)
+			FUZZ_CHECK(!id_in_use(done.id));
 	} else {
 		FUZZ_CHECK(done.id == h.c.id);
 	}
@@ -478,6 +484,7 @@ static void took(bool more)
 	h.packet = true;
 	h.walked = 0;
 	h.drv_wrote = false;
+	h.gave_back = false;
 	if (h.packed) {
 		h.open_slot = h.vq.take_slot;
 		/* Not on a slot still held (a lap past the driver's used side). */
@@ -557,6 +564,7 @@ static void give_back(uint32_t len)
 	bool in_use = h.packed && id_in_use(r->id);
 
 	e = vq_used_done(&h.vq, &done, len);
+	h.gave_back = true;
 	/* Only a packed buffer id still in use is refused (and the walk
 	 * refuses it before: only two chains of one batch naming one id
 	 * get here). */

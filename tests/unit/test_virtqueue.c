@@ -1707,6 +1707,57 @@ static void test_packed_id_busy(void **state)
 	vq_take_begin(vq);
 }
 
+/* The general way knows ids in place too: a chain of one slot named by its
+ * own id is free without a look-up, walked and given back, and the ring
+ * stays in place; a chain naming the slot of one given back tentatively is
+ * still refused, at its walk and so before anything counts it. */
+static void test_packed_general_in_place(void **state)
+{
+	struct ctx *c = *state;
+	struct vq *vq = &c->r.vq;
+	struct fix_buf b = { c->buf, 10, false };
+	struct vq_chain ch;
+	uint16_t id;
+	uint32_t len;
+	unsigned n;
+
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(fix_post(&c->r, &b, 1), i);
+	vq_take_begin(vq);
+	for (unsigned i = 0; i < 3; i++) {
+		take_ok(c, &ch, false);
+		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_true(vq->ids_in_place);
+	}
+	/* Slot 3 names slot 1's id, given back and not committed. */
+	c->r.next_id = 1;
+	fix_post(&c->r, &b, 1);
+	take_ok(c, &ch, false);
+	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	assert_true(vq->ids_in_place);
+	/* Forgotten, then as committed: the same. */
+	vq_take_begin(vq);
+	for (unsigned i = 0; i < 3; i++) {
+		take_ok(c, &ch, false);
+		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	}
+	vq_commit(vq);
+	take_ok(c, &ch, false);
+	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	vq_take_begin(vq);
+	vq_publish(vq);
+	for (n = 0; fix_used(&c->r, &id, &len); n++)
+		assert_int_equal(id, n);
+	assert_int_equal(n, 3);
+	/* Published: id 1 is free again at slot 3. */
+	take_ok(c, &ch, false);
+	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	vq_commit(vq);
+	vq_publish(vq);
+	assert_true(fix_used(&c->r, &id, &len));
+	assert_int_equal(id, 1);
+}
+
 /* The fast path's way to know a buffer id free (vq ids_in_place): while
  * every chain given back since the publication was one slot named by its
  * own id, an id naming the next slot is free without a look-up. Each way
@@ -2737,6 +2788,7 @@ int main(void)
 		PACKED(test_packed_bad_id),
 		PACKED(test_packed_id_busy),
 		PACKED(test_packed_ids_in_place),
+		PACKED(test_packed_general_in_place),
 		PACKED(test_packed_flags_that_lie),
 		PACKED(test_packed_chain_wraps_ring),
 		PACKED(test_packed_chain_longer_than_ring),
