@@ -121,6 +121,16 @@ static void take_ok(struct ctx *c, struct vq_chain *ch, bool device_writes)
 	assert_true(got);
 }
 
+/* Take the next chain and give it back at once, with len bytes written:
+ * what vq_used says. */
+static enum vq_error take_used(struct ctx *c, bool device_writes, uint32_t len)
+{
+	struct vq_chain ch;
+
+	take_ok(c, &ch, device_writes);
+	return vq_used(&c->r.vq, &ch, len);
+}
+
 /* Take the next chain afresh and walk it whole, to its end. Kept, it is
  * given back (0 bytes), committed, published and read back by the driver;
  * else forgotten: the next take finds it again. */
@@ -1019,8 +1029,7 @@ static void test_peek(void **state)
 	assert_true(vq_peek(vq, vq->packed, 0, &d));
 	assert_int_equal(d.addr, c->buf + 100);
 	for (unsigned i = 1; i < 3; i++) {
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_int_equal(take_used(c, false, 0), VQ_OK);
 	}
 	assert_false(vq_peek(vq, vq->packed, 0, &d));
 	vq_commit(vq);
@@ -1070,8 +1079,7 @@ static void test_take_begin_forgets(void **state)
 	ida = fix_post(&c->r, &a, 1);
 	idb = fix_post(&c->r, &b, 1);
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	take_ok(c, &ch, false);
 	assert_int_equal(vq_chain_end(&ch, &done), VQ_OK);
 	assert_int_equal(vq->taken, 2);
@@ -1107,7 +1115,6 @@ static void test_commit_publish(void **state)
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	uint8_t before[NUM * 16];
-	struct vq_chain ch;
 	uint16_t ids[3], id;
 	uint32_t len;
 
@@ -1120,8 +1127,7 @@ static void test_commit_publish(void **state)
 		memcpy(before, c->r.ring, sizeof before);
 	vq_take_begin(vq);
 	for (unsigned i = 0; i < 3; i++) {
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_int_equal(take_used(c, false, 0), VQ_OK);
 		if (i < 2)
 			vq_commit(vq); /* the third stays tentative */
 	}
@@ -1151,8 +1157,7 @@ static void test_commit_publish(void **state)
 	}
 	/* The tentative one is forgotten; taken again, it comes back anew. */
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 5), VQ_OK);
+	assert_int_equal(take_used(c, false, 5), VQ_OK);
 	vq_commit(vq);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
@@ -1171,11 +1176,9 @@ static void test_commit_publish(void **state)
 		ids[i] = fix_post(&c->r, &b, 1);
 	}
 	vq_take_begin(vq);
-	take_ok(c, &ch, true);
-	assert_int_equal(vq_used(vq, &ch, 11), VQ_OK);
+	assert_int_equal(take_used(c, true, 11), VQ_OK);
 	vq_commit(vq);
-	take_ok(c, &ch, true);
-	assert_int_equal(vq_used(vq, &ch, 22), VQ_OK);
+	assert_int_equal(take_used(c, true, 22), VQ_OK);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
 	assert_int_equal(id, ids[0]);
@@ -1220,10 +1223,8 @@ static void test_used_wraps(void **state)
 	}
 	vq_take_begin(vq);
 	for (unsigned i = 0; i < 5; i++) {
-		struct vq_chain ch;
 
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 1000 + i), VQ_OK);
+		assert_int_equal(take_used(c, false, 1000 + i), VQ_OK);
 		vq_commit(vq);
 	}
 	vq_publish(vq);
@@ -1336,8 +1337,7 @@ static void test_all_taken(void **state)
 			uint16_t id;
 			uint32_t len;
 
-			take_ok(c, &ch, true);
-			assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+			assert_int_equal(take_used(c, true, 0), VQ_OK);
 			vq_commit(vq);
 			vq_publish(vq);
 			assert_true(fix_used(&c->r, &id, &len));
@@ -1356,7 +1356,6 @@ static void test_consumed_counter(void **state)
 	struct vq *vq = &c->r.vq;
 	struct fix_buf b = { c->buf, 10, false };
 	uint16_t start = vq_consumed(vq);
-	struct vq_chain ch;
 	struct vq_desc d = { 0 };
 	uint16_t id;
 	bool any;
@@ -1365,15 +1364,13 @@ static void test_consumed_counter(void **state)
 		fix_post(&c->r, &b, 1);
 	vq_take_begin(vq);
 	for (unsigned i = 0; i < 2; i++) {
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_int_equal(take_used(c, false, 0), VQ_OK);
 	}
 	vq_take_begin(vq);
 	vq_commit(vq);
 	assert_int_equal((uint16_t)(vq_consumed(vq) - start), 0);
 	for (unsigned i = 0; i < 2; i++) {
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_int_equal(take_used(c, false, 0), VQ_OK);
 	}
 	vq_commit(vq);
 	assert_int_equal((uint16_t)(vq_consumed(vq) - start), 2);
@@ -1665,21 +1662,17 @@ static void test_packed_id_busy(void **state)
 	fix_post(&c->r, &b, 1);
 	/* Given back tentatively. */
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_ERR_ID_BUSY);
 	/* Committed, not published. */
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	vq_commit(vq);
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
 	assert_true(any);
 	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	assert_int_equal(vq->taken, 0);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	assert_int_equal(take_used(c, false, 0), VQ_ERR_ID_BUSY);
 	/* Published: the driver has it back and may use it again. */
 	vq_take_begin(vq);
 	vq_publish(vq);
@@ -1716,7 +1709,6 @@ static void test_packed_general_in_place(void **state)
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
 	struct fix_buf b = { c->buf, 10, false };
-	struct vq_chain ch;
 	uint16_t id;
 	uint32_t len;
 	unsigned n;
@@ -1725,33 +1717,28 @@ static void test_packed_general_in_place(void **state)
 		assert_int_equal(fix_post(&c->r, &b, 1), i);
 	vq_take_begin(vq);
 	for (unsigned i = 0; i < 3; i++) {
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_int_equal(take_used(c, false, 0), VQ_OK);
 		assert_true(vq->ids_in_place);
 	}
 	/* Slot 3 names slot 1's id, given back and not committed. */
 	c->r.next_id = 1;
 	fix_post(&c->r, &b, 1);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	assert_int_equal(take_used(c, false, 0), VQ_ERR_ID_BUSY);
 	assert_true(vq->ids_in_place);
 	/* Forgotten, then as committed: the same. */
 	vq_take_begin(vq);
 	for (unsigned i = 0; i < 3; i++) {
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_int_equal(take_used(c, false, 0), VQ_OK);
 	}
 	vq_commit(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	assert_int_equal(take_used(c, false, 0), VQ_ERR_ID_BUSY);
 	vq_take_begin(vq);
 	vq_publish(vq);
 	for (n = 0; fix_used(&c->r, &id, &len); n++)
 		assert_int_equal(id, n);
 	assert_int_equal(n, 3);
 	/* Published: id 1 is free again at slot 3. */
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	vq_commit(vq);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
@@ -1769,7 +1756,6 @@ static void test_packed_ids_in_place(void **state)
 	struct vq *vq = &c->r.vq;
 	struct fix_buf b = { c->buf, 10, false };
 	struct fix_buf two[2] = { { c->buf, 10, false }, { c->buf + 16, 10, false } };
-	struct vq_chain ch;
 	struct vq_desc d = { 0 };
 	uint16_t id, seen[NUM];
 	uint32_t len;
@@ -1789,8 +1775,7 @@ static void test_packed_ids_in_place(void **state)
 	fix_post(&c->r, &b, 1);
 	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	assert_int_equal(take_used(c, false, 0), VQ_ERR_ID_BUSY);
 	vq_take_begin(vq);
 	/* The driver puts id 5 there instead (free, not its slot's): taken the
 	 * fast way, and from then on ids are looked up. At slot 4, ids 0-2
@@ -1809,8 +1794,7 @@ static void test_packed_ids_in_place(void **state)
 		fix_post(&c->r, &b, 1);
 		assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 		vq_take_begin(vq);
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+		assert_int_equal(take_used(c, false, 0), VQ_ERR_ID_BUSY);
 		vq_take_begin(vq);
 		fix_unpost(&c->r);
 	}
@@ -1835,8 +1819,7 @@ static void test_packed_ids_in_place(void **state)
 	c->r.next_id = 5;
 	fix_post(&c->r, two, 2);
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	vq_commit(vq);
 	assert_false(vq->ids_in_place);
 	c->r.next_id = 5;
@@ -1863,16 +1846,14 @@ static void test_packed_ids_in_place(void **state)
 	c->r.next_id = 0;
 	fix_post(&c->r, &b, 1);
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	vq_commit(vq);
 	assert_true(vq->ids_in_place);
 	c->r.next_id = 0;
 	fix_post(&c->r, &b, 1); /* slot 1 names 0 */
 	assert_false(vq_peek_single(vq, vq->packed, false, &d, &tag));
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_ERR_ID_BUSY);
+	assert_int_equal(take_used(c, false, 0), VQ_ERR_ID_BUSY);
 	vq_take_begin(vq);
 }
 
@@ -2225,8 +2206,7 @@ static void test_restart_mid_wrap(void **state)
 	assert_int_equal(vq_chain_end(&ch, &done), VQ_OK);
 	assert_int_equal(done.id, ida);
 	assert_int_equal(vq_used_done(vq, &done, 30), VQ_OK);
-	take_ok(c, &ch, true);
-	assert_int_equal(vq_used(vq, &ch, 10), VQ_OK);
+	assert_int_equal(take_used(c, true, 10), VQ_OK);
 	vq_commit(vq);
 	vq_publish(vq);
 	assert_true(fix_used(&c->r, &id, &len));
@@ -2378,7 +2358,6 @@ static void test_split_kicks_with_event_idx(void **state)
 {
 	struct ctx *c = *state;
 	struct vq *vq = &c->r.vq;
-	struct vq_chain ch;
 	bool any, grew;
 
 	for (uint16_t i = 1; i <= 3; i++)
@@ -2400,8 +2379,7 @@ static void test_split_kicks_with_event_idx(void **state)
 
 	/* Off: behind everything the driver may add. */
 	for (unsigned i = 0; i < 3; i++) {
-		take_ok(c, &ch, false);
-		assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+		assert_int_equal(take_used(c, false, 0), VQ_OK);
 	}
 	vq_commit(vq);
 	vq_publish(vq);
@@ -2471,8 +2449,7 @@ static void test_avail_grew(void **state)
 	fix_post(&c->r, &b, 1);
 	assert_int_equal(vq_avail_grew(vq, &grew), VQ_OK);
 	assert_true(grew);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	/* One in hand, none more: the look after it fails again. */
 	assert_int_equal(vq_avail(vq, &any), VQ_OK);
 	assert_false(any);
@@ -2482,8 +2459,7 @@ static void test_avail_grew(void **state)
 	fix_post(&c->r, &b, 1);
 	assert_int_equal(vq_avail_grew(vq, &grew), VQ_OK);
 	assert_true(grew);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	vq_commit(vq);
 	vq_publish(vq);
 	assert_int_equal(vq_take(vq, &ch, false, &got), VQ_OK);
@@ -2515,7 +2491,6 @@ static void test_split_signal_without_event_idx(void **state)
 {
 	struct ctx *c = *state;
 	struct vq *vq;
-	struct vq_chain ch;
 	struct fix_buf b = { c->buf, 10, false };
 
 	renew(c, NUM, false, true, 0);
@@ -2532,8 +2507,7 @@ static void test_split_signal_without_event_idx(void **state)
 	/* Committed but not published: nothing to signal. */
 	fix_post(&c->r, &b, 1);
 	vq_take_begin(vq);
-	take_ok(c, &ch, false);
-	assert_int_equal(vq_used(vq, &ch, 0), VQ_OK);
+	assert_int_equal(take_used(c, false, 0), VQ_OK);
 	vq_commit(vq);
 	assert_false(signal_now(c));
 	vq_publish(vq);
