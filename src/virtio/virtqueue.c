@@ -188,7 +188,7 @@ enum vq_error vq_used_done(struct vq *vq, const struct vq_done *done, uint32_t l
 		split_used(vq, done->id, len);
 		return VQ_OK;
 	}
-	if (!packed_id_own(vq, done->id, vq->used_slot, done->slots) && packed_busy(vq, done->id))
+	if (packed_chain_busy(vq, done->id, vq->used_slot, done->slots))
 		return VQ_ERR_ID_BUSY;
 	packed_used(vq, done->id, done->slots, len);
 	return VQ_OK;

@@ -165,6 +165,13 @@ VQ_HOT bool packed_id_own(const struct vq *vq, uint16_t id, uint16_t slot, uint1
 	return vq->ids_in_place && slots == 1 && id == slot;
 }
 
+/* Whether the id of a chain of `slots` slots at `slot` (as packed_id_own
+ * takes them) is in use: the look-up, unless its own slot tells. */
+VQ_HOT bool packed_chain_busy(const struct vq *vq, uint16_t id, uint16_t slot, uint16_t slots)
+{
+	return !packed_id_own(vq, id, slot, slots) && packed_busy(vq, id);
+}
+
 /* In use until the next publication moves the generation on; or free
  * again at once (a tentative element forgotten). */
 VQ_HOT void set_busy(struct vq *vq, uint16_t id, bool on)

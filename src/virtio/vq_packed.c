@@ -174,7 +174,7 @@ static enum vq_error next_desc(struct vq_chain *c, struct vq_desc *d)
 		 * here, before anything the walk fed counts (a frame delivered or
 		 * captured, then its chain refused by vq_used_done; found by
 		 * fuzz_forward). */
-		if (!packed_id_own(c->vq, d->link, at, c->slots) && packed_busy(c->vq, d->link))
+		if (packed_chain_busy(c->vq, d->link, at, c->slots))
 			return VQ_ERR_ID_BUSY;
 		c->id = d->link;
 	}
