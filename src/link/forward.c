@@ -20,7 +20,8 @@
 /* The sender's header and frame, walked together with the receiver's
  * chains (txc is the sender's chain, taken). */
 static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, struct vq_chain *txc,
-				    struct rx_writer *w, uint32_t *frame_len, struct fwd_fault *fault)
+				    struct rx_writer *w, uint32_t *frame_len, struct fwd_drop *drop,
+				    struct fwd_fault *fault)
 {
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
 	unsigned dst_hdr_len = vnet_hdr_len(dst->features);
@@ -39,12 +40,13 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, st
 	if (!fwd_read_header(txc, wire, src_hdr_len, &err)) {
 		if (err)
 			goto src_fault;
-		fwd_count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
+		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+			      "shorter than its virtio-net header");
 		return PKT_DROPPED;
 	}
 	vnet_hdr_decode(wire, &in);
 	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return forward_gso(src, dst, &in, txc, w, frame_len, fault);
+		return forward_gso(src, dst, &in, txc, w, frame_len, drop, fault);
 	/* Not all of cw is cleared: the record is set up only when used. */
 	cw.cs = NULL;
 	cw.capture = src->capture;
@@ -98,7 +100,8 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, st
 
 	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    !fwd_csum_fits(in.csum_start, in.csum_offset, *frame_len)) {
-		fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
+		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+			      "checksum request beyond the frame");
 		return PKT_DROPPED;
 	}
 	if (cw.cs)
@@ -124,8 +127,8 @@ rx_stop:
 	case RX_WAIT:
 		return PKT_WAIT;
 	case RX_TOO_BIG:
-		dst->stats->rx_drop_too_big++;
-		fwd_count_drop(src, &src->stats->drop_too_big, "larger than the receiver's buffers");
+		fwd_drop_note(drop, src, &src->stats->drop_too_big, &dst->stats->rx_drop_too_big,
+			      "larger than the receiver's buffers");
 		return PKT_DROPPED;
 	case RX_FAULT:
 	case RX_OK:
@@ -143,7 +146,7 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
 				   struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	struct vq *tx = src->vq, *rx = dst->vq;
-	struct port_stats src_was = *src->stats, dst_was = *dst->stats;
+	struct fwd_drop drop;
 	struct vq_chain txc;
 	struct rx_writer w;
 	uint32_t frame_len = 0;
@@ -159,17 +162,15 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
 		return pkt_fault(fault, 0, err);
 	if (!got)
 		return PKT_NONE;
-	r = forward_walk(src, dst, &txc, &w, &frame_len, fault);
+	r = forward_walk(src, dst, &txc, &w, &frame_len, &drop, fault);
 	if (r == PKT_SENT || r == PKT_DROPPED) {
+		/* A chain delivered was walked to its end, so only a drop's
+		 * can be refused here (struct fwd_drop). */
 		err = fwd_tx_give_back(tx, &txc);
-		if (err) {
-			/* A packed chain's rest, read only now (a drop stopped its
-			 * walk short), breaks the rules: the packet is the sender's
-			 * fault, not a drop as well (found by fuzz_forward). */
-			*src->stats = src_was;
-			*dst->stats = dst_was;
+		if (err)
 			r = pkt_fault(fault, 0, err);
-		}
+		else if (r == PKT_DROPPED)
+			fwd_drop_count(&drop);
 	}
 	if (r == PKT_SENT)
 		vq_commit(rx);

@@ -235,15 +235,16 @@ static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 	return st;
 }
 
-static enum pkt_result drop(struct fwd_end *src, uint64_t *counter, const char *why)
+static enum pkt_result drop(struct fwd_drop *d, struct fwd_end *src, uint64_t *counter,
+			    uint64_t *also, const char *why)
 {
-	fwd_count_drop(src, counter, why);
+	fwd_drop_note(d, src, counter, also, why);
 	return PKT_DROPPED;
 }
 
 enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const struct vnet_hdr *in,
 			    struct vq_chain *txc, struct rx_writer *w, uint32_t *frame_len,
-			    struct fwd_fault *fault)
+			    struct fwd_drop *dropped, struct fwd_fault *fault)
 {
 	struct gso_scratch *g = &scratch;
 	struct gso_resume *r = src->resume;
@@ -268,10 +269,11 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		if (!n)
 			break;
 		if (n > VNET_FRAME_MAX - total)
-			return drop(src, &src->stats->drop_too_big,
+			return drop(dropped, src, &src->stats->drop_too_big, NULL,
 				    "GSO frame larger than the largest frame");
 		if (g->count == GSO_PIECES_MAX)
-			return drop(src, &src->stats->drop_bad, "GSO frame in too many pieces");
+			return drop(dropped, src, &src->stats->drop_bad, NULL,
+				    "GSO frame in too many pieces");
 		g->piece[g->count++] = (struct piece){ p, n };
 		total += n;
 	}
@@ -280,7 +282,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	gather_copy(g, &c, g->plan.hdr, g->plan.head_len);
 	why = gso_check(in, src->features, total, &g->plan);
 	if (why)
-		return drop(src, &src->stats->drop_bad, why);
+		return drop(dropped, src, &src->stats->drop_bad, NULL, why);
 
 	/* The walk reached the chain's end: its buffer id is known. */
 	again = r && r->active && r->epoch == src->vq->epoch && r->place == vq_base(src->vq) &&
@@ -290,7 +292,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		 * frame, or it is not delivered further. */
 		if (r->frame_len != total || memcmp(r->head_bytes, g->plan.hdr, g->plan.head_len)) {
 			r->active = false;
-			return drop(src, &src->stats->drop_bad,
+			return drop(dropped, src, &src->stats->drop_bad, NULL,
 				    "GSO frame changed while its segments were delivered");
 		}
 		pr.next = r->next;
@@ -374,8 +376,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	case RX_TOO_BIG:
 		if (r)
 			r->active = false;
-		dst->stats->rx_drop_too_big++;
-		return drop(src, &src->stats->drop_too_big,
+		return drop(dropped, src, &src->stats->drop_too_big, &dst->stats->rx_drop_too_big,
 			    "a GSO frame's segment larger than the receiver's buffers");
 	case RX_FAULT:
 		break;

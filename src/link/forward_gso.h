@@ -40,9 +40,9 @@ struct gso_resume {
  * first frame byte). frame_len gets the bytes copied into the receiver.
  * Segments delivered before the frame has to wait are committed in the
  * receiver's ring; everything else is left to the caller, as
- * forward.h's pkt_result says. */
+ * forward.h's pkt_result says (a drop noted in *dropped). */
 enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const struct vnet_hdr *in,
 			    struct vq_chain *txc, struct rx_writer *w, uint32_t *frame_len,
-			    struct fwd_fault *fault);
+			    struct fwd_drop *dropped, struct fwd_fault *fault);
 
 #endif

@@ -133,4 +133,30 @@ bool fwd_read_header(struct vq_chain *c, uint8_t *hdr, unsigned len, enum vq_err
 /* Count a dropped packet and say why, rate-limited per end. */
 void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why);
 
+/*
+ * A packet a sender's walk dropped, counted only once its chain is given
+ * back: a walk that stops at the drop leaves the rest of a packed chain
+ * unread, and a chain its ring then refuses is the sender's fault, not a
+ * drop as well (found by fuzz_forward).
+ */
+struct fwd_drop {
+	struct fwd_end *by; /* the end whose log line says why */
+	uint64_t *counter;
+	uint64_t *also;     /* the receiver's counter too (too big for it), or NULL */
+	const char *why;
+};
+
+static inline void fwd_drop_note(struct fwd_drop *d, struct fwd_end *by, uint64_t *counter,
+				 uint64_t *also, const char *why)
+{
+	*d = (struct fwd_drop){ by, counter, also, why };
+}
+
+static inline void fwd_drop_count(const struct fwd_drop *d)
+{
+	if (d->also)
+		(*d->also)++;
+	fwd_count_drop(d->by, d->counter, d->why);
+}
+
 #endif

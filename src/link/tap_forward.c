@@ -68,7 +68,8 @@ static void count_write_error(int e, struct fwd_end *src, struct fwd_end *tap_en
 }
 
 static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-			      struct vq_chain *c, uint32_t *bytes, enum vq_error *err);
+			      struct vq_chain *c, uint32_t *bytes, struct fwd_drop *drop,
+			      enum vq_error *err);
 
 /*
  * A GSO frame for the kernel, gathered in b->iov[1..*cnt) (or whole in the
@@ -141,7 +142,7 @@ static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end 
 			     struct fwd_budget *budget, struct fwd_fault *fault)
 {
 	struct vq *tx = src->vq;
-	struct port_stats src_was = *src->stats;
+	struct fwd_drop drop = { 0 };
 	struct vq_chain c;
 	uint32_t bytes = 0;
 	enum vq_error err;
@@ -153,14 +154,11 @@ static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end 
 	if (!err && !got)
 		return TAP_IDLE;
 	if (!err) {
-		r = send_walk(t, src, tap_end, &c, &bytes, &err);
+		r = send_walk(t, src, tap_end, &c, &bytes, &drop, &err);
 		if (r == TAP_DONE) {
 			err = fwd_tx_give_back(tx, &c);
-			/* A packed chain's rest, read only now (a drop stopped its
-			 * walk short), breaks the rules: the packet is the client's
-			 * fault, not a drop as well. */
-			if (err)
-				*src->stats = src_was;
+			if (!err && drop.counter)
+				fwd_drop_count(&drop);
 		}
 		fwd_budget_spend(budget, c.descs, bytes);
 	}
@@ -172,9 +170,12 @@ static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end 
 	return TAP_DONE;
 }
 
-/* The walk of one packet; TAP_DONE whether delivered or dropped. */
+/* The walk of one packet; TAP_DONE whether delivered or dropped (a drop
+ * noted in *drop, but for the kernel's: after the whole walk, nothing can
+ * refuse the chain then, so count_write_error counts at once). */
 static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end *tap_end,
-			      struct vq_chain *c, uint32_t *bytes, enum vq_error *err)
+			      struct vq_chain *c, uint32_t *bytes, struct fwd_drop *drop,
+			      enum vq_error *err)
 {
 	struct tap_buffers *b = t->buf;
 	unsigned src_hdr_len = vnet_hdr_len(src->features);
@@ -188,7 +189,8 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 	if (!fwd_read_header(c, wire, src_hdr_len, err)) {
 		if (*err)
 			return TAP_FAULT;
-		fwd_count_drop(src, &src->stats->drop_bad, "shorter than its virtio-net header");
+		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+			      "shorter than its virtio-net header");
 		return TAP_DONE;
 	}
 	vnet_hdr_decode(wire, &in);
@@ -202,7 +204,8 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 		if (!len)
 			break;
 		if (len > VNET_FRAME_MAX - frame_len) {
-			fwd_count_drop(src, &src->stats->drop_too_big, "larger than the largest frame");
+			fwd_drop_note(drop, src, &src->stats->drop_too_big, NULL,
+				      "larger than the largest frame");
 			return TAP_DONE;
 		}
 		if (!linear && cnt == TAP_IOV_MAX) {
@@ -227,20 +230,21 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 	}
 	*bytes = frame_len;
 	if (frame_len < ETH_HEADER_LEN) {
-		fwd_count_drop(src, &src->stats->drop_bad, "shorter than an Ethernet header");
+		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL, "shorter than an Ethernet header");
 		return TAP_DONE;
 	}
 	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		const char *why = gso_for_kernel(b, &cnt, linear, frame_len, &in, src->features, &out);
 
 		if (why) {
-			fwd_count_drop(src, &src->stats->drop_bad, why);
+			fwd_drop_note(drop, src, &src->stats->drop_bad, NULL, why);
 			return TAP_DONE;
 		}
 	} else if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		/* Only what we offered travels: a checksum request inside the frame. */
 		if (!fwd_csum_fits(in.csum_start, in.csum_offset, frame_len)) {
-			fwd_count_drop(src, &src->stats->drop_bad, "checksum request beyond the frame");
+			fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+				      "checksum request beyond the frame");
 			return TAP_DONE;
 		}
 		out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
