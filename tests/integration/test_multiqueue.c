@@ -43,6 +43,13 @@
 
 static uint8_t frame[2048 + 64];
 
+/* A test run once on split rings and once on packed ones: its ring
+ * format is its cmocka state (*(const bool *)*state: packed). */
+static bool split_rings = false, packed_rings = true;
+#define ON_BOTH_FORMATS(f)                                      \
+	{ #f, f, NULL, NULL, &split_rings },                    \
+	{ #f "_packed", f, NULL, NULL, &packed_rings }
+
 static size_t size_of(uint32_t seq) { return 60 + (seq * 2654435761u >> 9) % (1514 - 60 + 1); }
 
 static void mq_config(struct vnd_config *c, unsigned queues, bool packed)
@@ -468,8 +475,9 @@ static void flood_drained(struct end *a, struct end *b)
 	vnd_wait(b->d, 1);
 }
 
-static void flooding_pair(bool packed)
+static void test_flooding_pair_does_not_starve_another(void **state)
 {
+	bool packed = *(const bool *)*state;
 	struct server s;
 	struct end a, b;
 
@@ -483,18 +491,6 @@ static void flooding_pair(bool packed)
 	vnd_close(a.d);
 	vnd_close(b.d);
 	server_stop(&s);
-}
-
-static void test_flooding_pair_does_not_starve_another(void **state)
-{
-	(void)state;
-	flooding_pair(false);
-}
-
-static void test_flooding_pair_does_not_starve_another_packed(void **state)
-{
-	(void)state;
-	flooding_pair(true);
 }
 
 /* ---- pairs off and on during traffic ------------------------------------------------- */
@@ -524,8 +520,9 @@ static void pair_on(struct end *e, unsigned q)
 	e->sending[q] = true;
 }
 
-static void pairs_off_and_on(bool packed)
+static void test_pairs_off_and_on(void **state)
 {
+	bool packed = *(const bool *)*state;
 	const uint32_t limit = 6000;
 	struct server s;
 	struct end a, b;
@@ -572,18 +569,6 @@ static void pairs_off_and_on(bool packed)
 	end_free(&a);
 	end_free(&b);
 	server_stop(&s);
-}
-
-static void test_pairs_off_and_on(void **state)
-{
-	(void)state;
-	pairs_off_and_on(false);
-}
-
-static void test_pairs_off_and_on_packed(void **state)
-{
-	(void)state;
-	pairs_off_and_on(true);
 }
 
 /* ---- what the library refuses -------------------------------------------------------- */
@@ -741,8 +726,9 @@ static void turn_tx_ring_1(struct server *s, struct vnd *d, bool on)
  * on again, the ring forwards. The ring is turned off here behind the
  * library's back, so that the library still sends on it.
  */
-static void tx_ring_off_discards(bool packed)
+static void test_tx_ring_off_discards(void **state)
 {
+	bool packed = *(const bool *)*state;
 	static uint8_t buf[2048];
 	const unsigned held = 300; /* more than b's ring takes: some wait in a's */
 	const unsigned after = 600; /* more than a ring: buffers must come back */
@@ -791,18 +777,6 @@ static void tx_ring_off_discards(bool packed)
 	vnd_close(a);
 	vnd_close(b);
 	server_stop(&s);
-}
-
-static void test_tx_ring_off_discards(void **state)
-{
-	(void)state;
-	tx_ring_off_discards(false);
-}
-
-static void test_tx_ring_off_discards_packed(void **state)
-{
-	(void)state;
-	tx_ring_off_discards(true);
 }
 
 struct bad_ring {
@@ -902,8 +876,9 @@ static void test_enable_pairs_never_set_up(void **state)
 }
 
 /* Pairs 2 and 3 set up and enabled, but never given a kick (fd or none). */
-static void no_kick_fds(bool packed)
+static void test_pairs_without_kick_fds(void **state)
 {
+	bool packed = *(const bool *)*state;
 	struct server s;
 	struct vnd *a, *b;
 	size_t scratch_size;
@@ -938,18 +913,6 @@ static void no_kick_fds(bool packed)
 	server_stop(&s);
 }
 
-static void test_pairs_without_kick_fds(void **state)
-{
-	(void)state;
-	no_kick_fds(false);
-}
-
-static void test_pairs_without_kick_fds_packed(void **state)
-{
-	(void)state;
-	no_kick_fds(true);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -963,18 +926,14 @@ int main(void)
 		cmocka_unit_test(test_pairs_split_packed),
 		cmocka_unit_test(test_fewer_pairs_than_offered),
 		cmocka_unit_test(test_blocked_pair_does_not_block_another),
-		cmocka_unit_test(test_flooding_pair_does_not_starve_another),
-		cmocka_unit_test(test_flooding_pair_does_not_starve_another_packed),
-		cmocka_unit_test(test_pairs_off_and_on),
-		cmocka_unit_test(test_pairs_off_and_on_packed),
-		cmocka_unit_test(test_tx_ring_off_discards),
-		cmocka_unit_test(test_tx_ring_off_discards_packed),
+		ON_BOTH_FORMATS(test_flooding_pair_does_not_starve_another),
+		ON_BOTH_FORMATS(test_pairs_off_and_on),
+		ON_BOTH_FORMATS(test_tx_ring_off_discards),
 		cmocka_unit_test(test_library_refuses_what_is_not_offered),
 		cmocka_unit_test(test_queue_index_checked),
 		cmocka_unit_test(test_rings_beyond_pairs),
 		cmocka_unit_test(test_enable_pairs_never_set_up),
-		cmocka_unit_test(test_pairs_without_kick_fds),
-		cmocka_unit_test(test_pairs_without_kick_fds_packed),
+		ON_BOTH_FORMATS(test_pairs_without_kick_fds),
 	};
 
 	if (getenv("MQ_FILTER"))
