@@ -309,6 +309,13 @@ static void check_always(void)
 			   vq->used_slot < h.num && vq->pub_slot < h.num);
 		/* The ring's own account of the ids in use is the books'. */
 		check_ids_in_use();
+		/* Nothing tentative: the positions agree (vq_take_begin relies
+		 * on it and does nothing then). */
+		if (!vq->taken && !vq->ntent)
+			FUZZ_CHECK(vq->take_slot == vq->avail_slot &&
+				   vq->take_wrap == vq->avail_wrap &&
+				   vq->used_slot == vq->commit_used_slot &&
+				   vq->used_wrap == vq->commit_used_wrap);
 		/* Held: from where the driver reads used elements next up to the
 		 * take position, never more than a lap. */
 		if (vq->take_wrap == h.used_wrap)

@@ -243,6 +243,12 @@ enum vq_error packed_chain_end(struct vq_chain *c)
 
 void packed_take_begin(struct vq *vq)
 {
+	/* Nothing taken or given back since the last commit: the positions
+	 * agree already (each moves apart only by a take, an end of a chain
+	 * taken, or a give-back), as after every packet the general way
+	 * delivered. */
+	if (!vq->taken && !vq->ntent)
+		return;
 	for (uint16_t i = 0; i < vq->ntent; i++)
 		set_busy(vq, vq->pending[i].id, false);
 	vq->ntent = 0;
