@@ -40,7 +40,7 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, st
 	if (!fwd_read_header(txc, wire, src_hdr_len, &err)) {
 		if (err)
 			goto src_fault;
-		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+		fwd_drop_note(drop, &src->stats->drop_bad, NULL,
 			      "shorter than its virtio-net header");
 		return PKT_DROPPED;
 	}
@@ -100,7 +100,7 @@ static enum pkt_result forward_walk(struct fwd_end *src, struct fwd_end *dst, st
 
 	if ((in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    !fwd_csum_fits(in.csum_start, in.csum_offset, *frame_len)) {
-		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+		fwd_drop_note(drop, &src->stats->drop_bad, NULL,
 			      "checksum request beyond the frame");
 		return PKT_DROPPED;
 	}
@@ -127,7 +127,7 @@ rx_stop:
 	case RX_WAIT:
 		return PKT_WAIT;
 	case RX_TOO_BIG:
-		fwd_drop_note(drop, src, &src->stats->drop_too_big, &dst->stats->rx_drop_too_big,
+		fwd_drop_note(drop, &src->stats->drop_too_big, &dst->stats->rx_drop_too_big,
 			      "larger than the receiver's buffers");
 		return PKT_DROPPED;
 	case RX_FAULT:
@@ -170,7 +170,7 @@ static enum pkt_result forward_one(struct fwd_end *src, struct fwd_end *dst,
 		if (err)
 			r = pkt_fault(fault, 0, err);
 		else if (r == PKT_DROPPED)
-			fwd_drop_count(&drop);
+			fwd_drop_count(src, &drop);
 	}
 	if (r == PKT_SENT)
 		vq_commit(rx);

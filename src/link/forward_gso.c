@@ -235,10 +235,10 @@ static enum rx_step deliver_segments(struct gso_scratch *g, struct fwd_end *src,
 	return st;
 }
 
-static enum pkt_result drop(struct fwd_drop *d, struct fwd_end *src, uint64_t *counter,
-			    uint64_t *also, const char *why)
+static enum pkt_result drop(struct fwd_drop *d, uint64_t *counter, uint64_t *also,
+			    const char *why)
 {
-	fwd_drop_note(d, src, counter, also, why);
+	fwd_drop_note(d, counter, also, why);
 	return PKT_DROPPED;
 }
 
@@ -269,10 +269,10 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		if (!n)
 			break;
 		if (n > VNET_FRAME_MAX - total)
-			return drop(dropped, src, &src->stats->drop_too_big, NULL,
+			return drop(dropped, &src->stats->drop_too_big, NULL,
 				    "GSO frame larger than the largest frame");
 		if (g->count == GSO_PIECES_MAX)
-			return drop(dropped, src, &src->stats->drop_bad, NULL,
+			return drop(dropped, &src->stats->drop_bad, NULL,
 				    "GSO frame in too many pieces");
 		g->piece[g->count++] = (struct piece){ p, n };
 		total += n;
@@ -282,7 +282,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	gather_copy(g, &c, g->plan.hdr, g->plan.head_len);
 	why = gso_check(in, src->features, total, &g->plan);
 	if (why)
-		return drop(dropped, src, &src->stats->drop_bad, NULL, why);
+		return drop(dropped, &src->stats->drop_bad, NULL, why);
 
 	/* The walk reached the chain's end: its buffer id is known. */
 	again = r && r->active && r->epoch == src->vq->epoch && r->place == vq_base(src->vq) &&
@@ -292,7 +292,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 		 * frame, or it is not delivered further. */
 		if (r->frame_len != total || memcmp(r->head_bytes, g->plan.hdr, g->plan.head_len)) {
 			r->active = false;
-			return drop(dropped, src, &src->stats->drop_bad, NULL,
+			return drop(dropped, &src->stats->drop_bad, NULL,
 				    "GSO frame changed while its segments were delivered");
 		}
 		pr.next = r->next;
@@ -376,7 +376,7 @@ enum pkt_result forward_gso(struct fwd_end *src, struct fwd_end *dst, const stru
 	case RX_TOO_BIG:
 		if (r)
 			r->active = false;
-		return drop(dropped, src, &src->stats->drop_too_big, &dst->stats->rx_drop_too_big,
+		return drop(dropped, &src->stats->drop_too_big, &dst->stats->rx_drop_too_big,
 			    "a GSO frame's segment larger than the receiver's buffers");
 	case RX_FAULT:
 		break;

@@ -140,23 +140,23 @@ void fwd_count_drop(struct fwd_end *e, uint64_t *counter, const char *why);
  * drop as well (found by fuzz_forward).
  */
 struct fwd_drop {
-	struct fwd_end *by; /* the end whose log line says why */
 	uint64_t *counter;
 	uint64_t *also;     /* the receiver's counter too (too big for it), or NULL */
 	const char *why;
 };
 
-static inline void fwd_drop_note(struct fwd_drop *d, struct fwd_end *by, uint64_t *counter,
-				 uint64_t *also, const char *why)
+static inline void fwd_drop_note(struct fwd_drop *d, uint64_t *counter, uint64_t *also,
+				 const char *why)
 {
-	*d = (struct fwd_drop){ by, counter, also, why };
+	*d = (struct fwd_drop){ counter, also, why };
 }
 
-static inline void fwd_drop_count(const struct fwd_drop *d)
+/* The drop counted, its log line the sender's. */
+static inline void fwd_drop_count(struct fwd_end *src, const struct fwd_drop *d)
 {
 	if (d->also)
 		(*d->also)++;
-	fwd_count_drop(d->by, d->counter, d->why);
+	fwd_count_drop(src, d->counter, d->why);
 }
 
 #endif

@@ -158,7 +158,7 @@ static enum tap_pkt send_one(struct tap *t, struct fwd_end *src, struct fwd_end 
 		if (r == TAP_DONE) {
 			err = fwd_tx_give_back(tx, &c);
 			if (!err && drop.counter)
-				fwd_drop_count(&drop);
+				fwd_drop_count(src, &drop);
 		}
 		fwd_budget_spend(budget, c.descs, bytes);
 	}
@@ -189,7 +189,7 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 	if (!fwd_read_header(c, wire, src_hdr_len, err)) {
 		if (*err)
 			return TAP_FAULT;
-		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+		fwd_drop_note(drop, &src->stats->drop_bad, NULL,
 			      "shorter than its virtio-net header");
 		return TAP_DONE;
 	}
@@ -204,7 +204,7 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 		if (!len)
 			break;
 		if (len > VNET_FRAME_MAX - frame_len) {
-			fwd_drop_note(drop, src, &src->stats->drop_too_big, NULL,
+			fwd_drop_note(drop, &src->stats->drop_too_big, NULL,
 				      "larger than the largest frame");
 			return TAP_DONE;
 		}
@@ -230,20 +230,20 @@ static enum tap_pkt send_walk(struct tap *t, struct fwd_end *src, struct fwd_end
 	}
 	*bytes = frame_len;
 	if (frame_len < ETH_HEADER_LEN) {
-		fwd_drop_note(drop, src, &src->stats->drop_bad, NULL, "shorter than an Ethernet header");
+		fwd_drop_note(drop, &src->stats->drop_bad, NULL, "shorter than an Ethernet header");
 		return TAP_DONE;
 	}
 	if (in.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		const char *why = gso_for_kernel(b, &cnt, linear, frame_len, &in, src->features, &out);
 
 		if (why) {
-			fwd_drop_note(drop, src, &src->stats->drop_bad, NULL, why);
+			fwd_drop_note(drop, &src->stats->drop_bad, NULL, why);
 			return TAP_DONE;
 		}
 	} else if (in.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		/* Only what we offered travels: a checksum request inside the frame. */
 		if (!fwd_csum_fits(in.csum_start, in.csum_offset, frame_len)) {
-			fwd_drop_note(drop, src, &src->stats->drop_bad, NULL,
+			fwd_drop_note(drop, &src->stats->drop_bad, NULL,
 				      "checksum request beyond the frame");
 			return TAP_DONE;
 		}
