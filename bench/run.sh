@@ -214,26 +214,35 @@ wait_periods() {
 	done
 }
 
-# run_once KIND SIZE: one measurement, packets/s (KIND as set_variant takes it).
-# The packets circulate from the generator's first burst: a burst sent
-# while the switch was still setting up its other port is dropped whole
-# (no peer yet), and nothing moves. Such a start, seen on a starved
-# machine, is tried again, twice at most.
-run_once() {
-	local v try
-	set_variant "$1"
+# until_moved LABEL CMD [ARGS...]: CMD's figure, CMD started again (twice at
+# most) while it is 0. The packets circulate from the generator's first
+# burst: a burst sent while the switch was still setting up its other port
+# is dropped whole (no peer yet), and nothing moves; seen on a starved
+# machine. A switch that never moves anything still gives 0.
+until_moved() {
+	local label=$1 v try
+	shift
 	for try in 1 2 3; do
-		start_switch "$base"
-		start_generator "$2"
-		wait_periods $((warmup + seconds))
-		stop_pid "$gen_pid"
-		stop_pid "$sw_pid"
-		v=$(generator_pps)
+		v=$("$@")
 		[ "$v" -gt 0 ] && break
-		echo "  $1 at $2 bytes moved nothing (start $try of 3)" >&2
+		echo "  $label moved nothing (start $try of 3)" >&2
 	done
 	echo "$v"
 }
+
+# measure_once KIND SIZE: one measurement, packets/s (KIND as set_variant takes it).
+measure_once() {
+	set_variant "$1"
+	start_switch "$base"
+	start_generator "$2"
+	wait_periods $((warmup + seconds))
+	stop_pid "$gen_pid"
+	stop_pid "$sw_pid"
+	generator_pps
+}
+
+# run_once KIND SIZE: measure_once, until it moved something.
+run_once() { until_moved "$1 at $2 bytes" measure_once "$1" "$2"; }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { print v[int((NR + 1) / 2)] }'; }
 
@@ -307,12 +316,8 @@ for size in "${ipp_sizes[@]}"; do
 		in_list "$size" "${packed_sizes[@]}" && kinds+=("$k-packed")
 		in_list "$size" "${mq_sizes[@]}" && kinds+=("$k-2q")
 		for kind in "${kinds[@]}"; do
-			# As run_once: a start that lost its first burst is tried again.
-			for try in 1 2 3; do
-				ipp[$kind,$size]=$(callgrind_ipp "$kind" "$size")
-				[ "${ipp[$kind,$size]}" -gt 0 ] && break
-				echo "  $kind at $size bytes moved nothing under callgrind (start $try of 3)" >&2
-			done
+			ipp[$kind,$size]=$(until_moved "$kind at $size bytes under callgrind" \
+				callgrind_ipp "$kind" "$size")
 			echo "  instructions per packet, $kind, size $size: ${ipp[$kind,$size]}" >&2
 		done
 	done
