@@ -248,12 +248,13 @@ def footer_lines(res):
     lines = []
     ipp = res.get("instructions_per_packet") or {}
     if ipp:
-        parts = []
-        for size in sorted(ipp, key=lambda s: int(s)):
-            e = ipp[size]
-            d = e.get("dpdk")
-            parts.append("%s B: %s%s" % (size, e.get("vnet-p2p"),
-                                         "" if d is None else " (DPDK %s)" % d))
+        def figures(size, e):
+            # DPDK's switch and the generator itself beside ours, where measured.
+            others = ["%s %s" % (who, e[key]) for key, who in (("dpdk", "DPDK"), ("generator", "generator"))
+                      if e.get(key) is not None]
+            return "%s B: %s%s" % (size, e.get("vnet-p2p"), " (%s)" % ", ".join(others) if others else "")
+
+        parts = [figures(size, ipp[size]) for size in sorted(ipp, key=lambda s: int(s))]
         lines.append("Instructions per packet (callgrind), vnet-p2p: " + "; ".join(parts))
         n = (res.get("multiqueue") or {}).get("pairs", 2)
         for key, what in (("packed", "packed rings"), ("pairs%s" % n, "%s queue pairs" % n)):
@@ -261,9 +262,7 @@ def footer_lines(res):
             for size in sorted(ipp, key=lambda s: int(s)):
                 e = ipp[size].get(key)
                 if e:
-                    d = e.get("dpdk")
-                    parts.append("%s B: %s%s" % (size, e.get("vnet-p2p"),
-                                                 "" if d is None else " (DPDK %s)" % d))
+                    parts.append(figures(size, e))
             if parts:
                 lines.append("Instructions per packet (callgrind), %s: %s"
                              % (what, "; ".join(parts)))

@@ -21,7 +21,8 @@
 # rounds. The short mode (--quick) runs both at 64 bytes only.
 #
 # Also: instructions per forwarded packet (valgrind --tool=callgrind, stable
-# where wall-clock figures are not; split, packed and two pairs), round-trip
+# where wall-clock figures are not; split, packed and two pairs; at 64 bytes
+# the generator's own as well, which limits any switch's lead), round-trip
 # latency of a ping-pong between two driver-library clients, the server's CPU
 # use with two idle clients, and its private memory.
 #
@@ -176,13 +177,14 @@ stop_pid() {
 # ---- the generator ------------------------------------------------------------
 
 gen_pid=
-# start_generator SIZE: 4000 is sent as two segments of 2000 (multi-buffer).
-# Ring format and pairs as set_variant left them.
+# start_generator SIZE [wrapper...]: 4000 is sent as two segments of 2000
+# (multi-buffer). Ring format and pairs as set_variant left them.
 start_generator() {
 	local txpkts=$1
 	[ "$1" = 4000 ] && txpkts=2000,2000
+	shift
 	# shellcheck disable=SC2086
-	taskset -c 1 dpdk-testpmd $eal --file-prefix="vnp-gen-$$" --lcores 0@1,1@1 \
+	taskset -c 1 "$@" dpdk-testpmd $eal --file-prefix="vnp-gen-$$" --lcores 0@1,1@1 \
 		--vdev "net_virtio_user0,path=$A$gen_vdev_extra" --vdev "net_virtio_user1,path=$B$gen_vdev_extra" -- \
 		--forward-mode=io --tx-first --nb-cores=1 --rxq="$pairs" --txq="$pairs" --stats-period 1 \
 		--total-num-mbufs=16384 --txpkts="$txpkts" \
@@ -322,6 +324,38 @@ for size in "${ipp_sizes[@]}"; do
 		done
 	done
 done
+
+# generator_ipp KIND SIZE: instructions per forwarded packet of the generator
+# itself (callgrind on it, vnet-p2p native). Where the generator costs more
+# than the switch, it sets the loop's pace: however cheap a switch, its
+# packets/s then lead DPDK's by roughly DPDK's instructions over the
+# generator's (64 B, and packed rings above all: DPDK's packed switch costs
+# little more than the generator).
+generator_ipp() {
+	local size=$2 before after cg="$work/gen-cg.out"
+	set_variant "$1"
+	rm -f "$cg"*
+	start_switch "$base"
+	start_generator "$size" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
+	sleep 10
+	callgrind_control -z "$gen_pid" >/dev/null
+	before=$(vnp_forwarded)
+	sleep 20
+	after=$(vnp_forwarded)
+	callgrind_control -d "$gen_pid" >/dev/null
+	stop_pid "$gen_pid"
+	stop_pid "$sw_pid"
+	awk -v b="$before" -v a="$after" '/^summary:/ { if (a > b) printf "%d\n", $2 / (a - b); else print 0; exit }' "$cg".1
+}
+declare -A gen_ipp variant_rings=([vnp]=split [vnp-packed]=packed)
+if [ $quick = 0 ] && in_list 64 "${ipp_sizes[@]}"; then
+	kinds=(vnp)
+	in_list 64 "${packed_sizes[@]}" && kinds+=(vnp-packed)
+	for kind in "${kinds[@]}"; do
+		gen_ipp[$kind]=$(until_moved "the generator at 64 bytes under callgrind" generator_ipp "$kind" 64)
+		echo "  the generator's own instructions per packet, ${variant_rings[$kind]} rings, size 64: ${gen_ipp[$kind]}" >&2
+	done
+fi
 
 # ---- bulk TCP: 64 KB GSO frames between two driver-library clients -------------
 
@@ -747,6 +781,16 @@ for size in "${ipp_sizes[@]}"; do
 	r=$(ipp_ratio "$lp" "$ls")
 	goal_line "packed, $size B: ${lp}x fewer instructions than DPDK, split ${ls}x" "$r" "$(verdict "$r" 1)" packed_short
 done
+# How far any switch's packets/s can lead DPDK's at 64 B, where the
+# generator sets the pace: about DPDK's instructions over the generator's
+# (generator_ipp); an estimate, as both sides' cache misses differ.
+for kind in vnp vnp-packed; do
+	[ -n "${gen_ipp[$kind]:-}" ] || continue
+	[ -n "${ipp[${kind/vnp/dpdk},64]:-}" ] || continue
+	printf '  %-58s %6s  %s\n' "64 B, ${variant_rings[$kind]}: room for a lead in packets/s (DPDK/generator)" \
+		"$(ratio "${ipp[${kind/vnp/dpdk},64]}" "${gen_ipp[$kind]}")" \
+		"(instructions a packet: DPDK ${ipp[${kind/vnp/dpdk},64]}, the generator ${gen_ipp[$kind]})"
+done
 if [ ${#packed_sizes[@]} -gt 0 ]; then
 	if [ -z "$packed_short" ]; then
 		packed_goals=true
@@ -801,8 +845,12 @@ fi
 		[ $first = 1 ] || echo ","
 		first=0
 		printf '    "%s": {"vnet-p2p": %s, "dpdk": %s' "$size" "${ipp[vnp,$size]}" "${ipp[dpdk,$size]:-null}"
-		[ -z "${ipp[vnp-packed,$size]:-}" ] || printf ',\n      "packed": {"vnet-p2p": %s, "dpdk": %s}' \
+		[ "$size" != 64 ] || [ -z "${gen_ipp[vnp]:-}" ] || printf ', "generator": %s' "${gen_ipp[vnp]}"
+		[ -z "${ipp[vnp-packed,$size]:-}" ] || printf ',\n      "packed": {"vnet-p2p": %s, "dpdk": %s' \
 			"${ipp[vnp-packed,$size]}" "${ipp[dpdk-packed,$size]:-null}"
+		[ -z "${ipp[vnp-packed,$size]:-}" ] || [ "$size" != 64 ] || [ -z "${gen_ipp[vnp-packed]:-}" ] ||
+			printf ', "generator": %s' "${gen_ipp[vnp-packed]}"
+		[ -z "${ipp[vnp-packed,$size]:-}" ] || printf '}'
 		[ -z "${ipp[vnp-2q,$size]:-}" ] || printf ',\n      "pairs%s": {"vnet-p2p": %s, "dpdk": %s}' "$mq_pairs" \
 			"${ipp[vnp-2q,$size]}" "${ipp[dpdk-2q,$size]:-null}"
 		printf '}'

@@ -97,6 +97,12 @@ def main(chart_py, sample):
         "the ratios to each of DPDK's two configurations")
     has("DPDK, ext-buffer=1", "the legend names DPDK with ext-buffer=1")
     has("vnet-p2p/DPDK %.2fx" % bulk["plain"]["ratio"], "the 1514-byte frames' ratio")
+    ipp64 = res["instructions_per_packet"]["64"]
+    has("64 B: %s (DPDK %s, generator %s)" % (ipp64["vnet-p2p"], ipp64["dpdk"], ipp64["generator"]),
+        "the footer has the generator's own instructions per packet, split")
+    has("64 B: %s (DPDK %s, generator %s)" % (ipp64["packed"]["vnet-p2p"], ipp64["packed"]["dpdk"],
+                                              ipp64["packed"]["generator"]),
+        "the footer has the generator's own instructions per packet, packed")
     ipb = res["bulk"]["instructions_per_payload_byte"]
     check(str(ipb["seg"]) in joined and str(ipb["plain"]) in joined
           and str(ipb["generator_1500"]) in joined,
