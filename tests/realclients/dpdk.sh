@@ -98,6 +98,9 @@ stat_sum() {
 }
 # What the receiver's periodic port statistics said last.
 rx_seen() { sed -n 's/^ *RX-packets: *\([0-9]*\) *RX-missed.*/\1/p' "$work/rx.log" | tail -n1; }
+# Whether it says all that was sent arrived: a function, so that each try
+# of wait_for reads the log anew (not a value expanded once at the call).
+rx_caught_up() { [ "$(rx_seen)" = "$sent" ]; }
 # metric PORT NAME MORE_LABELS: one value from `status --prometheus`.
 metric() { ctl status --prometheus | sed -n "s/^vnet_p2p_$2{port=\"$1\"$3} //p"; }
 port_running() { ctl status | grep -q "^port $1: running"; }
@@ -154,8 +157,10 @@ wait_for 10 ctl status >/dev/null 2>&1 || fail "server did not start"
 ctl create listen="$work/p0.sock" queues="$txq" >/dev/null
 ctl create listen="$work/p1.sock" queues="$rxq" >/dev/null
 
+# Line-buffered, as the sender below: its periodic statistics (rx_seen)
+# must reach the log as printed, not a buffer's worth at a time.
 # shellcheck disable=SC2086
-dpdk-testpmd $eal --file-prefix="vnp-rx-$$" --vdev "net_virtio_user0,path=$work/p1.sock$rx_devargs" -- \
+stdbuf -oL dpdk-testpmd $eal --file-prefix="vnp-rx-$$" --vdev "net_virtio_user0,path=$work/p1.sock$rx_devargs" -- \
 	--forward-mode=rxonly --rxq="$rxq" --txq="$rxq" --stats-period 1 --total-num-mbufs=16384 >"$work/rx.log" 2>&1 &
 rx=$!
 pids+=("$rx")
@@ -243,7 +248,7 @@ stop_and_drain
 echo quit >&5
 exec 5>&-
 wait "$tx" || true
-wait_for 30 test "$(rx_seen)" = "$sent" || true
+wait_for 30 rx_caught_up || true
 kill -INT "$rx"
 wait "$rx" || true
 
