@@ -287,24 +287,32 @@ gen_received() {
 	grep -a "RX-packets:" "$work/gen.log" | tail -n 2 | awk '{s += $2} END {print s}'
 }
 
-# callgrind_ipp KIND SIZE: instructions per forwarded packet of the switch
-# (KIND as set_variant takes it).
-callgrind_ipp() {
-	local kind size=$2 before after cg="$work/cg.out"
-	set_variant "$1"
-	kind=$base
-	rm -f "$cg"*
-	start_switch "$kind" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
-	start_generator "$size"
+# callgrind_window PID CG COUNTER: instructions per packet of PID, running
+# under callgrind into CG, over a window after a warm-up; COUNTER names the
+# function that counts the packets. Stops the generator and the switch.
+callgrind_window() {
+	local pid=$1 cg=$2 counter=$3 before after
 	sleep $((quick ? 6 : 10))
-	callgrind_control -z "$sw_pid" >/dev/null
-	if [ "$kind" = dpdk ]; then before=$(gen_received); else before=$(vnp_forwarded); fi
+	callgrind_control -z "$pid" >/dev/null
+	before=$("$counter")
 	sleep $((quick ? 8 : 20))
-	if [ "$kind" = dpdk ]; then after=$(gen_received); else after=$(vnp_forwarded); fi
-	callgrind_control -d "$sw_pid" >/dev/null
+	after=$("$counter")
+	callgrind_control -d "$pid" >/dev/null
 	stop_pid "$gen_pid"
 	stop_pid "$sw_pid"
 	awk -v b="$before" -v a="$after" '/^summary:/ { if (a > b) printf "%d\n", $2 / (a - b); else print 0; exit }' "$cg".1
+}
+
+# callgrind_ipp KIND SIZE: instructions per forwarded packet of the switch
+# (KIND as set_variant takes it).
+callgrind_ipp() {
+	local counter=vnp_forwarded cg="$work/cg.out"
+	set_variant "$1"
+	rm -f "$cg"*
+	start_switch "$base" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
+	start_generator "$2"
+	[ "$base" = dpdk ] && counter=gen_received
+	callgrind_window "$sw_pid" "$cg" "$counter"
 }
 
 declare -A ipp
@@ -332,20 +340,12 @@ done
 # generator's (64 B, and packed rings above all: DPDK's packed switch costs
 # little more than the generator).
 generator_ipp() {
-	local size=$2 before after cg="$work/gen-cg.out"
+	local cg="$work/gen-cg.out"
 	set_variant "$1"
 	rm -f "$cg"*
 	start_switch "$base"
-	start_generator "$size" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
-	sleep 10
-	callgrind_control -z "$gen_pid" >/dev/null
-	before=$(vnp_forwarded)
-	sleep 20
-	after=$(vnp_forwarded)
-	callgrind_control -d "$gen_pid" >/dev/null
-	stop_pid "$gen_pid"
-	stop_pid "$sw_pid"
-	awk -v b="$before" -v a="$after" '/^summary:/ { if (a > b) printf "%d\n", $2 / (a - b); else print 0; exit }' "$cg".1
+	start_generator "$2" valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg"
+	callgrind_window "$gen_pid" "$cg" vnp_forwarded
 }
 declare -A gen_ipp variant_rings=([vnp]=split [vnp-packed]=packed)
 if [ $quick = 0 ] && in_list 64 "${ipp_sizes[@]}"; then
@@ -846,11 +846,12 @@ fi
 		first=0
 		printf '    "%s": {"vnet-p2p": %s, "dpdk": %s' "$size" "${ipp[vnp,$size]}" "${ipp[dpdk,$size]:-null}"
 		[ "$size" != 64 ] || [ -z "${gen_ipp[vnp]:-}" ] || printf ', "generator": %s' "${gen_ipp[vnp]}"
-		[ -z "${ipp[vnp-packed,$size]:-}" ] || printf ',\n      "packed": {"vnet-p2p": %s, "dpdk": %s' \
-			"${ipp[vnp-packed,$size]}" "${ipp[dpdk-packed,$size]:-null}"
-		[ -z "${ipp[vnp-packed,$size]:-}" ] || [ "$size" != 64 ] || [ -z "${gen_ipp[vnp-packed]:-}" ] ||
-			printf ', "generator": %s' "${gen_ipp[vnp-packed]}"
-		[ -z "${ipp[vnp-packed,$size]:-}" ] || printf '}'
+		if [ -n "${ipp[vnp-packed,$size]:-}" ]; then
+			printf ',\n      "packed": {"vnet-p2p": %s, "dpdk": %s' \
+				"${ipp[vnp-packed,$size]}" "${ipp[dpdk-packed,$size]:-null}"
+			[ "$size" != 64 ] || [ -z "${gen_ipp[vnp-packed]:-}" ] || printf ', "generator": %s' "${gen_ipp[vnp-packed]}"
+			printf '}'
+		fi
 		[ -z "${ipp[vnp-2q,$size]:-}" ] || printf ',\n      "pairs%s": {"vnet-p2p": %s, "dpdk": %s}' "$mq_pairs" \
 			"${ipp[vnp-2q,$size]}" "${ipp[dpdk-2q,$size]:-null}"
 		printf '}'
