@@ -9,8 +9,9 @@ set -eu
 build_pkgs="meson ninja-build pkg-config gcc"
 # ethtool: the host side of tap-tso, and copied into the guest for ethtool -L
 guest_pkgs="qemu-system-x86 busybox-static cpio ethtool"
-# python3 draws the benchmark's chart (bench/chart.py) and tests it
-test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump python3"
+# python3 draws the benchmark's chart (bench/chart.py) and tests it; jq reads
+# the server's JSON status in the multiqueue guest tests
+test_pkgs="clang libcmocka-dev libclang-rt-14-dev iproute2 iputils-ping procps dpdk-dev libjson-c-dev tcpdump python3 jq"
 # libvirtd, its QEMU driver and virsh, for the libvirt guests test (xmllint:
 # virt-xml-validate checks the domain XML with it)
 libvirt_pkgs="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils"
