@@ -8,7 +8,8 @@
 #                           offload-segment-reverse, offload-compare, tap-tso,
 #                           dpdk-tso, dpdk-tso-segment, and packed rings:
 #                           packed-X and mixed-X for X in duplex, kill,
-#                           server-restart, reset; see packed-lib.sh;
+#                           server-restart, reset, offload-segment; see
+#                           packed-lib.sh;
 #                           several queue pairs: mq-2, mq-4, mq-4-1,
 #                           mq-ethtool; see mq-lib.sh)
 #

@@ -6,7 +6,11 @@
 # 1472-byte payloads) and fetches the file over TCP; both are destroyed.
 # Round 2: the same with the roles swapped, so the file crosses the link both
 # ways. MD5s must match, MACs must be the XML's, the server must count the
-# bytes and see each QEMU leave when its domain is destroyed.
+# bytes and see each QEMU leave when its domain is destroyed. Round 3: the
+# XML's commented <driver queues='2' packed='on'/> taken in, two vCPUs,
+# ports with queues=2: both guests send files both ways at once over four
+# connections each; both ports must negotiate packed rings and several
+# pairs, and both pairs must carry traffic each way.
 #
 # The libvirtd is private, so it cannot collide with a system one and
 # changes nothing on the machine: it runs in a mount namespace of its own in
@@ -19,12 +23,12 @@
 #
 # Needs VNET_P2P_BIN and VNET_P2P_CTL_BIN (meson sets them), libvirt-daemon,
 # libvirt-daemon-driver-qemu, libvirt-clients, libxml2-utils, qemu-system-x86,
-# busybox-static and cpio; runs as root.
+# busybox-static, cpio and jq; runs as root.
 set -euo pipefail
 
 # Without the client software this test cannot run: skip (77) when run by
 # hand, fail where it is required (CI sets VNET_P2P_REQUIRE_REAL_CLIENTS=1).
-for prog in qemu-system-x86_64 libvirtd virsh virt-xml-validate xmllint unshare; do
+for prog in qemu-system-x86_64 libvirtd virsh virt-xml-validate xmllint unshare jq; do
 	if ! command -v "$prog" >/dev/null; then
 		echo "$prog is not installed"
 		[ "${VNET_P2P_REQUIRE_REAL_CLIENTS:-0}" = 1 ] && exit 1
@@ -171,19 +175,38 @@ until v version >/dev/null 2>&1; do
 done
 echo "libvirtd ready after $(($(date +%s) - t0)) s: $(v version | grep -i 'running hypervisor')"
 
-# start NAME PORT IP PEER ROLE: a domain from the README's XML.
+# start NAME PORT IP PEER ROLE [GUEST_ARGS]: a domain from the README's
+# XML. With PACKED_MQ=1: the template's commented <driver> line taken in
+# (packed rings, two queue pairs), two vCPUs as the README says, and room
+# for four streams' files (384 MiB).
 start() {
 	local name=$1 port=$2 ip=$3 peer=$4 role=$5 xml=$work/$1.xml out
+	local variant=(-e '/<!-- packed rings and two queue pairs/,/-->/d')
+	if [ "${PACKED_MQ:-0}" = 1 ]; then
+		variant=(-e '/<!-- packed rings and two queue pairs/,/-->/{/<driver /!d}'
+			-e 's|<vcpu>1</vcpu>|<vcpu>2</vcpu>|'
+			-e "s|<memory unit='MiB'>256</memory>|<memory unit='MiB'>384</memory>|")
+	fi
 	sed -e "s|@NAME@|vnp-$name|" \
 		-e "s|@KERNEL@|$work/guest/vmlinuz|" \
 		-e "s|@INITRD@|$work/guest/initrd|" \
-		-e "s|@ARGS@|vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=8 vnp.linger=600|" \
+		-e "s|@ARGS@|vnp.ip=$ip vnp.peer=$peer vnp.role=$role vnp.mib=8 vnp.linger=600 ${6:-}|" \
 		-e "s|@MAC@|52:54:00:00:00:1$port|" \
 		-e "s|@SOCKET@|$work/p$port.sock|" \
 		-e "s|@CONSOLE@|$work/$name.log|" \
-		"$template" >"$xml"
+		"${variant[@]}" "$template" >"$xml"
 	! grep -n '@[A-Z]*@' "$xml" || fail "$xml: a placeholder is left"
 	out=$(virt-xml-validate "$xml" domain 2>&1) || fail "$xml is not a valid domain: $out"
+	if [ "${PACKED_MQ:-0}" = 1 ]; then
+		[ "$(xmllint --xpath 'string(//interface/driver/@packed)' "$xml")" = on ] &&
+			[ "$(xmllint --xpath 'string(//interface/driver/@queues)' "$xml")" = 2 ] &&
+			[ "$(xmllint --xpath 'string(//vcpu)' "$xml")" = 2 ] &&
+			[ "$(xmllint --xpath 'string(//memory)' "$xml")" = 384 ] ||
+			fail "$xml: no packed rings, two queue pairs and two vCPUs"
+	else
+		[ -z "$(xmllint --xpath '//interface/driver' "$xml" 2>/dev/null)" ] ||
+			fail "$xml: a <driver> in the plain domain"
+	fi
 	v create "$xml" >/dev/null || fail "virsh create $name failed"
 }
 
@@ -237,12 +260,80 @@ tx_bytes() {
 		sed -n "s/^vnet_p2p_bytes_total{port=\"$1\",direction=\"tx\"} \([0-9]*\)$/\1/p"
 }
 
+# VNP_LIBVIRT_ROUNDS: which rounds run (all three unless told; for trying
+# one again and again).
+rounds=" ${VNP_LIBVIRT_ROUNDS:-1 2 3} "
 t0=$(date +%s)
-round a1 0 b1 1
-[ "$(tx_bytes 0)" -gt $((8 << 20)) ] || fail "port 0's client sent $(tx_bytes 0) bytes, less than the file"
-round b2 1 a2 0
-[ "$(tx_bytes 1)" -gt $((8 << 20)) ] || fail "port 1's client sent $(tx_bytes 1) bytes, less than the file"
-echo "both ways in $(($(date +%s) - t0)) s; the server counted $(tx_bytes 0) bytes from port 0, $(tx_bytes 1) from port 1"
+if [[ $rounds == *" 1 "* ]]; then
+	round a1 0 b1 1
+	[ "$(tx_bytes 0)" -gt $((8 << 20)) ] || fail "port 0's client sent $(tx_bytes 0) bytes, less than the file"
+fi
+if [[ $rounds == *" 2 "* ]]; then
+	round b2 1 a2 0
+	[ "$(tx_bytes 1)" -gt $((8 << 20)) ] || fail "port 1's client sent $(tx_bytes 1) bytes, less than the file"
+fi
+[[ $rounds != *" "[12]" "* ]] ||
+	echo "rounds 1 and 2 in $(($(date +%s) - t0)) s; the server counted $(tx_bytes 0) bytes from port 0, $(tx_bytes 1) from port 1"
+
+# pairs_busy PORT FIELD: how many of the port's pairs moved 50 packets or
+# more (beyond the pings and ARP) that way (tx_packets or rx_packets).
+pairs_busy() {
+	ctl status --json | jq "[.ports[] | select(.port == $1) | .queue[] | select(.$2 >= 50)] | length"
+}
+
+# Round 3: packed rings and two queue pairs, the template's <driver> line
+# taken in. The server again, its ports with queues=2; both guests at
+# once, each serving a file and fetching the other's over four TCP
+# connections, two per vCPU (role mq), so both pairs carry traffic.
+if [[ $rounds == *" 3 "* ]]; then
+	kill "$server_pid"
+	wait "$server_pid" 2>/dev/null || true
+	rm -f "$work/p0.sock" "$work/p1.sock"
+	"$server" --svr "$svr" --port listen="$work/p0.sock",queues=2 --port listen="$work/p1.sock",queues=2 -v \
+		2>>"$work/vnet-p2p.log" &
+	server_pid=$!
+	for _ in $(seq 100); do [ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] && break; sleep 0.05; done
+	[ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] || fail "server did not start again"
+	chown "$qemu_uid:$qemu_gid" "$work/p0.sock" "$work/p1.sock"
+	t0=$(date +%s)
+	PACKED_MQ=1 start a3 0 10.0.0.1 10.0.0.2 mq vnp.streams=4
+	PACKED_MQ=1 start b3 1 10.0.0.2 10.0.0.1 mq vnp.streams=4
+	for g in a3 b3; do wait_line "$g" "^VNP done" 300 || exit 1; done
+	for n in 0 1; do
+		f=",$(ctl status --prometheus | sed -n "s/^vnet_p2p_port_info{port=\"$n\".*,features=\"\([^\"]*\)\".*/\1/p"),"
+		[[ $f == *,RING_PACKED,* ]] && [[ $f == *,MQ,* ]] ||
+			fail "port $n did not negotiate packed rings and several pairs: ${f:1:-1}"
+		echo "port $n: $(ctl status --json | jq -c ".ports[] | select(.port == $n) | {queues, queues_active}"), features ${f:1:-1}"
+	done
+	for g in a3:b3 b3:a3; do
+		c=${g%:*} s=${g#*:}
+		! grep -a "^VNP error" "$work/$c.log" || fail "$c reported an error"
+		grep -q "VNP ping 5 packets transmitted, 5 packets received" "$work/$c.log" ||
+			fail "$c: ping lost packets"
+		grep -q "VNP ping1472 3 packets transmitted, 3 packets received" "$work/$c.log" ||
+			fail "$c: 1472-byte ping lost packets"
+		[ "$(value "$c" txqueues)" = 2 ] && [ "$(value "$c" rxqueues)" = 2 ] ||
+			fail "$c: $(value "$c" txqueues) TX and $(value "$c" rxqueues) RX queues, not 2"
+		sent=$(value "$s" sent-md5)
+		[ -n "$sent" ] || fail "$s did not say what it sent"
+		n=0
+		for md5 in $(sed -n 's/^VNP got-md5 //p' "$work/$c.log" | tr -d '\r'); do
+			[ "$md5" = "$sent" ] || fail "$c: a stream from $s was damaged: sent $sent, got $md5"
+			n=$((n + 1))
+		done
+		[ "$n" = 4 ] || fail "$c: $n of 4 streams from $s arrived"
+		echo "$c: 2 TX and 2 RX queues, ping ok, ping -s 1472 ok, 4 streams from $s intact (md5 $sent)"
+	done
+	for n in 0 1; do
+		for d in tx_packets rx_packets; do
+			b=$(pairs_busy "$n" "$d")
+			echo "port $n ${d%_packets} per pair: $(ctl status --json | jq -r "[.ports[] | select(.port == $n) | .queue[].$d] | map(tostring) | join(\" \")")"
+			[ "$b" = 2 ] || fail "port $n: $b pair(s) carried ${d%_packets} traffic, not 2"
+		done
+	done
+	destroy a3 b3
+	echo "packed rings, two queue pairs: both ways in $(($(date +%s) - t0)) s"
+fi
 
 if grep -aE "failed:|refused" "$work/vnet-p2p.log"; then fail "the server refused or failed something"; fi
 echo "libvirt guests: passed"

@@ -2,7 +2,8 @@
 # packed-* (VIRTIO_F_RING_PACKED on both devices) and mixed-* (port 0
 # split, port 1 packed). Sourced by guests.sh, whose helpers and variables
 # (ctl, fail, start_guest, wait_line, value, check_client, metric,
-# metric_in, features_of, work, server, svr, server_pid) it uses.
+# metric_in, features_of, work, server, svr, server_pid, offload_pair,
+# check_tso_features, gso_path, no_guest_gso) it uses.
 #
 #   duplex          ping, 1472-byte ping (no IP fragments either side), and
 #                   8 MiB each way at once, MD5-checked
@@ -10,20 +11,21 @@
 #                   place fetches the file from the port 0 guest
 #   server-restart  the server killed and started again; QEMU's reconnect=
 #                   takes the guests back and pings are answered again
+#   offload-segment guests.sh's offload-segment on these rings: 64 MiB
+#                   each way, the port 1 guest's device taking no GSO
+#                   frames, so the server cuts port 0's into its RX ring
+#                   (packed in either mode), while port 1's pass whole
 #   reset           32 MiB each way while the port 1 guest reloads
 #                   virtio_net (its rings reset) and the port 0 guest's VM
 #                   is stopped and continued (its rings stopped mid-lap and
 #                   started again where they were): both files intact, and
 #                   each side's packets all delivered
 
-# The ring format of each port's device: QEMU options for guest n.
-ring_opts() {
-	if [ "$1" = 0 ] && [ "$ring_mode" = mixed ]; then
-		echo "-global virtio-net-pci.packed=off"
-	else
-		echo "-global virtio-net-pci.packed=on"
-	fi
-}
+# The ring format of each port's device: on or off for port n.
+ring_packed() { if [ "$1" = 0 ] && [ "$ring_mode" = mixed ]; then echo off; else echo on; fi; }
+# As QEMU options for guest n, or as its device's property.
+ring_opts() { echo "-global virtio-net-pci.packed=$(ring_packed "$1")"; }
+ring_dev() { echo ",packed=$(ring_packed "$1")"; }
 
 # Both ports negotiated what their devices asked for: RING_PACKED on
 # packed ones, not on split ones (no silent fallback either way).
@@ -113,6 +115,15 @@ monitor() {
 
 packed_scenario() {
 	local what=$1 mark before stops starts
+	if [ "$what" = offload-segment ]; then
+		# offload_pair makes the ports.
+		offload_pair "$(ring_dev 0)" "$(ring_dev 1)$no_guest_gso"
+		check_rings
+		check_tso_features 1
+		gso_path 0 1 segmented
+		gso_path 1 0 whole
+		return
+	fi
 	ctl create listen="$work/p0.sock" >/dev/null
 	ctl create listen="$work/p1.sock" >/dev/null
 	case "$what" in
