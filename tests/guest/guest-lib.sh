@@ -111,3 +111,12 @@ wait_line() {
 
 # value NAME KEY: what the guest reported as "VNP KEY VALUE".
 value() { sed -n "s/^VNP $2 //p" "$work/$1.log" | tr -d '\r' | head -n1; }
+# values NAME KEY: every "VNP KEY VALUE" of a guest, space-separated.
+values() { sed -n "s/^VNP $2 //p" "$work/$1.log" | tr -d '\r' | tr '\n' ' ' | sed 's/ $//'; }
+
+# The features port PORT negotiated, comma-separated, by the server's
+# status (the caller's ctl).
+features_of() {
+	ctl status --prometheus |
+		sed -n "s/^vnet_p2p_port_info{port=\"$1\".*,features=\"\([^\"]*\)\".*/\1/p"
+}

@@ -124,11 +124,6 @@ check_server_log() {
 # (several values from one answer agree with each other).
 metric_in() { echo "$1" | sed -n "s/^vnet_p2p_$3{port=\"$2\"${4:-}} //p"; }
 metric() { metric_in "$(ctl status --prometheus)" "$@"; }
-# The features port PORT negotiated, comma-separated.
-features_of() {
-	ctl status --prometheus |
-		sed -n "s/^vnet_p2p_port_info{port=\"$1\".*,features=\"\([^\"]*\)\".*/\1/p"
-}
 has_feature() { [[ ",$(features_of "$1")," == *",$2,"* ]]; }
 
 start_server() {
@@ -198,8 +193,6 @@ no_gso=",host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off"
 no_gso+=",guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off"
 no_guest_gso=",guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off"
 
-# values NAME KEY: every "VNP KEY VALUE" of a guest, space-separated.
-values() { sed -n "s/^VNP $2 //p" "$work/$1.log" | tr -d '\r' | tr '\n' ' ' | sed 's/ $//'; }
 # The median of some numbers.
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 

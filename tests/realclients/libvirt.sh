@@ -108,6 +108,10 @@ trap 'exit 130' INT
 
 # shellcheck source=../guest/guest-lib.sh
 . "$here/../guest/guest-lib.sh"
+# shellcheck source=mq-lib.sh
+. "$here/mq-lib.sh"
+# shellcheck source=packed-lib.sh
+. "$here/packed-lib.sh"
 
 # QEMU runs as libvirt-qemu: it reads its own copy of the guest's kernel and
 # initramfs (the cache lives in the caller's home).
@@ -275,12 +279,6 @@ fi
 [[ $rounds != *" "[12]" "* ]] ||
 	echo "rounds 1 and 2 in $(($(date +%s) - t0)) s; the server counted $(tx_bytes 0) bytes from port 0, $(tx_bytes 1) from port 1"
 
-# pairs_busy PORT FIELD: how many of the port's pairs moved 50 packets or
-# more (beyond the pings and ARP) that way (tx_packets or rx_packets).
-pairs_busy() {
-	ctl status --json | jq "[.ports[] | select(.port == $1) | .queue[] | select(.$2 >= 50)] | length"
-}
-
 # Round 3: packed rings and two queue pairs, the template's <driver> line
 # taken in. The server again, its ports with queues=2; both guests at
 # once, each serving a file and fetching the other's over four TCP
@@ -296,40 +294,20 @@ if [[ $rounds == *" 3 "* ]]; then
 	[ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] || fail "server did not start again"
 	chown "$qemu_uid:$qemu_gid" "$work/p0.sock" "$work/p1.sock"
 	t0=$(date +%s)
-	PACKED_MQ=1 start a3 0 10.0.0.1 10.0.0.2 mq vnp.streams=4
-	PACKED_MQ=1 start b3 1 10.0.0.2 10.0.0.1 mq vnp.streams=4
-	for g in a3 b3; do wait_line "$g" "^VNP done" 300 || exit 1; done
+	PACKED_MQ=1 start a3 0 10.0.0.1 10.0.0.2 mq "vnp.streams=$streams"
+	PACKED_MQ=1 start b3 1 10.0.0.2 10.0.0.1 mq "vnp.streams=$streams"
+	# The checks of the multiqueue and packed guest tests (mq-lib.sh,
+	# packed-lib.sh).
+	mq_check_guest a3 b3
+	mq_check_guest b3 a3
+	mq_check_queues a3 2
+	mq_check_queues b3 2
+	ring_mode=packed
+	check_rings
 	for n in 0 1; do
-		f=",$(ctl status --prometheus | sed -n "s/^vnet_p2p_port_info{port=\"$n\".*,features=\"\([^\"]*\)\".*/\1/p"),"
-		[[ $f == *,RING_PACKED,* ]] && [[ $f == *,MQ,* ]] ||
-			fail "port $n did not negotiate packed rings and several pairs: ${f:1:-1}"
-		echo "port $n: $(ctl status --json | jq -c ".ports[] | select(.port == $n) | {queues, queues_active}"), features ${f:1:-1}"
-	done
-	for g in a3:b3 b3:a3; do
-		c=${g%:*} s=${g#*:}
-		! grep -a "^VNP error" "$work/$c.log" || fail "$c reported an error"
-		grep -q "VNP ping 5 packets transmitted, 5 packets received" "$work/$c.log" ||
-			fail "$c: ping lost packets"
-		grep -q "VNP ping1472 3 packets transmitted, 3 packets received" "$work/$c.log" ||
-			fail "$c: 1472-byte ping lost packets"
-		[ "$(value "$c" txqueues)" = 2 ] && [ "$(value "$c" rxqueues)" = 2 ] ||
-			fail "$c: $(value "$c" txqueues) TX and $(value "$c" rxqueues) RX queues, not 2"
-		sent=$(value "$s" sent-md5)
-		[ -n "$sent" ] || fail "$s did not say what it sent"
-		n=0
-		for md5 in $(sed -n 's/^VNP got-md5 //p' "$work/$c.log" | tr -d '\r'); do
-			[ "$md5" = "$sent" ] || fail "$c: a stream from $s was damaged: sent $sent, got $md5"
-			n=$((n + 1))
-		done
-		[ "$n" = 4 ] || fail "$c: $n of 4 streams from $s arrived"
-		echo "$c: 2 TX and 2 RX queues, ping ok, ping -s 1472 ok, 4 streams from $s intact (md5 $sent)"
-	done
-	for n in 0 1; do
-		for d in tx_packets rx_packets; do
-			b=$(pairs_busy "$n" "$d")
-			echo "port $n ${d%_packets} per pair: $(ctl status --json | jq -r "[.ports[] | select(.port == $n) | .queue[].$d] | map(tostring) | join(\" \")")"
-			[ "$b" = 2 ] || fail "port $n: $b pair(s) carried ${d%_packets} traffic, not 2"
-		done
+		mq_check_features "$n" 2
+		mq_check_pairs "$n" tx_packets many
+		mq_check_pairs "$n" rx_packets many
 	done
 	destroy a3 b3
 	echo "packed rings, two queue pairs: both ways in $(($(date +%s) - t0)) s"

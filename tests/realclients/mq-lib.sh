@@ -5,7 +5,8 @@
 # (role mq of init.sh: Linux keeps a flow on one TX queue, so several
 # flows spread over the queues). Sourced by guests.sh, whose helpers and
 # variables (ctl, fail, start_guest, wait_line, value, values, metric,
-# features_of, check_no_drops, work) it uses.
+# features_of, check_no_drops, work) it uses; libvirt.sh takes its checks
+# for its round with two pairs.
 #
 #   2          queues=2 on both ends
 #   4          queues=4 on both ends, all 4 in use (ethtool -L: Linux takes

@@ -3,7 +3,8 @@
 # split, port 1 packed). Sourced by guests.sh, whose helpers and variables
 # (ctl, fail, start_guest, wait_line, value, check_client, metric,
 # metric_in, features_of, work, server, svr, server_pid, offload_pair,
-# check_tso_features, gso_path, no_guest_gso) it uses.
+# check_tso_features, gso_path, no_guest_gso) it uses; libvirt.sh takes
+# check_rings for its round with packed rings.
 #
 #   duplex          ping, 1472-byte ping (no IP fragments either side), and
 #                   8 MiB each way at once, MD5-checked
