@@ -216,17 +216,19 @@ wait_periods() {
 	done
 }
 
-# until_moved LABEL CMD [ARGS...]: CMD's figure, CMD started again (twice at
-# most) while it is 0. The packets circulate from the generator's first
-# burst: a burst sent while the switch was still setting up its other port
-# is dropped whole (no peer yet), and nothing moves; seen on a starved
-# machine. A switch that never moves anything still gives 0.
+# until_moved LABEL CMD [ARGS...]: CMD's figure (a count or a decimal), CMD
+# started again (twice at most) while it is 0. The packets circulate from
+# the generator's first burst: a burst sent while the switch was still
+# setting up its other port is dropped whole (no peer yet), and nothing
+# moves; and on a machine shared with other busy processes the switch's CPU
+# can be taken from it for seconds (seen beside guest tests under load).
+# A switch that never moves anything still gives 0.
 until_moved() {
 	local label=$1 v try
 	shift
 	for try in 1 2 3; do
 		v=$("$@")
-		[ "$v" -gt 0 ] && break
+		awk -v v="$v" 'BEGIN { exit !(v > 0) }' && break
 		echo "  $label moved nothing (start $try of 3)" >&2
 	done
 	echo "$v"
@@ -378,29 +380,24 @@ bulk_client() {
 # field NAME LINE: the value of NAME=... in a key=value line.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
-# bulk_once KIND MODE ROUND: payload Gbit/s (0 if the client failed); the
-# client's summary line goes to $work/bulk-lines. Started again (twice at
-# most) while nothing crossed in the measured window, as until_moved does:
-# on a machine shared with other busy processes the switch's CPU can be
-# taken from it for seconds (seen beside guest tests under load).
+# bulk_once KIND MODE ROUND: payload Gbit/s (0 if the client failed), of
+# the last start (until_moved); the client's summary line goes to
+# $work/bulk-lines.
 bulk_once() {
-	local kind=$1 mode=$2 line cpid t0 t1 busy try
-	for try in 1 2 3; do
-		bulk_try "$kind" "$mode"
-		awk -v g="$(field payload_gbps "$line")" 'BEGIN { exit !(g > 0) }' && break
-		echo "  bulk $mode through $kind moved nothing (start $try of 3)" >&2
-	done
+	local kind=$1 mode=$2 line
+	until_moved "bulk $mode through $kind" bulk_try "$kind" "$mode" >/dev/null
+	line=$(cat "$work/bulk-try")
 	echo "$kind $line" >>"$work/bulk-lines"
-	echo "  bulk round $3 $kind $mode: $(field payload_gbps "$line") (switch busy $busy of CPU 0," \
+	echo "  bulk round $3 $kind $mode: $(field payload_gbps "$line") (switch busy $(field switch_cpu "$line") of CPU 0," \
 		"clients $(field client_cpu "$line") of CPU 1; $(field whole "$line") frames whole," \
 		"$(field segments "$line") segments, $(field lost_bytes "$line") bytes lost)" >&2
 	field payload_gbps "$line"
 }
 
-# bulk_try KIND MODE: one run of the clients through a fresh switch; sets
-# line and busy (bulk_once's).
+# bulk_try KIND MODE: payload Gbit/s of one run of the clients through a
+# fresh switch; its summary line, with the switch's CPU, in $work/bulk-try.
 bulk_try() {
-	local kind=$1 mode=$2
+	local kind=$1 mode=$2 line cpid t0 t1 busy
 	start_switch "$kind"
 	bulk_client "$mode" --seconds "$seconds" --warmup "$warmup" >"$work/bulk.log" 2>&1 &
 	cpid=$!
@@ -415,9 +412,11 @@ bulk_try() {
 		line="$(grep '^bulk ' "$work/bulk.log" | tail -n 1) switch_cpu=$busy"
 	else
 		echo "  bulk $mode through $kind failed: $(tail -n 1 "$work/bulk.log")" >&2
-		line="bulk mode=$mode payload_gbps=0"
+		line="bulk mode=$mode payload_gbps=0 switch_cpu=$busy"
 	fi
 	stop_pid "$sw_pid"
+	echo "$line" >"$work/bulk-try"
+	field payload_gbps "$line"
 }
 
 # Payload bytes the receiver has counted, asked for with SIGUSR1.
