@@ -239,6 +239,16 @@ offload_pair() {
 	check_no_drops
 }
 
+# offload_segment SERVER_EXTRA CLIENT_EXTRA: offload_pair with the client
+# guest's device taking no GSO frames: the server cuts the server guest's
+# into segments, the client guest's pass whole.
+offload_segment() {
+	offload_pair "$1" "$2$no_guest_gso"
+	check_tso_features 1
+	gso_path 0 1 segmented
+	gso_path 1 0 whole
+}
+
 # Both devices took TSO both ways (Linux does once it is offered), or not
 # the guest side on the port given.
 # check_tso_features PORT_WITHOUT_GUEST_TSO (or -)
@@ -572,11 +582,7 @@ offload)
 	gso_path 1 0 whole
 	;;
 offload-segment)
-	# The client guest's device takes no GSO frames.
-	offload_pair "" "$no_guest_gso"
-	check_tso_features 1
-	gso_path 0 1 segmented
-	gso_path 1 0 whole
+	offload_segment "" ""
 	;;
 offload-segment-reverse)
 	# The server guest's device takes no GSO frames.

@@ -2,8 +2,8 @@
 # packed-* (VIRTIO_F_RING_PACKED on both devices) and mixed-* (port 0
 # split, port 1 packed). Sourced by guests.sh, whose helpers and variables
 # (ctl, fail, start_guest, wait_line, value, check_client, metric,
-# metric_in, features_of, work, server, svr, server_pid, offload_pair,
-# check_tso_features, gso_path, no_guest_gso) it uses; libvirt.sh takes
+# metric_in, features_of, work, server, svr, server_pid,
+# offload_segment) it uses; libvirt.sh takes
 # check_rings for its round with packed rings.
 #
 #   duplex          ping, 1472-byte ping (no IP fragments either side), and
@@ -118,11 +118,8 @@ packed_scenario() {
 	local what=$1 mark before stops starts
 	if [ "$what" = offload-segment ]; then
 		# offload_pair makes the ports.
-		offload_pair "$(ring_dev 0)" "$(ring_dev 1)$no_guest_gso"
+		offload_segment "$(ring_dev 0)" "$(ring_dev 1)"
 		check_rings
-		check_tso_features 1
-		gso_path 0 1 segmented
-		gso_path 1 0 whole
 		return
 	fi
 	ctl create listen="$work/p0.sock" >/dev/null
