@@ -120,13 +120,6 @@ cp -L "$guest/vmlinuz" "$work/guest/vmlinuz"
 cp -L "$guest/initramfs.cpio.gz" "$work/guest/initrd"
 chmod 0644 "$work/guest/vmlinuz" "$work/guest/initrd"
 
-# The link: a server with two ports bound to paths, each given to QEMU's user.
-"$server" --svr "$svr" --port listen="$work/p0.sock" --port listen="$work/p1.sock" -v \
-	2>"$work/vnet-p2p.log" &
-server_pid=$!
-for i in $(seq 100); do [ -S "$work/p1.sock" ] && break; sleep 0.05; done
-[ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] || fail "server did not start"
-
 # libvirtd's own world: passwd and group (with libvirt-qemu), qemu.conf,
 # /var, /run, and its sockets in $work/sock.
 cp /etc/passwd "$work/passwd"
@@ -139,7 +132,19 @@ if ! grep -q '^libvirt-qemu:' "$work/passwd"; then
 fi
 qemu_uid=$(grep '^libvirt-qemu:' "$work/passwd" | cut -d: -f3)
 qemu_gid=$(grep '^libvirt-qemu:' "$work/passwd" | cut -d: -f4)
-chown "$qemu_uid:$qemu_gid" "$work/p0.sock" "$work/p1.sock"
+
+# start_link [,KEYS]: the link, a server with two ports bound to paths
+# (both with KEYS), each given to QEMU's user.
+start_link() {
+	rm -f "$work/p0.sock" "$work/p1.sock"
+	"$server" --svr "$svr" --port listen="$work/p0.sock${1:-}" --port listen="$work/p1.sock${1:-}" -v \
+		2>>"$work/vnet-p2p.log" &
+	server_pid=$!
+	for _ in $(seq 100); do [ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] && break; sleep 0.05; done
+	[ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] || fail "server did not start"
+	chown "$qemu_uid:$qemu_gid" "$work/p0.sock" "$work/p1.sock"
+}
+start_link
 
 mkdir -p "$work/etc" "$work/var/lib/libvirt" "$work/var/cache/libvirt" "$work/var/log/libvirt" \
 	"$work/run/libvirt" "$work/sock"
@@ -286,13 +291,7 @@ fi
 if [[ $rounds == *" 3 "* ]]; then
 	kill "$server_pid"
 	wait "$server_pid" 2>/dev/null || true
-	rm -f "$work/p0.sock" "$work/p1.sock"
-	"$server" --svr "$svr" --port listen="$work/p0.sock",queues=2 --port listen="$work/p1.sock",queues=2 -v \
-		2>>"$work/vnet-p2p.log" &
-	server_pid=$!
-	for _ in $(seq 100); do [ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] && break; sleep 0.05; done
-	[ -S "$work/p0.sock" ] && [ -S "$work/p1.sock" ] || fail "server did not start again"
-	chown "$qemu_uid:$qemu_gid" "$work/p0.sock" "$work/p1.sock"
+	start_link ,queues=2
 	t0=$(date +%s)
 	PACKED_MQ=1 start a3 0 10.0.0.1 10.0.0.2 mq "vnp.streams=$streams"
 	PACKED_MQ=1 start b3 1 10.0.0.2 10.0.0.1 mq "vnp.streams=$streams"
