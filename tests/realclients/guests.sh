@@ -8,7 +8,8 @@
 #                           offload-segment-reverse, offload-compare, tap-tso,
 #                           dpdk-tso, dpdk-tso-segment, and packed rings:
 #                           packed-X and mixed-X for X in duplex, kill,
-#                           server-restart, reset, offload-segment; see
+#                           server-restart, reset, offload-segment, and
+#                           packed-X for X in tap, tap-plain, tap-tso; see
 #                           packed-lib.sh;
 #                           several queue pairs: mq-2, mq-4, mq-4-1,
 #                           mq-ethtool; see mq-lib.sh)
@@ -51,7 +52,7 @@ fi
 scenario=${1:?scenario}
 # The TAP scenarios touch only a network namespace of their own.
 case "$scenario" in
-tap*)
+tap* | packed-tap*)
 	if [ -z "${VNP_GUESTS_NETNS:-}" ]; then
 		VNP_GUESTS_NETNS=1 exec unshare -n "$0" "$@"
 	fi
@@ -192,6 +193,8 @@ check_no_drops() {
 no_gso=",host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off"
 no_gso+=",guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off"
 no_guest_gso=",guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off"
+# tap-plain's device: neither checksum feature, no mergeable buffers.
+tap_plain=",csum=off,guest_csum=off,mrg_rxbuf=off"
 
 # The median of some numbers.
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -267,6 +270,102 @@ check_tso_features() {
 		done
 	done
 	return 0
+}
+
+# A guest on port 0 (its device with EXTRA), port 1 a TAP end that has
+# 10.0.0.1 in this network namespace; the guest has MIB MiB to give over
+# TCP. Once it is up, the host's stack pings it, with 1472-byte payloads too.
+# tap_guest EXTRA MIB
+tap_guest() {
+	local ok=0 i
+	ctl create listen="$work/p0.sock" >/dev/null
+	ctl create tap=vnpg0 >/dev/null
+	ip addr add 10.0.0.1/24 dev vnpg0
+	ip link set vnpg0 up
+	start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server "$2" "$1"
+	wait_line server "VNP sent-md5" 180 || exit 1
+	ip link show dev vnpg0 | grep -q LOWER_UP || fail "the TAP has no carrier with the guest up"
+	for i in $(seq 90); do ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1 && { ok=1; break; }; done
+	[ $ok = 1 ] || fail "the guest does not answer pings through the TAP"
+	ping -q -c 5 -i 0.2 10.0.0.2 | grep -q " 0% packet loss" || fail "ping through the TAP lost packets"
+	ping -q -c 3 -i 0.2 -s 1472 10.0.0.2 | grep -q " 0% packet loss" ||
+		fail "1472-byte ping through the TAP lost packets"
+}
+
+# The host's stack fetches tap_guest's file: intact.
+tap_fetch() {
+	local sent got
+	timeout 180 busybox nc 10.0.0.2 5001 >"$work/got" || true
+	sent=$(value server sent-md5)
+	got=$(md5sum <"$work/got" | cut -d' ' -f1)
+	[ "$sent" = "$got" ] || fail "transfer damaged: sent $sent, got $got ($(wc -c <"$work/got") bytes)"
+	echo "host via TAP: ping ok, ping -s 1472 ok, $(wc -c <"$work/got") bytes intact (md5 $got)"
+	ctl status --prometheus | grep -E 'vnet_p2p_port_info|_packets_total' || true
+}
+
+# After tap_guest with TSO: its 64 MiB to the host's stack and 64 MiB back
+# into its sink on port 5002, both intact, TSO negotiated and given to the
+# TAP, frames larger than Ethernet's on the TAP both ways and whole through
+# the server, nothing dropped.
+tap_tso_check() {
+	local sent got up t0 t1 dir n max tcpdump_pid i f
+	for f in HOST_TSO4 HOST_TSO6 GUEST_TSO4 GUEST_TSO6; do
+		has_feature 0 "$f" || fail "the guest's port did not negotiate $f"
+	done
+	# The server gave the TAP the guest's offloads (TUNSETOFFLOAD).
+	ethtool -k vnpg0 | grep -E '^tcp-segmentation-offload|^	tx-tcp6?-segmentation'
+	ethtool -k vnpg0 | grep -q '^tcp-segmentation-offload: on' || fail "the TAP does not do TSO"
+	# Frames larger than Ethernet's 1514 bytes, both ways, as the TAP
+	# carries them (headers only).
+	tcpdump -i vnpg0 -nn -s 128 -w "$work/large.pcap" 'tcp and greater 1515' 2>"$work/tcpdump.err" &
+	tcpdump_pid=$!
+	pids+=("$tcpdump_pid")
+	for i in $(seq 100); do grep -q "listening on" "$work/tcpdump.err" && break; sleep 0.1; done
+	grep -q "listening on" "$work/tcpdump.err" || fail "tcpdump did not start"
+	# guest -> host
+	t0=$(date +%s.%N)
+	timeout 600 bash -c 'exec cat </dev/tcp/10.0.0.2/5001' >"$work/got" || true
+	t1=$(date +%s.%N)
+	sent=$(value server sent-md5)
+	got=$(md5sum <"$work/got" | cut -d' ' -f1)
+	[ "$sent" = "$got" ] || fail "guest -> host: damaged: sent $sent, got $got ($(wc -c <"$work/got") bytes)"
+	up=$(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")
+	echo "guest -> host: $(wc -c <"$work/got") bytes intact (md5 $got) in $up s"
+	rm -f "$work/got"
+	# host -> guest, into the guest's sink on 5002
+	head -c 64M /dev/urandom >"$work/data"
+	sent=$(md5sum <"$work/data" | cut -d' ' -f1)
+	for i in $(seq 30); do
+		timeout 600 bash -c 'exec cat "$1" >/dev/tcp/10.0.0.2/5002' sh "$work/data" 2>/dev/null && break
+		sleep 1
+	done
+	wait_line server "VNP got-md5" 300 || exit 1
+	got=$(value server got-md5)
+	[ "$sent" = "$got" ] || fail "host -> guest: damaged: sent $sent, got $got ($(value server got-bytes) bytes)"
+	echo "host -> guest: $(value server got-bytes) bytes intact (md5 $got) in $(value server seconds) s" \
+		"(the guest's count)"
+	kill -INT "$tcpdump_pid"
+	wait "$tcpdump_pid" 2>/dev/null || true
+	# What tcpdump saw: frames above 1514 bytes each way, and the largest.
+	for dir in "guest -> host:src host 10.0.0.2" "host -> guest:src host 10.0.0.1"; do
+		n=$(tcpdump -r "$work/large.pcap" -nn "${dir#*:}" 2>/dev/null | wc -l)
+		max=$(tcpdump -r "$work/large.pcap" -nn -e "${dir#*:}" 2>/dev/null |
+			sed -n 's/.*, length \([0-9]*\): .*/\1/p' | sort -n | tail -n1)
+		echo "${dir%%:*}: $n frames larger than 1514 bytes on the TAP, the largest $max bytes"
+		[ "$n" -gt 0 ] || fail "${dir%%:*}: no frame larger than 1514 bytes crossed the TAP"
+	done
+	tcpdump -r "$work/large.pcap" -nn -e -c 4 2>/dev/null
+	# The kernel's own count: bytes per packet well above 1514. (/proc/net
+	# is this network namespace's; /sys is the one it was mounted in.)
+	awk '{ sub(/:/, " "); $0 = $0 } $1 == "vnpg0" {
+		printf "TAP rx (from the guest, the kernel'"'"'s count): %d packets, %d bytes, %d bytes per packet\n", $3, $2, $2 / $3
+		printf "TAP tx (to the guest, the kernel'"'"'s count): %d packets, %d bytes, %d bytes per packet\n", $11, $10, $10 / $11
+	}' /proc/net/dev
+	ctl status | grep -E '^port|gso:'
+	# Port 1 is the TAP end: its tx is what the kernel sent to the guest.
+	gso_path 0 1 whole
+	gso_path 1 0 whole
+	check_no_drops
 }
 
 start_server
@@ -375,26 +474,9 @@ server-restart)
 	;;
 tap | tap-plain)
 	extra=""
-	[ "$scenario" = tap-plain ] && extra=",csum=off,guest_csum=off,mrg_rxbuf=off"
-	ctl create listen="$work/p0.sock" >/dev/null
-	ctl create tap=vnpg0 >/dev/null
-	ip addr add 10.0.0.1/24 dev vnpg0
-	ip link set vnpg0 up
-	start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 8 "$extra"
-	wait_line server "VNP sent-md5" 90 || exit 1
-	ip link show dev vnpg0 | grep -q LOWER_UP || fail "the TAP has no carrier with the guest up"
-	ok=0
-	for i in $(seq 60); do ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1 && { ok=1; break; }; done
-	[ $ok = 1 ] || fail "the guest does not answer pings through the TAP"
-	ping -q -c 5 -i 0.2 10.0.0.2 | grep -q " 0% packet loss" || fail "ping through the TAP lost packets"
-	ping -q -c 3 -i 0.2 -s 1472 10.0.0.2 | grep -q " 0% packet loss" ||
-		fail "1472-byte ping through the TAP lost packets"
-	timeout 180 busybox nc 10.0.0.2 5001 >"$work/got" || true
-	sent=$(value server sent-md5)
-	got=$(md5sum <"$work/got" | cut -d' ' -f1)
-	[ "$sent" = "$got" ] || fail "transfer damaged: sent $sent, got $got ($(wc -c <"$work/got") bytes)"
-	echo "host via TAP: ping ok, ping -s 1472 ok, $(wc -c <"$work/got") bytes intact (md5 $got)"
-	ctl status --prometheus | grep -E 'vnet_p2p_port_info|_packets_total' || true
+	[ "$scenario" = tap-plain ] && extra=$tap_plain
+	tap_guest "$extra" 8
+	tap_fetch
 	;;
 packed-* | mixed-*)
 	# Packed rings (packed-lib.sh): on both devices, or port 1's only.
@@ -411,75 +493,8 @@ mq-*)
 	;;
 tap-tso)
 	# 64 MiB each way between the host's stack and a guest with TSO.
-	ctl create listen="$work/p0.sock" >/dev/null
-	ctl create tap=vnpg0 >/dev/null
-	ip addr add 10.0.0.1/24 dev vnpg0
-	ip link set vnpg0 up
-	GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND=vnp.sink=5002 start_guest server "$work/p0.sock" 10.0.0.2 10.0.0.1 server 64
-	wait_line server "VNP sent-md5" 180 || exit 1
-	ok=0
-	for i in $(seq 90); do ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1 && { ok=1; break; }; done
-	[ $ok = 1 ] || fail "the guest does not answer pings through the TAP"
-	ping -q -c 5 -i 0.2 10.0.0.2 | grep -q " 0% packet loss" || fail "ping through the TAP lost packets"
-	ping -q -c 3 -i 0.2 -s 1472 10.0.0.2 | grep -q " 0% packet loss" ||
-		fail "1472-byte ping through the TAP lost packets"
-	for f in HOST_TSO4 HOST_TSO6 GUEST_TSO4 GUEST_TSO6; do
-		has_feature 0 "$f" || fail "the guest's port did not negotiate $f"
-	done
-	# The server gave the TAP the guest's offloads (TUNSETOFFLOAD).
-	ethtool -k vnpg0 | grep -E '^tcp-segmentation-offload|^	tx-tcp6?-segmentation'
-	ethtool -k vnpg0 | grep -q '^tcp-segmentation-offload: on' || fail "the TAP does not do TSO"
-	# Frames larger than Ethernet's 1514 bytes, both ways, as the TAP
-	# carries them (headers only).
-	tcpdump -i vnpg0 -nn -s 128 -w "$work/large.pcap" 'tcp and greater 1515' 2>"$work/tcpdump.err" &
-	tcpdump_pid=$!
-	pids+=("$tcpdump_pid")
-	for i in $(seq 100); do grep -q "listening on" "$work/tcpdump.err" && break; sleep 0.1; done
-	grep -q "listening on" "$work/tcpdump.err" || fail "tcpdump did not start"
-	# guest -> host
-	t0=$(date +%s.%N)
-	timeout 600 bash -c 'exec cat </dev/tcp/10.0.0.2/5001' >"$work/got" || true
-	t1=$(date +%s.%N)
-	sent=$(value server sent-md5)
-	got=$(md5sum <"$work/got" | cut -d' ' -f1)
-	[ "$sent" = "$got" ] || fail "guest -> host: damaged: sent $sent, got $got ($(wc -c <"$work/got") bytes)"
-	up=$(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")
-	echo "guest -> host: $(wc -c <"$work/got") bytes intact (md5 $got) in $up s"
-	rm -f "$work/got"
-	# host -> guest, into the guest's sink on 5002
-	head -c 64M /dev/urandom >"$work/data"
-	sent=$(md5sum <"$work/data" | cut -d' ' -f1)
-	for i in $(seq 30); do
-		timeout 600 bash -c 'exec cat "$1" >/dev/tcp/10.0.0.2/5002' sh "$work/data" 2>/dev/null && break
-		sleep 1
-	done
-	wait_line server "VNP got-md5" 300 || exit 1
-	got=$(value server got-md5)
-	[ "$sent" = "$got" ] || fail "host -> guest: damaged: sent $sent, got $got ($(value server got-bytes) bytes)"
-	echo "host -> guest: $(value server got-bytes) bytes intact (md5 $got) in $(value server seconds) s" \
-		"(the guest's count)"
-	kill -INT "$tcpdump_pid"
-	wait "$tcpdump_pid" 2>/dev/null || true
-	# What tcpdump saw: frames above 1514 bytes each way, and the largest.
-	for dir in "guest -> host:src host 10.0.0.2" "host -> guest:src host 10.0.0.1"; do
-		n=$(tcpdump -r "$work/large.pcap" -nn "${dir#*:}" 2>/dev/null | wc -l)
-		max=$(tcpdump -r "$work/large.pcap" -nn -e "${dir#*:}" 2>/dev/null |
-			sed -n 's/.*, length \([0-9]*\): .*/\1/p' | sort -n | tail -n1)
-		echo "${dir%%:*}: $n frames larger than 1514 bytes on the TAP, the largest $max bytes"
-		[ "$n" -gt 0 ] || fail "${dir%%:*}: no frame larger than 1514 bytes crossed the TAP"
-	done
-	tcpdump -r "$work/large.pcap" -nn -e -c 4 2>/dev/null
-	# The kernel's own count: bytes per packet well above 1514. (/proc/net
-	# is this network namespace's; /sys is the one it was mounted in.)
-	awk '{ sub(/:/, " "); $0 = $0 } $1 == "vnpg0" {
-		printf "TAP rx (from the guest, the kernel'"'"'s count): %d packets, %d bytes, %d bytes per packet\n", $3, $2, $2 / $3
-		printf "TAP tx (to the guest, the kernel'"'"'s count): %d packets, %d bytes, %d bytes per packet\n", $11, $10, $10 / $11
-	}' /proc/net/dev
-	ctl status | grep -E '^port|gso:'
-	# Port 1 is the TAP end: its tx is what the kernel sent to the guest.
-	gso_path 0 1 whole
-	gso_path 1 0 whole
-	check_no_drops
+	GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND=vnp.sink=5002 tap_guest "" 64
+	tap_tso_check
 	;;
 dpdk-tso | dpdk-tso-segment)
 	# guest "server" - vnet-p2p 1 - testpmd port 0 ... testpmd port 1 -

@@ -2,9 +2,9 @@
 # packed-* (VIRTIO_F_RING_PACKED on both devices) and mixed-* (port 0
 # split, port 1 packed). Sourced by guests.sh, whose helpers and variables
 # (ctl, fail, start_guest, wait_line, value, check_client, metric,
-# metric_in, features_of, work, server, svr, server_pid,
-# offload_segment) it uses; libvirt.sh takes
-# check_rings for its round with packed rings.
+# metric_in, features_of, has_feature, work, server, svr, server_pid,
+# offload_segment, tap_guest, tap_fetch, tap_tso_check, tap_plain) it
+# uses; libvirt.sh takes check_rings for its round with packed rings.
 #
 #   duplex          ping, 1472-byte ping (no IP fragments either side), and
 #                   8 MiB each way at once, MD5-checked
@@ -16,6 +16,9 @@
 #                   each way, the port 1 guest's device taking no GSO
 #                   frames, so the server cuts port 0's into its RX ring
 #                   (packed in either mode), while port 1's pass whole
+#   tap, tap-plain, tap-tso
+#                   guests.sh's scenarios of those names with the guest's
+#                   device packed (packed-* only: a TAP end has no rings)
 #   reset           32 MiB each way while the port 1 guest reloads
 #                   virtio_net (its rings reset) and the port 0 guest's VM
 #                   is stopped and continued (its rings stopped mid-lap and
@@ -114,14 +117,43 @@ monitor() {
 	echo "$2" >"$work/$1.mon.in"
 }
 
+# A TAP scenario of guests.sh, the guest's device (port 0) packed.
+# packed_tap tap | tap-plain | tap-tso
+packed_tap() {
+	[ "$ring_mode" = packed ] || fail "a TAP end has no rings: there is no mixed-$1"
+	case "$1" in
+	tap | tap-plain)
+		if [ "$1" = tap ]; then
+			tap_guest "$(ring_dev 0)" 8
+		else
+			tap_guest "$(ring_dev 0)$tap_plain" 8
+		fi
+		tap_fetch
+		;;
+	tap-tso)
+		GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND=vnp.sink=5002 tap_guest "$(ring_dev 0)" 64
+		tap_tso_check
+		;;
+	*) fail "no TAP scenario $1" ;;
+	esac
+	has_feature 0 RING_PACKED || fail "port 0 (packed) did not negotiate RING_PACKED: $(features_of 0)"
+	echo "port 0: packed ($(features_of 0))"
+}
+
 packed_scenario() {
 	local what=$1 mark before stops starts
-	if [ "$what" = offload-segment ]; then
+	case "$what" in
+	offload-segment)
 		# offload_pair makes the ports.
 		offload_segment "$(ring_dev 0)" "$(ring_dev 1)"
 		check_rings
 		return
-	fi
+		;;
+	tap | tap-plain | tap-tso)
+		packed_tap "$what"
+		return
+		;;
+	esac
 	ctl create listen="$work/p0.sock" >/dev/null
 	ctl create listen="$work/p1.sock" >/dev/null
 	case "$what" in
