@@ -5,7 +5,7 @@
 # receiver, and then every packet sent must have arrived, and the server's
 # counters must agree.
 #
-#   dpdk.sh [--restart] TXPKTS [SECONDS [DEVARGS [RX_DEVARGS]]]
+#   dpdk.sh [--restart] [--poll USEC] TXPKTS [SECONDS [DEVARGS [RX_DEVARGS]]]
 #     e.g. dpdk.sh 64, dpdk.sh 1500, dpdk.sh 512,512,476, dpdk.sh 1500 4 in_order=0,
 #          dpdk.sh 1500 4 packed_vq=1, dpdk.sh 1500 4 packed_vq=1 packed_vq=0,
 #          dpdk.sh 64 4 queues=2, dpdk.sh 64 4 queues=2 queues=1
@@ -29,6 +29,10 @@
 # (LRO on: new features, so virtio-user resets the device and the server
 # stops its rings wherever they are in their lap) and started again; no
 # packet may be lost across it.
+#
+# --poll USEC: the server polls the rings (-p USEC), and its rings tell the
+# clients not to kick: the sender may kick while its rings start, 10 times
+# at most, whatever it sends.
 set -euo pipefail
 
 # Without the client software this test cannot run: skip (77) when run by
@@ -43,6 +47,11 @@ restart=0
 if [ "${1:-}" = --restart ]; then
 	restart=1
 	shift
+fi
+poll=()
+if [ "${1:-}" = --poll ]; then
+	poll=(-p "${2:?--poll USEC}")
+	shift 2
 fi
 txpkts=${1:?txpkts}
 seconds=${2:-4}
@@ -150,7 +159,7 @@ check_features() {
 	return 0
 }
 
-"$server" --svr "$svr" -v 2>"$work/server.log" &
+"$server" --svr "$svr" -v "${poll[@]}" 2>"$work/server.log" &
 server_pid=$!
 # The socket file exists before the server listens: wait for an answer.
 wait_for 10 ctl status >/dev/null 2>&1 || fail "server did not start"
@@ -287,4 +296,9 @@ done
 [ "$busy" = "$txq" ] || fail "only $busy of the sender's $txq pairs carried packets"
 bytes=$(metric 1 bytes_total ',direction="rx"')
 echo "server: $fwd packets forwarded, $bytes bytes, no drops"
+if [ ${#poll[@]} -gt 0 ]; then
+	kicks=$(ctl status --json | jq '.ports[0].kicks')
+	echo "the sender kicked $kicks times for $sent packets, the server polling"
+	[ "$kicks" -le 10 ] || fail "the sender kicked $kicks times, with the server polling"
+fi
 echo "passed"

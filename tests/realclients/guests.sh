@@ -7,8 +7,8 @@
 #                           server-restart, tap, tap-plain, offload, offload-segment,
 #                           offload-segment-reverse, offload-compare, tap-tso,
 #                           dpdk-tso, dpdk-tso-segment, and packed rings:
-#                           packed-X and mixed-X for X in duplex, kill,
-#                           server-restart, reset, offload-segment, and
+#                           packed-X and mixed-X for X in duplex, poll,
+#                           kill, server-restart, reset, offload-segment, and
 #                           packed-X for X in tap, tap-plain, tap-tso; see
 #                           packed-lib.sh;
 #                           several queue pairs: mq-2, mq-4, mq-4-1,
@@ -127,8 +127,9 @@ metric_in() { echo "$1" | sed -n "s/^vnet_p2p_$3{port=\"$2\"${4:-}} //p"; }
 metric() { metric_in "$(ctl status --prometheus)" "$@"; }
 has_feature() { [[ ",$(features_of "$1")," == *",$2,"* ]]; }
 
+# start_server [SERVER OPTIONS...]
 start_server() {
-	"$server" --svr "$svr" -v 2>>"$work/vnet-p2p.log" &
+	"$server" --svr "$svr" -v "$@" 2>>"$work/vnet-p2p.log" &
 	server_pid=$!
 	for i in $(seq 100); do [ -S "$svr" ] && break; sleep 0.05; done
 	[ -S "$svr" ] || fail "server did not start"
@@ -136,6 +137,7 @@ start_server() {
 
 # A new server for the next part of a scenario: the guests stop, the
 # server's log is checked, and the ports (and their counters) start afresh.
+# restart_server [SERVER OPTIONS...]
 restart_server() {
 	stop_all
 	pids=()
@@ -145,7 +147,7 @@ restart_server() {
 	for f in "$work"/*.log "$work"/*.qemu; do
 		[ "$f" = "$work/vnet-p2p.log" ] || rm -f "$f"
 	done
-	start_server
+	start_server "$@"
 }
 
 # How GSO frames from port SRC to port DST went, by the server's counters:
