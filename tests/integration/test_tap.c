@@ -853,6 +853,45 @@ static void udp_echo_round(struct server *s, const struct vnd_config *cfg, bool 
 	wait_port_state(s, 0, ST_FREE);
 }
 
+/* udp_echo_round on a client of cfg (on packed rings if asked), the TAP
+ * deleted after it: the next round makes both ports afresh. */
+static void echo_round(struct server *s, struct vnd_config *cfg, bool packed, bool expect_partial)
+{
+	if (packed)
+		cfg->features |= F(VND_F_RING_PACKED);
+	udp_echo_round(s, cfg, expect_partial);
+	run("ip link del vnpt0");
+	wait_port_state(s, 1, ST_FREE);
+}
+
+/* The rounds both ring formats take, on a server with rings of 2048. */
+static void echo_rounds(struct server *s, bool packed)
+{
+	struct vnd_config cfg;
+
+	/* The default features: CSUM, GUEST_CSUM, MRG_RXBUF, VERSION_1. */
+	vnd_config_init(&cfg);
+	echo_round(s, &cfg, packed, true);
+
+	/* Neither checksum feature: the kernel completes them for us. */
+	vnd_config_init(&cfg);
+	cfg.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
+	echo_round(s, &cfg, packed, false);
+
+	/* Small mergeable buffers: a frame spans several (num_buffers). */
+	vnd_config_init(&cfg);
+	cfg.rx_buf_size = 256;
+	echo_round(s, &cfg, packed, true);
+
+	/* TX frames in two-byte pieces: up to 758 descriptors a frame, each
+	 * a piece of one writev (a frame may take at most 1024). */
+	vnd_config_init(&cfg);
+	cfg.queue_size = 1024;
+	cfg.tx_layout = VND_TX_INDIRECT;
+	cfg.tx_piece = 2;
+	echo_round(s, &cfg, packed, true);
+}
+
 static void test_checksums(void **state)
 {
 	const char *big_rings[] = { "-s", "2048", NULL };
@@ -863,42 +902,13 @@ static void test_checksums(void **state)
 	(void)state;
 	ns = ns_new();
 	server_start(&s, big_rings);
-	/* The default features: CSUM, GUEST_CSUM, MRG_RXBUF, VERSION_1. */
-	vnd_config_init(&cfg);
-	udp_echo_round(&s, &cfg, true);
-	/* The TAP stays; the next client takes the free port. */
-	run("ip link del vnpt0");
-	wait_port_state(&s, 1, ST_FREE);
-
-	/* Neither checksum feature: the kernel completes them for us. */
-	vnd_config_init(&cfg);
-	cfg.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
-	udp_echo_round(&s, &cfg, false);
-	run("ip link del vnpt0");
-	wait_port_state(&s, 1, ST_FREE);
+	echo_rounds(&s, false);
 
 	/* Legacy: a 10-byte header, no merging (chains of 2 KiB buffers). */
 	vnd_config_init(&cfg);
 	cfg.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM) | F(VND_F_MRG_RXBUF) |
 			  F(VND_F_VERSION_1));
-	udp_echo_round(&s, &cfg, false);
-	run("ip link del vnpt0");
-	wait_port_state(&s, 1, ST_FREE);
-
-	/* Small mergeable buffers: a frame spans several (num_buffers). */
-	vnd_config_init(&cfg);
-	cfg.rx_buf_size = 256;
-	udp_echo_round(&s, &cfg, true);
-	run("ip link del vnpt0");
-	wait_port_state(&s, 1, ST_FREE);
-
-	/* TX frames in two-byte pieces: up to 758 descriptors a frame, each
-	 * a piece of one writev (a frame may take at most 1024). */
-	vnd_config_init(&cfg);
-	cfg.queue_size = 1024;
-	cfg.tx_layout = VND_TX_INDIRECT;
-	cfg.tx_piece = 2;
-	udp_echo_round(&s, &cfg, true);
+	echo_round(&s, &cfg, false, false);
 
 	server_stop(&s);
 	ns_done(ns);
@@ -1121,21 +1131,12 @@ static void test_ctl_and_port_option(void **state)
 
 /* ---- 8. a client on packed rings (VIRTIO_F_RING_PACKED) ------------------ */
 
-/* udp_echo_round on packed rings, the TAP deleted after it. */
-static void packed_echo_round(struct server *s, struct vnd_config *cfg, bool expect_partial)
-{
-	cfg->features |= F(VND_F_RING_PACKED);
-	udp_echo_round(s, cfg, expect_partial);
-	run("ip link del vnpt0");
-	wait_port_state(s, 1, ST_FREE);
-}
-
-/* The TAP's two directions (tap_forward.c) on a packed ring: UDP echoes
- * of 1 to 1472 bytes with and without the checksum features, into small
- * mergeable buffers (a frame over several) and into big-packet chains (no
- * MRG_RXBUF), from TX frames in two-byte pieces of an indirect table,
- * with IN_ORDER, on a ring whose size is no power of 2 with notifications
- * suppressed by flags alone (no EVENT_IDX), and with the server polling. */
+/* The TAP's two directions (tap_forward.c) on a packed ring: the rounds
+ * of test_checksums (checksum features on and off, small mergeable
+ * buffers, TX frames in two-byte pieces of an indirect table), then
+ * big-packet chains (no MRG_RXBUF), IN_ORDER, a ring whose size is no
+ * power of 2 with notifications suppressed by flags alone (no EVENT_IDX),
+ * and the server polling. */
 static void test_packed_checksums_and_layouts(void **state)
 {
 	const char *big_rings[] = { "-s", "2048", NULL };
@@ -1147,40 +1148,25 @@ static void test_packed_checksums_and_layouts(void **state)
 	(void)state;
 	ns = ns_new();
 	server_start(&s, big_rings);
-	vnd_config_init(&cfg);
-	packed_echo_round(&s, &cfg, true);
-
-	vnd_config_init(&cfg);
-	cfg.features &= ~(F(VND_F_CSUM) | F(VND_F_GUEST_CSUM));
-	packed_echo_round(&s, &cfg, false);
-
-	vnd_config_init(&cfg);
-	cfg.rx_buf_size = 256;
-	packed_echo_round(&s, &cfg, true);
+	echo_rounds(&s, true);
 
 	vnd_config_init(&cfg);
 	cfg.features &= ~F(VND_F_MRG_RXBUF);
-	packed_echo_round(&s, &cfg, true);
-
-	vnd_config_init(&cfg);
-	cfg.queue_size = 1024;
-	cfg.tx_layout = VND_TX_INDIRECT;
-	cfg.tx_piece = 2;
-	packed_echo_round(&s, &cfg, true);
+	echo_round(&s, &cfg, true, true);
 
 	vnd_config_init(&cfg);
 	cfg.features |= F(VND_F_IN_ORDER);
-	packed_echo_round(&s, &cfg, true);
+	echo_round(&s, &cfg, true, true);
 
 	vnd_config_init(&cfg);
 	cfg.queue_size = 250;
 	cfg.features &= ~F(VND_F_EVENT_IDX);
-	packed_echo_round(&s, &cfg, true);
+	echo_round(&s, &cfg, true, true);
 	server_stop(&s);
 
 	server_start(&s, polling);
 	vnd_config_init(&cfg);
-	packed_echo_round(&s, &cfg, true);
+	echo_round(&s, &cfg, true, true);
 	server_stop(&s);
 	ns_done(ns);
 }
