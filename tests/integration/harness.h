@@ -115,6 +115,9 @@ enum exchange_check {
  * above (a mask of enum exchange_check). */
 void expect_exchange(struct server *s, struct vnd *a, struct vnd *b, unsigned long count,
 		     size_t (*size_of)(uint32_t seq), unsigned checks);
+/* End d (named end, for the message) runs the ring format, packed or
+ * split, that its config cfg asked for: no fallback either way. */
+void expect_ring_format(struct vnd *d, const struct vnd_config *cfg, const char *end);
 /* After count frames each way through port: it runs, counted them sent
  * and received, and interrupted its client. */
 void expect_port_counted(struct server *s, unsigned port, unsigned long count);

@@ -46,8 +46,6 @@ static const uint8_t client_mac[6] = { 0x02, 0x00, 0x00, 0x77, 0x00, 0x02 };
 
 static int original_ns = -1;
 
-static bool is_packed(const struct vnd *d) { return vnd_features(d) & F(VND_F_RING_PACKED); }
-
 /* ---- namespaces and commands -------------------------------------------- */
 
 /* A fresh network namespace, entered; its descriptor keeps it alive. */
@@ -559,7 +557,7 @@ static void host_up(struct host *h, int peer_ns, const char *me, const char *pee
 	if (packed)
 		cfg.features |= F(VND_F_RING_PACKED);
 	assert_int_equal(vnd_open_fd(&h->d, cfd, &cfg), 0);
-	assert_int_equal(is_packed(h->d), packed);
+	expect_ring_format(h->d, &cfg, "the host's client");
 	assert_true(wait_carrier("vnpt0", true, 2000));
 }
 
@@ -740,7 +738,7 @@ static void backpressure(bool packed)
 	if (packed)
 		cfg.features |= F(VND_F_RING_PACKED);
 	d = open_tap_client(&s, &cfg, true, &tp);
-	assert_int_equal(is_packed(d), packed);
+	expect_ring_format(d, &cfg, "the client");
 	sock = udp_socket(5001);
 
 	/* A flood the client never takes: its 16 buffers fill, then the
@@ -813,8 +811,7 @@ static void udp_echo_round(struct server *s, const struct vnd_config *cfg, bool 
 
 	cfd = make_pair(s, "vnpt0", &tp);
 	assert_int_equal(vnd_open_fd(&d, cfd, cfg), 0);
-	/* The rings are what the round asked for: no fallback either way. */
-	assert_int_equal(is_packed(d), !!(cfg->features & F(VND_F_RING_PACKED)));
+	expect_ring_format(d, cfg, "the client");
 	assert_true(wait_carrier("vnpt0", true, 2000));
 	responder_init(&r, d);
 	sock = udp_socket(5002);

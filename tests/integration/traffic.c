@@ -212,7 +212,7 @@ void expect_port_counted(struct server *s, unsigned port, unsigned long count)
 	assert_true(p.counter[VNP_CTR_INTERRUPTS] > 0);
 }
 
-static void expect_ring_format(struct vnd *d, const struct vnd_config *cfg, const char *end)
+void expect_ring_format(struct vnd *d, const struct vnd_config *cfg, const char *end)
 {
 	const uint64_t packed = 1ull << VND_F_RING_PACKED;
 	bool want = cfg->features & packed, got = vnd_features(d) & packed;
