@@ -370,6 +370,28 @@ tap_tso_check() {
 	check_no_drops
 }
 
+# The TAP scenario NAME (tap, tap-plain, tap-tso), the guest's device with
+# EXTRA.
+# tap_scenario NAME EXTRA
+tap_scenario() {
+	case "$1" in
+	tap)
+		tap_guest "$2" 8
+		tap_fetch
+		;;
+	tap-plain)
+		tap_guest "$2$tap_plain" 8
+		tap_fetch
+		;;
+	tap-tso)
+		# 64 MiB each way between the host's stack and a guest with TSO.
+		GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND=vnp.sink=5002 tap_guest "$2" 64
+		tap_tso_check
+		;;
+	*) fail "no TAP scenario $1" ;;
+	esac
+}
+
 start_server
 
 case "$scenario" in
@@ -474,11 +496,8 @@ server-restart)
 	wait_line client "VNP answered $((before + 3))[[:space:]]*$" 90 || exit 1
 	echo "pings answered again after the restart: $(grep -c "VNP answered" "$work/client.log") in all"
 	;;
-tap | tap-plain)
-	extra=""
-	[ "$scenario" = tap-plain ] && extra=$tap_plain
-	tap_guest "$extra" 8
-	tap_fetch
+tap | tap-plain | tap-tso)
+	tap_scenario "$scenario" ""
 	;;
 packed-* | mixed-*)
 	# Packed rings (packed-lib.sh): on both devices, or port 1's only.
@@ -492,11 +511,6 @@ mq-*)
 	# shellcheck source=mq-lib.sh
 	. "$here/mq-lib.sh"
 	mq_scenario "${scenario#mq-}"
-	;;
-tap-tso)
-	# 64 MiB each way between the host's stack and a guest with TSO.
-	GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND=vnp.sink=5002 tap_guest "" 64
-	tap_tso_check
 	;;
 dpdk-tso | dpdk-tso-segment)
 	# guest "server" - vnet-p2p 1 - testpmd port 0 ... testpmd port 1 -

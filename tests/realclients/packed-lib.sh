@@ -3,8 +3,8 @@
 # split, port 1 packed). Sourced by guests.sh, whose helpers and variables
 # (ctl, fail, start_guest, wait_line, value, check_client, metric,
 # metric_in, features_of, has_feature, work, server, svr, server_pid,
-# offload_segment, tap_guest, tap_fetch, tap_tso_check, tap_plain) it
-# uses; libvirt.sh takes check_rings for its round with packed rings.
+# offload_segment, tap_scenario) it uses; libvirt.sh takes check_rings
+# for its round with packed rings.
 #
 #   duplex          ping, 1472-byte ping (no IP fragments either side), and
 #                   8 MiB each way at once, MD5-checked
@@ -100,9 +100,10 @@ check_lossless() {
 # (seen: 2 each; with kicks on, the same duplex took over 300 from a
 # guest).
 check_kicks_off() {
-	local p kicks sent
+	local p kicks sent snap
+	snap=$(ctl status --json)
 	for p in 0 1; do
-		kicks=$(ctl status --json | jq ".ports[$p].kicks")
+		kicks=$(jq ".ports[$p].kicks" <<<"$snap")
 		sent=$(metric "$p" packets_total ',direction="tx"')
 		echo "port $p: $kicks kicks for $sent packets sent"
 		[ -n "$kicks" ] && [ "$kicks" -le 10 ] ||
@@ -139,21 +140,7 @@ monitor() {
 # packed_tap tap | tap-plain | tap-tso
 packed_tap() {
 	[ "$ring_mode" = packed ] || fail "a TAP end has no rings: there is no mixed-$1"
-	case "$1" in
-	tap | tap-plain)
-		if [ "$1" = tap ]; then
-			tap_guest "$(ring_dev 0)" 8
-		else
-			tap_guest "$(ring_dev 0)$tap_plain" 8
-		fi
-		tap_fetch
-		;;
-	tap-tso)
-		GUEST_MEM=512 GUEST_PREALLOC=1 GUEST_APPEND=vnp.sink=5002 tap_guest "$(ring_dev 0)" 64
-		tap_tso_check
-		;;
-	*) fail "no TAP scenario $1" ;;
-	esac
+	tap_scenario "$1" "$(ring_dev 0)"
 	has_feature 0 RING_PACKED || fail "port 0 (packed) did not negotiate RING_PACKED: $(features_of 0)"
 	echo "port 0: packed ($(features_of 0))"
 }
