@@ -4,7 +4,8 @@
  * the chain walks under it, over two clients' memory whose every byte
  * (rings of either format, descriptors, indirect tables, event areas,
  * headers, frames) comes from the input: split->split, split->packed,
- * packed->split and packed->packed.
+ * packed->split and packed->packed (whose four-wide step goes with AVX2
+ * where the CPU has it, or in C with the flags byte's WF_SCALAR4).
  *
  * Each client has one memfd of two REGION-sized regions, mapped once at
  * start-up through gm_map_region() in several guest-physical layouts (as
@@ -99,6 +100,7 @@ static struct guest_mem alias_mem; /* the receiver mapping the sender's file */
 #define WF_KICKS 0x04u         /* the sender's kicks wish */
 #define WF_SRC_PACKED 0x08u
 #define WF_DST_PACKED 0x10u
+#define WF_SCALAR4 0x20u       /* two packed rings: the four-wide step in C, not AVX2 */
 
 #define CFG_SIZE 18
 
@@ -615,6 +617,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mem_s->hit = (struct gm_hit){ 0 };
 	mem_d->hit = (struct gm_hit){ 0 };
 
+#if defined(__x86_64__)
+	/* Both ways of the four-wide step, where the CPU has AVX2. */
+	forward_wide_avx2 = __builtin_cpu_supports("avx2") && !(flags & WF_SCALAR4);
+#endif
 	end_init(&s, mem_s, (lb & LB_SRC_RING_R1) ? 1 : 0, size_s, base_s, fb_s,
 		 flags & WF_SRC_PACKED, "src");
 	end_init(&d, mem_d, (lb & LB_DST_RING_R1) ? 1 : 0, size_d, base_d, fb_d,

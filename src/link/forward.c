@@ -295,29 +295,18 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 #undef FWD_BATCH_NAME
 #undef FWD_BATCH_STEP4
 
-/* The k-th packet of forward_fast4: checked as forward_fast checks one
- * (a region miss included: that is forward_fast's to handle) and, if it
- * passes, its header written and its frame copied; its chains stay
- * where they are. Its receive length in *rlen, its frame in *frame. */
+/* One packet of the four-wide step, its buffers checked: tp the sender's
+ * (header and frame, flen the frame's length), rp the receiver's, with
+ * room for both. Its header checked as forward_fast checks it and, if
+ * that passes, the receiver's written and the frame copied. Its receive
+ * length in *rlen, its frame in *frame. */
 static inline __attribute__((always_inline)) bool
-fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_hit *th,
-	     const struct gm_hit *rh, unsigned k, unsigned src_hdr_len, unsigned dst_hdr_len,
-	     bool guest_csum, bool tx_packed, bool rx_packed, uint32_t *rlen, uint8_t **frame)
+fast4_deliver(const uint8_t *tp, uint8_t *rp, uint32_t flen, unsigned src_hdr_len,
+	      unsigned dst_hdr_len, bool guest_csum, uint32_t *rlen, uint8_t **frame)
 {
-	uint64_t in_lo;
-	uint32_t flen, tag;
+	uint64_t in_lo = load_le64_once(tp);
 	uint16_t in_hi;
-	struct vq_desc td, rd;
-	uint8_t *tp, *rp;
 
-	vq_run_get4(tr, tx_packed, k, &td, &tag);
-	flen = td.len - src_hdr_len;
-	if (flen > VNET_FRAME_MAX || !fast_hit(th, td.addr, td.len, &tp))
-		return false;
-	vq_run_get4(rr, rx_packed, k, &rd, &tag);
-	if (rd.len < dst_hdr_len + flen || !fast_hit(rh, rd.addr, rd.len, &rp))
-		return false;
-	in_lo = load_le64_once(tp);
 	/* No GSO (its type is 0) and no checksum asked for, in one test. */
 	_Static_assert(VIRTIO_NET_HDR_GSO_NONE == 0, "GSO_NONE is 0");
 	if (__builtin_expect(in_lo & (0xff00u | VIRTIO_NET_HDR_F_NEEDS_CSUM), 0)) {
@@ -342,17 +331,63 @@ fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_h
 	return true;
 }
 
+/* The k-th packet of forward_fast4: its buffers checked as forward_fast
+ * checks them (a region miss included: that is forward_fast's to handle)
+ * and, if they pass, delivered (fast4_deliver); its chains stay where
+ * they are. */
+static inline __attribute__((always_inline)) bool
+fast4_packet(const struct vq_run *tr, const struct vq_run *rr, const struct gm_hit *th,
+	     const struct gm_hit *rh, unsigned k, unsigned src_hdr_len, unsigned dst_hdr_len,
+	     bool guest_csum, bool tx_packed, bool rx_packed, uint32_t *rlen, uint8_t **frame)
+{
+	uint32_t flen, tag;
+	struct vq_desc td, rd;
+	uint8_t *tp, *rp;
+
+	vq_run_get4(tr, tx_packed, k, &td, &tag);
+	flen = td.len - src_hdr_len;
+	if (flen > VNET_FRAME_MAX || !fast_hit(th, td.addr, td.len, &tp))
+		return false;
+	vq_run_get4(rr, rx_packed, k, &rd, &tag);
+	if (rd.len < dst_hdr_len + flen || !fast_hit(rh, rd.addr, rd.len, &rp))
+		return false;
+	return fast4_deliver(tp, rp, flen, src_hdr_len, dst_hdr_len, guest_csum, rlen, frame);
+}
+
+/* The end of a four-wide step that delivered n packets: all eight chains
+ * given back at once (n is 4), or the first n one by one, the packet that
+ * stopped it untouched, for forward_fast. The used elements go into the
+ * rings only after every copy: a fault in either client's memory leaves
+ * the other's ring as it was. */
+static inline __attribute__((always_inline)) unsigned
+fast4_finish(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, struct vq *rx,
+	     struct vq_run *tr, struct vq_run *rr, unsigned n, const uint32_t rlen[4],
+	     uint8_t *const frame[4], unsigned dst_hdr_len, bool tx_packed, bool rx_packed)
+{
+	if (n == 4) {
+		vq_run_done4(rx, rr, rx_packed, rlen);
+		vq_run_done4(tx, tr, tx_packed, NULL);
+	} else {
+		for (unsigned k = 0; k < n; k++) {
+			/* Each is the next of its run now. */
+			vq_run_done(rx, rr, rx_packed, vq_run_tag4(rr, rx_packed, 0), rlen[k]);
+			vq_run_done(tx, tr, tx_packed, vq_run_tag4(tr, tx_packed, 0), 0);
+		}
+	}
+	if (__builtin_expect(capture != NULL, 0))
+		for (unsigned k = 0; k < n; k++)
+			capture_packet(capture, src->port, frame[k], rlen[k] - dst_hdr_len);
+	return n;
+}
+
 /*
  * Up to four packets of the shape forward_fast takes, the rings'
  * bookkeeping moved once for four: both rings' next four chains must be
  * simple (vq_run_peek4, checked before anything is read or written);
  * then each packet is checked and copied in turn (fast4_packet), and the
- * chains are given back once all four are. The used elements go into the
- * rings only after every copy: a fault in either client's memory leaves
- * the other's ring as it was. Returns how many packets went; when fewer
- * than four, those went one by one (vq_run_done) and the packet that
- * stopped it is untouched, for forward_fast. pf: claim receive buffers
- * ahead, as the one-packet loop does.
+ * chains are given back once all four are (fast4_finish). Returns how
+ * many packets went. pf: claim receive buffers ahead, as the one-packet
+ * loop does.
  */
 static inline __attribute__((always_inline)) unsigned
 forward_fast4(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, struct vq *rx,
@@ -377,7 +412,7 @@ forward_fast4(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, s
 	if (!fast4_packet(tr, rr, &th4, &rh4, k, src_hdr_len, dst_hdr_len, guest_csum, tx_packed, \
 			  rx_packed, &rlen[k], &frame[k])) {                                  \
 		i = k;                                                                        \
-		goto part;                                                                    \
+		goto out;                                                                     \
 	}                                                                                     \
 	b -= rlen[k] - dst_hdr_len;
 	FAST4_PACKET(0)
@@ -386,38 +421,110 @@ forward_fast4(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, s
 	/* The one-packet loop stops after the packet that spends the budget. */
 	if (b <= 0) {
 		i = 3;
-		goto part;
+		goto out;
 	}
 	FAST4_PACKET(3)
 #undef FAST4_PACKET
-	/* All eight chains taken, given back and committed. */
-	vq_run_done4(rx, rr, rx_packed, rlen);
-	vq_run_done4(tx, tr, tx_packed, NULL);
 	i = 4;
-	goto out;
-part:
-	for (unsigned k = 0; k < i; k++) {
-		/* Each is the next of its run now. */
-		vq_run_done(rx, rr, rx_packed, vq_run_tag4(rr, rx_packed, 0), rlen[k]);
-		vq_run_done(tx, tr, tx_packed, vq_run_tag4(tr, tx_packed, 0), 0);
-	}
 out:
 	*bytes = b;
-	if (__builtin_expect(capture != NULL, 0))
-		for (unsigned k = 0; k < i; k++)
-			capture_packet(capture, src->port, frame[k], rlen[k] - dst_hdr_len);
-	return i;
+	return fast4_finish(src, capture, tx, rx, tr, rr, i, rlen, frame, dst_hdr_len, tx_packed,
+			    rx_packed);
 }
 
+#if defined(__x86_64__)
+/* Whether two packed rings go four at a time with AVX2 (forward_fast4_avx2):
+ * where the CPU has it, set before main; tests change it. */
+bool forward_wide_avx2;
+
+__attribute__((constructor)) static void forward_wide_init(void)
+{
+	__builtin_cpu_init();
+	forward_wide_avx2 = __builtin_cpu_supports("avx2");
+}
+
+/*
+ * forward_fast4 with AVX2: the same packets go, checked alike, but the
+ * four chains of each ring are loaded together (vq_run_load4_avx2) and
+ * all eight buffers and the four lengths are checked at once, before any
+ * is written: anything wrong with any of them, a region miss included,
+ * leaves all four to forward_fast. Only a packet's header, checked as it
+ * is delivered, can stop the step part way.
+ */
+static inline __attribute__((always_inline, target("avx2"))) unsigned
+forward_fast4_avx2(struct fwd_end *src, struct capture_buf *capture, struct vq *tx,
+		   struct vq *rx, struct vq_run *tr, struct vq_run *rr, const struct gm_hit *th,
+		   const struct gm_hit *rh, unsigned src_hdr_len, unsigned dst_hdr_len,
+		   bool guest_csum, int64_t *bytes, bool pf, uint32_t prefetch, bool tx_packed,
+		   bool rx_packed)
+{
+	__m256i taddr, tlen, raddr, rlen4, thost, rhost, flen, bad;
+	uint64_t tp[4], rp[4], fl[4];
+	uint32_t rlen[4];
+	uint8_t *frame[4];
+	int64_t b = *bytes;
+	unsigned i;
+
+	if (!vq_run_load4_avx2(tr, tx_packed, &taddr, &tlen) ||
+	    !vq_run_load4_avx2(rr, rx_packed, &raddr, &rlen4))
+		return 0;
+	/* A frame is the sender's buffer less its header: a buffer shorter
+	 * than that, or a frame longer than any, goes no further. */
+	bad = _mm256_or_si256(
+		_mm256_cmpgt_epi64(_mm256_set1_epi64x(src_hdr_len), tlen),
+		_mm256_cmpgt_epi64(tlen, _mm256_set1_epi64x(VNET_FRAME_MAX + src_hdr_len)));
+	flen = _mm256_sub_epi64(tlen, _mm256_set1_epi64x(src_hdr_len));
+	/* The receive buffer holds the receiver's header and the frame. */
+	bad = _mm256_or_si256(bad, _mm256_cmpgt_epi64(
+					   _mm256_add_epi64(flen, _mm256_set1_epi64x(dst_hdr_len)),
+					   rlen4));
+	bad = _mm256_or_si256(bad, gm_hit_range4_avx2(th, taddr, tlen, &thost));
+	bad = _mm256_or_si256(bad, gm_hit_range4_avx2(rh, raddr, rlen4, &rhost));
+	if (!_mm256_testz_si256(bad, bad))
+		return 0;
+	_mm256_storeu_si256((__m256i *)(void *)tp, thost);
+	_mm256_storeu_si256((__m256i *)(void *)rp, rhost);
+	_mm256_storeu_si256((__m256i *)(void *)fl, flen);
+	/* Read back from memory: nothing in the 32-byte registers lives
+	 * across the copies (a long one is a call, around which the
+	 * compiler would save them). */
+	__asm__("" : "+m"(tp), "+m"(rp), "+m"(fl));
+	if (pf)
+		for (i = 0; i < 4; i++)
+			prefetch_rx_run(rx, rx_packed, (uint16_t)(PREFETCH_AHEAD + i), prefetch);
+#define FAST4_PACKET(k)                                                                      \
+	if (!fast4_deliver((const uint8_t *)(uintptr_t)tp[k], (uint8_t *)(uintptr_t)rp[k],        \
+			   (uint32_t)fl[k], src_hdr_len, dst_hdr_len, guest_csum, &rlen[k],       \
+			   &frame[k])) {                                                      \
+		i = k;                                                                        \
+		goto out;                                                                     \
+	}                                                                                     \
+	b -= fl[k];
+	FAST4_PACKET(0)
+	FAST4_PACKET(1)
+	FAST4_PACKET(2)
+	if (b <= 0) {
+		i = 3;
+		goto out;
+	}
+	FAST4_PACKET(3)
+#undef FAST4_PACKET
+	i = 4;
+out:
+	*bytes = b;
+	return fast4_finish(src, capture, tx, rx, tr, rr, i, rlen, frame, dst_hdr_len, tx_packed,
+			    rx_packed);
+}
+#endif
+
 /* The batch loop for two packed rings: four packets at a time where it
- * can (forward_fast4), one at a time otherwise. */
-#define FWD_BATCH_NAME forward_batch_wide
-#define FWD_BATCH_STEP4(pf)                                                                    \
+ * can (step4: forward_fast4, or forward_fast4_avx2 in the loop compiled
+ * for AVX2), one at a time otherwise. */
+#define FWD_STEP4_BY(step4, pf)                                                                \
 		if (n - sent >= 4) {                                                          \
-			unsigned k = forward_fast4(src, capture, tx, rx, &tr, &rr, &th, &rh,   \
-						   src_hdr_len, dst_hdr_len, guest_csum,      \
-						   &bytes, pf, prefetch, tx_packed,           \
-						   rx_packed);                                \
+			unsigned k = step4(src, capture, tx, rx, &tr, &rr, &th, &rh,           \
+					   src_hdr_len, dst_hdr_len, guest_csum, &bytes, pf,   \
+					   prefetch, tx_packed, rx_packed);                    \
 			if (k) {                                                              \
 				sent += k;                                                    \
 				COMMIT_BARRIER();                                             \
@@ -427,13 +534,29 @@ out:
 					continue;                                             \
 			}                                                                     \
 		}
+#define FWD_BATCH_NAME forward_batch_wide
+#define FWD_BATCH_STEP4(pf) FWD_STEP4_BY(forward_fast4, pf)
 #include "link/forward_batch_loop.h"
 #undef FWD_BATCH_NAME
 #undef FWD_BATCH_STEP4
 
-/* batch is forward_batch, or forward_batch_wide for two packed rings. */
+#if defined(__x86_64__)
+#define FWD_BATCH_NAME forward_batch_wide_avx2
+#define FWD_BATCH_ATTR __attribute__((target("avx2")))
+#define FWD_BATCH_STEP4(pf) FWD_STEP4_BY(forward_fast4_avx2, pf)
+#include "link/forward_batch_loop.h"
+#undef FWD_BATCH_NAME
+#undef FWD_BATCH_ATTR
+#undef FWD_BATCH_STEP4
+#endif
+#undef FWD_STEP4_BY
+
+/* batch is forward_batch, or forward_batch_wide for two packed rings
+ * (attr: the AVX2 one's target). */
 #define BATCH_FOR(name, batch, tx_packed, rx_packed, plain)                                   \
-	static enum fwd_status name(struct fwd_end *src, struct fwd_end *dst,               \
+	BATCH_FOR_TARGET(name, batch, tx_packed, rx_packed, plain, )
+#define BATCH_FOR_TARGET(name, batch, tx_packed, rx_packed, plain, attr)                      \
+	static attr enum fwd_status name(struct fwd_end *src, struct fwd_end *dst,               \
 				    struct fwd_budget *budget, uint32_t prefetch,            \
 				    struct fwd_fault *fault)                                 \
 	{                                                                                   \
@@ -447,6 +570,12 @@ BATCH_FOR(batch_split_split_plain, forward_batch, false, false, true)
 BATCH_FOR(batch_split_packed_plain, forward_batch, false, true, true)
 BATCH_FOR(batch_packed_split_plain, forward_batch, true, false, true)
 BATCH_FOR(batch_packed_packed_plain, forward_batch_wide, true, true, true)
+#if defined(__x86_64__)
+BATCH_FOR_TARGET(batch_packed_packed_avx2, forward_batch_wide_avx2, true, true, false,
+		 __attribute__((target("avx2"))))
+BATCH_FOR_TARGET(batch_packed_packed_plain_avx2, forward_batch_wide_avx2, true, true, true,
+		 __attribute__((target("avx2"))))
+#endif
 
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 				struct fwd_budget *budget, struct fwd_fault *fault)
@@ -468,7 +597,14 @@ enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,
 	/* Start the pipeline; the loop keeps it PREFETCH_AHEAD chains ahead. */
 	if (bytes)
 		prefetch_rx_start(dst, bytes);
-	st = batch[src->vq->packed][dst->vq->packed][plain](src, dst, budget, bytes, fault);
+#if defined(__x86_64__)
+	if (src->vq->packed && dst->vq->packed && forward_wide_avx2)
+		st = (plain ? batch_packed_packed_plain_avx2 : batch_packed_packed_avx2)(
+			src, dst, budget, bytes, fault);
+	else
+#endif
+		st = batch[src->vq->packed][dst->vq->packed][plain](src, dst, budget, bytes,
+								    fault);
 	if (bytes)
 		prefetch_rx_end(dst, st);
 	/* Delivered frames are at most VNET_FRAME_MAX long: the mean fits. */

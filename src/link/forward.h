@@ -13,6 +13,13 @@
 
 #include "link/fwd_end.h"
 
+#if defined(__x86_64__)
+/* Whether two packed rings go four packets at a time with AVX2: set
+ * before main where the CPU (and the kernel) allow it; tests may clear it
+ * to run the other way. */
+extern __attribute__((visibility("hidden"))) bool forward_wide_avx2;
+#endif
+
 /* Move packets from src's TX ring into dst's RX ring while the budget
  * lasts. Used elements are committed per packet but not published. */
 enum fwd_status forward_packets(struct fwd_end *src, struct fwd_end *dst,

@@ -628,6 +628,76 @@ static void test_trusted(void **state)
 	unlink(lnk);
 }
 
+#if defined(__x86_64__)
+/* gm_hit_range4_avx2 on four ranges: in[k] whether range k is wholly in
+ * the region, host[k] its host address if so. */
+__attribute__((target("avx2"))) static void hit4(const struct gm_hit *h, const uint64_t gpa[4],
+						 const uint64_t len[4], bool in[4], uint64_t host[4])
+{
+	uint64_t bad[4];
+	__m256i hv, b = gm_hit_range4_avx2(h, _mm256_loadu_si256((const __m256i *)(const void *)gpa),
+					   _mm256_loadu_si256((const __m256i *)(const void *)len), &hv);
+
+	_mm256_storeu_si256((__m256i *)(void *)bad, b);
+	_mm256_storeu_si256((__m256i *)(void *)host, hv);
+	for (unsigned k = 0; k < 4; k++) {
+		assert_true(bad[k] == 0 || bad[k] == ~0ull);
+		in[k] = !bad[k];
+	}
+}
+#endif
+
+/* The four-at-once region test (gm_hit_range4_avx2, where the CPU has
+ * AVX2) says of every non-empty range what gm_hit_range says: regions low,
+ * high and at the very top of the address space, ranges at and across
+ * both their edges, below their start (where the end wraps), and lengths
+ * up to 2^32 - 1. */
+static void test_hit_range4(void **state)
+{
+	(void)state;
+#if defined(__x86_64__)
+	static const uint64_t size = 1ull << 20;
+	static const uint64_t bases[] = { 0, 0x100000, 1ull << 63, 0ull - (1ull << 20) };
+	static const uint64_t lens[] = { 1, 2, 64, 4095, 1ull << 20, (1ull << 20) + 1, 0xffffffffull };
+	uint64_t seed = 1;
+	unsigned compared = 0;
+
+	if (!__builtin_cpu_supports("avx2"))
+		skip();
+	for (unsigned b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+		const struct gm_hit h = { bases[b], size, (uint8_t *)(uintptr_t)0x7f0000000000ull };
+		const int64_t offs[] = { 0, 1, -1, -64, (int64_t)size - 1, (int64_t)size,
+					 (int64_t)size - 64, (int64_t)size + 1, INT64_MIN,
+					 -(int64_t)0xffffffffll, (int64_t)size - 0xffffffffll };
+
+		for (unsigned round = 0; round < 400; round++) {
+			uint64_t gpa[4], len[4], host[4];
+			bool in[4];
+
+			for (unsigned k = 0; k < 4; k++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				gpa[k] = bases[b] + (uint64_t)offs[(seed >> 33) % (sizeof offs / sizeof offs[0])];
+				if ((seed >> 20) % 4 == 0)
+					gpa[k] = seed; /* anywhere */
+				len[k] = lens[(seed >> 40) % (sizeof lens / sizeof lens[0])];
+			}
+			hit4(&h, gpa, len, in, host);
+			for (unsigned k = 0; k < 4; k++) {
+				uint8_t *p = NULL;
+				bool want = gm_hit_range(&h, gpa[k], len[k], &p);
+
+				assert_int_equal(in[k], want);
+				if (want)
+					assert_int_equal(host[k], (uint64_t)(uintptr_t)p);
+				compared += want;
+			}
+		}
+	}
+	/* Both answers came up, many times. */
+	assert_true(compared > 500 && compared < 4 * 400 * 4 - 500);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_maps_host),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_trusted),
+		cmocka_unit_test(test_hit_range4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The packed ring's four-wide step (vq_run_peek4, vq_run_get4,
- * vq_run_done4): when it goes, what it gives back, and when it says no. */
+ * vq_run_done4): when it goes, what it gives back, and when it says no;
+ * and where the CPU has AVX2, vq_run_load4_avx2 agreeing with the first
+ * two each time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -12,6 +15,9 @@
 
 #define NUM 8
 #define BUF_LEN 256
+
+/* How many answers of the AVX2 way were compared (0 without AVX2). */
+static unsigned checked_avx2;
 
 struct ctx {
 	struct fixture f;
@@ -65,9 +71,51 @@ static void one(struct ctx *c, uint32_t len)
 	vq_run_end(&c->r.vq, true, &r);
 }
 
+#if defined(__x86_64__)
+/* vq_run_load4_avx2's answer, its lanes in addr and len. */
+__attribute__((target("avx2"))) static bool load4_avx2(const struct vq_run *r, uint64_t addr[4],
+						      uint64_t len[4])
+{
+	__m256i a, l;
+
+	if (!vq_run_load4_avx2(r, true, &a, &l))
+		return false;
+	_mm256_storeu_si256((__m256i *)(void *)addr, a);
+	_mm256_storeu_si256((__m256i *)(void *)len, l);
+	return true;
+}
+#endif
+
+/* Whether the four-wide step may go (vq_run_peek4), checking that the
+ * AVX2 way says the same and loads what vq_run_get4 gives. */
+static bool peek4_dir(struct ctx *c, struct vq_run *r, bool device_writes)
+{
+	bool yes = vq_run_begin(&c->r.vq, true, device_writes, r) >= 4 && vq_run_peek4(r, true);
+
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("avx2")) {
+		uint64_t addr[4], len[4];
+		bool wide = vq_run_begin(&c->r.vq, true, device_writes, r) >= 4 &&
+			    load4_avx2(r, addr, len);
+
+		assert_int_equal(wide, yes);
+		for (unsigned i = 0; wide && i < 4; i++) {
+			struct vq_desc d;
+			uint32_t tag;
+
+			vq_run_get4(r, true, i, &d, &tag);
+			assert_int_equal(addr[i], d.addr);
+			assert_int_equal(len[i], d.len);
+		}
+		checked_avx2++;
+	}
+#endif
+	return yes;
+}
+
 static bool peek4(struct ctx *c, struct vq_run *r)
 {
-	return vq_run_begin(&c->r.vq, true, true, r) >= 4 && vq_run_peek4(r, true);
+	return peek4_dir(c, r, true);
 }
 
 static void expect_used(struct ctx *c, uint16_t id, uint32_t len)
@@ -199,8 +247,25 @@ static void test_direction(void **state)
 
 	post(c, 5);
 	one(c, 1);
-	assert_true(vq_run_begin(&c->r.vq, true, false, &r) >= 4);
-	assert_false(vq_run_peek4(&r, true));
+	assert_false(peek4_dir(c, &r, false));
+}
+
+/* Lengths and addresses of every size reach the AVX2 lanes whole: the
+ * length is the low half of its word (widened, not sign-extended), the
+ * address all 64 bits. */
+static void test_wide_fields(void **state)
+{
+	struct ctx *c = *state;
+	static const uint32_t lens[4] = { 0, 0xffffffffu, 0x80000000u, 12 };
+	static const uint64_t addrs[4] = { 0, ~0ull, 1ull << 63, 0x123456789abcdef0ull };
+	struct vq_run r;
+
+	post(c, 1);
+	one(c, 1);
+	for (unsigned i = 0; i < 4; i++)
+		fix_pdesc(&c->r, (uint16_t)(1 + i), addrs[i], lens[i], (uint16_t)(1 + i),
+			  fix_avail_flags(true) | VRING_DESC_F_WRITE);
+	assert_true(peek4(c, &r));
 }
 
 int main(void)
@@ -211,7 +276,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_all_available, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_simple, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wide_fields, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+#if defined(__x86_64__)
+	/* With AVX2 here, the AVX2 way must have been compared. */
+	if (__builtin_cpu_supports("avx2") && checked_avx2 < 10) {
+		fprintf(stderr, "the AVX2 way was compared %u times only\n", checked_avx2);
+		failed++;
+	}
+#endif
+	return failed;
 }
