@@ -380,6 +380,22 @@ fast4_finish(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 	return n;
 }
 
+/* The four packets of a four-wide step in turn, PACKET(k) each: it jumps
+ * to out with i = k when packet k does not go, else spends its frame from
+ * b. The one-packet loop stops after the packet that spends the budget:
+ * so does this, after the third. i is 4 when all went. Unrolled: each
+ * packet's k is a constant. */
+#define FAST4_EACH(PACKET)                                                                     \
+	PACKET(0)                                                                              \
+	PACKET(1)                                                                              \
+	PACKET(2)                                                                              \
+	if (b <= 0) {                                                                          \
+		i = 3;                                                                         \
+		goto out;                                                                      \
+	}                                                                                      \
+	PACKET(3)                                                                              \
+	i = 4;
+
 /*
  * Up to four packets of the shape forward_fast takes, the rings'
  * bookkeeping moved once for four: both rings' next four chains must be
@@ -415,17 +431,8 @@ forward_fast4(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, s
 		goto out;                                                                     \
 	}                                                                                     \
 	b -= rlen[k] - dst_hdr_len;
-	FAST4_PACKET(0)
-	FAST4_PACKET(1)
-	FAST4_PACKET(2)
-	/* The one-packet loop stops after the packet that spends the budget. */
-	if (b <= 0) {
-		i = 3;
-		goto out;
-	}
-	FAST4_PACKET(3)
+	FAST4_EACH(FAST4_PACKET)
 #undef FAST4_PACKET
-	i = 4;
 out:
 	*bytes = b;
 	return fast4_finish(src, capture, tx, rx, tr, rr, i, rlen, frame, dst_hdr_len, tx_packed,
@@ -500,16 +507,8 @@ forward_fast4_avx2(struct fwd_end *src, struct capture_buf *capture, struct vq *
 		goto out;                                                                     \
 	}                                                                                     \
 	b -= fl[k];
-	FAST4_PACKET(0)
-	FAST4_PACKET(1)
-	FAST4_PACKET(2)
-	if (b <= 0) {
-		i = 3;
-		goto out;
-	}
-	FAST4_PACKET(3)
+	FAST4_EACH(FAST4_PACKET)
 #undef FAST4_PACKET
-	i = 4;
 out:
 	*bytes = b;
 	return fast4_finish(src, capture, tx, rx, tr, rr, i, rlen, frame, dst_hdr_len, tx_packed,
@@ -550,6 +549,7 @@ out:
 #undef FWD_BATCH_STEP4
 #endif
 #undef FWD_STEP4_BY
+#undef FAST4_EACH
 
 /* batch is forward_batch, or forward_batch_wide for two packed rings
  * (attr: the AVX2 one's target). */
