@@ -290,9 +290,11 @@ forward_fast(struct fwd_end *src, struct capture_buf *capture, struct vq *tx, st
 /* The batch loop for every pairing but two packed rings: without the
  * four-wide step, and compiled before it exists (forward_batch_loop.h). */
 #define FWD_BATCH_NAME forward_batch
+#define FWD_BATCH_ATTR
 #define FWD_BATCH_STEP4(pf)
 #include "link/forward_batch_loop.h"
 #undef FWD_BATCH_NAME
+#undef FWD_BATCH_ATTR
 #undef FWD_BATCH_STEP4
 
 /* One packet of the four-wide step, its buffers checked: tp the sender's
@@ -534,9 +536,11 @@ out:
 			}                                                                     \
 		}
 #define FWD_BATCH_NAME forward_batch_wide
+#define FWD_BATCH_ATTR
 #define FWD_BATCH_STEP4(pf) FWD_STEP4_BY(forward_fast4, pf)
 #include "link/forward_batch_loop.h"
 #undef FWD_BATCH_NAME
+#undef FWD_BATCH_ATTR
 #undef FWD_BATCH_STEP4
 
 #if defined(__x86_64__)

@@ -7,18 +7,14 @@
  * end (its inlined copy, dead for them, still moved their register
  * allocation: split->packed took 7 more instructions a packet).
  * FWD_BATCH_NAME names it; FWD_BATCH_STEP4(pf), expanded first in each
- * turn of the fast loop, is the four-wide step or nothing; FWD_BATCH_ATTR,
- * if defined, is the function's target (the AVX2 step's). No include
+ * turn of the fast loop, is the four-wide step or nothing; FWD_BATCH_ATTR
+ * is the function's target (the AVX2 step's) or nothing. No include
  * guard: each inclusion makes another function.
  */
 
 /* The loop over a batch, made once per pairing of ring formats by the
  * compiler (batch_for below), so no packet tests a format; prefetch is
  * the bytes of each receive buffer to claim ahead, 0 for none. */
-#ifndef FWD_BATCH_ATTR
-#define FWD_BATCH_ATTR
-#define FWD_BATCH_ATTR_DEFAULTED
-#endif
 static inline __attribute__((always_inline)) FWD_BATCH_ATTR enum fwd_status
 FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budget,
 	      uint32_t prefetch, struct fwd_fault *fault, bool tx_packed, bool rx_packed, bool plain)
@@ -171,7 +167,3 @@ FWD_BATCH_NAME(struct fwd_end *src, struct fwd_end *dst, struct fwd_budget *budg
 	*budget = left;
 	return st;
 }
-#ifdef FWD_BATCH_ATTR_DEFAULTED
-#undef FWD_BATCH_ATTR
-#undef FWD_BATCH_ATTR_DEFAULTED
-#endif
