@@ -154,7 +154,7 @@ gm_hit_range4_avx2(const struct gm_hit *h, __m256i gpa, __m256i len, __m256i *ho
 {
 	/* AVX2 compares signed: both sides moved by 2^63 compare unsigned. */
 	const __m256i bias = _mm256_set1_epi64x(INT64_MIN);
-	__m256i size = _mm256_set1_epi64x((long long)(h->size ^ (1ull << 63)));
+	__m256i size = _mm256_xor_si256(_mm256_set1_epi64x((long long)h->size), bias);
 	__m256i off = _mm256_sub_epi64(gpa, _mm256_set1_epi64x((long long)h->gpa));
 	__m256i end = _mm256_add_epi64(off, len);
 
