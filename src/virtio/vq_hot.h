@@ -429,22 +429,36 @@ VQ_HOT void packed_run_done(struct vq *vq, struct vq_run *r, uint32_t tag, uint3
 		packed_run_turn(vq, r, tag, len);
 }
 
+/* Whether the next four dones may be one packed_run_done4: none of the
+ * four slots is the ring's last, nor has an id to mark; the first may be
+ * the first element since the publication (packed_run_done4 holds it
+ * back). A countdown beyond 4 says so at once; at 1 (a turn is next) it
+ * is a mark, the ring's last slot, or that first. */
+VQ_HOT bool packed_run_room4(const struct vq_run *r)
+{
+	const struct vq *vq = r->vq;
+
+	if (__builtin_expect(r->countdown > 4, 1))
+		return true;
+	return r->countdown == 1 && !r->marking && !vq->has_first &&
+	       (uint32_t)vq->num - vq->take_slot > 4;
+}
+
 /* Whether the next four slots are each what packed_run_peek takes without
  * a look-up (a chain of one descriptor, its flags exactly so, its id
- * naming its slot: free while ids are in place) and all four dones will
- * be steps: none the ring's last slot, the first element since the
- * publication, or an id to mark (r->countdown is 1 then). The ids and
- * flags of all four are read and checked before anything else; the rest
- * of each descriptor only after (packed_run_get4). The caller's run has
- * room for four more (vq_run_begin). */
+ * naming its slot: free while ids are in place) and may go as one
+ * packed_run_done4 (packed_run_room4). The ids and flags of all four are
+ * read and checked before anything else; the rest of each descriptor
+ * only after (packed_run_get4). The caller's run has room for four more
+ * (vq_run_begin). */
 VQ_HOT bool packed_run_peek4(const struct vq_run *r)
 {
 	const uint8_t *p = r->cur;
 	/* Ids in place (a run that looks ids up marks each at its turn:
-	 * its countdown is 1), so the expectation is 32 bits. */
+	 * packed_run_room4 says no), so the expectation is 32 bits. */
 	uint32_t e = (uint32_t)r->expect;
 
-	if (r->countdown <= 4)
+	if (!packed_run_room4(r))
 		return false;
 	/* Each as expected, the id one further on in each slot (no carry:
 	 * the ring's last slot is not among them). The last first: at the
@@ -484,7 +498,7 @@ VQ_HOT_AVX2 bool packed_run_load4_avx2(const struct vq_run *r, __m256i *addr, __
 	__m256i want, d01, d23;
 	unsigned seen;
 
-	if (r->countdown <= 4)
+	if (!packed_run_room4(r))
 		return false;
 	/* Each descriptor's id and flags are its last 4 bytes (dwords 3 and
 	 * 7 of a pair): the expected id and flags there, one further on in
@@ -514,13 +528,22 @@ VQ_HOT_AVX2 bool packed_run_load4_avx2(const struct vq_run *r, __m256i *addr, __
 
 /* The four chains packed_run_peek4 saw, taken and given back with len[i]
  * bytes written (len NULL: none; more than 0 exactly when the device
- * writes: the flags are the run's), as four packed_run_step: none is the
- * first since the publication, so the driver sees none of them before
- * vq_publish writes that one's flags behind its release barrier. */
+ * writes: the flags are the run's), as four packed_run_step: the driver
+ * sees none of them before vq_publish writes the first since the
+ * publication behind its release barrier (one of these, held back, or
+ * one before them). */
 VQ_HOT void packed_run_done4(struct vq *vq, struct vq_run *r, const uint32_t len[4])
 {
 	uint64_t t = (uint64_t)((uint32_t)r->expect ^ F_USED << 16) << 32;
 	uint8_t *p = r->cur + 8;
+
+	/* The first since the publication (packed_run_room4): held back at
+	 * its turn, the other three steps. Once a publication. */
+	if (__builtin_expect(r->countdown == 1, 0)) {
+		for (unsigned i = 0; i < 4; i++)
+			packed_run_done(vq, r, (uint32_t)r->expect, len ? len[i] : 0);
+		return;
+	}
 
 	/* Spelt out: a loop of volatile stores stays a loop. The next id
 	 * is one more in each. */

@@ -57,8 +57,7 @@ static void post(struct ctx *c, unsigned n)
 	}
 }
 
-/* One chain the one-at-a-time way (a run's first since the publication
- * is held back: never four-wide). */
+/* One chain the one-at-a-time way. */
 static void one(struct ctx *c, uint32_t len)
 {
 	struct vq_run r;
@@ -139,8 +138,6 @@ static void test_four_wide(void **state)
 	uint32_t l;
 
 	post(c, 5);
-	/* The first since the publication: not four-wide. */
-	assert_false(peek4(c, &r));
 	one(c, 10);
 	assert_true(peek4(c, &r));
 	for (unsigned i = 0; i < 4; i++) {
@@ -161,6 +158,65 @@ static void test_four_wide(void **state)
 		expect_used(c, (uint16_t)(1 + i), len[i]);
 	assert_false(fix_used(&c->r, &id, &l));
 	assert_int_equal(vq_consumed(&c->r.vq), 5);
+}
+
+/* The first four since the publication go four-wide too, the first held
+ * back: the driver sees none before the publication, then all in order;
+ * the next step after them is four-wide again; after the publication,
+ * again the first four. */
+static void test_first_four(void **state)
+{
+	struct ctx *c = *state;
+	struct vq_run r;
+	uint16_t id;
+	uint32_t l;
+
+	post(c, NUM);
+	assert_true(peek4(c, &r));
+	vq_run_done4(&c->r.vq, &r, true, (const uint32_t[4]){ 11, 12, 13, 14 });
+	vq_run_end(&c->r.vq, true, &r);
+	assert_false(fix_used(&c->r, &id, &l));
+	/* Slots 4..7: the last of them is the ring's last slot. */
+	assert_false(peek4(c, &r));
+	vq_publish(&c->r.vq);
+	for (unsigned i = 0; i < 4; i++)
+		expect_used(c, (uint16_t)i, 11 + i);
+	assert_false(fix_used(&c->r, &id, &l));
+	assert_int_equal(vq_consumed(&c->r.vq), 4);
+	one(c, 15);
+	one(c, 16);
+	one(c, 17);
+	one(c, 18);
+	vq_publish(&c->r.vq);
+	for (unsigned i = 4; i < NUM; i++)
+		expect_used(c, (uint16_t)i, 11 + i);
+	/* A lap on, slot 0 again: the first since the publication, four-wide. */
+	post(c, 5);
+	assert_true(peek4(c, &r));
+	vq_run_done4(&c->r.vq, &r, true, (const uint32_t[4]){ 21, 22, 23, 24 });
+	vq_run_end(&c->r.vq, true, &r);
+	assert_false(fix_used(&c->r, &id, &l));
+	vq_publish(&c->r.vq);
+	for (unsigned i = 0; i < 4; i++)
+		expect_used(c, (uint16_t)i, 21 + i);
+	assert_int_equal(vq_consumed(&c->r.vq), NUM + 4);
+}
+
+/* Four from the last slots but four, the first since the publication
+ * among them: not four-wide (slot 4's four reach the ring's last). */
+static void test_first_at_end(void **state)
+{
+	struct ctx *c = *state;
+	struct vq_run r;
+
+	post(c, NUM);
+	for (unsigned i = 0; i < 4; i++)
+		one(c, 1);
+	vq_publish(&c->r.vq);
+	assert_false(peek4(c, &r));
+	one(c, 1);
+	/* Slot 5: three to the end. */
+	assert_false(peek4(c, &r));
 }
 
 /* Four that would run over the ring's end (slots 5..7 and 0): not
@@ -272,6 +328,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_four_wide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_four, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_at_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_all_available, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_simple, setup, teardown),
