@@ -498,9 +498,18 @@ forward_fast4_avx2(struct fwd_end *src, struct capture_buf *capture, struct vq *
 	 * across the copies (a long one is a call, around which the
 	 * compiler would save them). */
 	__asm__("" : "+m"(tp), "+m"(rp), "+m"(fl));
-	if (pf)
-		for (i = 0; i < 4; i++)
-			prefetch_rx_run(rx, rx_packed, (uint16_t)(PREFETCH_AHEAD + i), prefetch);
+	if (pf) {
+		__m256i ahead_addr, ahead_len;
+
+		/* The four after these, at once where they are simple. */
+		_Static_assert(PREFETCH_AHEAD == 4, "the next step's four are claimed");
+		if (vq_run_hint4_avx2(rr, rx_packed, &ahead_addr, &ahead_len))
+			claim_rx_buffers4_avx2(&rx->mem->hit, ahead_addr, ahead_len, prefetch);
+		else
+			for (i = 0; i < 4; i++)
+				prefetch_rx_run(rx, rx_packed, (uint16_t)(PREFETCH_AHEAD + i),
+						prefetch);
+	}
 #define FAST4_PACKET(k)                                                                      \
 	if (!fast4_deliver((const uint8_t *)(uintptr_t)tp[k], (uint8_t *)(uintptr_t)rp[k],        \
 			   (uint32_t)fl[k], src_hdr_len, dst_hdr_len, guest_csum, &rlen[k],       \

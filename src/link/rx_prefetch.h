@@ -10,10 +10,14 @@
 #define VNP_RX_PREFETCH_H
 
 #include <stdint.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "link/fwd_end.h"
 #include "net/virtio_net.h"
 #include "util/checked.h"
+#include "virtio/guest_mem.h"
 #include "virtio/virtqueue.h"
 
 /* A line we are about to overwrite is best fetched for ownership, or the
@@ -21,7 +25,9 @@
  * line up. PREFETCHW does that on every x86-64 that has it and is a no-op
  * on those that do not; the builtin emits it only for -march's that list
  * it. */
-#if defined(__x86_64__)
+#if defined(PREFETCH_FOR_WRITE)
+/* A test's own, to see which lines are claimed. */
+#elif defined(__x86_64__)
 #define PREFETCH_FOR_WRITE(p) __asm__ volatile("prefetchw %0" ::"m"(*(const char *)(p)))
 #else
 #define PREFETCH_FOR_WRITE(p) __builtin_prefetch((const void *)(p), 1)
@@ -63,6 +69,34 @@
 		__attribute__((fallthrough))
 
 /*
+ * Claim the host bytes from start to start + span, both in: every line
+ * from start's to last's, without a loop: one jump into a row of them by
+ * the count of lines before last's (a frame of 1500 bytes takes 24 or 25
+ * in all). A line's address less whole lines is in the line that many
+ * before. Beyond PREFETCH_MAX_BYTES (33 lines at most), the last 33 only;
+ * the count taken modulo 64 has a case for every value (a GNU case range),
+ * so the jump needs no bounds check.
+ */
+static inline __attribute__((always_inline)) void claim_lines(uintptr_t start, uint64_t span)
+{
+	uintptr_t last = start + span;
+
+	switch ((start % CACHE_LINE + span) / CACHE_LINE % 64) {
+	case 33 ... 63:
+		CLAIM_BEFORE(32); CLAIM_BEFORE(31); CLAIM_BEFORE(30); CLAIM_BEFORE(29);
+		CLAIM_BEFORE(28); CLAIM_BEFORE(27); CLAIM_BEFORE(26); CLAIM_BEFORE(25);
+		CLAIM_BEFORE(24); CLAIM_BEFORE(23); CLAIM_BEFORE(22); CLAIM_BEFORE(21);
+		CLAIM_BEFORE(20); CLAIM_BEFORE(19); CLAIM_BEFORE(18); CLAIM_BEFORE(17);
+		CLAIM_BEFORE(16); CLAIM_BEFORE(15); CLAIM_BEFORE(14); CLAIM_BEFORE(13);
+		CLAIM_BEFORE(12); CLAIM_BEFORE(11); CLAIM_BEFORE(10); CLAIM_BEFORE(9);
+		CLAIM_BEFORE(8); CLAIM_BEFORE(7); CLAIM_BEFORE(6); CLAIM_BEFORE(5);
+		CLAIM_BEFORE(4); CLAIM_BEFORE(3); CLAIM_BEFORE(2); CLAIM_BEFORE(1);
+	case 0:
+		PREFETCH_FOR_WRITE(last);
+	}
+}
+
+/*
  * Claim the receive buffer d, as far as `bytes` of it (the frames waiting
  * are about that long): its lines were last touched by the client's core
  * or have left ours, and a store to such a line stalls the copy behind it.
@@ -77,7 +111,6 @@ static inline __attribute__((always_inline)) void claim_rx_buffer(const struct g
 								 uint32_t bytes)
 {
 	uint64_t off = d->addr - h->gpa, span;
-	uintptr_t start, last;
 
 	/* An indirect table is only read: nothing to claim there. */
 	if (off >= h->size || (d->flags & VRING_DESC_F_INDIRECT))
@@ -87,28 +120,7 @@ static inline __attribute__((always_inline)) void claim_rx_buffer(const struct g
 	span = MIN(d->len - 1, bytes - 1);
 	if (span >= h->size - off)
 		return;
-	start = (uintptr_t)(h->host + off);
-	last = start + span;
-	/* Every line from start's to last's, without a loop: one jump into
-	 * a row of them by the count of lines before last's (a frame of 1500
-	 * bytes takes 24 or 25 in all). A line's address less whole lines is
-	 * in the line that many before. Beyond PREFETCH_MAX_BYTES (33 lines
-	 * at most), the last 33 only; the count taken modulo 64 has a case
-	 * for every value (a GNU case range), so the jump needs no bounds
-	 * check. */
-	switch ((start % CACHE_LINE + span) / CACHE_LINE % 64) {
-	case 33 ... 63:
-		CLAIM_BEFORE(32); CLAIM_BEFORE(31); CLAIM_BEFORE(30); CLAIM_BEFORE(29);
-		CLAIM_BEFORE(28); CLAIM_BEFORE(27); CLAIM_BEFORE(26); CLAIM_BEFORE(25);
-		CLAIM_BEFORE(24); CLAIM_BEFORE(23); CLAIM_BEFORE(22); CLAIM_BEFORE(21);
-		CLAIM_BEFORE(20); CLAIM_BEFORE(19); CLAIM_BEFORE(18); CLAIM_BEFORE(17);
-		CLAIM_BEFORE(16); CLAIM_BEFORE(15); CLAIM_BEFORE(14); CLAIM_BEFORE(13);
-		CLAIM_BEFORE(12); CLAIM_BEFORE(11); CLAIM_BEFORE(10); CLAIM_BEFORE(9);
-		CLAIM_BEFORE(8); CLAIM_BEFORE(7); CLAIM_BEFORE(6); CLAIM_BEFORE(5);
-		CLAIM_BEFORE(4); CLAIM_BEFORE(3); CLAIM_BEFORE(2); CLAIM_BEFORE(1);
-	case 0:
-		PREFETCH_FOR_WRITE(last);
-	}
+	claim_lines((uintptr_t)(h->host + off), span);
 }
 #undef CLAIM_BEFORE
 
@@ -133,6 +145,32 @@ prefetch_rx_run(const struct vq *vq, bool packed, uint16_t ahead, uint32_t bytes
 	if (vq_run_hint(vq, packed, ahead, &d))
 		claim_rx_buffer(&vq->mem->hit, &d, bytes);
 }
+
+#if defined(__x86_64__)
+/*
+ * claim_rx_buffer of four receive buffers at once, with AVX2: addr and len
+ * their descriptors' fields in lanes 0 to 3 (vq_run_hint4_avx2, simple
+ * chains, so none is an indirect table). Each claimed as far as `bytes`
+ * (more than 0) of it, if that much of it lies in the region h; an empty
+ * buffer is left alone.
+ */
+static inline __attribute__((always_inline, target("avx2"))) void
+claim_rx_buffers4_avx2(const struct gm_hit *h, __m256i addr, __m256i len, uint32_t bytes)
+{
+	/* Lengths are below 2^32 in their 64-bit lanes: the 32-bit minimum
+	 * leaves the upper halves 0. */
+	__m256i want = _mm256_min_epu32(len, _mm256_set1_epi64x(bytes)), host;
+	unsigned bad = (unsigned)_mm256_movemask_pd(
+		_mm256_castsi256_pd(gm_hit_range4_avx2(h, addr, want, &host)));
+	uint64_t start[4], n[4];
+
+	_mm256_storeu_si256((__m256i *)(void *)start, host);
+	_mm256_storeu_si256((__m256i *)(void *)n, want);
+	for (unsigned k = 0; k < 4; k++)
+		if (!(bad >> k & 1) && n[k])
+			claim_lines((uintptr_t)start[k], n[k] - 1);
+}
+#endif
 
 /* Start a batch's pipeline: the buffers of the first PREFETCH_AHEAD
  * chains claimed, but for those the last batch's loop claimed already

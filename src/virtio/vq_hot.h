@@ -487,6 +487,18 @@ VQ_HOT void packed_run_get4(const struct vq_run *r, unsigned i, struct vq_desc *
 }
 
 #if defined(__x86_64__)
+/* Four descriptors loaded as two pairs (d01: 0 and 1; d23: 2 and 3): their
+ * addresses and lengths in lanes 0 to 3, the lengths widened to 64 bits. */
+VQ_HOT_AVX2 void packed_lanes4_avx2(__m256i d01, __m256i d23, __m256i *addr, __m256i *len)
+{
+	/* Addresses and the words behind them of descriptors 0, 2 | 1, 3;
+	 * the lengths the low halves of those words; then in order. */
+	*addr = _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(d01, d23), 0xd8);
+	*len = _mm256_permute4x64_epi64(_mm256_blend_epi32(_mm256_unpackhi_epi64(d01, d23),
+							   _mm256_setzero_si256(), 0xaa),
+					0xd8);
+}
+
 /* packed_run_peek4 and packed_run_get4 of all four at once, with AVX2: the
  * four ids and flags compared with what the run expects in one go, and
  * only then, after them, the four addresses and lengths loaded (each
@@ -516,12 +528,35 @@ VQ_HOT_AVX2 bool packed_run_load4_avx2(const struct vq_run *r, __m256i *addr, __
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	d01 = _mm256_loadu_si256((const __m256i *)(const void *)p);
 	d23 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
-	/* Addresses and the words behind them of descriptors 0, 2 | 1, 3;
-	 * the lengths the low halves of those words; then in order. */
-	*addr = _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(d01, d23), 0xd8);
-	*len = _mm256_permute4x64_epi64(_mm256_blend_epi32(_mm256_unpackhi_epi64(d01, d23),
-							   _mm256_setzero_si256(), 0xaa),
-					0xd8);
+	packed_lanes4_avx2(d01, d23, addr, len);
+	return true;
+}
+
+/* vq_run_hint of the four chains after the four the run has next
+ * (packed_run_load4_avx2's), at once: their addresses and lengths when
+ * all four are available, simple, their ids in place, and short of the
+ * ring's end (else false: ask vq_run_hint one by one). A hint for a
+ * prefetch only: each descriptor is read once, its fields beside its
+ * flags, and may be stale. */
+VQ_HOT_AVX2 bool packed_run_hint4_avx2(const struct vq_run *r, __m256i *addr, __m256i *len)
+{
+	const uint8_t *p = r->cur + 64;
+	__m256i want, d01, d23;
+
+	/* The eight slots from the run's short of a turn: the ring's end,
+	 * the first since the publication, or ids looked up. */
+	if (r->countdown < 8)
+		return false;
+	want = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)r->expect),
+				_mm256_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5));
+	d01 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	d23 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+	if (((unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(d01, want)) &
+	     (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(
+		     d23, _mm256_add_epi32(want, _mm256_set1_epi32(2)))) &
+	     0xf000f000u) != 0xf000f000u)
+		return false;
+	packed_lanes4_avx2(d01, d23, addr, len);
 	return true;
 }
 #endif
@@ -711,6 +746,16 @@ VQ_HOT_AVX2 bool vq_run_load4_avx2(const struct vq_run *r, bool packed, __m256i 
 				   __m256i *len)
 {
 	return packed && packed_run_load4_avx2(r, addr, len);
+}
+#endif
+
+#if defined(__x86_64__)
+/* vq_run_hint of the four chains after the run's next four, with AVX2
+ * (packed_run_hint4_avx2); false: ask vq_run_hint. */
+VQ_HOT_AVX2 bool vq_run_hint4_avx2(const struct vq_run *r, bool packed, __m256i *addr,
+				   __m256i *len)
+{
+	return packed && packed_run_hint4_avx2(r, addr, len);
 }
 #endif
 
