@@ -543,8 +543,9 @@ VQ_HOT_AVX2 bool packed_run_hint4_avx2(const struct vq_run *r, __m256i *addr, __
 	const uint8_t *p = r->cur + 64;
 	__m256i want, d01, d23;
 
-	/* The eight slots from the run's short of a turn: the ring's end,
-	 * the first since the publication, or ids looked up. */
+	/* The eight slots from the run's all within the ring: a countdown
+	 * of 8 or more puts its turn (the ring's last slot) no nearer. (At
+	 * 1 it is the first since the publication, or ids are looked up.) */
 	if (r->countdown < 8)
 		return false;
 	want = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)r->expect),
@@ -563,7 +564,7 @@ VQ_HOT_AVX2 bool packed_run_hint4_avx2(const struct vq_run *r, __m256i *addr, __
 
 /* The four chains packed_run_peek4 saw, taken and given back with len[i]
  * bytes written (len NULL: none; more than 0 exactly when the device
- * writes: the flags are the run's), as four packed_run_step: the driver
+ * writes: the flags are the run's), as four packed_run_done: the driver
  * sees none of them before vq_publish writes the first since the
  * publication behind its release barrier (one of these, held back, or
  * one before them). */
