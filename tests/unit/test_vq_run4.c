@@ -71,28 +71,14 @@ static void one(struct ctx *c, uint32_t len)
 }
 
 #if defined(__x86_64__)
-/* vq_run_load4_avx2's answer, its lanes in addr and len. */
-__attribute__((target("avx2"))) static bool load4_avx2(const struct vq_run *r, uint64_t addr[4],
-						      uint64_t len[4])
+/* The answer of one of the ring's four-at-once AVX2 reads (load:
+ * vq_run_load4_avx2, else vq_run_hint4_avx2), its lanes in addr and len. */
+__attribute__((target("avx2"))) static bool lanes4_avx2(bool load, const struct vq_run *r,
+						       uint64_t addr[4], uint64_t len[4])
 {
 	__m256i a, l;
 
-	if (!vq_run_load4_avx2(r, true, &a, &l))
-		return false;
-	_mm256_storeu_si256((__m256i *)(void *)addr, a);
-	_mm256_storeu_si256((__m256i *)(void *)len, l);
-	return true;
-}
-#endif
-
-#if defined(__x86_64__)
-/* vq_run_hint4_avx2's answer, its lanes in addr and len. */
-__attribute__((target("avx2"))) static bool hint4_avx2(const struct vq_run *r, uint64_t addr[4],
-						      uint64_t len[4])
-{
-	__m256i a, l;
-
-	if (!vq_run_hint4_avx2(r, true, &a, &l))
+	if (!(load ? vq_run_load4_avx2(r, true, &a, &l) : vq_run_hint4_avx2(r, true, &a, &l)))
 		return false;
 	_mm256_storeu_si256((__m256i *)(void *)addr, a);
 	_mm256_storeu_si256((__m256i *)(void *)len, l);
@@ -108,7 +94,7 @@ static bool hint4(struct ctx *c)
 	bool yes;
 
 	vq_run_begin(&c->r.vq, true, true, &r);
-	yes = hint4_avx2(&r, addr, len);
+	yes = lanes4_avx2(false, &r, addr, len);
 	for (unsigned i = 0; yes && i < 4; i++) {
 		struct vq_desc d;
 
@@ -177,7 +163,7 @@ static bool peek4_dir(struct ctx *c, struct vq_run *r, bool device_writes)
 	if (__builtin_cpu_supports("avx2")) {
 		uint64_t addr[4], len[4];
 		bool wide = vq_run_begin(&c->r.vq, true, device_writes, r) >= 4 &&
-			    load4_avx2(r, addr, len);
+			    lanes4_avx2(true, r, addr, len);
 
 		assert_int_equal(wide, yes);
 		for (unsigned i = 0; wide && i < 4; i++) {
