@@ -499,6 +499,21 @@ VQ_HOT_AVX2 void packed_lanes4_avx2(__m256i d01, __m256i d23, __m256i *addr, __m
 					0xd8);
 }
 
+/* Whether four descriptors loaded as two pairs (packed_lanes4_avx2's d01,
+ * d23) have the ids and flags first, first + 1, first + 2 and first + 3:
+ * each one's are its last 4 bytes (dwords 3 and 7 of a pair), compared in
+ * one go (no carry: the caller keeps the ring's last slot out of them). */
+VQ_HOT_AVX2 bool packed_match4_avx2(__m256i d01, __m256i d23, uint32_t first)
+{
+	__m256i want = _mm256_add_epi32(_mm256_set1_epi32((int)first),
+					_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+	unsigned seen = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(d01, want)) &
+			(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(
+				d23, _mm256_add_epi32(want, _mm256_set1_epi32(2))));
+
+	return (seen & 0xf000f000u) == 0xf000f000u;
+}
+
 /* packed_run_peek4 and packed_run_get4 of all four at once, with AVX2: the
  * four ids and flags compared with what the run expects in one go, and
  * only then, after them, the four addresses and lengths loaded (each
@@ -507,22 +522,14 @@ VQ_HOT_AVX2 void packed_lanes4_avx2(__m256i d01, __m256i d23, __m256i *addr, __m
 VQ_HOT_AVX2 bool packed_run_load4_avx2(const struct vq_run *r, __m256i *addr, __m256i *len)
 {
 	const uint8_t *p = r->cur;
-	__m256i want, d01, d23;
-	unsigned seen;
+	__m256i d01, d23;
 
 	if (!packed_run_room4(r))
 		return false;
-	/* Each descriptor's id and flags are its last 4 bytes (dwords 3 and
-	 * 7 of a pair): the expected id and flags there, one further on in
-	 * each slot (no carry: the ring's last slot is not among them). */
-	want = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)r->expect),
-				_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-	seen = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(
-		       _mm256_loadu_si256((const __m256i *)(const void *)p), want)) &
-	       (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(
-		       _mm256_loadu_si256((const __m256i *)(const void *)(p + 32)),
-		       _mm256_add_epi32(want, _mm256_set1_epi32(2))));
-	if ((seen & 0xf000f000u) != 0xf000f000u)
+	/* The ids and flags as expected, one further on in each slot. */
+	if (!packed_match4_avx2(_mm256_loadu_si256((const __m256i *)(const void *)p),
+				_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)),
+				(uint32_t)r->expect))
 		return false;
 	/* The descriptors' other fields were written before their flags. */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -541,21 +548,16 @@ VQ_HOT_AVX2 bool packed_run_load4_avx2(const struct vq_run *r, __m256i *addr, __
 VQ_HOT_AVX2 bool packed_run_hint4_avx2(const struct vq_run *r, __m256i *addr, __m256i *len)
 {
 	const uint8_t *p = r->cur + 64;
-	__m256i want, d01, d23;
+	__m256i d01, d23;
 
 	/* The eight slots from the run's all within the ring: a countdown
 	 * of 8 or more puts its turn (the ring's last slot) no nearer. (At
 	 * 1 it is the first since the publication, or ids are looked up.) */
 	if (r->countdown < 8)
 		return false;
-	want = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)r->expect),
-				_mm256_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5));
 	d01 = _mm256_loadu_si256((const __m256i *)(const void *)p);
 	d23 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
-	if (((unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(d01, want)) &
-	     (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi32(
-		     d23, _mm256_add_epi32(want, _mm256_set1_epi32(2)))) &
-	     0xf000f000u) != 0xf000f000u)
+	if (!packed_match4_avx2(d01, d23, (uint32_t)r->expect + 4))
 		return false;
 	packed_lanes4_avx2(d01, d23, addr, len);
 	return true;
