@@ -36,6 +36,14 @@ uint64_t vnd_raw_gpa(struct vnd *d, const void *host)
 	return VND_GPA_BASE + (p - base);
 }
 
+void *vnd_raw_host(struct vnd *d, uint64_t gpa, size_t len)
+{
+	if (gpa < VND_GPA_BASE || gpa - VND_GPA_BASE > d->mem.size ||
+	    len > d->mem.size - (gpa - VND_GPA_BASE))
+		return NULL;
+	return d->mem.base + (gpa - VND_GPA_BASE);
+}
+
 int vnd_raw_sock(struct vnd *d) { return d->sock; }
 
 int vnd_raw_memfd(struct vnd *d, unsigned region, uint64_t *offset, uint64_t *size)

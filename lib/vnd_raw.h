@@ -60,6 +60,9 @@ int vnd_raw_ring(struct vnd *d, unsigned q, struct vnd_raw_ring *out);
 void *vnd_raw_scratch(struct vnd *d, size_t *size);
 /* Guest-physical address of a host pointer into our memory, or UINT64_MAX. */
 uint64_t vnd_raw_gpa(struct vnd *d, const void *host);
+/* Its inverse for len bytes at gpa: NULL unless all of them lie in the
+ * driver's memory (the arithmetic never leaves that mapping). */
+void *vnd_raw_host(struct vnd *d, uint64_t gpa, size_t len);
 /* The vhost-user connection, for writing malformed messages directly. */
 int vnd_raw_sock(struct vnd *d);
 /* The descriptor backing region i, with its file offset and size (still

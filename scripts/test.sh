@@ -1,6 +1,7 @@
 #!/bin/sh
-# Build vnet-p2p and run every test: the unit and integration suites three
-# times (clang; gcc with AddressSanitizer + UndefinedBehaviorSanitizer; gcc),
+# Build vnet-p2p and run every test: the unit and integration suites four
+# times (clang; AddressSanitizer + UndefinedBehaviorSanitizer with gcc and
+# again with clang, whose UBSan also checks pointer arithmetic; gcc),
 # the libFuzzer targets for a bounded time, the benchmark in its short mode,
 # the Debian packages (built, installed, smoke-tested, purged), and the
 # real-client suite (QEMU guests, DPDK) once, on the gcc build.
@@ -23,6 +24,7 @@ run() {
 
 run build-clang clang "--no-suite realclients"
 run build-asan gcc "--no-suite realclients" -Db_sanitize=address,undefined -Db_lundef=false
+run build-casan clang "--no-suite realclients" -Db_sanitize=address,undefined -Db_lundef=false
 
 # Each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60; 0
 # skips), two at a time (six targets: three times FUZZ_SECONDS): any

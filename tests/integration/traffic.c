@@ -488,8 +488,8 @@ uint64_t scratch_gpa(struct vnd *d, size_t offset)
 
 uint8_t *host_of(struct vnd *d, uint64_t gpa)
 {
-	size_t size;
-	uint8_t *scratch = vnd_raw_scratch(d, &size);
+	uint8_t *p = vnd_raw_host(d, gpa, 1);
 
-	return scratch + (gpa - vnd_raw_gpa(d, scratch));
+	assert_non_null(p);
+	return p;
 }
