@@ -143,33 +143,6 @@ static _Noreturn void die(const char *fmt, ...)
 	exit(1);
 }
 
-/* Host address of len bytes at guest-physical gpa in d's memory, or NULL. */
-struct xlate {
-	struct vnd *d;
-	uintptr_t host0;
-	uint64_t gpa0;
-};
-
-static void xlate_init(struct xlate *x, struct vnd *d)
-{
-	size_t size;
-
-	x->d = d;
-	x->host0 = (uintptr_t)vnd_raw_scratch(d, &size);
-	x->gpa0 = vnd_raw_gpa(d, (void *)x->host0);
-}
-
-static uint8_t *xlate(const struct xlate *x, uint64_t gpa, uint32_t len)
-{
-	uintptr_t p = x->host0 + (uintptr_t)(gpa - x->gpa0);
-
-	/* The library maps its memory in one piece: check both ends. */
-	if (vnd_raw_gpa(x->d, (void *)p) != gpa ||
-	    (len && vnd_raw_gpa(x->d, (void *)(p + len - 1)) != gpa + len - 1))
-		return NULL;
-	return (uint8_t *)p;
-}
-
 /* ---- the sender ---------------------------------------------------------------- */
 
 struct sender {
@@ -343,7 +316,6 @@ struct counters {
 struct receiver {
 	struct vnd *d;
 	struct vnd_raw_ring r;
-	struct xlate x;
 	enum expect expect;
 	const uint8_t *pattern; /* the payload, as sent */
 	uint16_t last_used;     /* mirrors the library's: it consumes what we read */
@@ -451,7 +423,7 @@ static bool receive_one(struct receiver *rx)
 			bad(rx, "used RX descriptor %u", e.id);
 		desc = r->desc[e.id];
 		if (e.len > desc.len || (b == 0 && e.len < VNET_HDR + HDRS) ||
-		    !(p = xlate(&rx->x, desc.addr, desc.len)))
+		    !(p = vnd_raw_host(rx->d, desc.addr, desc.len)))
 			bad(rx, "used RX element %u: length %u of a %u-byte buffer", e.id, e.len,
 			    desc.len);
 		if (b == 0) {
@@ -649,7 +621,6 @@ int main(int argc, char **argv)
 		die("the switch did not grant the sender CSUM%s (features 0x%llx)",
 		    mode != MODE_PLAIN ? ", HOST_TSO4" : "", (unsigned long long)vnd_features(tx.d));
 	vnd_raw_ring(rx.d, 0, &rx.r);
-	xlate_init(&rx.x, rx.d);
 	rx.expect = (enum expect)expect;
 	rx.pattern = pattern;
 
