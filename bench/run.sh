@@ -21,7 +21,8 @@
 # rounds. The short mode (--quick) runs both at 64 bytes only.
 #
 # Also: instructions per forwarded packet (valgrind --tool=callgrind, stable
-# where wall-clock figures are not; split, packed and two pairs; at 64 bytes
+# where wall-clock figures are not; at 64, 1500 and 4000 bytes, split and
+# packed, two pairs at 64 and 1500; at 64 bytes
 # the generator's own as well, which limits any switch's lead), round-trip
 # latency of a ping-pong between two driver-library clients, the server's CPU
 # use with two idle clients, and its private memory.
@@ -318,7 +319,10 @@ callgrind_ipp() {
 }
 
 declare -A ipp
-ipp_sizes=(64 1500)
+# 4000 B too: two segments a packet, the way a multi-segment sender's
+# packets take (an indirect table, several receive buffers a frame).
+ipp_sizes=()
+for size in 64 1500 4000; do in_list "$size" "${sizes[@]}" && ipp_sizes+=("$size"); done
 ipp_kinds=(vnp dpdk)
 [ $quick = 1 ] && ipp_kinds=(vnp) && ipp_sizes=(64)
 [ $bulk_only = 1 ] && ipp_sizes=()
